@@ -1,0 +1,240 @@
+//! Command line: no subcommand opens the console; the others are headless
+//! tools for scripts (QA) and for quick looks (developers).
+
+use crate::clock::Clock;
+use crate::config::{self, LoadedConfig};
+use crate::paths::Paths;
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "storedesk",
+    version,
+    about = "Terminal console for Microsoft Store entitlements",
+    long_about = "Terminal console for Microsoft Store entitlements.\n\nWith no configuration it starts an embedded Store sandbox on loopback, seeded with demo customers."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Globals,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command understands.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Globals {
+    /// Config file (default: config.toml in the platform config dir)
+    #[arg(long, global = true, value_name = "PATH", env = "STOREDESK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Profile to use: sandbox (default), retail, or one from the config file
+    #[arg(long, global = true, value_name = "NAME", env = "STOREDESK_PROFILE")]
+    pub profile: Option<String>,
+    /// Log level for the log file (error, warn, info, debug, trace)
+    #[arg(long, global = true, value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Data dir for the journal, audit log, sandbox state and exports
+    #[arg(long, global = true, value_name = "DIR", env = "STOREDESK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Pin the clock (RFC 3339), for reproducible screens and sandbox state
+    #[arg(long, global = true, value_name = "TIME", value_parser = parse_time, hide = true, env = "STOREDESK_NOW")]
+    pub now: Option<DateTime<Utc>>,
+    /// Allow write actions even on a read-only profile
+    #[arg(long, global = true)]
+    pub allow_writes: bool,
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("not an RFC 3339 time ({e}), e.g. 2026-11-23T10:00:00Z"))
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the Store sandbox alone on loopback (for QA scripts)
+    Sandbox(SandboxArgs),
+    /// Decode and assess a User Store ID or other JWT
+    Inspect(InspectArgs),
+    /// List a customer's entitlements
+    Entitlements(EntitlementsArgs),
+    /// Consume a consumable (journaled, exactly once)
+    Consume(ConsumeArgs),
+    /// Grant a free product (journaled, exactly once)
+    Grant(GrantArgs),
+    /// Export the audit log
+    Audit(AuditArgs),
+    /// Show or replay pending writes left by an interrupted run
+    Pending(PendingArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SandboxArgs {
+    #[command(subcommand)]
+    pub action: Option<SandboxAction>,
+    /// Port to listen on (loopback only); 0 picks a free one
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Where state and the signing key are kept (default: <data dir>/sandbox)
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Print base URL, credentials and demo keys as one JSON object on the first line
+    #[arg(long)]
+    pub json: bool,
+    /// Inject a fault, e.g. `consume:drop-after-commit`, `publisherQuery:status=503,times=2`,
+    /// `*:latency=200ms`, `orders:429,retry-after=3`, `grant:reset`
+    #[arg(long, value_name = "SPEC")]
+    pub fault: Vec<String>,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum SandboxAction {
+    /// Throw away the sandbox state and re-seed it (the signing key is kept)
+    Reset,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InspectArgs {
+    /// The key, or `-` (or nothing) to read it from standard input
+    pub key: Option<String>,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EntitlementsArgs {
+    /// UserCollectionsId, or `-` to read it from standard input
+    #[arg(long)]
+    pub key: String,
+    /// Comma-separated statuses, e.g. Active,Revoked
+    #[arg(long, value_delimiter = ',')]
+    pub status: Vec<String>,
+    /// Comma-separated kinds, e.g. Durable,Consumable
+    #[arg(long, value_delimiter = ',')]
+    pub kind: Vec<String>,
+    /// Print JSON
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print CSV
+    #[arg(long)]
+    pub csv: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ConsumeArgs {
+    /// UserCollectionsId, or `-` to read it from standard input
+    #[arg(long)]
+    pub key: String,
+    /// Product id (Store ID) of the consumable
+    #[arg(long)]
+    pub product: String,
+    /// Quantity to remove (store-managed consumables); omit for unmanaged ones
+    #[arg(long)]
+    pub quantity: Option<u32>,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GrantArgs {
+    /// UserPurchaseId, or `-` to read it from standard input
+    #[arg(long)]
+    pub key: String,
+    #[arg(long)]
+    pub product: String,
+    #[arg(long)]
+    pub sku: String,
+    #[arg(long)]
+    pub availability: String,
+    #[arg(long, default_value = "US")]
+    pub market: String,
+    #[arg(long, default_value = "en-US")]
+    pub language: String,
+    #[arg(long, default_value_t = 1)]
+    pub quantity: u32,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AuditArgs {
+    /// Print JSON lines instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PendingArgs {
+    /// Replay every pending write with its original idempotency key
+    #[arg(long)]
+    pub replay: bool,
+}
+
+/// Everything a command needs from the environment, resolved once.
+pub struct Context {
+    pub globals: Globals,
+    pub paths: Paths,
+    pub config: LoadedConfig,
+    pub clock: Clock,
+}
+
+impl Context {
+    pub fn resolve(globals: Globals) -> Result<Self, ExitCode> {
+        let paths = match Paths::resolve(globals.data_dir.clone(), globals.config.clone()) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("storedesk: {e}");
+                return Err(ExitCode::from(2));
+            }
+        };
+        let config = match config::load(&paths.config_file, globals.profile.as_deref()) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("storedesk: {e}");
+                return Err(ExitCode::from(2));
+            }
+        };
+        let clock = match globals.now {
+            Some(t) => Clock::fixed(t),
+            None => Clock::system(),
+        };
+        Ok(Self {
+            globals,
+            paths,
+            config,
+            clock,
+        })
+    }
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    // reqwest is built without a default TLS provider; ring is the light one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ctx = match Context::resolve(cli.global.clone()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let _log = match crate::logging::init(&ctx.paths, &ctx.globals.log_level) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("storedesk: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        None => crate::tui::run(ctx),
+        Some(Command::Sandbox(a)) => crate::sandbox::cli::run(&ctx, &a),
+        Some(Command::Inspect(a)) => crate::keys::cli::run(&ctx, &a),
+        Some(Command::Entitlements(a)) => crate::store::cli::entitlements(&ctx, &a),
+        Some(Command::Consume(a)) => crate::journal::cli::consume(&ctx, &a),
+        Some(Command::Grant(a)) => crate::journal::cli::grant(&ctx, &a),
+        Some(Command::Audit(a)) => crate::journal::cli::audit(&ctx, &a),
+        Some(Command::Pending(a)) => crate::journal::cli::pending(&ctx, &a),
+    }
+}

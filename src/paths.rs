@@ -1,0 +1,78 @@
+//! Where storedesk keeps its files: config, data (journal, audit, sandbox
+//! state, exports) and logs.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PathsError {
+    #[error("cannot find a home directory to keep data in; pass --data-dir DIR")]
+    NoHome,
+    #[error("data dir {path} is not usable: {source}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Paths {
+    pub config_file: PathBuf,
+    /// Whether the config file was named explicitly (then it must exist).
+    pub config_explicit: bool,
+    pub data_dir: PathBuf,
+}
+
+impl Paths {
+    pub fn resolve(data_dir: Option<PathBuf>, config: Option<PathBuf>) -> Result<Self, PathsError> {
+        let dirs = directories::ProjectDirs::from("", "", "storedesk");
+        let data_dir = match data_dir {
+            Some(d) => d,
+            None => dirs.as_ref().ok_or(PathsError::NoHome)?.data_dir().to_path_buf(),
+        };
+        let config_explicit = config.is_some();
+        let config_file = match config {
+            Some(c) => c,
+            None => match &dirs {
+                Some(d) => d.config_dir().join("config.toml"),
+                None => PathBuf::from("config.toml"),
+            },
+        };
+        ensure_writable_dir(&data_dir)?;
+        Ok(Self {
+            config_file,
+            config_explicit,
+            data_dir,
+        })
+    }
+
+    pub fn log_dir(&self) -> PathBuf {
+        self.data_dir.join("logs")
+    }
+
+    pub fn journal_db(&self) -> PathBuf {
+        self.data_dir.join("journal.sqlite")
+    }
+
+    pub fn sandbox_dir(&self) -> PathBuf {
+        self.data_dir.join("sandbox")
+    }
+
+    pub fn exports_dir(&self) -> PathBuf {
+        self.data_dir.join("exports")
+    }
+}
+
+/// Create the dir and prove we can write in it, so a bad data dir is one
+/// clear message at start rather than a failure in the middle of a write.
+fn ensure_writable_dir(dir: &Path) -> Result<(), PathsError> {
+    let err = |source| PathsError::DataDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let probe = dir.join(format!(".probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(err)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
