@@ -1,7 +1,27 @@
 //! The Store client: one client for the embedded sandbox and for Microsoft.
 //! It knows nothing about the UI.
 
+pub mod auth;
+pub mod budget;
+pub mod clawback;
+pub mod client;
+pub mod collections;
+pub mod error;
+pub mod keyinfo;
 pub mod model;
+pub mod offers;
+pub mod paging;
+pub mod purchase;
+pub mod retry;
+
+pub use auth::ServiceToken;
+pub use budget::CallBudget;
+pub use clawback::QueueEvent;
+pub use client::{ClientConfig, ClientStats, StoreClient};
+pub use collections::QueryOptions;
+pub use error::{CallMeta, CorrelationIds, ErrorKind, Response, StoreError};
+pub use paging::{PageEvent, PageProgress, PagingSummary};
+pub use retry::{RetryPolicy, WaitObserver, WaitReason};
 
 /// Where each Store service lives. Every URL comes from the profile, so the
 /// same client runs against the sandbox, Microsoft, or a proxy.
