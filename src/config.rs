@@ -31,7 +31,9 @@ pub enum ConfigError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("profile {profile:?} has no client secret configured (set client_secret_env or secret_command)")]
+    #[error(
+        "profile {profile:?} has no client secret configured (set client_secret_env or secret_command)"
+    )]
     Missing { profile: String },
     #[error("environment variable {var} (the client secret of profile {profile:?}) is not set")]
     EnvUnset { var: String, profile: String },
@@ -498,9 +500,12 @@ mod tests {
 
     #[test]
     fn unknown_field_names_file_line_and_field() {
-        let e = p("[profiles.qa]\nenvironment = \"sandbox\"\nclient_secert = \"x\"\n", Some("qa"))
-            .unwrap_err()
-            .to_string();
+        let e = p(
+            "[profiles.qa]\nenvironment = \"sandbox\"\nclient_secert = \"x\"\n",
+            Some("qa"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("/etc/storedesk.toml"), "{e}");
         assert!(e.contains("line 3"), "{e}");
         assert!(e.contains("client_secert"), "{e}");
@@ -517,8 +522,14 @@ mod tests {
     #[test]
     fn plain_http_only_to_loopback() {
         let text = "[profiles.qa]\nsandbox_url = \"http://10.1.2.3:8080\"\n";
-        assert!(p(text, Some("qa")).unwrap_err().to_string().contains("plain HTTP"));
-        let ok = "[profiles.qa]\nenvironment = \"sandbox\"\nsandbox_url = \"http://127.0.0.1:8080\"\n";
+        assert!(
+            p(text, Some("qa"))
+                .unwrap_err()
+                .to_string()
+                .contains("plain HTTP")
+        );
+        let ok =
+            "[profiles.qa]\nenvironment = \"sandbox\"\nsandbox_url = \"http://127.0.0.1:8080\"\n";
         let c = p(ok, Some("qa")).unwrap();
         assert!(!c.profile.read_only);
         assert_eq!(

@@ -1,4 +1,218 @@
-//! Terminal setup/restore and the event loop.
-pub fn run(_ctx: crate::cli::Context) -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! Terminal setup and restore, the panic hook, and the event loop.
+//!
+//! One loop `select!`s terminal input, job results and signals into
+//! Actions; `App::update` turns them into Effects; the loop draws only when
+//! something changed, so an idle console uses no CPU.
+
+pub mod app;
+pub mod jobs;
+pub mod keymap;
+pub mod panes;
+pub mod render;
+pub mod theme;
+pub mod view;
+pub mod widgets;
+
+use crate::cli::Context;
+use crate::config::Environment;
+use app::{Action, App, Session};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+    EventStream,
+};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use std::io::{self, Stdout};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+type Term = Terminal<CrosstermBackend<Stdout>>;
+
+/// Put the terminal back as we found it. Safe to call more than once.
+pub fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
 }
+
+/// Restores the terminal when dropped: covers `?` returns and unwinding.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+fn setup_terminal() -> io::Result<(Term, TerminalGuard)> {
+    enable_raw_mode()?;
+    let guard = TerminalGuard;
+    execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        EnableMouseCapture
+    )?;
+    let terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    Ok((terminal, guard))
+}
+
+fn install_panic_hook() {
+    // The default hook would print over the UI before we restore it.
+    let _default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        tracing::error!(target: "panic", "{info}");
+        eprintln!(
+            "storedesk crashed: {info}\nThe terminal was restored; details are in the log file."
+        );
+    }));
+}
+
+/// The console: `storedesk` with no subcommand.
+pub fn run(ctx: Context) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("storedesk: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    install_panic_hook();
+    let result = rt.block_on(run_async(ctx));
+    restore_terminal();
+    // Background jobs (a slow Store call) must not hold the exit.
+    rt.shutdown_timeout(Duration::from_millis(200));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("console failed: {e:#}");
+            eprintln!("storedesk: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+pub fn session_for(ctx: &Context) -> Session {
+    let p = &ctx.config.profile;
+    let writes_allowed = p.writes_allowed(ctx.globals.allow_writes);
+    Session {
+        environment: p.environment,
+        profile: p.name.clone(),
+        operator: p.operator.clone(),
+        writes_allowed,
+        read_only_reason: (!writes_allowed).then(|| {
+            format!(
+                "profile {:?} is read-only{}: start with --allow-writes or set read_only = false to enable writes",
+                p.name,
+                if p.environment == Environment::Retail { " (retail default)" } else { "" }
+            )
+        }),
+    }
+}
+
+async fn run_async(ctx: Context) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let exit_when_ready = std::env::var_os("STOREDESK_EXIT_WHEN_READY").is_some();
+    let (mut terminal, _guard) = setup_terminal()?;
+    let size = terminal.size()?;
+    let theme = theme::Theme::from_env();
+    let mut app = App::new(
+        session_for(&ctx),
+        ctx.clock.now(),
+        (size.width, size.height),
+    );
+    app.panes.key.local_offset = Some(*chrono::Local::now().offset());
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
+    let mut services = jobs::Services::new(ctx, tx.clone());
+    services.connect();
+
+    let mut events = EventStream::new();
+    let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut sighup = signal(tokio::signal::unix::SignalKind::hangup())?;
+    let mut minute = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(30),
+        Duration::from_secs(30),
+    );
+    let mut first_frame = true;
+
+    loop {
+        if app.dirty {
+            terminal.draw(|f| view::draw(f, &app, &theme))?;
+            app.dirty = false;
+            if first_frame {
+                tracing::info!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "first frame"
+                );
+                first_frame = false;
+                // Lets the end-to-end test prove the panic path restores the terminal.
+                if std::env::var_os("STOREDESK_TEST_PANIC").is_some() {
+                    panic!("test panic requested by STOREDESK_TEST_PANIC");
+                }
+            }
+            if exit_when_ready && !matches!(app.conn, app::ConnState::Connecting) {
+                tracing::info!(
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "ready frame"
+                );
+                break;
+            }
+        }
+        let action = tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(ev)) => match to_action(ev) {
+                    Some(a) => a,
+                    None => continue,
+                },
+                Some(Err(e)) => return Err(anyhow::anyhow!("terminal input failed: {e}")),
+                None => Action::Quit,
+            },
+            Some(a) = rx.recv() => a,
+            _ = sigterm.recv() => Action::Quit,
+            _ = sighup.recv() => Action::Quit,
+            _ = minute.tick() => Action::Tick(services.now()),
+        };
+        for effect in app.update(action) {
+            if services.run(effect) {
+                return Ok(());
+            }
+        }
+        if app.should_quit {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn signal(kind: tokio::signal::unix::SignalKind) -> io::Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(kind)
+}
+
+fn to_action(ev: Event) -> Option<Action> {
+    match ev {
+        Event::Key(k) => Some(Action::Key(k)),
+        Event::Paste(s) => Some(Action::Paste(s)),
+        Event::Mouse(m) => Some(Action::Mouse(m)),
+        Event::Resize(w, h) => Some(Action::Resize(w, h)),
+        Event::FocusGained | Event::FocusLost => None,
+    }
+}
+#[cfg(test)]
+mod snapshot_tests;

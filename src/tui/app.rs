@@ -1,0 +1,531 @@
+//! App state, the Actions that change it and the Effects it asks for.
+//!
+//! `App::update` is pure: no I/O, no clock reads. Everything from outside
+//! (keys, pastes, job results, the time) arrives as an [`Action`]; everything
+//! the app wants done (a Store call, a clipboard read) leaves as an [`Effect`].
+
+use crate::config::Environment;
+use crate::tui::keymap::{self, Command, Scope};
+use crate::tui::panes::{PaneId, Panes};
+use crate::tui::widgets::confirm::{ConfirmDialog, ConfirmOutcome};
+use crate::tui::widgets::palette::PaletteState;
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
+
+/// Something that happened.
+#[derive(Debug)]
+pub enum Action {
+    Key(KeyEvent),
+    Paste(String),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// The minute hand moved: relative times need redrawing.
+    Tick(DateTime<Utc>),
+    Job(JobEvent),
+    Quit,
+}
+
+/// A background job reporting back.
+#[derive(Debug)]
+pub enum JobEvent {
+    Connected(Connection),
+    ConnectFailed(String),
+    Clipboard(Result<String, String>),
+    Copied(Result<String, String>),
+    /// A pane's own job result, routed to that pane.
+    Pane(PaneId, crate::tui::panes::PaneEvent),
+}
+
+/// Something the app wants done outside `update`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Quit,
+    ReadClipboard,
+    /// Copy text; the label says what was copied (for the toast).
+    Copy {
+        text: String,
+        label: String,
+    },
+    /// A pane's own job (a Store call, a journal write…).
+    Pane(PaneId, crate::tui::panes::PaneJob),
+}
+
+/// What the console is talking to, once connected.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Connection {
+    pub base_description: String,
+    pub client_id: String,
+    pub sandbox_public_key_pem: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConnState {
+    Connecting,
+    Ready(Connection),
+    Failed(String),
+}
+
+/// Which overlay, if any, has the keyboard.
+#[derive(Debug)]
+pub enum Overlay {
+    Help { scroll: u16 },
+    Palette(PaletteState),
+    Confirm(Box<ConfirmDialog>),
+}
+
+/// Facts about the session that the status bar shows.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub environment: Environment,
+    pub profile: String,
+    pub operator: String,
+    pub writes_allowed: bool,
+    pub read_only_reason: Option<String>,
+}
+
+pub struct App {
+    pub session: Session,
+    pub conn: ConnState,
+    pub focus: PaneId,
+    pub panes: Panes,
+    pub overlay: Option<Overlay>,
+    pub last_error: Option<String>,
+    pub toast: Option<String>,
+    /// Collection calls left in the 5-minute window for this customer.
+    pub budget_left: Option<u32>,
+    pub now: DateTime<Utc>,
+    pub size: (u16, u16),
+    pub should_quit: bool,
+    /// Set whenever state changed, so the loop draws only then.
+    pub dirty: bool,
+}
+
+impl App {
+    pub fn new(session: Session, now: DateTime<Utc>, size: (u16, u16)) -> Self {
+        Self {
+            session,
+            conn: ConnState::Connecting,
+            focus: PaneId::Key,
+            panes: Panes::default(),
+            overlay: None,
+            last_error: None,
+            toast: None,
+            budget_left: None,
+            now,
+            size,
+            should_quit: false,
+            dirty: true,
+        }
+    }
+
+    pub fn connection(&self) -> Option<&Connection> {
+        match &self.conn {
+            ConnState::Ready(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Apply one action; return what must be done outside.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        self.dirty = true;
+        match action {
+            Action::Quit => self.quit(),
+            Action::Resize(w, h) => {
+                self.size = (w, h);
+                vec![]
+            }
+            Action::Tick(now) => {
+                self.now = now;
+                let conn = self.connection().cloned();
+                self.panes.on_tick(now, conn.as_ref());
+                vec![]
+            }
+            Action::Paste(text) => self.on_paste(text),
+            Action::Mouse(m) => self.on_mouse(m),
+            Action::Key(k) => self.on_key(k),
+            Action::Job(ev) => self.on_job(ev),
+        }
+    }
+
+    fn quit(&mut self) -> Vec<Effect> {
+        self.should_quit = true;
+        vec![Effect::Quit]
+    }
+
+    fn on_job(&mut self, ev: JobEvent) -> Vec<Effect> {
+        match ev {
+            JobEvent::Connected(c) => {
+                self.conn = ConnState::Ready(c);
+                let conn = self.connection().cloned();
+                self.panes.on_tick(self.now, conn.as_ref());
+                vec![]
+            }
+            JobEvent::ConnectFailed(msg) => {
+                self.last_error = Some(format!("cannot connect: {msg}"));
+                self.conn = ConnState::Failed(msg);
+                vec![]
+            }
+            JobEvent::Clipboard(Ok(text)) => self.on_paste(text),
+            JobEvent::Clipboard(Err(msg)) => {
+                self.last_error = Some(format!(
+                    "clipboard not reachable ({msg}); type or paste the key with your terminal instead"
+                ));
+                self.focus = PaneId::Key;
+                self.panes.key.start_editing();
+                vec![]
+            }
+            JobEvent::Copied(Ok(label)) => {
+                self.toast = Some(format!("copied {label}"));
+                vec![]
+            }
+            JobEvent::Copied(Err(msg)) => {
+                self.last_error = Some(format!("copy failed: {msg}"));
+                vec![]
+            }
+            JobEvent::Pane(id, ev) => {
+                let ctx = self.pane_ctx();
+                let out = self.panes.on_event(id, ev, &ctx);
+                self.absorb(out)
+            }
+        }
+    }
+
+    fn pane_ctx(&self) -> crate::tui::panes::PaneCtx {
+        crate::tui::panes::PaneCtx {
+            now: self.now,
+            conn: self.connection().cloned(),
+            writes_allowed: self.session.writes_allowed,
+            environment: self.session.environment,
+        }
+    }
+
+    /// Fold a pane's answer into app state.
+    fn absorb(&mut self, out: crate::tui::panes::PaneOutput) -> Vec<Effect> {
+        if let Some(t) = out.toast {
+            self.last_error = None;
+            self.toast = Some(t);
+        }
+        if let Some(e) = out.error {
+            self.toast = None;
+            self.last_error = Some(e);
+        }
+        if let Some(f) = out.focus {
+            self.focus = f;
+        }
+        if let Some(d) = out.confirm {
+            self.overlay = Some(Overlay::Confirm(d));
+        }
+        out.effects
+    }
+
+    fn on_paste(&mut self, text: String) -> Vec<Effect> {
+        if let Some(Overlay::Palette(p)) = &mut self.overlay {
+            p.insert_str(&text);
+            return vec![];
+        }
+        // A paste anywhere but a text field is a key for the case.
+        let ctx = self.pane_ctx();
+        if self.focus != PaneId::Key && self.panes.accepts_text(self.focus) {
+            let out = self.panes.on_paste(self.focus, text, &ctx);
+            return self.absorb(out);
+        }
+        self.focus = PaneId::Key;
+        let out = self.panes.key.paste(text, &ctx);
+        self.absorb(out)
+    }
+
+    fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
+        let cmd = match m.kind {
+            MouseEventKind::ScrollDown => Command::Down,
+            MouseEventKind::ScrollUp => Command::Up,
+            _ => {
+                self.dirty = false;
+                return vec![];
+            }
+        };
+        let ctx = self.pane_ctx();
+        let out = self.panes.on_command(self.focus, cmd, &ctx);
+        self.absorb(out.output)
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        if key.kind == KeyEventKind::Release {
+            self.dirty = false;
+            return vec![];
+        }
+        // Ctrl-C always quits, whatever has focus.
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            return self.quit();
+        }
+        self.toast = None;
+        // Popups first, then the pane, then the global keymap.
+        if self.overlay.is_some() {
+            return self.on_overlay_key(key);
+        }
+        let ctx = self.pane_ctx();
+        if let Some(out) = self.panes.on_key(self.focus, key, &ctx) {
+            return self.absorb(out);
+        }
+        let scope_cmd = keymap::lookup(&key, Scope::Global)
+            .or_else(|| keymap::lookup(&key, Scope::Lists))
+            .or_else(|| keymap::lookup(&key, self.focus.scope()));
+        match scope_cmd {
+            Some(cmd) => self.run_command(cmd),
+            None => {
+                self.dirty = false;
+                vec![]
+            }
+        }
+    }
+
+    fn on_overlay_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        match &mut self.overlay {
+            Some(Overlay::Help { scroll }) => {
+                match key.code {
+                    KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
+                    KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
+                    KeyCode::PageDown => *scroll = scroll.saturating_add(10),
+                    KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
+                    KeyCode::Char('q') => return self.quit(),
+                    _ => self.overlay = None,
+                }
+                vec![]
+            }
+            Some(Overlay::Palette(p)) => match key.code {
+                KeyCode::Esc => {
+                    self.overlay = None;
+                    vec![]
+                }
+                KeyCode::Enter => {
+                    let chosen = p.selected_command();
+                    self.overlay = None;
+                    match chosen {
+                        Some(cmd) => self.run_command(cmd),
+                        None => {
+                            self.last_error = Some("no command matches".into());
+                            vec![]
+                        }
+                    }
+                }
+                _ => {
+                    p.on_key(key);
+                    vec![]
+                }
+            },
+            Some(Overlay::Confirm(d)) => match d.on_key(key) {
+                ConfirmOutcome::Pending => vec![],
+                ConfirmOutcome::Cancelled => {
+                    self.overlay = None;
+                    self.toast = Some("cancelled: nothing was sent".into());
+                    vec![]
+                }
+                ConfirmOutcome::Confirmed(effect) => {
+                    self.overlay = None;
+                    if let Effect::Pane(id, job) = &effect {
+                        self.panes.on_job_started(*id, job);
+                    }
+                    vec![effect]
+                }
+            },
+            None => vec![],
+        }
+    }
+
+    /// Run a command from a key or the palette.
+    pub fn run_command(&mut self, cmd: Command) -> Vec<Effect> {
+        match cmd {
+            Command::Quit => self.quit(),
+            Command::Help => {
+                self.overlay = Some(Overlay::Help { scroll: 0 });
+                vec![]
+            }
+            Command::Palette => {
+                self.overlay = Some(Overlay::Palette(PaletteState::default()));
+                vec![]
+            }
+            Command::NextPane => {
+                self.focus = self.focus.next();
+                vec![]
+            }
+            Command::PrevPane => {
+                self.focus = self.focus.prev();
+                vec![]
+            }
+            Command::Pane(i) => {
+                if let Some(p) = PaneId::ALL.get(i) {
+                    self.focus = *p;
+                }
+                vec![]
+            }
+            Command::PasteKey => vec![Effect::ReadClipboard],
+            other => {
+                if keymap::info(other).is_some_and(|i| i.write) && !self.session.writes_allowed {
+                    self.last_error = Some(
+                        self.session
+                            .read_only_reason
+                            .clone()
+                            .unwrap_or_else(|| "writes are off for this profile".into()),
+                    );
+                    return vec![];
+                }
+                let ctx = self.pane_ctx();
+                let routed = self.panes.on_command(self.focus, other, &ctx);
+                if !routed.handled {
+                    // Commands that belong to one pane take you there.
+                    if let Some(home) = PaneId::home_of(other) {
+                        self.focus = home;
+                        let again = self.panes.on_command(home, other, &ctx);
+                        return self.absorb(again.output);
+                    }
+                }
+                self.absorb(routed.output)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::render::render_text;
+    use chrono::TimeZone;
+
+    fn app() -> App {
+        let session = Session {
+            environment: Environment::Sandbox,
+            profile: "sandbox".into(),
+            operator: "tester".into(),
+            writes_allowed: true,
+            read_only_reason: None,
+        };
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        App::new(session, now, (80, 24))
+    }
+
+    fn key(c: KeyCode) -> Action {
+        Action::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn tab_and_digits_move_between_panes() {
+        let mut a = app();
+        a.update(key(KeyCode::Tab));
+        assert_eq!(a.focus, PaneId::Entitlements);
+        a.update(Action::Key(KeyEvent::new(
+            KeyCode::BackTab,
+            KeyModifiers::SHIFT,
+        )));
+        a.update(Action::Key(KeyEvent::new(
+            KeyCode::BackTab,
+            KeyModifiers::SHIFT,
+        )));
+        assert_eq!(a.focus, PaneId::Audit);
+        a.update(key(KeyCode::Char('3')));
+        assert_eq!(a.focus, PaneId::Orders);
+    }
+
+    #[test]
+    fn help_opens_and_any_key_closes_it() {
+        let mut a = app();
+        a.update(key(KeyCode::Char('?')));
+        assert!(matches!(a.overlay, Some(Overlay::Help { .. })));
+        // Keys go to the overlay first: Tab must not switch panes.
+        a.update(key(KeyCode::Tab));
+        assert!(a.overlay.is_none());
+        assert_eq!(a.focus, PaneId::Key);
+    }
+
+    #[test]
+    fn q_quits_but_not_while_typing_a_key() {
+        let mut a = app();
+        a.update(key(KeyCode::Char('i')));
+        assert!(a.panes.key.editing);
+        let fx = a.update(key(KeyCode::Char('q')));
+        assert!(fx.is_empty() && !a.should_quit);
+        assert_eq!(a.panes.key.input.value(), "q");
+        a.update(key(KeyCode::Esc));
+        let fx = a.update(key(KeyCode::Char('q')));
+        assert_eq!(fx, vec![Effect::Quit]);
+        assert!(a.should_quit);
+    }
+
+    #[test]
+    fn ctrl_c_quits_from_anywhere() {
+        let mut a = app();
+        a.update(key(KeyCode::Char('i')));
+        a.update(key(KeyCode::Char(':')));
+        let fx = a.update(Action::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+        )));
+        assert_eq!(fx, vec![Effect::Quit]);
+    }
+
+    #[test]
+    fn palette_runs_the_best_match() {
+        let mut a = app();
+        a.update(key(KeyCode::Char(':')));
+        for c in "audit".chars() {
+            a.update(key(KeyCode::Char(c)));
+        }
+        a.update(key(KeyCode::Enter));
+        assert!(a.overlay.is_none());
+        assert_eq!(a.focus, PaneId::Audit);
+    }
+
+    #[test]
+    fn ctrl_v_asks_for_the_clipboard_and_failure_says_so() {
+        let mut a = app();
+        let fx = a.update(Action::Key(KeyEvent::new(
+            KeyCode::Char('v'),
+            KeyModifiers::CONTROL,
+        )));
+        assert_eq!(fx, vec![Effect::ReadClipboard]);
+        a.update(Action::Job(JobEvent::Clipboard(Err("no display".into()))));
+        let e = a.last_error.clone().unwrap();
+        assert!(e.contains("clipboard not reachable"), "{e}");
+        assert!(a.panes.key.editing, "typing must stay possible");
+    }
+
+    #[test]
+    fn writes_refused_on_read_only_profile() {
+        let mut a = app();
+        a.session.writes_allowed = false;
+        a.session.read_only_reason = Some("profile \"retail\" is read-only".into());
+        let fx = a.run_command(Command::Renew);
+        assert!(fx.is_empty());
+        assert!(a.last_error.as_deref().unwrap().contains("read-only"));
+        assert!(a.overlay.is_none());
+    }
+
+    #[test]
+    fn garbage_paste_is_rejected_with_a_reason() {
+        let mut a = app();
+        a.update(Action::Paste("hello world".into()));
+        assert!(a.panes.key.is_empty());
+        assert!(a.last_error.is_some());
+        assert!(a.panes.key.input_error.is_some());
+    }
+
+    #[test]
+    fn too_small_terminal_says_so_and_recovers() {
+        let mut a = app();
+        a.update(Action::Resize(50, 10));
+        let small = render_text(&a, 50, 10);
+        assert!(small.contains("terminal too small (need 60×15"), "{small}");
+        a.update(Action::Resize(80, 24));
+        let ok = render_text(&a, 80, 24);
+        assert!(ok.contains("SANDBOX"), "{ok}");
+    }
+
+    #[test]
+    fn idle_actions_do_not_redraw() {
+        let mut a = app();
+        a.dirty = false;
+        a.update(Action::Key(KeyEvent::new(
+            KeyCode::Char('z'),
+            KeyModifiers::NONE,
+        )));
+        assert!(!a.dirty, "an unbound key must not cost a frame");
+    }
+}

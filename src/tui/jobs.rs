@@ -1,0 +1,174 @@
+//! Runs the app's Effects: Store calls, clipboard, journal writes. Every
+//! job runs on a tokio task and reports back as an Action, so the UI never
+//! waits on the network or the disk.
+
+use crate::cli::Context;
+use crate::store::StoreClient;
+use crate::tui::app::{Action, Connection, Effect, JobEvent};
+use crate::tui::panes::key::{KeyJob, KeyPaneEvent};
+use crate::tui::panes::{PaneEvent, PaneId, PaneJob};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{OnceCell, mpsc};
+
+/// What a connected console talks through.
+pub struct Connected {
+    pub client: StoreClient,
+    /// The embedded sandbox, kept alive for as long as the console runs.
+    pub _sandbox: Option<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+pub struct Services {
+    ctx: Arc<Context>,
+    tx: mpsc::UnboundedSender<Action>,
+    conn: Arc<OnceCell<Connected>>,
+    clipboard: Arc<Mutex<Option<arboard::Clipboard>>>,
+}
+
+impl Services {
+    pub fn new(ctx: Context, tx: mpsc::UnboundedSender<Action>) -> Self {
+        Self {
+            ctx: Arc::new(ctx),
+            tx,
+            conn: Arc::new(OnceCell::new()),
+            clipboard: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.ctx.clock.now()
+    }
+
+    fn send(tx: &mpsc::UnboundedSender<Action>, ev: JobEvent) {
+        // The loop is gone only when we are quitting: nothing to tell.
+        let _ = tx.send(Action::Job(ev));
+    }
+
+    /// Start the embedded sandbox (or reach the profile's Store) in the background.
+    pub fn connect(&self) {
+        let ctx = self.ctx.clone();
+        let tx = self.tx.clone();
+        let cell = self.conn.clone();
+        tokio::spawn(async move {
+            match open_store(&ctx).await {
+                Ok((client, sandbox, pem)) => {
+                    let info = Connection {
+                        base_description: client.endpoints().collections.clone(),
+                        client_id: client.config().client_id.clone(),
+                        sandbox_public_key_pem: pem,
+                    };
+                    let _ = cell.set(Connected {
+                        client,
+                        _sandbox: sandbox,
+                    });
+                    Self::send(&tx, JobEvent::Connected(info));
+                }
+                Err(e) => Self::send(&tx, JobEvent::ConnectFailed(e)),
+            }
+        });
+    }
+
+    /// Run one effect. Returns true when the console must stop now.
+    pub fn run(&self, effect: Effect) -> bool {
+        match effect {
+            Effect::Quit => return true,
+            Effect::ReadClipboard => self.read_clipboard(),
+            Effect::Copy { text, label } => self.copy(text, label),
+            Effect::Pane(id, job) => self.pane_job(id, job),
+        }
+        false
+    }
+
+    fn read_clipboard(&self) {
+        let tx = self.tx.clone();
+        let cb = self.clipboard.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = with_clipboard(&cb, |c| c.get_text());
+            Self::send(&tx, JobEvent::Clipboard(result));
+        });
+    }
+
+    fn copy(&self, text: String, label: String) {
+        let tx = self.tx.clone();
+        let cb = self.clipboard.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = match with_clipboard(&cb, |c| c.set_text(text.clone())) {
+                Ok(()) => Ok(label),
+                // No display (e.g. over SSH): ask the terminal to do it.
+                Err(_) => osc52(&text).map(|()| format!("{label} (via the terminal, OSC 52)")),
+            };
+            Self::send(&tx, JobEvent::Copied(result));
+        });
+    }
+
+    fn pane_job(&self, id: PaneId, job: PaneJob) {
+        let tx = self.tx.clone();
+        let conn = self.conn.clone();
+        tokio::spawn(async move {
+            let Some(c) = conn.get() else {
+                let ev = match job {
+                    PaneJob::Key(KeyJob::Renew { slot, .. }) => {
+                        PaneEvent::Key(KeyPaneEvent::Renewed {
+                            slot,
+                            result: Err("not connected to a Store yet".into()),
+                        })
+                    }
+                };
+                Self::send(&tx, JobEvent::Pane(id, ev));
+                return;
+            };
+            let ev = match job {
+                PaneJob::Key(KeyJob::Renew { slot, token }) => {
+                    let result = c
+                        .client
+                        .renew_key(&token)
+                        .await
+                        .map(|r| r.value)
+                        .map_err(|e| e.to_string());
+                    PaneEvent::Key(KeyPaneEvent::Renewed { slot, result })
+                }
+            };
+            Self::send(&tx, JobEvent::Pane(id, ev));
+        });
+    }
+}
+
+type Opened = (
+    StoreClient,
+    Option<Box<dyn std::any::Any + Send + Sync>>,
+    Option<String>,
+);
+
+/// Reach the profile's Store: the embedded sandbox or a remote one.
+async fn open_store(_ctx: &Context) -> Result<Opened, String> {
+    Err("the embedded sandbox is not part of this build yet".into())
+}
+
+fn with_clipboard<T>(
+    cb: &Mutex<Option<arboard::Clipboard>>,
+    f: impl FnOnce(&mut arboard::Clipboard) -> Result<T, arboard::Error>,
+) -> Result<T, String> {
+    let mut guard = cb
+        .lock()
+        .map_err(|_| "clipboard lock poisoned".to_string())?;
+    if guard.is_none() {
+        // Kept for the whole session: on X11 the copied text lives only as
+        // long as its owner.
+        *guard = Some(arboard::Clipboard::new().map_err(|e| e.to_string())?);
+    }
+    match guard.as_mut() {
+        Some(c) => f(c).map_err(|e| e.to_string()),
+        None => Err("no clipboard".into()),
+    }
+}
+
+/// OSC 52: the terminal puts the text on the system clipboard.
+fn osc52(text: &str) -> Result<(), String> {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    let mut out = std::io::stdout();
+    write!(out, "\x1b]52;c;{b64}\x07")
+        .and_then(|()| out.flush())
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,459 @@
+//! The Key pane: paste a User Store ID, see what it says and when it dies,
+//! renew it. A case holds one collections key and one purchase key at once.
+
+use crate::keys::{self, AssessContext, Assessment, KeyKind, SignatureStatus, Verdict};
+use crate::tui::app::{Connection, Effect};
+use crate::tui::keymap::Command;
+use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
+use crate::tui::widgets::confirm::ConfirmDialog;
+use chrono::{DateTime, FixedOffset, Utc};
+use crossterm::event::{Event, KeyCode, KeyEvent as TermKey, KeyModifiers};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+/// Which slot of the case a key sits in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Collections,
+    Purchase,
+    Other,
+}
+
+impl Slot {
+    pub fn label(self) -> &'static str {
+        match self {
+            Slot::Collections => "Collections",
+            Slot::Purchase => "Purchase",
+            Slot::Other => "Other JWT",
+        }
+    }
+
+    fn for_kind(kind: &KeyKind) -> Self {
+        match kind {
+            KeyKind::UserCollectionsId => Slot::Collections,
+            KeyKind::UserPurchaseId => Slot::Purchase,
+            _ => Slot::Other,
+        }
+    }
+}
+
+/// A key of the case with its current assessment.
+#[derive(Clone)]
+pub struct LoadedKey {
+    pub token: String,
+    pub notes: Vec<String>,
+    pub assessment: Assessment,
+}
+
+/// Jobs the key pane asks for.
+#[derive(Clone, PartialEq)]
+pub enum KeyJob {
+    /// Renew the key in `slot`; `token` is the key itself.
+    Renew { slot: Slot, token: String },
+}
+
+// Keys are credentials: never let a Debug print carry one into a log.
+impl std::fmt::Debug for KeyJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyJob::Renew { slot, token } => write!(
+                f,
+                "Renew {{ slot: {slot:?}, key: {} }}",
+                keys::fingerprint(token)
+            ),
+        }
+    }
+}
+
+/// Results for the key pane.
+pub enum KeyPaneEvent {
+    Renewed {
+        slot: Slot,
+        result: Result<String, String>,
+    },
+}
+
+impl std::fmt::Debug for KeyPaneEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyPaneEvent::Renewed { slot, result } => {
+                write!(f, "Renewed {{ slot: {slot:?}, ok: {} }}", result.is_ok())
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct KeyPane {
+    pub input: Input,
+    pub editing: bool,
+    pub collections: Option<LoadedKey>,
+    pub purchase: Option<LoadedKey>,
+    pub other: Option<LoadedKey>,
+    pub shown: Option<Slot>,
+    pub raw: bool,
+    /// 0 = the key itself, 1.. = claims, for `y`.
+    pub cursor: usize,
+    pub input_error: Option<String>,
+    pub notes: Vec<String>,
+    pub renewing: Option<Slot>,
+    pub local_offset: Option<FixedOffset>,
+    now: Option<DateTime<Utc>>,
+    conn: Option<Connection>,
+}
+
+impl KeyPane {
+    pub fn start_editing(&mut self) {
+        self.editing = true;
+    }
+
+    pub fn slot(&self, s: Slot) -> Option<&LoadedKey> {
+        match s {
+            Slot::Collections => self.collections.as_ref(),
+            Slot::Purchase => self.purchase.as_ref(),
+            Slot::Other => self.other.as_ref(),
+        }
+    }
+
+    fn slot_mut(&mut self, s: Slot) -> &mut Option<LoadedKey> {
+        match s {
+            Slot::Collections => &mut self.collections,
+            Slot::Purchase => &mut self.purchase,
+            Slot::Other => &mut self.other,
+        }
+    }
+
+    /// The key on screen: the chosen one, else the first the case holds.
+    pub fn current(&self) -> Option<(Slot, &LoadedKey)> {
+        let order = [Slot::Collections, Slot::Purchase, Slot::Other];
+        if let Some(s) = self.shown
+            && let Some(k) = self.slot(s)
+        {
+            return Some((s, k));
+        }
+        order.into_iter().find_map(|s| self.slot(s).map(|k| (s, k)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.collections.is_none() && self.purchase.is_none() && self.other.is_none()
+    }
+
+    /// The collections key, for the panes that query with it.
+    pub fn collections_token(&self) -> Option<&str> {
+        self.collections.as_ref().map(|k| k.token.as_str())
+    }
+
+    /// The purchase key, for orders, subscriptions and grants.
+    pub fn purchase_token(&self) -> Option<&str> {
+        self.purchase.as_ref().map(|k| k.token.as_str())
+    }
+
+    fn assess_ctx<'a>(now: DateTime<Utc>, conn: Option<&'a Connection>) -> AssessContext<'a> {
+        AssessContext {
+            now,
+            profile_client_id: conn.map(|c| c.client_id.as_str()).filter(|s| !s.is_empty()),
+            sandbox_public_key_pem: conn.and_then(|c| c.sandbox_public_key_pem.as_deref()),
+        }
+    }
+
+    /// Time moved or the connection changed: assessments depend on both.
+    pub fn reassess(&mut self, now: DateTime<Utc>, conn: Option<&Connection>) {
+        self.now = Some(now);
+        self.conn = conn.cloned();
+        let ctx = Self::assess_ctx(now, conn);
+        for slot in [Slot::Collections, Slot::Purchase, Slot::Other] {
+            if let Some(k) = self.slot_mut(slot)
+                && let Ok(d) = keys::decode(&k.token)
+            {
+                k.assessment = keys::assess(&d, &ctx);
+            }
+        }
+    }
+
+    /// Load text as a key of the case; says why when it is not one.
+    pub fn load(&mut self, text: &str, ctx: &PaneCtx) -> PaneOutput {
+        let actx = Self::assess_ctx(ctx.now, ctx.conn.as_ref());
+        match keys::inspect(text, &actx) {
+            Ok((cleaned, assessment)) => {
+                let slot = Slot::for_kind(&assessment.kind);
+                let fp = assessment.fingerprint.clone();
+                let kind = slot.label();
+                self.notes = cleaned.notes.clone();
+                *self.slot_mut(slot) = Some(LoadedKey {
+                    token: cleaned.token,
+                    notes: cleaned.notes,
+                    assessment,
+                });
+                self.shown = Some(slot);
+                self.input = Input::default();
+                self.input_error = None;
+                self.editing = false;
+                self.cursor = 0;
+                let mut out = PaneOutput::toast(format!("loaded {kind} key {fp}"));
+                if !self.notes.is_empty() {
+                    out.toast = Some(format!(
+                        "loaded {kind} key {fp} ({})",
+                        self.notes.join("; ")
+                    ));
+                }
+                out
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                self.input_error = Some(msg.clone());
+                self.editing = true;
+                PaneOutput::error(format!("not loaded: {msg}"))
+            }
+        }
+    }
+
+    pub fn paste(&mut self, text: String, ctx: &PaneCtx) -> PaneOutput {
+        // Keep what was pasted visible (trimmed to one line) if it is rejected.
+        let shown: String = text
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(4096)
+            .collect();
+        self.input = Input::new(shown);
+        self.load(&text, ctx)
+    }
+
+    pub fn on_key(&mut self, k: TermKey, ctx: &PaneCtx) -> Option<PaneOutput> {
+        if self.editing {
+            return match (k.code, k.modifiers) {
+                (KeyCode::Enter, _) => {
+                    let text = self.input.value().to_string();
+                    Some(self.load(&text, ctx))
+                }
+                (KeyCode::Esc, _) => {
+                    self.editing = false;
+                    self.input_error = None;
+                    Some(PaneOutput::none())
+                }
+                // Ctrl-V and Tab stay global while typing.
+                (KeyCode::Char('v'), KeyModifiers::CONTROL)
+                | (KeyCode::Tab | KeyCode::BackTab, _) => None,
+                _ => {
+                    self.input.handle_event(&Event::Key(k));
+                    self.input_error = None;
+                    Some(PaneOutput::none())
+                }
+            };
+        }
+        match k.code {
+            KeyCode::Enter if self.is_empty() => {
+                self.editing = true;
+                Some(PaneOutput::none())
+            }
+            KeyCode::Char('c') if k.modifiers.is_empty() => {
+                self.cycle();
+                Some(PaneOutput::none())
+            }
+            _ => None,
+        }
+    }
+
+    fn cycle(&mut self) {
+        let order = [Slot::Collections, Slot::Purchase, Slot::Other];
+        let cur = self.current().map(|(s, _)| s);
+        let start = cur
+            .and_then(|c| order.iter().position(|s| *s == c))
+            .unwrap_or(0);
+        for i in 1..=order.len() {
+            let s = order[(start + i) % order.len()];
+            if self.slot(s).is_some() {
+                self.shown = Some(s);
+                self.cursor = 0;
+                return;
+            }
+        }
+    }
+
+    pub fn on_command(&mut self, cmd: Command, ctx: &PaneCtx) -> Routed {
+        let claims = self
+            .current()
+            .map(|(_, k)| k.assessment.claims.len())
+            .unwrap_or(0);
+        match cmd {
+            Command::EditKey => {
+                self.editing = true;
+                Routed::handled(PaneOutput::none())
+            }
+            Command::ClearKey => {
+                *self = KeyPane {
+                    local_offset: self.local_offset,
+                    now: self.now,
+                    conn: self.conn.take(),
+                    ..KeyPane::default()
+                };
+                Routed::handled(PaneOutput::toast("case cleared"))
+            }
+            Command::RawView => {
+                self.raw = !self.raw;
+                Routed::handled(PaneOutput::none())
+            }
+            Command::Up => {
+                self.cursor = self.cursor.saturating_sub(1);
+                Routed::handled(PaneOutput::none())
+            }
+            Command::Down => {
+                self.cursor = (self.cursor + 1).min(claims);
+                Routed::handled(PaneOutput::none())
+            }
+            Command::Top => {
+                self.cursor = 0;
+                Routed::handled(PaneOutput::none())
+            }
+            Command::Bottom => {
+                self.cursor = claims;
+                Routed::handled(PaneOutput::none())
+            }
+            Command::Open if self.is_empty() => {
+                self.editing = true;
+                Routed::handled(PaneOutput::none())
+            }
+            Command::Copy => Routed::handled(self.copy()),
+            Command::Renew => Routed::handled(self.ask_renew(ctx)),
+            Command::Back => {
+                self.raw = false;
+                Routed::handled(PaneOutput::none())
+            }
+            _ => Routed::ignored(),
+        }
+    }
+
+    fn copy(&self) -> PaneOutput {
+        let Some((slot, k)) = self.current() else {
+            return PaneOutput::error("nothing to copy: no key loaded");
+        };
+        let a = &k.assessment;
+        let (text, label) = if self.raw {
+            (
+                format!("{}\n{}", a.header_json, a.payload_json),
+                "the raw JSON".to_string(),
+            )
+        } else if self.cursor == 0 {
+            (
+                k.token.clone(),
+                format!("the {} key {}", slot.label(), a.fingerprint),
+            )
+        } else {
+            match a.claims.get(self.cursor - 1) {
+                Some(c) => (c.value.clone(), format!("claim {}", c.name)),
+                None => (k.token.clone(), format!("the {} key", slot.label())),
+            }
+        };
+        PaneOutput::effect(Effect::Copy { text, label })
+    }
+
+    fn ask_renew(&mut self, ctx: &PaneCtx) -> PaneOutput {
+        let Some((slot, k)) = self.current() else {
+            return PaneOutput::error("no key to renew: paste a User Store ID first");
+        };
+        if slot == Slot::Other {
+            return PaneOutput::error(
+                "only User Store IDs (collections or purchase keys) can be renewed",
+            );
+        }
+        if self.renewing.is_some() {
+            return PaneOutput::error("a renewal is already under way");
+        }
+        let a = &k.assessment;
+        if matches!(a.verdict, Verdict::Expired) {
+            return PaneOutput::error(
+                "this key has expired and cannot be renewed: the client app must mint a new one",
+            );
+        }
+        if ctx.conn.is_none() {
+            return PaneOutput::error("not connected to a Store yet");
+        }
+        let body = serde_json::json!({
+            "serviceTicket": "*** (service token, fetched when sent)",
+            "key": format!("<{} key {}>", slot.label(), a.fingerprint),
+        });
+        let uri = a
+            .refresh_uri
+            .clone()
+            .unwrap_or_else(|| "(no refreshUri claim)".into());
+        let expiry = a
+            .expires_at
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let dialog = ConfirmDialog::new(
+            format!("Renew {} key", slot.label()),
+            ctx.environment,
+            format!(
+                "user {} · key {}",
+                a.user_id.as_deref().unwrap_or("(none)"),
+                a.fingerprint
+            ),
+            format!("POST {uri}"),
+            serde_json::to_string_pretty(&body).unwrap_or_default(),
+            format!(
+                "a new key replaces this one in the case (this one expires {expiry}; the new one in 30 days)"
+            ),
+            None,
+            Effect::Pane(
+                PaneId::Key,
+                PaneJob::Key(KeyJob::Renew {
+                    slot,
+                    token: k.token.clone(),
+                }),
+            ),
+        );
+        PaneOutput {
+            confirm: Some(Box::new(dialog)),
+            ..PaneOutput::none()
+        }
+    }
+
+    pub fn on_job_started(&mut self, job: &KeyJob) {
+        match job {
+            KeyJob::Renew { slot, .. } => self.renewing = Some(*slot),
+        }
+    }
+
+    pub fn on_event(&mut self, ev: KeyPaneEvent, ctx: &PaneCtx) -> PaneOutput {
+        match ev {
+            KeyPaneEvent::Renewed { slot, result } => {
+                self.renewing = None;
+                match result {
+                    Ok(new_key) => {
+                        let out = self.load(&new_key, ctx);
+                        if out.error.is_some() {
+                            return PaneOutput::error(
+                                "the Store answered the renewal with something that is not a key",
+                            );
+                        }
+                        let exp = self
+                            .slot(slot)
+                            .and_then(|k| k.assessment.expires_at)
+                            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                            .unwrap_or_else(|| "?".into());
+                        PaneOutput::toast(format!("renewed {} key: new expiry {exp}", slot.label()))
+                    }
+                    Err(msg) => PaneOutput::error(format!("renew failed: {msg}")),
+                }
+            }
+        }
+    }
+
+    /// One line per key of the case, for the case strip.
+    pub fn case_summary(&self) -> Vec<(Slot, Option<(&str, &Verdict, &SignatureStatus)>)> {
+        [Slot::Collections, Slot::Purchase]
+            .into_iter()
+            .map(|s| {
+                (
+                    s,
+                    self.slot(s).map(|k| {
+                        (
+                            k.assessment.fingerprint.as_str(),
+                            &k.assessment.verdict,
+                            &k.assessment.signature,
+                        )
+                    }),
+                )
+            })
+            .collect()
+    }
+}

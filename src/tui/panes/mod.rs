@@ -1,0 +1,262 @@
+//! The seven panes. Each owns its state, its key handling and its drawing;
+//! it reaches the network only by returning an Effect.
+
+pub mod empty;
+pub mod key;
+pub mod key_view;
+
+use crate::config::Environment;
+use crate::tui::app::{Connection, Effect};
+use crate::tui::keymap::{Command, Scope};
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PaneId {
+    Key,
+    Entitlements,
+    Orders,
+    Subscriptions,
+    Clawbacks,
+    Timeline,
+    Audit,
+}
+
+impl PaneId {
+    pub const ALL: [PaneId; 7] = [
+        PaneId::Key,
+        PaneId::Entitlements,
+        PaneId::Orders,
+        PaneId::Subscriptions,
+        PaneId::Clawbacks,
+        PaneId::Timeline,
+        PaneId::Audit,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            PaneId::Key => "Key",
+            PaneId::Entitlements => "Entitlements",
+            PaneId::Orders => "Orders",
+            PaneId::Subscriptions => "Subscriptions",
+            PaneId::Clawbacks => "Clawbacks",
+            PaneId::Timeline => "Timeline",
+            PaneId::Audit => "Audit",
+        }
+    }
+
+    pub fn short_title(self) -> &'static str {
+        match self {
+            PaneId::Key => "Key",
+            PaneId::Entitlements => "Owned",
+            PaneId::Orders => "Orders",
+            PaneId::Subscriptions => "Subs",
+            PaneId::Clawbacks => "Claw",
+            PaneId::Timeline => "Time",
+            PaneId::Audit => "Audit",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Self::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> Self {
+        Self::ALL[(self.index() + 1) % Self::ALL.len()]
+    }
+
+    pub fn prev(self) -> Self {
+        Self::ALL[(self.index() + Self::ALL.len() - 1) % Self::ALL.len()]
+    }
+
+    pub fn scope(self) -> Scope {
+        match self {
+            PaneId::Key => Scope::Key,
+            PaneId::Entitlements => Scope::Entitlements,
+            _ => Scope::Lists,
+        }
+    }
+
+    /// The pane a pane-specific command belongs to.
+    pub fn home_of(cmd: Command) -> Option<Self> {
+        match cmd {
+            Command::EditKey | Command::ClearKey | Command::RawView | Command::Renew => {
+                Some(PaneId::Key)
+            }
+            Command::ToggleValidity
+            | Command::ToggleDuplicates
+            | Command::SortNext
+            | Command::SortReverse
+            | Command::HideColumn
+            | Command::ShowColumns
+            | Command::Consume
+            | Command::Grant => Some(PaneId::Entitlements),
+            _ => None,
+        }
+    }
+}
+
+/// What a pane may know of the world when it handles something.
+#[derive(Clone, Debug)]
+pub struct PaneCtx {
+    pub now: DateTime<Utc>,
+    pub conn: Option<Connection>,
+    pub writes_allowed: bool,
+    pub environment: Environment,
+}
+
+/// A pane's answer: effects to run and things for the status bar.
+#[derive(Debug, Default)]
+pub struct PaneOutput {
+    pub effects: Vec<Effect>,
+    /// A write to confirm before anything is sent.
+    pub confirm: Option<Box<crate::tui::widgets::confirm::ConfirmDialog>>,
+    pub error: Option<String>,
+    pub toast: Option<String>,
+    pub focus: Option<PaneId>,
+}
+
+impl PaneOutput {
+    pub fn none() -> Self {
+        Self::default()
+    }
+    pub fn effect(e: Effect) -> Self {
+        Self {
+            effects: vec![e],
+            ..Self::default()
+        }
+    }
+    pub fn error(msg: impl Into<String>) -> Self {
+        Self {
+            error: Some(msg.into()),
+            ..Self::default()
+        }
+    }
+    pub fn toast(msg: impl Into<String>) -> Self {
+        Self {
+            toast: Some(msg.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// Whether a pane took a command, and what it wants.
+#[derive(Debug, Default)]
+pub struct Routed {
+    pub handled: bool,
+    pub output: PaneOutput,
+}
+
+impl Routed {
+    pub fn handled(output: PaneOutput) -> Self {
+        Self {
+            handled: true,
+            output,
+        }
+    }
+    pub fn ignored() -> Self {
+        Self::default()
+    }
+}
+
+/// Jobs panes ask for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PaneJob {
+    Key(key::KeyJob),
+}
+
+/// Results coming back to panes.
+#[derive(Debug)]
+pub enum PaneEvent {
+    Key(key::KeyPaneEvent),
+}
+
+pub struct Panes {
+    pub key: key::KeyPane,
+    pub entitlements: empty::EmptyPane,
+    pub orders: empty::EmptyPane,
+    pub subscriptions: empty::EmptyPane,
+    pub clawbacks: empty::EmptyPane,
+    pub timeline: empty::EmptyPane,
+    pub audit: empty::EmptyPane,
+}
+
+impl Default for Panes {
+    fn default() -> Self {
+        Self {
+            key: key::KeyPane::default(),
+            entitlements: empty::EmptyPane::new(
+                "No collections key loaded.",
+                "Paste a UserCollectionsId in the Key pane (1 or Ctrl-V) to list what this customer owns.",
+            ),
+            orders: empty::EmptyPane::new(
+                "No purchase key loaded.",
+                "Paste a UserPurchaseId in the Key pane (1 or Ctrl-V) to read this customer's orders.",
+            ),
+            subscriptions: empty::EmptyPane::new(
+                "No purchase key loaded.",
+                "Paste a UserPurchaseId in the Key pane (1 or Ctrl-V) to read this customer's subscriptions.",
+            ),
+            clawbacks: empty::EmptyPane::new(
+                "No clawback events read yet.",
+                "Refunds and chargebacks arrive on the clawback queue; they are matched to orders by orderId.",
+            ),
+            timeline: empty::EmptyPane::new(
+                "Nothing to show yet.",
+                "Load a customer's keys in the Key pane (1); their purchases, consumes and refunds line up here.",
+            ),
+            audit: empty::EmptyPane::new(
+                "No writes recorded in this data dir.",
+                "Every consume, grant and subscription change is recorded here, with its outcome.",
+            ),
+        }
+    }
+}
+
+impl Panes {
+    pub fn on_tick(&mut self, now: DateTime<Utc>, conn: Option<&Connection>) {
+        self.key.reassess(now, conn);
+    }
+
+    /// Whether the pane has a text field that wants pasted text.
+    pub fn accepts_text(&self, id: PaneId) -> bool {
+        id == PaneId::Key
+    }
+
+    pub fn on_paste(&mut self, id: PaneId, text: String, ctx: &PaneCtx) -> PaneOutput {
+        match id {
+            PaneId::Key => self.key.paste(text, ctx),
+            _ => PaneOutput::none(),
+        }
+    }
+
+    /// A key for the focused pane. `None` lets the global keymap have it.
+    pub fn on_key(&mut self, id: PaneId, k: KeyEvent, ctx: &PaneCtx) -> Option<PaneOutput> {
+        match id {
+            PaneId::Key => self.key.on_key(k, ctx),
+            _ => None,
+        }
+    }
+
+    pub fn on_command(&mut self, id: PaneId, cmd: Command, ctx: &PaneCtx) -> Routed {
+        match id {
+            PaneId::Key => self.key.on_command(cmd, ctx),
+            _ => Routed::ignored(),
+        }
+    }
+
+    /// A confirmed job is about to run: the pane shows it as under way.
+    pub fn on_job_started(&mut self, id: PaneId, job: &PaneJob) {
+        match (id, job) {
+            (PaneId::Key, PaneJob::Key(j)) => self.key.on_job_started(j),
+            _ => {}
+        }
+    }
+
+    pub fn on_event(&mut self, id: PaneId, ev: PaneEvent, ctx: &PaneCtx) -> PaneOutput {
+        match (id, ev) {
+            (PaneId::Key, PaneEvent::Key(e)) => self.key.on_event(e, ctx),
+            _ => PaneOutput::none(),
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Snapshots of every pane and overlay at 80×24 and 200×50, drawn through
+//! the real `update` and `view` on ratatui's TestBackend.
+
+use crate::config::Environment;
+use crate::tui::app::{Action, App, Connection, JobEvent, Session};
+use crate::tui::keymap::Command;
+use crate::tui::render::render_text;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{FixedOffset, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()
+}
+
+pub fn test_app(env: Environment) -> App {
+    let session = Session {
+        environment: env,
+        profile: match env {
+            Environment::Sandbox => "sandbox".into(),
+            Environment::Retail => "retail".into(),
+        },
+        operator: "tester".into(),
+        writes_allowed: env == Environment::Sandbox,
+        read_only_reason: None,
+    };
+    let mut app = App::new(session, now(), (80, 24));
+    app.panes.key.local_offset = FixedOffset::east_opt(3600);
+    app
+}
+
+fn connected(app: &mut App) {
+    app.update(Action::Job(JobEvent::Connected(Connection {
+        base_description: "http://127.0.0.1:1/collections".into(),
+        client_id: "1a2b3c4d-0000-4000-8000-000000000001".into(),
+        sandbox_public_key_pem: None,
+    })));
+}
+
+/// A Microsoft-shaped key (unverifiable offline), deterministic.
+pub fn ms_key(kind: &str, iat: i64, exp: i64, nbf: i64) -> String {
+    let (iss, renew) = match kind {
+        "purchase" => (
+            "https://purchase.mp.microsoft.com/v6.0/keys",
+            "https://purchase.mp.microsoft.com/v6.0/b2b/keys/renew",
+        ),
+        _ => (
+            "https://collections.mp.microsoft.com/v6.0/keys",
+            "https://collections.mp.microsoft.com/v6.0/b2b/keys/renew",
+        ),
+    };
+    let header = r#"{"typ":"JWT","alg":"RS256","x5t":"l3sQ-50cCH4xBVZLHTGwnSR7680"}"#;
+    let payload = serde_json::json!({
+        "http://schemas.microsoft.com/marketplace/2015/08/claims/key/clientId": "1a2b3c4d-0000-4000-8000-000000000001",
+        "http://schemas.microsoft.com/marketplace/2015/08/claims/key/payload": "ZdcOq0/N2rjytCRzCHSqnfczv3f0343wfSydx7hghfu0snWzMqyoAGy5",
+        "http://schemas.microsoft.com/marketplace/2015/08/claims/key/userId": "demo-alice",
+        "http://schemas.microsoft.com/marketplace/2015/08/claims/key/refreshUri": renew,
+        "iat": iat, "iss": iss, "aud": iss, "exp": exp, "nbf": nbf,
+    });
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload.to_string()),
+        URL_SAFE_NO_PAD.encode(b"not-a-real-signature")
+    )
+}
+
+fn press(app: &mut App, c: KeyCode) {
+    app.update(Action::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+}
+
+fn snap(name: &str, app: &App) {
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), render_text(app, w, h));
+    }
+}
+
+#[test]
+fn shell_connecting() {
+    let app = test_app(Environment::Sandbox);
+    snap("shell_connecting", &app);
+}
+
+#[test]
+fn every_empty_pane() {
+    let mut app = test_app(Environment::Sandbox);
+    connected(&mut app);
+    for (i, name) in [
+        "key",
+        "entitlements",
+        "orders",
+        "subscriptions",
+        "clawbacks",
+        "timeline",
+        "audit",
+    ]
+    .iter()
+    .enumerate()
+    {
+        app.run_command(Command::Pane(i));
+        snap(&format!("empty_{name}"), &app);
+    }
+}
+
+#[test]
+fn retail_badge_and_read_only() {
+    let mut app = test_app(Environment::Retail);
+    connected(&mut app);
+    snap("retail_shell", &app);
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = test_app(Environment::Sandbox);
+    press(&mut app, KeyCode::Char('?'));
+    snap("help", &app);
+}
+
+#[test]
+fn palette_overlay() {
+    let mut app = test_app(Environment::Sandbox);
+    press(&mut app, KeyCode::Char(':'));
+    for c in "ren".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    snap("palette", &app);
+}
+
+#[test]
+fn key_pane_valid_collections_key() {
+    let mut app = test_app(Environment::Sandbox);
+    connected(&mut app);
+    let iat = now().timestamp() - 86_400 * 3;
+    app.update(Action::Paste(format!(
+        "Bearer {}",
+        ms_key("collections", iat, iat + 30 * 86_400, iat)
+    )));
+    snap("key_valid", &app);
+}
+
+#[test]
+fn key_pane_doc_example_is_inconsistent() {
+    let mut app = test_app(Environment::Sandbox);
+    connected(&mut app);
+    // The docs' own claim set: exp before iat, nbf after exp.
+    app.update(Action::Paste(ms_key(
+        "collections",
+        1733526889,
+        1733523289,
+        1736118889,
+    )));
+    let text = render_text(&app, 80, 24);
+    assert!(text.contains("INCONSISTENT"), "{text}");
+    assert!(!text.contains("VALID "), "{text}");
+    snap("key_inconsistent", &app);
+}
+
+#[test]
+fn key_pane_case_with_both_keys_and_raw_view() {
+    let mut app = test_app(Environment::Sandbox);
+    connected(&mut app);
+    let iat = now().timestamp() - 86_400 * 13;
+    app.update(Action::Paste(ms_key(
+        "collections",
+        iat,
+        iat + 30 * 86_400,
+        iat,
+    )));
+    let iat2 = now().timestamp() - 86_400 * 31;
+    app.update(Action::Paste(ms_key(
+        "purchase",
+        iat2,
+        iat2 + 30 * 86_400,
+        iat2,
+    )));
+    snap("key_case_purchase_expired", &app);
+    press(&mut app, KeyCode::Char('J'));
+    snap("key_raw", &app);
+}
+
+#[test]
+fn key_pane_rejects_garbage_with_reason() {
+    let mut app = test_app(Environment::Sandbox);
+    connected(&mut app);
+    app.update(Action::Paste("aaaa.bbbb".into()));
+    snap("key_rejected", &app);
+}
+
+#[test]
+fn renew_confirmation_dialog_sandbox_and_retail() {
+    for env in [Environment::Sandbox, Environment::Retail] {
+        let mut app = test_app(env);
+        app.session.writes_allowed = true;
+        connected(&mut app);
+        let iat = now().timestamp() - 86_400 * 15;
+        app.update(Action::Paste(ms_key(
+            "collections",
+            iat,
+            iat + 30 * 86_400,
+            iat,
+        )));
+        let fx = app.run_command(Command::Renew);
+        assert!(fx.is_empty(), "nothing may be sent before confirmation");
+        snap(&format!("confirm_renew_{env}"), &app);
+        // Esc cancels and sends nothing.
+        app.update(Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));
+        assert!(app.overlay.is_none());
+        assert!(app.panes.key.renewing.is_none());
+    }
+}

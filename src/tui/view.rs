@@ -1,0 +1,68 @@
+//! Drawing: a pure function of the App.
+
+use crate::tui::app::{App, ConnState, Overlay};
+use crate::tui::panes::PaneId;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::{help, status, tabs};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+
+pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let msg = format!(
+            "terminal too small (need {MIN_WIDTH}×{MIN_HEIGHT}, have {}×{})",
+            area.width, area.height
+        );
+        f.render_widget(
+            Paragraph::new(vec![Line::from(msg)]).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let [top, body, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    tabs::view(f, top, theme, app.focus);
+    if let ConnState::Failed(msg) = &app.conn
+        && app.focus != PaneId::Key
+    {
+        crate::tui::panes::empty::draw_empty(
+            f,
+            body,
+            theme,
+            "Not connected to the Store.",
+            &format!("{msg} — check the profile (storedesk --help) and the log file."),
+        );
+    } else {
+        draw_pane(f, app, theme, body);
+    }
+    status::view(f, bottom, theme, app);
+    match &app.overlay {
+        Some(Overlay::Help { scroll }) => help::view(f, body, theme, *scroll),
+        Some(Overlay::Palette(p)) => p.view(f, body, theme),
+        Some(Overlay::Confirm(d)) => d.view(f, body, theme),
+        None => {}
+    }
+}
+
+fn draw_pane(f: &mut Frame, app: &App, theme: &Theme, area: ratatui::layout::Rect) {
+    let p = &app.panes;
+    match app.focus {
+        PaneId::Key => crate::tui::panes::key_view::view(f, area, theme, &p.key, app),
+        PaneId::Entitlements => p.entitlements.view(f, area, theme),
+        PaneId::Orders => p.orders.view(f, area, theme),
+        PaneId::Subscriptions => p.subscriptions.view(f, area, theme),
+        PaneId::Clawbacks => p.clawbacks.view(f, area, theme),
+        PaneId::Timeline => p.timeline.view(f, area, theme),
+        PaneId::Audit => p.audit.view(f, area, theme),
+    }
+}

@@ -1,0 +1,179 @@
+//! The one confirmation dialog every write goes through. It holds the
+//! Effect it confirms and hands it back only on an explicit confirmation:
+//! Enter in SANDBOX, the typed product id in RETAIL. Esc always cancels.
+
+use crate::config::Environment;
+use crate::tui::app::Effect;
+use crate::tui::theme::Theme;
+use crate::tui::widgets::centered;
+use crossterm::event::{Event, KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+pub struct ConfirmDialog {
+    pub title: String,
+    pub environment: Environment,
+    pub customer: String,
+    pub endpoint: String,
+    /// The exact request body, secrets masked.
+    pub body: String,
+    pub expected_effect: String,
+    /// What the operator must type to confirm (RETAIL), if anything.
+    pub must_type: Option<String>,
+    pub typed: Input,
+    pub mismatch: bool,
+    on_confirm: Effect,
+}
+
+impl std::fmt::Debug for ConfirmDialog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfirmDialog")
+            .field("title", &self.title)
+            .field("environment", &self.environment)
+            .finish_non_exhaustive()
+    }
+}
+
+pub enum ConfirmOutcome {
+    Pending,
+    Cancelled,
+    Confirmed(Effect),
+}
+
+impl ConfirmDialog {
+    /// `retail_token` is what a RETAIL operator must type (the product id);
+    /// in SANDBOX, Enter suffices.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        title: String,
+        environment: Environment,
+        customer: String,
+        endpoint: String,
+        body: String,
+        expected_effect: String,
+        retail_token: Option<String>,
+        on_confirm: Effect,
+    ) -> Self {
+        let must_type = match environment {
+            Environment::Retail => Some(retail_token.unwrap_or_else(|| "CONFIRM".into())),
+            Environment::Sandbox => None,
+        };
+        Self {
+            title,
+            environment,
+            customer,
+            endpoint,
+            body,
+            expected_effect,
+            must_type,
+            typed: Input::default(),
+            mismatch: false,
+            on_confirm,
+        }
+    }
+
+    pub fn insert_str(&mut self, s: &str) {
+        if self.must_type.is_some() {
+            let v = format!("{}{}", self.typed.value(), s.trim());
+            self.typed = Input::new(v);
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> ConfirmOutcome {
+        match key.code {
+            KeyCode::Esc => ConfirmOutcome::Cancelled,
+            KeyCode::Enter => match &self.must_type {
+                Some(want) if self.typed.value().trim() != want => {
+                    self.mismatch = true;
+                    ConfirmOutcome::Pending
+                }
+                _ => ConfirmOutcome::Confirmed(self.on_confirm.clone()),
+            },
+            _ => {
+                if self.must_type.is_some() {
+                    self.typed.handle_event(&Event::Key(key));
+                    self.mismatch = false;
+                }
+                ConfirmOutcome::Pending
+            }
+        }
+    }
+
+    pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let w = area.width.saturating_sub(4).clamp(40, 90);
+        let inner = w.saturating_sub(2).max(1) as usize;
+        let wrapped = |s: &str| s.chars().count().div_ceil(inner).max(1) as u16;
+        let body_rows: u16 = self.body.lines().map(|l| wrapped(&format!("  {l}"))).sum();
+        let effect_rows = wrapped(&format!("Effect    {}", self.expected_effect));
+        let prompt_rows = if self.must_type.is_some() { 2 } else { 1 };
+        let h = (2 + 2 + body_rows + effect_rows + 1 + prompt_rows).min(area.height);
+        let r = centered(area, w, h);
+        f.render_widget(Clear, r);
+        let badge = Span::styled(
+            format!(" {} ", self.environment),
+            theme.badge(self.environment),
+        );
+        let block = Block::bordered()
+            .border_type(BorderType::Double)
+            .border_style(theme.warn())
+            .title(Line::from(vec![
+                Span::raw(" "),
+                badge,
+                Span::styled(format!(" {} ", self.title), theme.title()),
+            ]));
+        let mut lines = vec![
+            Line::from(vec![
+                Span::styled("Customer  ", theme.dim()),
+                Span::raw(self.customer.clone()),
+            ]),
+            Line::from(vec![
+                Span::styled("Request   ", theme.dim()),
+                Span::raw(self.endpoint.clone()),
+            ]),
+        ];
+        for l in self.body.lines() {
+            lines.push(Line::from(Span::styled(
+                format!("  {l}"),
+                theme.json_string(),
+            )));
+        }
+        lines.push(Line::from(vec![
+            Span::styled("Effect    ", theme.dim()),
+            Span::styled(self.expected_effect.clone(), theme.warn()),
+        ]));
+        lines.push(Line::default());
+        match &self.must_type {
+            Some(want) => {
+                lines.push(Line::from(vec![
+                    Span::raw("Type "),
+                    Span::styled(want.clone(), theme.title()),
+                    Span::raw(" and press Enter to send · Esc cancels"),
+                ]));
+                let mut l = vec![
+                    Span::styled("> ", theme.key_hint()),
+                    Span::raw(self.typed.value().to_string()),
+                ];
+                if self.mismatch {
+                    l.push(Span::styled("   does not match", theme.bad()));
+                }
+                lines.push(Line::from(l));
+            }
+            None => lines.push(Line::from(vec![
+                Span::styled("Enter", theme.key_hint()),
+                Span::raw(" sends it once · "),
+                Span::styled("Esc", theme.key_hint()),
+                Span::raw(" cancels (nothing is sent)"),
+            ])),
+        }
+        f.render_widget(
+            Paragraph::new(lines)
+                .block(block)
+                .wrap(Wrap { trim: false }),
+            r,
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! End to end: the real binary in a real pseudo-terminal. Waits for the
+//! first frame, opens help, quits, and checks the terminal was restored —
+//! after a normal quit, SIGTERM, and a panic.
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Session {
+    parser: Arc<Mutex<vt100::Parser>>,
+    raw: Arc<Mutex<Vec<u8>>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+    _dir: tempfile::TempDir,
+}
+
+fn start(extra_env: &[(&str, &str)]) -> Session {
+    let dir = tempfile::tempdir().unwrap();
+    let pty = native_pty_system();
+    let pair = pty
+        .openpty(PtySize {
+            rows: 30,
+            cols: 100,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_storedesk"));
+    cmd.arg("--data-dir");
+    cmd.arg(dir.path().join("data"));
+    cmd.arg("--config");
+    cmd.arg(dir.path().join("no-config.toml"));
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("HOME", dir.path());
+    cmd.env_remove("DISPLAY");
+    cmd.env_remove("WAYLAND_DISPLAY");
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let writer = pair.master.take_writer().unwrap();
+    let parser = Arc::new(Mutex::new(vt100::Parser::new(
+        std::num::NonZeroU16::new(30).unwrap(),
+        std::num::NonZeroU16::new(100).unwrap(),
+        0,
+    )));
+    let raw = Arc::new(Mutex::new(Vec::new()));
+    let (p2, r2) = (parser.clone(), raw.clone());
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            p2.lock().unwrap().process(&buf[..n]);
+            r2.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    Session {
+        parser,
+        raw,
+        writer,
+        child,
+        master: pair.master,
+        _dir: dir,
+    }
+}
+
+impl Session {
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    fn wait_for(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if self.screen().contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{needle:?} never appeared; screen:\n{}", self.screen());
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader thread drain the last bytes.
+                std::thread::sleep(Duration::from_millis(200));
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("storedesk did not exit; screen:\n{}", self.screen());
+    }
+
+    /// Alternate screen left and cooked mode (ICANON, ECHO) back.
+    fn assert_restored(&self) {
+        assert!(
+            !self.parser.lock().unwrap().screen().alternate_screen(),
+            "still on the alternate screen"
+        );
+        let raw = self.raw.lock().unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(
+            text.contains("\x1b[?1049l"),
+            "never left the alternate screen"
+        );
+        assert!(text.contains("\x1b[?2004l"), "bracketed paste left on");
+        let t = self.master.get_termios().expect("termios");
+        use nix::sys::termios::LocalFlags;
+        assert!(
+            t.local_flags.contains(LocalFlags::ICANON),
+            "raw mode not undone (ICANON off)"
+        );
+        assert!(
+            t.local_flags.contains(LocalFlags::ECHO),
+            "raw mode not undone (ECHO off)"
+        );
+    }
+}
+
+#[test]
+fn first_frame_help_and_quit_restore_the_terminal() {
+    let mut s = start(&[]);
+    s.wait_for("SANDBOX");
+    s.wait_for("Paste a User Store ID");
+    s.send(b"?");
+    s.wait_for("Key pane");
+    s.wait_for("Help");
+    s.send(b"\x1b");
+    std::thread::sleep(Duration::from_millis(300));
+    s.send(b"q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_restored();
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let mut s = start(&[]);
+    s.wait_for("SANDBOX");
+    let pid = s.child.process_id().expect("pid") as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    s.wait_exit();
+    s.assert_restored();
+}
+
+#[test]
+fn panic_restores_the_terminal_and_says_so() {
+    let mut s = start(&[("STOREDESK_TEST_PANIC", "1")]);
+    let status = s.wait_exit();
+    assert!(!status.success());
+    s.assert_restored();
+    let raw = s.raw.lock().unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        text.contains("storedesk crashed"),
+        "no message after restore: {text}"
+    );
+}
