@@ -627,3 +627,7 @@ fn pretty_fields(fields: &[(String, Value)]) -> String {
     out.push('}');
     out
 }
+
+#[cfg(test)]
+#[path = "assess_tests.rs"]
+mod tests;

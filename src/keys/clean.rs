@@ -189,7 +189,7 @@ fn strip_wrappers<'a>(raw: &'a str, notes: &mut Vec<String>) -> &'a str {
             header = true;
         }
         if let Some(rest) = strip_prefix_ci(s, "bearer")
-            && rest.starts_with(char::is_whitespace)
+            && (rest.is_empty() || rest.starts_with(char::is_whitespace))
         {
             s = rest.trim_start();
             bearer = true;
