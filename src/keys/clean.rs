@@ -86,7 +86,7 @@ pub fn clean_input(raw: &str) -> Result<Cleaned, InputError> {
 
     if is_word(s) && looks_like_jwt_start(s) {
         return Ok(Cleaned {
-            token: s.to_string(),
+            token: trim_extra_dots(s).to_string(),
             notes,
         });
     }
@@ -100,7 +100,7 @@ pub fn clean_input(raw: &str) -> Result<Cleaned, InputError> {
             "removed spaces inside the key".to_string()
         });
         return Ok(Cleaned {
-            token: joined,
+            token: trim_extra_dots(&joined).to_string(),
             notes,
         });
     }
@@ -285,6 +285,15 @@ fn pick_json_candidate(found: &[(Option<String>, String)]) -> Option<usize> {
     )
 }
 
+/// A sentence may end right after the key: drop trailing dots beyond the
+/// third part (an unsigned JWT legitimately ends in one).
+fn trim_extra_dots(mut s: &str) -> &str {
+    while s.ends_with('.') && s.split('.').count() > 3 {
+        s = &s[..s.len() - 1];
+    }
+    s
+}
+
 /// JWT-shaped substrings of free text, in order: a run of token chars that
 /// starts with `eyJ` at a word boundary and has at least three parts.
 fn scan_for_jwts(s: &str) -> Vec<&str> {
@@ -299,12 +308,7 @@ fn scan_for_jwts(s: &str) -> Vec<&str> {
                 j += 1;
             }
             // All bytes in i..j are ASCII, so these are char boundaries.
-            let mut cand = &s[i..j];
-            // A sentence may end right after the key: drop trailing dots
-            // beyond the third part (an unsigned JWT legitimately ends in one).
-            while cand.ends_with('.') && cand.split('.').count() > 3 {
-                cand = &cand[..cand.len() - 1];
-            }
+            let cand = trim_extra_dots(&s[i..j]);
             if cand.split('.').count() >= 3 {
                 out.push(cand);
             }
@@ -393,6 +397,8 @@ mod tests {
         // A key ending a sentence keeps its three parts.
         let c = ok(&format!("the key is {JWT}."));
         assert_eq!(c.token, JWT);
+        assert_eq!(ok(&format!("{JWT}.")).token, JWT);
+        assert_eq!(ok(&format!("{JWT}..")).token, JWT);
         // Glued to other word characters is not a boundary.
         assert_eq!(ok(&format!("xx{JWT} {JWT}")).token, JWT);
     }

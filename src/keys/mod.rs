@@ -58,4 +58,6 @@ pub fn fingerprint(token: &str) -> String {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod testkit;
