@@ -89,7 +89,7 @@ fn docs_example_key_is_flagged_inconsistent_never_valid() {
         names,
         [
             "Client ID",
-            "Payload (opaque, only the Store reads it)",
+            "Payload (opaque)",
             "User ID (publisherUserId)",
             "Refresh URI",
             "Issued at",

@@ -17,7 +17,7 @@ pub const CLAIM_REFRESH_URI: &str =
 pub fn friendly_name(claim: &str) -> String {
     let known = match claim {
         CLAIM_CLIENT_ID => "Client ID",
-        CLAIM_PAYLOAD => "Payload (opaque, only the Store reads it)",
+        CLAIM_PAYLOAD => "Payload (opaque)",
         CLAIM_USER_ID => "User ID (publisherUserId)",
         CLAIM_REFRESH_URI => "Refresh URI",
         "iat" => "Issued at",

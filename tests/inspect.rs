@@ -1,0 +1,342 @@
+//! `storedesk inspect` as a user runs it: the real binary, a temp data dir,
+//! keys minted here with a throwaway RSA key, exit codes 0 / 1 / 2.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rand::SeedableRng;
+use rsa::RsaPrivateKey;
+use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+const IAT: i64 = 1_790_000_000; // 2026-09-21T14:13:20Z
+const DAY: i64 = 86_400;
+const CLIENT_ID: &str = "1d5773695a3b44928227393bfef1e13d";
+
+struct Keys {
+    private_pem: String,
+    public_pem: String,
+}
+
+fn keys() -> &'static Keys {
+    static K: OnceLock<Keys> = OnceLock::new();
+    K.get_or_init(|| {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let k = RsaPrivateKey::new(&mut rng, 2048).unwrap();
+        Keys {
+            private_pem: k.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+            public_pem: k.to_public_key().to_public_key_pem(LineEnding::LF).unwrap(),
+        }
+    })
+}
+
+fn sandbox_key(iat: i64) -> String {
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("storedesk-sandbox".into());
+    let claims = json!({
+        "http://schemas.microsoft.com/marketplace/2015/08/claims/key/clientId": CLIENT_ID,
+        "http://schemas.microsoft.com/marketplace/2015/08/claims/key/payload": "b3BhcXVl".repeat(100),
+        "http://schemas.microsoft.com/marketplace/2015/08/claims/key/userId": "user-42",
+        "http://schemas.microsoft.com/marketplace/2015/08/claims/key/refreshUri": "https://collections.mp.microsoft.com/v6.0/b2b/keys/renew",
+        "iat": iat,
+        "iss": "https://collections.mp.microsoft.com/v6.0/keys",
+        "aud": "https://collections.mp.microsoft.com/v6.0/keys",
+        "exp": iat + 30 * DAY,
+        "nbf": iat,
+    });
+    let ek = EncodingKey::from_rsa_pem(keys().private_pem.as_bytes()).unwrap();
+    jsonwebtoken::encode(&h, &claims, &ek).unwrap()
+}
+
+fn docs_example_key() -> String {
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(include_str!("fixtures/keys/docs-example.header.json")),
+        URL_SAFE_NO_PAD.encode(include_str!("fixtures/keys/docs-example.claims.json")),
+        URL_SAFE_NO_PAD.encode([1u8; 256])
+    )
+}
+
+/// A data dir, optionally holding the sandbox's public key where the
+/// sandbox writes it.
+fn data_dir(with_pub_key: bool) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    if with_pub_key {
+        let sb = d.path().join("sandbox");
+        std::fs::create_dir_all(&sb).unwrap();
+        std::fs::write(sb.join("signing_key.pub.pem"), &keys().public_pem).unwrap();
+    }
+    d
+}
+
+fn run(dir: &tempfile::TempDir, args: &[&str], stdin: Option<&[u8]>, now: i64) -> Output {
+    let now = chrono::DateTime::from_timestamp(now, 0)
+        .unwrap()
+        .to_rfc3339();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_storedesk"));
+    cmd.arg("--data-dir")
+        .arg(dir.path())
+        .args(["--now", &now, "inspect"])
+        .args(args)
+        // Keep the user's own config and profile out of the test.
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("HOME", dir.path())
+        .env_remove("STOREDESK_CONFIG")
+        .env_remove("STOREDESK_PROFILE")
+        .env_remove("STOREDESK_NOW")
+        .env_remove("STOREDESK_CLIENT_ID")
+        .env("TZ", "UTC")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    {
+        let mut pipe = child.stdin.take().unwrap();
+        if let Some(bytes) = stdin {
+            // The binary may stop reading early (size cap); that is fine.
+            let _ = pipe.write_all(bytes);
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn valid_sandbox_key_exits_0_and_is_verified() {
+    let dir = data_dir(true);
+    let key = sandbox_key(IAT);
+    let out = run(&dir, &[&key], None, IAT + DAY + 3 * 3600);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Kind         User Store ID for collections (UserCollectionsId)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Verdict      valid: expires in 28 d 21 h, renewal due in 12 d 21 h\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Signature    verified (sandbox)\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("User ID      user-42\n"), "{stdout}");
+    assert!(stdout.contains(
+        "Expires      2026-10-21 14:13:20 UTC · 2026-10-21 14:13:20 +00:00 local · in 28 d 21 h\n"
+    ), "{stdout}");
+    assert!(
+        stdout.contains("Lifetime     [#-------------------] 4 % used"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("(http://schemas.microsoft.com/marketplace/2015/08/claims/key/userId)")
+    );
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn renew_now_still_exits_0() {
+    let dir = data_dir(true);
+    let out = run(&dir, &[&sandbox_key(IAT)], None, IAT + 20 * DAY);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("Verdict      renew now: renewal was due 6 d ago"));
+}
+
+#[test]
+fn expired_key_exits_1_and_says_mint_a_new_one() {
+    let dir = data_dir(true);
+    let out = run(&dir, &[&sandbox_key(IAT)], None, IAT + 31 * DAY);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains(
+        "Verdict      expired 1 d ago: it cannot be renewed; the client app must mint a new key"
+    ));
+}
+
+#[test]
+fn tampered_key_exits_1_with_invalid_signature() {
+    let dir = data_dir(true);
+    let key = sandbox_key(IAT);
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let other = sandbox_key(IAT + 1);
+    parts[1] = other.split('.').nth(1).unwrap();
+    let forged = parts.join(".");
+    let out = run(&dir, &[&forged], None, IAT + DAY);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("Signature    signature INVALID: "));
+}
+
+#[test]
+fn docs_example_key_exits_1_as_inconsistent() {
+    let dir = data_dir(false);
+    let out = run(&dir, &[&docs_example_key()], None, IAT);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(
+            "Verdict      inconsistent: it expires (2024-12-06 22:14:49 UTC) before it was issued"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Signature    not verifiable offline: Microsoft publishes no key for it")
+    );
+}
+
+#[test]
+fn not_a_key_exits_2_with_one_line_on_stderr() {
+    let dir = data_dir(false);
+    let cases: [(&[&str], Option<&[u8]>, &str); 6] = [
+        (
+            &["hello, world"],
+            None,
+            "not a key: no key found in the text",
+        ),
+        (
+            &["eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjF9"],
+            None,
+            "has 2 part(s)",
+        ),
+        (&["-"], Some(b""), "the input is empty"),
+        (&[], Some(b" \n\t "), "only whitespace"),
+        (
+            &["-"],
+            Some(&[0xff, 0xfe, b'e', b'y']),
+            "invalid UTF-8 at byte 0",
+        ),
+        (
+            &["-"],
+            Some(&[b'e'; 1 << 20]),
+            "input too large: 1048576 bytes",
+        ),
+    ];
+    for (args, stdin, expect) in cases {
+        let out = run(&dir, args, stdin, IAT);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
+        assert!(
+            err.starts_with("storedesk inspect: ") && err.contains(expect),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn stdin_paste_is_cleaned() {
+    let dir = data_dir(true);
+    let paste = format!("Authorization: Bearer {}\n", sandbox_key(IAT));
+    let out = run(&dir, &[], Some(paste.as_bytes()), IAT);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.starts_with("Input        removed the Authorization header name\nInput        removed the Bearer prefix\n"), "{stdout}");
+}
+
+#[test]
+fn json_output_is_machine_readable() {
+    let dir = data_dir(true);
+    let key = sandbox_key(IAT);
+    let body = format!(r#"{{"serviceTicket":"x","key":"{key}"}}"#);
+    let out = run(
+        &dir,
+        &["-", "--json"],
+        Some(body.as_bytes()),
+        IAT + 13 * DAY,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "UserCollectionsId");
+    assert_eq!(v["usable"], true);
+    assert_eq!(v["verdict"]["label"], "renew soon");
+    assert_eq!(v["signature"]["status"], "verified_sandbox");
+    assert_eq!(v["user_id"], "user-42");
+    assert_eq!(v["expires_at"], "2026-10-21T14:13:20+00:00");
+    assert_eq!(v["renew_due"], "2026-10-05T14:13:20+00:00");
+    assert_eq!(
+        v["input_notes"][0],
+        "picked the key out of a JSON body (field \"key\")"
+    );
+    assert_eq!(v["claims"].as_array().unwrap().len(), 9);
+    assert_eq!(v["payload"]["iat"], IAT);
+    assert_eq!(v["fingerprint"].as_str().unwrap().len(), 8);
+    assert!(
+        !text(&out.stdout).contains(&key),
+        "the key itself is not echoed"
+    );
+
+    // Exit 1 in JSON mode too, with the reason.
+    let out = run(&dir, &["--json", &docs_example_key()], None, IAT);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"]["label"], "inconsistent");
+    assert!(
+        v["verdict"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("before it was issued")
+    );
+}
+
+#[test]
+fn without_the_sandbox_public_key_the_signature_is_not_checked() {
+    let dir = data_dir(false);
+    let out = run(&dir, &["--json", &sandbox_key(IAT)], None, IAT);
+    assert_eq!(out.status.code(), Some(0), "unknown is not invalid");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["signature"]["status"], "not_checked");
+    assert!(
+        v["signature"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("signing_key.pub.pem")
+    );
+}
+
+#[test]
+fn client_id_is_compared_with_the_profile() {
+    let dir = data_dir(true);
+    let now = chrono::DateTime::from_timestamp(IAT, 0)
+        .unwrap()
+        .to_rfc3339();
+    let out = Command::new(env!("CARGO_BIN_EXE_storedesk"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "--now",
+            &now,
+            "--profile",
+            "retail",
+            "inspect",
+            "--json",
+            &sandbox_key(IAT),
+        ])
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("HOME", dir.path())
+        .env_remove("STOREDESK_CONFIG")
+        .env(
+            "STOREDESK_CLIENT_ID",
+            "aaaaaaaa-0000-0000-0000-000000000000",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["client_id_matches"], false);
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("InconsistentClientId")
+    );
+}
