@@ -326,6 +326,21 @@ impl StoreClient {
         loop {
             attempt += 1;
             let sent_before = attempt > 1;
+            let token = match &call.auth {
+                // Boxed: fetching a token goes through `execute` itself.
+                Auth::Store => Some(
+                    Box::pin(self.service_token(audience::STORE))
+                        .await
+                        .map_err(|mut e| {
+                            // The token request went out, this call's did
+                            // not: for a write this proves nothing.
+                            e.sent = sent_before;
+                            e
+                        })?,
+                ),
+                _ => None,
+            };
+            // Counted only once a request is really about to leave.
             if let Some(customer) = &call.budget
                 && let Err(b) = self.inner.budget.try_acquire(customer)
             {
@@ -336,18 +351,6 @@ impl StoreClient {
                     ..StoreError::new(ErrorKind::Budget, call.op, b.to_string())
                 });
             }
-            let token = match &call.auth {
-                // Boxed: fetching a token goes through `execute` itself.
-                Auth::Store => Some(
-                    Box::pin(self.service_token(audience::STORE))
-                        .await
-                        .map_err(|mut e| {
-                            e.sent |= sent_before;
-                            e
-                        })?,
-                ),
-                _ => None,
-            };
             let mut req = self.inner.http.request(call.method.clone(), &call.url);
             match (&call.auth, &token) {
                 (Auth::Store, Some(t)) => req = req.bearer_auth(t.expose()),

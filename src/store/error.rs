@@ -132,7 +132,8 @@ pub struct StoreError {
     pub attempts: u32,
     /// Whether an error body could be parsed (part of `is_definite`).
     pub parsed_body: bool,
-    /// Whether any request left this process.
+    /// Whether this call's own request left this process (a token fetch
+    /// made on its behalf does not count).
     pub sent: bool,
 }
 
@@ -253,12 +254,15 @@ impl StoreError {
         }
     }
 
-    /// For writes: true only when this answer PROVES nothing was applied — a
-    /// 4xx (not 408/429) with a parsed error body. Timeouts, resets, 5xx, 429
-    /// and local refusals prove nothing (a local refusal of a replay says
-    /// nothing about the earlier attempt), so the journal keeps them pending.
+    /// For writes: true only when this answer PROVES nothing was applied — the
+    /// write's own request got a 4xx (not 408/429) with a parsed error body.
+    /// Timeouts, resets, 5xx, 429 and anything that stopped before the
+    /// request left (budget, config, a failed token fetch) prove nothing — a
+    /// replay refused locally says nothing about the earlier attempt — so
+    /// the journal keeps them pending.
     pub fn is_definite(&self) -> bool {
         matches!(self.kind, ErrorKind::Http)
+            && self.sent
             && self.parsed_body
             && matches!(self.status, Some(s) if (400..500).contains(&s) && s != 408 && s != 429)
     }
@@ -402,6 +406,14 @@ mod tests {
         assert!(http(400, true).is_definite());
         assert!(http(401, true).is_definite());
         assert!(!http(400, false).is_definite());
+        let unsent = StoreError {
+            sent: false,
+            ..http(401, true)
+        };
+        assert!(
+            !unsent.is_definite(),
+            "a token failure before the write left"
+        );
         assert!(!http(408, true).is_definite());
         assert!(!http(429, true).is_definite());
         assert!(!http(500, true).is_definite());
