@@ -1,7 +1,389 @@
-//! The embedded Microsoft Store sandbox.
-pub mod cli {
-    pub fn run(_ctx: &crate::cli::Context, _a: &crate::cli::SandboxArgs) -> std::process::ExitCode {
-        eprintln!("storedesk: the sandbox is not built yet");
-        std::process::ExitCode::from(2)
+//! The embedded Microsoft Store sandbox: a stateful Store on 127.0.0.1 that
+//! behaves as STORE-API.md documents (shapes, status codes, error bodies,
+//! limits), so what works against it works against Microsoft.
+//!
+//! # Public API
+//!
+//! ```ignore
+//! let sb = storedesk::sandbox::start(SandboxOptions {
+//!     data_dir, port: 0, clock: Clock::system(), faults: vec![],
+//! }).await?;
+//! sb.base_url();            // "http://127.0.0.1:PORT"
+//! sb.info.customers[0].collections_key;
+//! sb.shutdown().await;
+//! storedesk::sandbox::reset(&data_dir)?;   // re-seed, keep the signing key
+//! ```
+//!
+//! # URL layout (base URL `B`, as `Profile::endpoints` derives it)
+//!
+//! | what | path |
+//! |---|---|
+//! | Entra token v1 / v2 | `B/login/{tenant}/oauth2/token`, `B/login/{tenant}/oauth2/v2.0/token` |
+//! | collections | `B/collections/v9.0/collections/publisherQuery`, `…/v8.0/collections/b2bLicensePreview`, `…/v8.0/collections/consume`, `…/v6.0/b2b/keys/renew` |
+//! | purchase | `B/purchase/v8.0/b2b/orders/query`, `…/v8.0/b2b/recurrences/query`, `…/v8.0/b2b/recurrences/{id}/change`, `…/v6.0/purchases/grant`, `…/v6.0/b2b/keys/renew`, `…/v8.0/b2b/clawback/sastoken` |
+//! | clawback queue | `B/queue/clawback/messages[/{id}]` (the SAS uri points there) |
+//! | targeted offers | `B/devcenter/v2.0/my/storeoffers/user` (bearer: a sandbox key of the user) |
+//! | control | `B/_sandbox/{info,faults,reset,keys}` — see `control.rs` |
+//!
+//! Paths are case-insensitive. Keys carry the documented `iss`/`aud` and
+//! `refreshUri` (`https://collections.mp.microsoft.com/v6.0/b2b/keys/renew`…);
+//! the client maps a refreshUri's path onto its profile's base URL.
+
+pub mod cli;
+pub mod faults;
+
+mod auth;
+mod collections;
+mod control;
+mod http;
+mod purchase;
+mod queue;
+mod seed;
+mod server;
+mod signing;
+mod state;
+
+pub use auth::KeyKind;
+pub use faults::{FaultAction, FaultParseError, FaultSpec};
+
+use crate::clock::Clock;
+use chrono::{DateTime, TimeDelta, Utc};
+use http::ApiError;
+use serde::Serialize;
+use state::{Customer, World};
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Tenant id of the sandbox's Entra directory.
+pub const TENANT: &str = "5f8c1e2a-7b3d-4e9f-a1c2-d3e4f5a6b7c8";
+/// Client (application) id of the sandbox's publisher app.
+pub const CLIENT_ID: &str = "8e6a9b2c-3d4f-4a5b-9c6d-7e8f9a0b1c2d";
+
+/// Collections calls allowed per customer per window (STORE-API §0).
+pub const RATE_LIMIT: usize = 100;
+pub const RATE_WINDOW: Duration = Duration::from_secs(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("sandbox data {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("sandbox signing key: {0}")]
+    Key(String),
+    #[error("sandbox seed data: {0}")]
+    Seed(String),
+    #[error("sandbox state: {0}")]
+    State(String),
+}
+
+impl SandboxError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
+}
+
+pub struct SandboxOptions {
+    /// State and the signing key live here (created if missing).
+    pub data_dir: PathBuf,
+    /// 0 picks a free port.
+    pub port: u16,
+    pub clock: Clock,
+    pub faults: Vec<FaultSpec>,
+}
+
+/// What a client needs to talk to the sandbox.
+#[derive(Clone, Serialize)]
+pub struct SandboxInfo {
+    pub base_url: String,
+    pub tenant: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub public_key_pem: String,
+    pub customers: Vec<DemoCustomer>,
+}
+
+impl fmt::Debug for SandboxInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SandboxInfo")
+            .field("base_url", &self.base_url)
+            .field("tenant", &self.tenant)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("customers", &self.customers.len())
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DemoCustomer {
+    pub name: String,
+    pub user_id: String,
+    pub about: String,
+    pub collections_key: String,
+    pub purchase_key: String,
+}
+
+/// A running sandbox. Dropping it stops the server too (without waiting).
+pub struct Sandbox {
+    pub info: SandboxInfo,
+    app: Arc<App>,
+    server: server::ServerHandle,
+}
+
+impl Sandbox {
+    pub fn base_url(&self) -> &str {
+        &self.info.base_url
+    }
+
+    /// Add a fault at run time (same as `POST B/_sandbox/faults`).
+    pub fn add_fault(&self, spec: FaultSpec) {
+        self.app.faults.add(spec);
+    }
+
+    pub fn clear_faults(&self) {
+        self.app.faults.clear();
+    }
+
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+/// Shared state of the running server.
+pub(crate) struct App {
+    pub clock: Clock,
+    started: Instant,
+    pub base_url: String,
+    pub tenant: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub signer: signing::Signer,
+    world: Mutex<World>,
+    pub store: state::Store,
+    pub faults: faults::Faults,
+    limiter: Mutex<HashMap<String, VecDeque<Instant>>>,
+    pub token_cache: Mutex<HashMap<String, auth::ServiceClaims>>,
+    pub key_cache: Mutex<HashMap<String, crate::store::model::KeyClaims>>,
+    demo: Mutex<Vec<DemoCustomer>>,
+}
+
+impl App {
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Time for queue visibility: with a pinned clock it still moves, from
+    /// the pinned instant, so visibility timeouts run out.
+    pub fn queue_now(&self) -> DateTime<Utc> {
+        let now = self.clock.now();
+        if self.clock.is_fixed() {
+            now + TimeDelta::from_std(self.started.elapsed()).unwrap_or_default()
+        } else {
+            now
+        }
+    }
+
+    /// 100 collections calls per 5 minutes per customer; real time, so a
+    /// pinned clock does not freeze the window.
+    pub fn rate_check(&self, customer: &str) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let mut map = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+        let q = map.entry(customer.to_owned()).or_default();
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= RATE_WINDOW)
+        {
+            q.pop_front();
+        }
+        if q.len() >= RATE_LIMIT {
+            let oldest = q.front().copied().unwrap_or(now);
+            let wait = RATE_WINDOW.saturating_sub(now.duration_since(oldest));
+            let mut e = ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                crate::store::model::codes::TOO_MANY_REQUESTS,
+                crate::store::model::codes::TOO_MANY_REQUESTS,
+                format!("Rate limit: {RATE_LIMIT} collections requests per 5 minutes per user."),
+            );
+            e.retry_after = Some(wait.as_secs().max(1));
+            return Err(e);
+        }
+        q.push_back(now);
+        Ok(())
+    }
+
+    /// Change one customer: the change is made on a copy, saved atomically,
+    /// and only then becomes visible — a failed save changes nothing.
+    pub fn write_customer<T: Serialize>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut Customer) -> Result<T, ApiError>,
+    ) -> http::ApiResult {
+        let mut world = self.world();
+        let i = world
+            .customer_index(name)
+            .ok_or_else(|| ApiError::not_found("unknown user"))?;
+        let mut copy = world.customers[i].clone();
+        let out = f(&mut copy)?;
+        self.store.save_customer(&copy)?;
+        world.customers[i] = copy;
+        drop(world);
+        http::ok(&out)
+    }
+
+    /// Throw state away and lay the seed down again, now.
+    pub fn reseed(&self) -> Result<(), SandboxError> {
+        let now = self.clock.now();
+        let fresh = seed::build(now)?;
+        let mut world = self.world();
+        self.store.wipe()?;
+        self.store.write_meta(now)?;
+        *world = fresh;
+        drop(world);
+        self.limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        Ok(())
+    }
+
+    fn public_info(&self) -> serde_json::Value {
+        serde_json::json!({
+            "base_url": self.base_url,
+            "tenant": self.tenant,
+            "client_id": self.client_id,
+            "customers": *self.demo.lock().unwrap_or_else(|p| p.into_inner()),
+        })
+    }
+}
+
+impl World {
+    pub(crate) fn customer(&self, name: &str) -> Result<&Customer, ApiError> {
+        self.customers
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| ApiError::not_found("unknown user"))
+    }
+}
+
+/// Start a sandbox on 127.0.0.1. Fast after the first run: the signing key
+/// is loaded, not generated, and the whale is built in memory.
+pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
+    std::fs::create_dir_all(&opts.data_dir).map_err(|e| SandboxError::io(&opts.data_dir, e))?;
+    let signer = signing::Signer::load_or_create(&opts.data_dir)?;
+    let store = state::Store::new(&opts.data_dir);
+    let seeded_at = store.seeded_at(opts.clock.now())?;
+    let mut world = seed::build(seeded_at)?;
+    store.overlay(&mut world)?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
+        .await
+        .map_err(|source| SandboxError::Bind {
+            port: opts.port,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+        port: opts.port,
+        source,
+    })?;
+    let base_url = format!("http://127.0.0.1:{}", addr.port());
+    let client_secret = signer.derive("client-secret");
+    let public_key_pem = signer.public_pem.clone();
+    let app = Arc::new(App {
+        clock: opts.clock.clone(),
+        started: Instant::now(),
+        base_url: base_url.clone(),
+        tenant: TENANT.into(),
+        client_id: CLIENT_ID.into(),
+        client_secret: client_secret.clone(),
+        signer,
+        world: Mutex::new(world),
+        store,
+        faults: faults::Faults::new(opts.faults),
+        limiter: Mutex::new(HashMap::new()),
+        token_cache: Mutex::new(HashMap::new()),
+        key_cache: Mutex::new(HashMap::new()),
+        demo: Mutex::new(Vec::new()),
+    });
+    let customers = demo_customers(&app)?;
+    *app.demo.lock().unwrap_or_else(|p| p.into_inner()) = customers.clone();
+    let router = axum::Router::new()
+        .fallback(http::dispatch)
+        .with_state(app.clone());
+    let server = server::serve(listener, router);
+    tracing::info!(%base_url, "sandbox listening");
+    Ok(Sandbox {
+        info: SandboxInfo {
+            base_url,
+            tenant: TENANT.into(),
+            client_id: CLIENT_ID.into(),
+            client_secret,
+            public_key_pem,
+            customers,
+        },
+        app,
+        server,
+    })
+}
+
+/// Keys for every demo customer, issued relative to the clock.
+fn demo_customers(app: &App) -> Result<Vec<DemoCustomer>, SandboxError> {
+    let now = app.clock.now();
+    let list: Vec<(String, String, String, i64)> = app
+        .world()
+        .customers
+        .iter()
+        .map(|c| {
+            (
+                c.name.clone(),
+                c.user_id.clone(),
+                c.about.clone(),
+                c.key_issued_days_ago,
+            )
+        })
+        .collect();
+    let mut out = Vec::with_capacity(list.len());
+    for (name, user_id, about, days) in list {
+        let issued = now - TimeDelta::days(days);
+        out.push(DemoCustomer {
+            collections_key: auth::mint_key(
+                app,
+                &name,
+                &user_id,
+                KeyKind::Collections,
+                issued,
+                &app.client_id,
+            )?,
+            purchase_key: auth::mint_key(
+                app,
+                &name,
+                &user_id,
+                KeyKind::Purchase,
+                issued,
+                &app.client_id,
+            )?,
+            name,
+            user_id,
+            about,
+        });
+    }
+    Ok(out)
+}
+
+/// Throw away saved state so the next start re-seeds; the signing key stays.
+pub fn reset(data_dir: &Path) -> Result<(), SandboxError> {
+    state::Store::new(data_dir).wipe()
 }

@@ -1,0 +1,368 @@
+//! Purchase: orders query, recurrences query and change, grant of free products.
+
+use super::App;
+use super::auth::{self, KeyKind};
+use super::http::{ApiError, ApiResult, ok, parse_json};
+use super::seed::det_hex;
+use super::state::Customer;
+use crate::store::model::{
+    AcquisitionType, ChangeType, ClientContext, Entitlement, EntitlementStatus, GrantRequest,
+    Identity, LineItemState, Order, OrderLineItem, OrderState, OrdersQueryRequest,
+    OrdersQueryResponse, ProductKind, PurchaseLineItem, PurchaseOrder, RecurrenceChangeRequest,
+    RecurrenceChangeResponse, RecurrenceState, RecurrencesQueryRequest, RecurrencesQueryResponse,
+    StoreTime, TrialData,
+};
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+const PAGE: usize = 100;
+
+/// Orders and recurrences are append-only lists, so an index is a stable
+/// paging position.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct IndexToken {
+    after_index: usize,
+}
+
+fn parse_index(t: Option<&str>) -> Result<usize, ApiError> {
+    match t {
+        None => Ok(0),
+        Some("") => Ok(0),
+        Some(t) => serde_json::from_str::<IndexToken>(t)
+            .map(|t| t.after_index)
+            .map_err(|_| ApiError::bad("continuationToken is not valid.")),
+    }
+}
+
+fn next_token(start: usize, taken: usize, total: usize) -> Option<String> {
+    (start + taken < total)
+        .then(|| {
+            serde_json::to_string(&IndexToken {
+                after_index: start + taken,
+            })
+            .ok()
+        })
+        .flatten()
+}
+
+fn purchase_customer(app: &App, h: &HeaderMap, key: &str) -> Result<String, ApiError> {
+    let token = auth::service_token(app, h)?;
+    auth::user_key(app, key, KeyKind::Purchase, &token)
+}
+
+/// Consumable purchases of the last 90 days.
+pub fn orders(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
+    let req: OrdersQueryRequest = parse_json(h, body)?;
+    let customer = purchase_customer(app, h, &req.b2b_key)?;
+    let start = parse_index(req.continuation_token.as_deref())?;
+    let since = app.clock.now() - TimeDelta::days(90);
+    let world = app.world();
+    let c = world.customer(&customer)?;
+    let mut items = Vec::new();
+    let mut idx = start;
+    for o in c.orders.iter().skip(start) {
+        if items.len() == PAGE {
+            break;
+        }
+        idx += 1;
+        if o.order_purchased_date.is_some_and(|d| d.0 < since) {
+            continue;
+        }
+        let lines: Vec<OrderLineItem> = o
+            .order_line_items
+            .iter()
+            .filter(|l| {
+                req.line_item_state_filter.as_ref().is_none_or(|f| {
+                    f.is_empty() || l.line_item_state.as_ref().is_some_and(|s| f.contains(s))
+                })
+            })
+            .cloned()
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        items.push(Order {
+            order_line_items: lines,
+            ..o.clone()
+        });
+    }
+    let continuation_token = next_token(0, idx, c.orders.len());
+    ok(&OrdersQueryResponse {
+        continuation_token,
+        items,
+    })
+}
+
+pub fn recurrences(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
+    let req: RecurrencesQueryRequest = parse_json(h, body)?;
+    let customer = purchase_customer(app, h, &req.b2b_key)?;
+    let start = parse_index(req.continuation_token.as_deref())?;
+    let world = app.world();
+    let c = world.customer(&customer)?;
+    let items: Vec<_> = c
+        .recurrences
+        .iter()
+        .skip(start)
+        .take(PAGE)
+        .map(|r| r.item.clone())
+        .collect();
+    ok(&RecurrencesQueryResponse {
+        continuation_token: next_token(start, items.len(), c.recurrences.len()),
+        items,
+    })
+}
+
+pub fn recurrence_change(app: &App, id: &str, h: &HeaderMap, body: &Bytes) -> ApiResult {
+    let req: RecurrenceChangeRequest = parse_json(h, body)?;
+    let customer = purchase_customer(app, h, &req.b2b_key)?;
+    let now = app.clock.now();
+    app.write_customer(&customer, |c| change_in(c, id, &req, now))
+}
+
+fn change_in(
+    c: &mut Customer,
+    id: &str,
+    req: &RecurrenceChangeRequest,
+    now: DateTime<Utc>,
+) -> Result<RecurrenceChangeResponse, ApiError> {
+    let Some(rec) = c.recurrences.iter_mut().find(|r| r.item.id == id) else {
+        return Err(ApiError::not_found(format!(
+            "No recurrence {id} for this user."
+        )));
+    };
+    if !rec.retail {
+        return Err(ApiError::bad(
+            "Requested catalog product data wasn't found.",
+        ));
+    }
+    let r = &mut rec.item;
+    let state = r.recurrence_state.clone().unwrap_or(RecurrenceState::None);
+    let live = matches!(state, RecurrenceState::Active | RecurrenceState::InDunning);
+    match &req.change_type {
+        ChangeType::Cancel => {
+            if state != RecurrenceState::Canceled {
+                if !live {
+                    return Err(ApiError::bad(format!(
+                        "A {state} subscription cannot be canceled."
+                    )));
+                }
+                r.recurrence_state = Some(RecurrenceState::Canceled);
+                r.auto_renew = false;
+                r.cancellation_date = Some(StoreTime(now));
+            }
+        }
+        ChangeType::Extend => {
+            let days = req
+                .extension_time_in_days
+                .ok_or_else(|| ApiError::bad("extensionTimeInDays is required for Extend."))?;
+            if !(1..=366).contains(&days) {
+                return Err(ApiError::bad(
+                    "extensionTimeInDays must be between 1 and 366.",
+                ));
+            }
+            if !live && state != RecurrenceState::Canceled {
+                return Err(ApiError::bad(format!(
+                    "A {state} subscription cannot be extended."
+                )));
+            }
+            let d = TimeDelta::days(days);
+            r.expiration_time = r.expiration_time.map(|t| StoreTime(t.0 + d));
+            r.expiration_time_with_grace = r.expiration_time_with_grace.map(|t| StoreTime(t.0 + d));
+        }
+        ChangeType::Refund => {
+            if !live && state != RecurrenceState::Canceled {
+                return Err(ApiError::bad(format!(
+                    "A {state} subscription cannot be refunded."
+                )));
+            }
+            r.recurrence_state = Some(RecurrenceState::Canceled);
+            r.auto_renew = false;
+            r.cancellation_date = Some(StoreTime(now));
+            r.expiration_time = Some(StoreTime(now));
+            r.expiration_time_with_grace = Some(StoreTime(now));
+        }
+        ChangeType::ToggleAutoRenew => {
+            if !r.auto_renew {
+                return Err(ApiError::bad(
+                    "ToggleAutoRenew can only turn auto-renew off; it is already off.",
+                ));
+            }
+            r.auto_renew = false;
+        }
+        ChangeType::Other(t) => return Err(ApiError::bad(format!("Unknown changeType {t:?}."))),
+    }
+    r.last_modified = Some(StoreTime(now));
+    let out = r.clone();
+    if req.change_type == ChangeType::Refund {
+        // The refunded subscription's entitlement goes away.
+        for e in c.ents.iter_mut() {
+            if e.item.recurrence() == Some(id) {
+                e.item.status = Some(EntitlementStatus::Revoked);
+                e.item.end_date = Some(StoreTime(now));
+                e.item.modified_date = Some(StoreTime(now));
+            }
+        }
+    }
+    Ok(RecurrenceChangeResponse(out))
+}
+
+pub fn grant(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
+    let req: GrantRequest = parse_json(h, body)?;
+    let customer = purchase_customer(app, h, &req.b2b_key)?;
+    if uuid::Uuid::parse_str(&req.order_id).is_err() {
+        return Err(ApiError::bad("orderId must be a GUID."));
+    }
+    let (kind, price, availability) = {
+        let world = app.world();
+        let p = world
+            .product(&req.product_id)
+            .filter(|p| p.sku_id == req.sku_id)
+            .ok_or_else(|| ApiError::bad("Requested catalog product data wasn't found."))?;
+        (
+            ProductKind::parse(&p.kind),
+            p.price,
+            p.availability_id.clone(),
+        )
+    };
+    if !availability.is_empty() && !req.availability_id.eq_ignore_ascii_case(&availability) {
+        return Err(ApiError::bad(
+            "availabilityId does not match the product's availability.",
+        ));
+    }
+    if price != 0.0 {
+        return Err(ApiError::bad(
+            "Only free products can be granted; this product has a price.",
+        ));
+    }
+    if !matches!(
+        kind,
+        ProductKind::Durable | ProductKind::Application | ProductKind::UnmanagedConsumable
+    ) {
+        return Err(ApiError::bad(format!(
+            "Only Durable, Application and UnmanagedConsumable products can be granted, not {kind}."
+        )));
+    }
+    let quantity = req.quantity.unwrap_or(1);
+    if quantity < 1 || (kind != ProductKind::UnmanagedConsumable && quantity != 1) {
+        return Err(ApiError::bad(
+            "quantity must be 1 (or more for an unmanaged consumable).",
+        ));
+    }
+    let now = app.clock.now();
+    app.write_customer(&customer, |c| grant_in(c, &req, kind, quantity, now))
+}
+
+fn grant_in(
+    c: &mut Customer,
+    req: &GrantRequest,
+    kind: ProductKind,
+    quantity: i64,
+    now: DateTime<Utc>,
+) -> Result<PurchaseOrder, ApiError> {
+    if let Some(prev) = c.grants.get(&req.order_id) {
+        let same = prev.order_line_items.first().is_some_and(|l| {
+            l.product_id.eq_ignore_ascii_case(&req.product_id) && l.quantity == quantity
+        });
+        if same {
+            return Ok(prev.clone());
+        }
+        return Err(ApiError::bad(
+            "orderId was already used for a different grant.",
+        ));
+    }
+    let line_id = det_hex(&[&req.order_id, "line"]);
+    let ident = Identity {
+        identity_type: "pub".into(),
+        identity_value: c.user_id.clone(),
+    };
+    let order = PurchaseOrder {
+        order_id: req.order_id.clone(),
+        order_state: Some(OrderState::Purchased),
+        created_time: Some(StoreTime(now)),
+        purchaser: Some(ident.clone()),
+        client_context: Some(ClientContext {
+            client: "storedesk-sandbox".into(),
+        }),
+        currency_code: Some("USD".into()),
+        market: Some(req.market.clone()),
+        language: Some(req.language.clone()),
+        total_amount: Some(0.0),
+        total_tax_amount: Some(0.0),
+        order_line_items: vec![PurchaseLineItem {
+            line_item_id: line_id.clone(),
+            product_id: req.product_id.clone(),
+            sku_id: req.sku_id.clone(),
+            product_type: Some(kind.clone()),
+            quantity,
+            billing_state: "Charged".into(),
+            fulfillment_state: "Fulfilled".into(),
+            beneficiary: Some(ident),
+            list_price: Some(0.0),
+            tax_amount: Some(0.0),
+            currency_code: Some("USD".into()),
+            availability_id: Some(req.availability_id.clone()),
+        }],
+    };
+    let existing = c.ents.iter_mut().find(|e| {
+        e.item.product_id.eq_ignore_ascii_case(&req.product_id)
+            && e.item.status == Some(EntitlementStatus::Active)
+    });
+    match existing {
+        Some(e) if kind == ProductKind::UnmanagedConsumable => {
+            e.item.quantity = Some(e.item.quantity.unwrap_or(0) + quantity);
+            e.item.modified_date = Some(StoreTime(now));
+        }
+        Some(_) => {}
+        None => {
+            let id = det_hex(&[&c.name, "grant", &req.order_id]);
+            c.push_ent(Entitlement {
+                acquired_date: Some(StoreTime(now)),
+                acquisition_type: Some(AcquisitionType::Single),
+                end_date: Some(StoreTime::forever()),
+                id,
+                modified_date: Some(StoreTime(now)),
+                product_id: req.product_id.clone(),
+                product_family: Some(
+                    if kind == ProductKind::Application {
+                        "Apps"
+                    } else {
+                        "Durables"
+                    }
+                    .into(),
+                ),
+                product_kind: Some(kind.clone()),
+                quantity: Some(quantity),
+                sku_id: req.sku_id.clone(),
+                start_date: Some(StoreTime(now)),
+                status: Some(EntitlementStatus::Active),
+                transaction_id: Some(req.order_id.clone()),
+                trial_data: Some(TrialData::default()),
+                local_ticket_reference: Some(String::new()),
+                purchased_country: Some(req.market.clone()),
+                sharing_source: Some("None".into()),
+                ..Default::default()
+            });
+        }
+    }
+    if kind == ProductKind::UnmanagedConsumable {
+        c.orders.push(Order {
+            order_id: req.order_id.clone(),
+            short_order_id: None,
+            order_purchased_date: Some(StoreTime(now)),
+            order_refunded_date: None,
+            order_line_items: vec![OrderLineItem {
+                line_item_id: line_id,
+                line_item_state: Some(LineItemState::Purchased),
+                product_id: req.product_id.clone(),
+                quantity,
+                sku_id: req.sku_id.clone(),
+                was_consumable_quantity_revoked: None,
+            }],
+        });
+    }
+    c.grants.insert(req.order_id.clone(), order.clone());
+    Ok(order)
+}

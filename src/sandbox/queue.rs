@@ -1,0 +1,262 @@
+//! Clawback v2: the SAS-token call and an Azure-Storage-Queue-compatible
+//! subset (peek, receive with visibility timeout, delete by pop receipt; XML
+//! bodies). Also targeted offers, the other small GET endpoint.
+
+use super::App;
+use super::auth;
+use super::http::{ApiError, ApiResult, json, ok, parse_json};
+use crate::store::model::{
+    ClaimOfferRequest, MinuteTime, QueueMessage, SasTokenResponse, StoreTime,
+    queue_messages_to_xml, rfc1123,
+};
+use axum::body::{Body, Bytes};
+use axum::extract::Query;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use chrono::TimeDelta;
+use std::collections::HashMap;
+
+pub const QUEUE_NAME: &str = "clawback";
+
+pub fn sas_token(app: &App, h: &HeaderMap) -> ApiResult {
+    auth::service_token(app, h)?;
+    let now = app.queue_now();
+    // Minute precision, as the service writes it; at least 59 minutes left.
+    let expires = StoreTime(now + TimeDelta::hours(1));
+    let se = expires.to_minute_wire();
+    let sig = app.signer.derive(&format!("sas:{se}"));
+    let uri = format!(
+        "{}/queue/{QUEUE_NAME}?sv=2021-08-06&se={}&sp=rp&sig={}",
+        app.base_url,
+        urlencode(&se),
+        urlencode(&sig)
+    );
+    ok(&SasTokenResponse {
+        expires_on: MinuteTime(expires),
+        uri,
+    })
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn xml(status: StatusCode, body: String) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    r.headers_mut()
+        .insert("x-ms-version", HeaderValue::from_static("2021-08-06"));
+    r
+}
+
+/// Azure Storage's XML error shape.
+fn xml_error(status: StatusCode, code: &str, message: &str) -> Response {
+    xml(
+        status,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        ),
+    )
+}
+
+type Params = HashMap<String, String>;
+
+fn check_sas(app: &App, queue: &str, uri: &Uri) -> Result<Params, Response> {
+    let params: Params = Query::<Params>::try_from_uri(uri)
+        .map(|q| q.0)
+        .map_err(|_| {
+            xml_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidQueryParameterValue",
+                "Bad query string.",
+            )
+        })?;
+    if queue != QUEUE_NAME {
+        return Err(xml_error(
+            StatusCode::NOT_FOUND,
+            "QueueNotFound",
+            "The specified queue does not exist.",
+        ));
+    }
+    let denied = || {
+        xml_error(
+            StatusCode::FORBIDDEN,
+            "AuthenticationFailed",
+            "Server failed to authenticate the request. Make sure the SAS token is valid.",
+        )
+    };
+    let (Some(se), Some(sig)) = (params.get("se"), params.get("sig")) else {
+        return Err(denied());
+    };
+    if app.signer.derive(&format!("sas:{se}")) != *sig {
+        return Err(denied());
+    }
+    match StoreTime::parse(se) {
+        Some(t) if t.0 > app.queue_now() => Ok(params),
+        _ => Err(denied()),
+    }
+}
+
+fn num(params: &Params, name: &str, default: i64, lo: i64, hi: i64) -> Result<i64, Response> {
+    match params.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (lo..=hi).contains(n))
+            .ok_or_else(|| {
+                xml_error(
+                    StatusCode::BAD_REQUEST,
+                    "OutOfRangeQueryParameterValue",
+                    &format!("{name} must be between {lo} and {hi}."),
+                )
+            }),
+    }
+}
+
+/// `GET /queue/{q}/messages?…&numofmessages=N[&peekonly=true][&visibilitytimeout=S]`
+pub fn messages(app: &App, queue: &str, uri: &Uri) -> ApiResult {
+    Ok(messages_inner(app, queue, uri).unwrap_or_else(|r| r))
+}
+
+fn messages_inner(app: &App, queue: &str, uri: &Uri) -> Result<Response, Response> {
+    let params = check_sas(app, queue, uri)?;
+    let n = num(&params, "numofmessages", 1, 1, 32)? as usize;
+    let peek = params
+        .get("peekonly")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let vt = num(&params, "visibilitytimeout", 30, 1, 604_800)?;
+    let now = app.queue_now();
+    let mut world = app.world();
+    let mut out = Vec::new();
+    for m in world.queue.messages.iter_mut() {
+        if out.len() == n {
+            break;
+        }
+        if m.visible_at > now || m.expires <= now {
+            continue;
+        }
+        if peek {
+            out.push(wire(m, false));
+            continue;
+        }
+        m.dequeue_count += 1;
+        m.visible_at = now + TimeDelta::seconds(vt);
+        m.pop_receipt = Some(uuid::Uuid::new_v4().simple().to_string());
+        out.push(wire(m, true));
+    }
+    if !peek && !out.is_empty() {
+        let q = world.queue.clone();
+        drop(world);
+        if let Err(e) = app.store.save_queue(&q) {
+            tracing::error!(error = %e, "cannot save the queue");
+            return Err(xml_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "State not saved.",
+            ));
+        }
+    }
+    Ok(xml(StatusCode::OK, queue_messages_to_xml(&out)))
+}
+
+fn wire(m: &super::state::QMsg, received: bool) -> QueueMessage {
+    QueueMessage {
+        message_id: m.id.clone(),
+        insertion_time: rfc1123(m.inserted),
+        expiration_time: rfc1123(m.expires),
+        pop_receipt: received.then(|| m.pop_receipt.clone()).flatten(),
+        time_next_visible: received.then(|| rfc1123(m.visible_at)),
+        dequeue_count: m.dequeue_count,
+        message_text: m.text.clone(),
+    }
+}
+
+/// `DELETE /queue/{q}/messages/{id}?…&popreceipt=R`
+pub fn delete(app: &App, queue: &str, id: &str, uri: &Uri) -> ApiResult {
+    Ok(delete_inner(app, queue, id, uri).unwrap_or_else(|r| r))
+}
+
+fn delete_inner(app: &App, queue: &str, id: &str, uri: &Uri) -> Result<Response, Response> {
+    let params = check_sas(app, queue, uri)?;
+    let Some(receipt) = params.get("popreceipt") else {
+        return Err(xml_error(
+            StatusCode::BAD_REQUEST,
+            "MissingRequiredQueryParameter",
+            "popreceipt is required.",
+        ));
+    };
+    let mut world = app.world();
+    let Some(pos) = world.queue.messages.iter().position(|m| m.id == id) else {
+        return Err(xml_error(
+            StatusCode::NOT_FOUND,
+            "MessageNotFound",
+            "The specified message does not exist.",
+        ));
+    };
+    if world.queue.messages[pos].pop_receipt.as_deref() != Some(receipt.as_str()) {
+        return Err(xml_error(
+            StatusCode::BAD_REQUEST,
+            "PopReceiptMismatch",
+            "The specified pop receipt did not match the pop receipt for a dequeued message.",
+        ));
+    }
+    world.queue.messages.remove(pos);
+    let q = world.queue.clone();
+    drop(world);
+    if let Err(e) = app.store.save_queue(&q) {
+        tracing::error!(error = %e, "cannot save the queue");
+        return Err(xml_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "State not saved.",
+        ));
+    }
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    Ok(r)
+}
+
+/// Targeted offers: GET lists them, POST claims one. The sandbox takes a
+/// sandbox key of the customer (either kind) as the user's MSA token.
+pub fn offers(app: &App, method: &Method, h: &HeaderMap, body: &Bytes) -> ApiResult {
+    let customer = auth::msa_user(app, h)?;
+    if *method == Method::GET {
+        let world = app.world();
+        let c = world.customer(&customer)?;
+        return Ok(json(StatusCode::OK, &c.offers));
+    }
+    let req: ClaimOfferRequest = parse_json(h, body)?;
+    if req.receipt.trim().is_empty() {
+        return Err(ApiError::bad(
+            "receipt is required (an orderId or a purchase receipt).",
+        ));
+    }
+    app.write_customer(&customer, |c| {
+        let known = c.offers.iter().any(|o| {
+            o.tracking_id
+                .eq_ignore_ascii_case(&req.store_offer.tracking_id)
+                && o.offers == req.store_offer.offers
+        });
+        if !known {
+            return Err(ApiError::bad(
+                "storeOffer does not match an offer of this user.",
+            ));
+        }
+        c.claims
+            .entry(req.store_offer.tracking_id.clone())
+            .or_insert_with(|| req.receipt.clone());
+        Ok(serde_json::json!({}))
+    })
+}
