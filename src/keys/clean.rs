@@ -105,28 +105,28 @@ pub fn clean_input(raw: &str) -> Result<Cleaned, InputError> {
         });
     }
 
-    if s.starts_with('{') || s.starts_with('[') {
-        if let Ok(v) = serde_json::from_str::<Value>(s) {
-            let mut found = Vec::new();
-            collect_json_jwts(&v, None, &mut found);
-            if let Some(pick) = pick_json_candidate(&found) {
-                let (field, token) = &found[pick];
-                let mut note = match field {
-                    Some(f) => format!("picked the key out of a JSON body (field {f:?})"),
-                    None => "picked the key out of a JSON body".to_string(),
-                };
-                if found.len() > 1 {
-                    note.push_str(&format!(
-                        "; it holds {} JWT-shaped strings, the others were ignored",
-                        found.len()
-                    ));
-                }
-                notes.push(note);
-                return Ok(Cleaned {
-                    token: token.clone(),
-                    notes,
-                });
+    if (s.starts_with('{') || s.starts_with('['))
+        && let Ok(v) = serde_json::from_str::<Value>(s)
+    {
+        let mut found = Vec::new();
+        collect_json_jwts(&v, None, &mut found);
+        if let Some(pick) = pick_json_candidate(&found) {
+            let (field, token) = &found[pick];
+            let mut note = match field {
+                Some(f) => format!("picked the key out of a JSON body (field {f:?})"),
+                None => "picked the key out of a JSON body".to_string(),
+            };
+            if found.len() > 1 {
+                note.push_str(&format!(
+                    "; it holds {} JWT-shaped strings, the others were ignored",
+                    found.len()
+                ));
             }
+            notes.push(note);
+            return Ok(Cleaned {
+                token: token.clone(),
+                notes,
+            });
         }
     }
 
