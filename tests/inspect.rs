@@ -193,10 +193,13 @@ fn docs_example_key_exits_1_as_inconsistent() {
     );
 }
 
+/// Arguments, standard input, expected message.
+type Case<'a> = (&'a [&'a str], Option<&'a [u8]>, &'a str);
+
 #[test]
 fn not_a_key_exits_2_with_one_line_on_stderr() {
     let dir = data_dir(false);
-    let cases: [(&[&str], Option<&[u8]>, &str); 6] = [
+    let cases: [Case; 6] = [
         (
             &["hello, world"],
             None,
