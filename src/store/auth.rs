@@ -4,7 +4,7 @@
 
 use super::TokenStyle;
 use super::client::{Auth, Body, Call, StoreClient};
-use super::error::{ErrorKind, StoreError};
+use super::error::{ErrorInfo, ErrorKind, StoreError};
 use super::model::TokenResponse;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -149,12 +149,13 @@ impl StoreClient {
         let resp = self.call_json::<TokenResponse>(call).await?;
         let t = resp.value;
         if t.access_token.is_empty() {
-            return Err(StoreError {
+            return Err(ErrorInfo {
                 status: Some(resp.meta.status),
                 correlation: resp.meta.correlation,
                 sent: true,
-                ..StoreError::new(ErrorKind::Decode, OP, "token answer has no access_token")
-            });
+                ..ErrorInfo::new(ErrorKind::Decode, OP, "token answer has no access_token")
+            }
+            .into());
         }
         // Entra says 3599 s; a missing value is taken as the documented hour.
         let secs = t

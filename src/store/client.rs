@@ -4,7 +4,9 @@
 
 use super::auth::TokenCache;
 use super::budget::CallBudget;
-use super::error::{CallMeta, CorrelationIds, ErrorBody, ErrorKind, Response, StoreError, redact};
+use super::error::{
+    CallMeta, CorrelationIds, ErrorBody, ErrorInfo, ErrorKind, Response, StoreError, redact,
+};
 use super::retry::{RetryPolicy, WaitObserver, WaitReason, parse_retry_after};
 use super::{Endpoints, audience};
 use crate::clock::Clock;
@@ -344,12 +346,13 @@ impl StoreClient {
             if let Some(customer) = &call.budget
                 && let Err(b) = self.inner.budget.try_acquire(customer)
             {
-                return Err(StoreError {
+                return Err(ErrorInfo {
                     retry_after: Some(b.wait),
                     attempts: attempt - 1,
                     sent: sent_before,
-                    ..StoreError::new(ErrorKind::Budget, call.op, b.to_string())
-                });
+                    ..ErrorInfo::new(ErrorKind::Budget, call.op, b.to_string())
+                }
+                .into());
             }
             let mut req = self.inner.http.request(call.method.clone(), &call.url);
             match (&call.auth, &token) {
@@ -415,11 +418,12 @@ impl StoreClient {
                 Err(e) => {
                     let retryable = matches!(e.kind, ErrorKind::Transport | ErrorKind::Timeout);
                     if !retries_left || !retryable {
-                        return Err(StoreError {
+                        return Err(ErrorInfo {
                             attempts: attempt,
                             sent: sent_before || !e.unsent,
-                            ..StoreError::new(e.kind, call.op, e.message)
-                        });
+                            ..ErrorInfo::new(e.kind, call.op, e.message)
+                        }
+                        .into());
                     }
                     let wait = policy.backoff(attempt);
                     let reason = WaitReason::Backoff {
@@ -482,7 +486,7 @@ impl StoreClient {
             .as_ref()
             .map(|b| (b.code.clone(), b.inner_code.clone()))
             .unwrap_or_default();
-        StoreError {
+        ErrorInfo {
             status: Some(status),
             code: code.map(|c| redact(&c, secret)),
             inner_code: inner_code.map(|c| redact(&c, secret)),
@@ -491,8 +495,9 @@ impl StoreClient {
             attempts,
             parsed_body: parsed.is_some(),
             sent: true,
-            ..StoreError::new(ErrorKind::Http, op, redact(&message, secret))
+            ..ErrorInfo::new(ErrorKind::Http, op, redact(&message, secret))
         }
+        .into()
     }
 }
 
@@ -517,12 +522,12 @@ pub(crate) fn decode_error(
     what: &str,
     secret: Option<&str>,
 ) -> StoreError {
-    StoreError {
+    ErrorInfo {
         status: Some(meta.status),
         correlation: meta.correlation.clone(),
         attempts: meta.attempts,
         sent: true,
-        ..StoreError::new(
+        ..ErrorInfo::new(
             ErrorKind::Decode,
             op,
             format!(
@@ -531,6 +536,7 @@ pub(crate) fn decode_error(
             ),
         )
     }
+    .into()
 }
 
 fn transport_error(e: reqwest::Error) -> AttemptError {

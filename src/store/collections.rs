@@ -2,7 +2,7 @@
 //! and key renewal (STORE-API.md §2–4).
 
 use super::client::{Auth, Call, StoreClient};
-use super::error::{ErrorKind, Response, StoreError};
+use super::error::{ErrorInfo, ErrorKind, Response, StoreError};
 use super::keyinfo;
 use super::model::{
     Beneficiary, ConsumeRequest, ConsumeResponse, Entitlement, LicensePreviewRequest, ProductSkuId,
@@ -261,13 +261,14 @@ impl StoreClient {
         let call = Call::post_json(OP, url, &body)?.auth(Auth::None).write();
         let resp = self.call_json::<RenewResponse>(call).await?;
         if resp.value.key.trim().is_empty() {
-            return Err(StoreError {
+            return Err(ErrorInfo {
                 status: Some(resp.meta.status),
                 correlation: resp.meta.correlation.clone(),
                 attempts: resp.meta.attempts,
                 sent: true,
-                ..StoreError::new(ErrorKind::Decode, OP, "renew answer has no key")
-            });
+                ..ErrorInfo::new(ErrorKind::Decode, OP, "renew answer has no key")
+            }
+            .into());
         }
         Ok(resp.map(|r| r.key))
     }

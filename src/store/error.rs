@@ -114,10 +114,35 @@ impl fmt::Display for ErrorKind {
 }
 
 /// A failed Store call. Never carries a secret, a service token or a full
-/// key: server messages are scrubbed of anything JWT-shaped before they land here.
+/// key: server messages are scrubbed of anything JWT-shaped before they land
+/// here. Boxed so `Result<_, StoreError>` stays small; fields are read
+/// through `Deref` (`e.status`, `e.kind`, …).
 #[derive(Clone, Debug, thiserror::Error)]
-#[error("{}", self.describe())]
-pub struct StoreError {
+#[error("{}", .0.describe())]
+pub struct StoreError(Box<ErrorInfo>);
+
+impl std::ops::Deref for StoreError {
+    type Target = ErrorInfo;
+    fn deref(&self) -> &ErrorInfo {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for StoreError {
+    fn deref_mut(&mut self) -> &mut ErrorInfo {
+        &mut self.0
+    }
+}
+
+impl From<ErrorInfo> for StoreError {
+    fn from(i: ErrorInfo) -> Self {
+        Self(Box::new(i))
+    }
+}
+
+/// What a `StoreError` carries.
+#[derive(Clone, Debug)]
+pub struct ErrorInfo {
     pub kind: ErrorKind,
     /// Which call failed, e.g. "publisherQuery".
     pub op: &'static str,
@@ -137,7 +162,30 @@ pub struct StoreError {
     pub sent: bool,
 }
 
-impl StoreError {
+impl ErrorInfo {
+    fn describe(&self) -> String {
+        let mut s = format!("{}: {}", self.op, self.kind);
+        if let Some(st) = self.status {
+            s.push_str(&format!(" {st}"));
+        }
+        match (&self.code, &self.inner_code) {
+            (Some(c), Some(i)) if c != i => s.push_str(&format!(" {c}/{i}")),
+            (Some(c), _) | (None, Some(c)) => s.push_str(&format!(" {c}")),
+            _ => {}
+        }
+        if !self.message.is_empty() {
+            s.push_str(": ");
+            s.push_str(&self.message);
+        }
+        if let Some(ra) = self.retry_after {
+            s.push_str(&format!(" (retry after {} s)", ra.as_secs().max(1)));
+        }
+        if !self.correlation.is_empty() {
+            s.push_str(&format!(" [{}]", self.correlation));
+        }
+        s
+    }
+
     pub fn new(kind: ErrorKind, op: &'static str, message: impl Into<String>) -> Self {
         Self {
             kind,
@@ -152,6 +200,12 @@ impl StoreError {
             parsed_body: false,
             sent: false,
         }
+    }
+}
+
+impl StoreError {
+    pub fn new(kind: ErrorKind, op: &'static str, message: impl Into<String>) -> Self {
+        ErrorInfo::new(kind, op, message).into()
     }
 
     pub fn config(op: &'static str, message: impl Into<String>) -> Self {
@@ -266,29 +320,6 @@ impl StoreError {
             && self.parsed_body
             && matches!(self.status, Some(s) if (400..500).contains(&s) && s != 408 && s != 429)
     }
-
-    fn describe(&self) -> String {
-        let mut s = format!("{}: {}", self.op, self.kind);
-        if let Some(st) = self.status {
-            s.push_str(&format!(" {st}"));
-        }
-        match (&self.code, &self.inner_code) {
-            (Some(c), Some(i)) if c != i => s.push_str(&format!(" {c}/{i}")),
-            (Some(c), _) | (None, Some(c)) => s.push_str(&format!(" {c}")),
-            _ => {}
-        }
-        if !self.message.is_empty() {
-            s.push_str(": ");
-            s.push_str(&self.message);
-        }
-        if let Some(ra) = self.retry_after {
-            s.push_str(&format!(" (retry after {} s)", ra.as_secs().max(1)));
-        }
-        if !self.correlation.is_empty() {
-            s.push_str(&format!(" [{}]", self.correlation));
-        }
-        s
-    }
 }
 
 /// Fields pulled out of an error body: the Store's JSON shape, Entra's
@@ -393,12 +424,13 @@ mod tests {
     use super::*;
 
     fn http(status: u16, parsed: bool) -> StoreError {
-        StoreError {
+        ErrorInfo {
             status: Some(status),
             parsed_body: parsed,
             sent: true,
-            ..StoreError::new(ErrorKind::Http, "consume", "x")
+            ..ErrorInfo::new(ErrorKind::Http, "consume", "x")
         }
+        .into()
     }
 
     #[test]
@@ -406,10 +438,8 @@ mod tests {
         assert!(http(400, true).is_definite());
         assert!(http(401, true).is_definite());
         assert!(!http(400, false).is_definite());
-        let unsent = StoreError {
-            sent: false,
-            ..http(401, true)
-        };
+        let mut unsent = http(401, true);
+        unsent.sent = false;
         assert!(
             !unsent.is_definite(),
             "a token failure before the write left"

@@ -4,8 +4,10 @@
 pub mod auth;
 pub mod budget;
 pub mod clawback;
+pub mod cli;
 pub mod client;
 pub mod collections;
+pub mod connect;
 pub mod error;
 pub mod keyinfo;
 pub mod model;
@@ -19,7 +21,7 @@ pub use budget::CallBudget;
 pub use clawback::QueueEvent;
 pub use client::{ClientConfig, ClientStats, StoreClient};
 pub use collections::QueryOptions;
-pub use error::{CallMeta, CorrelationIds, ErrorKind, Response, StoreError};
+pub use error::{CallMeta, CorrelationIds, ErrorInfo, ErrorKind, Response, StoreError};
 pub use paging::{PageEvent, PageProgress, PagingSummary};
 pub use retry::{RetryPolicy, WaitObserver, WaitReason};
 
@@ -56,11 +58,4 @@ pub mod audience {
     pub const STORE: &str = "https://onestore.microsoft.com";
     pub const COLLECTIONS_KEY: &str = "https://onestore.microsoft.com/b2b/keys/create/collections";
     pub const PURCHASE_KEY: &str = "https://onestore.microsoft.com/b2b/keys/create/purchase";
-}
-
-pub mod cli {
-    pub fn entitlements(_c: &crate::cli::Context, _a: &crate::cli::EntitlementsArgs) -> std::process::ExitCode {
-        eprintln!("storedesk: entitlements listing is not built yet");
-        std::process::ExitCode::from(2)
-    }
 }

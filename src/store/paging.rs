@@ -101,9 +101,9 @@ where
             }
             // A service repeating the token it was given would loop forever.
             Some(t) if token.as_deref() == Some(t.as_str()) => {
-                return Err(StoreError {
+                return Err(super::error::ErrorInfo {
                     sent: true,
-                    ..StoreError::new(
+                    ..super::error::ErrorInfo::new(
                         super::error::ErrorKind::Decode,
                         op,
                         format!(
@@ -111,7 +111,8 @@ where
                             progress.pages
                         ),
                     )
-                });
+                }
+                .into());
             }
             Some(t) => token = Some(t),
         }

@@ -1,0 +1,376 @@
+//! `storedesk entitlements`: list a customer's entitlements headless.
+//! Results go to stdout (table, JSON or CSV); progress and errors to stderr.
+
+use super::collections::QueryOptions;
+use super::error::StoreError;
+use super::model::{Entitlement, EntitlementStatus, ProductKind, StoreTime};
+use crate::cli::{Context, EntitlementsArgs};
+use std::collections::HashSet;
+use std::io::{Read as _, Write as _};
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+/// Which query is used, and why (printed to stderr).
+fn query_choice(product_ids: &[String]) -> (bool, String) {
+    if product_ids.is_empty() {
+        (
+            false,
+            "using v8 b2bLicensePreview: the profile configures no product_ids (v9 needs them)"
+                .into(),
+        )
+    } else {
+        let chunks = product_ids
+            .len()
+            .div_ceil(super::collections::V9_MAX_PRODUCTS);
+        (
+            true,
+            format!(
+                "using v9 PublisherQuery with the profile's {} product id(s) in {chunks} chunk(s) of at most 100",
+                product_ids.len()
+            ),
+        )
+    }
+}
+
+/// Parse `--status` / `--kind` names against the documented values.
+fn parse_filter<T>(
+    what: &str,
+    names: &[String],
+    known: &[&str],
+    parse: impl Fn(&str) -> T,
+) -> Result<Vec<T>, String> {
+    let mut out = Vec::new();
+    for n in names.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(n)) {
+            return Err(format!(
+                "unknown {what} {n:?} (known: {})",
+                known.join(", ")
+            ));
+        }
+        out.push(parse(n));
+    }
+    Ok(out)
+}
+
+fn read_key(arg: &str) -> Result<String, String> {
+    let raw = if arg.trim() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .take(1 << 20)
+            .read_to_string(&mut s)
+            .map_err(|e| format!("cannot read the key from standard input: {e}"))?;
+        s
+    } else {
+        arg.to_string()
+    };
+    let k = raw.trim().trim_matches(['"', '\'']).trim();
+    let k = k.strip_prefix("Bearer ").unwrap_or(k).trim();
+    let k: String = k.chars().filter(|c| !c.is_whitespace()).collect();
+    if k.split('.').count() != 3 {
+        return Err(
+            "the key is not a User Store ID (expected a JWT: three dot-separated parts)".into(),
+        );
+    }
+    Ok(k)
+}
+
+pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
+    let statuses = match parse_filter(
+        "status",
+        &a.status,
+        EntitlementStatus::KNOWN,
+        EntitlementStatus::parse,
+    ) {
+        Ok(v) => v,
+        Err(e) => return usage(&e),
+    };
+    let kinds = match parse_filter("kind", &a.kind, ProductKind::KNOWN, ProductKind::parse) {
+        Ok(v) => v,
+        Err(e) => return usage(&e),
+    };
+    let key = match read_key(&a.key) {
+        Ok(k) => k,
+        Err(e) => return usage(&e),
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("storedesk: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let items = match rt.block_on(fetch_all(ctx, &key)) {
+        Ok(items) => items,
+        Err(code) => return code,
+    };
+    let mut seen = HashSet::new();
+    let rows: Vec<(Entitlement, bool)> = items
+        .into_iter()
+        .map(|e| {
+            let dup = !seen.insert(e.id.clone());
+            (e, dup)
+        })
+        .filter(|(e, _)| {
+            statuses.is_empty() || e.status.as_ref().is_some_and(|s| statuses.contains(s))
+        })
+        .filter(|(e, _)| {
+            kinds.is_empty() || e.product_kind.as_ref().is_some_and(|k| kinds.contains(k))
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    let written = if a.json {
+        write_json(&mut out, &rows)
+    } else if a.csv {
+        write_csv(&mut out, &rows)
+    } else {
+        write_table(&mut out, &rows)
+    };
+    if let Err(e) = written.and_then(|_| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("storedesk: cannot write the output: {e}");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("storedesk: {msg}");
+    ExitCode::from(2)
+}
+
+fn report(e: &StoreError) {
+    eprintln!("storedesk: {e}");
+    if let Some(h) = e.hint() {
+        eprintln!("  hint: {h}");
+    }
+}
+
+async fn fetch_all(ctx: &Context, key: &str) -> Result<Vec<Entitlement>, ExitCode> {
+    let (client, _sandbox) = match super::connect::connect(ctx).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("storedesk: {e}");
+            return Err(ExitCode::from(1));
+        }
+    };
+    let profile = &ctx.config.profile;
+    let (v9, why) = query_choice(&profile.product_ids);
+    eprintln!("storedesk: {why}");
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stop.cancel();
+        }
+    });
+    let mut items = Vec::new();
+    let on_page = |ev: super::paging::PageEvent<Entitlement>| {
+        let p = ev.progress;
+        match p.calls_left {
+            Some(left) => eprintln!("  page {} · {} items · {left} calls left", p.pages, p.items),
+            None => eprintln!("  page {} · {} items", p.pages, p.items),
+        }
+        items.extend(ev.items);
+    };
+    let opts = QueryOptions::default();
+    let res = if v9 {
+        client
+            .entitlements_v9(key, &profile.product_ids, &opts, &cancel, on_page)
+            .await
+    } else {
+        client.entitlements_v8(key, &opts, &cancel, on_page).await
+    };
+    ctrl_c.abort();
+    match res {
+        Ok(_) => Ok(items),
+        Err(e) => {
+            report(&e);
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+fn date(t: &Option<StoreTime>) -> String {
+    match t {
+        Some(t) if t.is_forever() => "forever".into(),
+        Some(t) => t.0.format("%Y-%m-%d %H:%M").to_string(),
+        None => String::new(),
+    }
+}
+
+fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+fn trial(e: &Entitlement) -> String {
+    match &e.trial_data {
+        Some(t) if t.is_in_trial_period => match &t.trial_time_remaining {
+            Some(r) => format!("trial {}", r.to_wire()),
+            None => "trial".into(),
+        },
+        Some(t) if t.is_trial => "trial (ended)".into(),
+        _ => String::new(),
+    }
+}
+
+const COLUMNS: [&str; 12] = [
+    "productId",
+    "skuId",
+    "kind",
+    "status",
+    "acquisition",
+    "quantity",
+    "start",
+    "end",
+    "trial",
+    "satisfiedBy",
+    "transactionId",
+    "duplicate",
+];
+
+fn cells(e: &Entitlement, dup: bool) -> [String; 12] {
+    [
+        e.product_id.clone(),
+        e.sku_id.clone(),
+        opt(&e.product_kind),
+        opt(&e.status),
+        opt(&e.acquisition_type),
+        opt(&e.quantity),
+        date(&e.start_date),
+        date(&e.end_date),
+        trial(e),
+        e.satisfied_by_product_ids.join(" "),
+        opt(&e.transaction_id),
+        if dup { "yes".into() } else { String::new() },
+    ]
+}
+
+fn write_table(out: &mut impl std::io::Write, rows: &[(Entitlement, bool)]) -> std::io::Result<()> {
+    let table: Vec<[String; 12]> = rows.iter().map(|(e, d)| cells(e, *d)).collect();
+    let mut widths = COLUMNS.map(|c| c.chars().count());
+    for r in &table {
+        for (w, c) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |out: &mut dyn std::io::Write, cols: &[String]| -> std::io::Result<()> {
+        let mut s = String::new();
+        for (i, (c, w)) in cols.iter().zip(widths.iter()).enumerate() {
+            if i > 0 {
+                s.push_str("  ");
+            }
+            s.push_str(c);
+            s.extend(std::iter::repeat_n(
+                ' ',
+                w.saturating_sub(c.chars().count()),
+            ));
+        }
+        writeln!(out, "{}", s.trim_end())
+    };
+    line(out, &COLUMNS.map(String::from))?;
+    for r in &table {
+        line(out, r)?;
+    }
+    writeln!(out, "{} entitlement(s)", rows.len())
+}
+
+fn write_csv(out: &mut impl std::io::Write, rows: &[(Entitlement, bool)]) -> std::io::Result<()> {
+    let esc = |s: &str| {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    writeln!(out, "{}", COLUMNS.join(","))?;
+    for (e, d) in rows {
+        let c = cells(e, *d);
+        writeln!(
+            out,
+            "{}",
+            c.iter().map(|s| esc(s)).collect::<Vec<_>>().join(",")
+        )?;
+    }
+    Ok(())
+}
+
+/// The items as the Store sent them (raw JSON), in one array.
+fn write_json(out: &mut impl std::io::Write, rows: &[(Entitlement, bool)]) -> std::io::Result<()> {
+    writeln!(out, "[")?;
+    for (i, (e, _)) in rows.iter().enumerate() {
+        let text = match &e.raw {
+            Some(r) => r.get().to_string(),
+            None => serde_json::to_string(e).unwrap_or_else(|_| "null".into()),
+        };
+        let sep = if i + 1 < rows.len() { "," } else { "" };
+        writeln!(out, "  {text}{sep}")?;
+    }
+    writeln!(out, "]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_are_checked_against_documented_names() {
+        let ok = parse_filter(
+            "status",
+            &["active".into(), " Revoked ".into()],
+            EntitlementStatus::KNOWN,
+            EntitlementStatus::parse,
+        )
+        .unwrap();
+        assert_eq!(
+            ok,
+            vec![EntitlementStatus::Active, EntitlementStatus::Revoked]
+        );
+        let e = parse_filter(
+            "kind",
+            &["Durables".into()],
+            ProductKind::KNOWN,
+            ProductKind::parse,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("Durables") && e.contains("UnmanagedConsumable"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn key_cleanup() {
+        assert_eq!(read_key(" \"Bearer a.b.c\"\n").unwrap(), "a.b.c");
+        assert!(read_key("nope").is_err());
+    }
+
+    #[test]
+    fn v8_when_no_products() {
+        assert!(!query_choice(&[]).0);
+        let ids: Vec<String> = (0..150).map(|i| i.to_string()).collect();
+        let (v9, why) = query_choice(&ids);
+        assert!(v9 && why.contains("2 chunk"), "{why}");
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_it() {
+        let e = Entitlement {
+            product_id: "P,1".into(),
+            sku_id: "S\"x".into(),
+            ..Default::default()
+        };
+        let mut buf = Vec::new();
+        write_csv(&mut buf, &[(e, true)]).unwrap();
+        let s = String::from_utf8(buf).unwrap();
+        assert!(
+            s.lines().nth(1).unwrap().starts_with("\"P,1\",\"S\"\"x\""),
+            "{s}"
+        );
+        assert!(s.lines().nth(1).unwrap().ends_with(",yes"), "{s}");
+    }
+}

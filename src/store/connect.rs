@@ -1,0 +1,74 @@
+//! Build a `StoreClient` from the active profile — starting the embedded
+//! sandbox first when the profile asks for it. Shared by the headless
+//! commands, the console and the journal.
+
+use super::client::{ClientConfig, StoreClient};
+use super::error::StoreError;
+use crate::cli::Context;
+use crate::config::{Profile, Secret, SecretError};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("cannot start the embedded sandbox: {0}")]
+    Sandbox(String),
+    #[error(transparent)]
+    Client(#[from] StoreError),
+}
+
+/// The client config a profile describes, given where its services are
+/// and the credentials to use.
+pub fn client_config(
+    ctx: &Context,
+    profile: &Profile,
+    sandbox_base: Option<&str>,
+    tenant: Option<&str>,
+    client_id: &str,
+    secret: Secret,
+) -> ClientConfig {
+    let mut endpoints = profile.endpoints(sandbox_base);
+    if let Some(t) = tenant {
+        endpoints.tenant = t.to_string();
+    }
+    let mut cfg = ClientConfig::new(endpoints, client_id, secret);
+    cfg.timeout = Duration::from_secs(profile.timeout_secs.max(1));
+    cfg.sbx.clone_from(&profile.sbx);
+    cfg.allow_insecure_http = profile.allow_insecure_http;
+    cfg.clock = ctx.clock.clone();
+    cfg
+}
+
+/// A client for the active profile. For the embedded `sandbox` profile the
+/// sandbox is started in-process (data in `ctx.paths.sandbox_dir()`) and
+/// returned too: keep it alive as long as the client is used.
+pub async fn connect(
+    ctx: &Context,
+) -> Result<(StoreClient, Option<crate::sandbox::Sandbox>), ConnectError> {
+    let profile = &ctx.config.profile;
+    if profile.embedded {
+        let sandbox = crate::sandbox::start(crate::sandbox::SandboxOptions {
+            data_dir: ctx.paths.sandbox_dir(),
+            port: 0,
+            clock: ctx.clock.clone(),
+            faults: Default::default(),
+        })
+        .await
+        .map_err(|e| ConnectError::Sandbox(e.to_string()))?;
+        let info = &sandbox.info;
+        let cfg = client_config(
+            ctx,
+            profile,
+            Some(&info.base_url),
+            Some(&info.tenant),
+            &info.client_id,
+            Secret::new(info.client_secret.clone()),
+        );
+        let client = StoreClient::new(cfg)?;
+        return Ok((client, Some(sandbox)));
+    }
+    let secret = profile.resolve_secret()?;
+    let cfg = client_config(ctx, profile, None, None, &profile.client_id, secret);
+    Ok((StoreClient::new(cfg)?, None))
+}
