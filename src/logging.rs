@@ -25,7 +25,12 @@ pub fn init(paths: &Paths, level: &str) -> Result<WorkerGuard, LogError> {
         source,
     })?;
     let appender = tracing_appender::rolling::never(&dir, "storedesk.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    // The default queue pre-allocates 128k lines (a 4 MB map and ~2 ms at
+    // start); a console logs far less than that between flushes.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(1024)
+        .lossy(true)
+        .finish(appender);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -13,6 +13,8 @@ use serde_json::{Map, Value};
 
 /// The official library renews a User Store ID this long after issue.
 pub const RENEW_AFTER: Duration = Duration::days(14);
+/// Tolerated difference between our clock and the issuer's.
+pub const CLOCK_SKEW: Duration = Duration::minutes(5);
 /// "Renew soon" starts this long before renewal is due.
 pub const RENEW_SOON_WINDOW: Duration = Duration::days(2);
 /// 9999-12-31T23:59:59Z: the Store's own "forever"; anything later is junk.
@@ -440,8 +442,10 @@ fn verdict(
     if now >= exp {
         return Verdict::Expired;
     }
+    // Clocks differ between the Store, the device and this machine; a key
+    // minted a moment "in the future" is not a problem worth a red verdict.
     if let Some(nbf) = nbf.time()
-        && now < nbf
+        && now + CLOCK_SKEW < nbf
     {
         return Verdict::NotYetValid;
     }

@@ -167,6 +167,20 @@ fn not_yet_valid_before_nbf() {
 }
 
 #[test]
+fn a_few_seconds_of_clock_skew_is_tolerated() {
+    let c = store_claims(IAT);
+    // Our clock 30 s behind the issuer's: usable, not "not yet valid".
+    assert_eq!(
+        assess_at(&sandbox_token(&c), IAT - 30).verdict,
+        Verdict::Valid
+    );
+    assert_eq!(
+        assess_at(&sandbox_token(&c), IAT - 600).verdict,
+        Verdict::NotYetValid
+    );
+}
+
+#[test]
 fn tampered_sandbox_key_is_invalid() {
     let t = sandbox_token(&store_claims(IAT));
     let mut parts: Vec<String> = t.split('.').map(str::to_string).collect();

@@ -142,8 +142,17 @@ type Opened = (
 );
 
 /// Reach the profile's Store: the embedded sandbox or a remote one.
-async fn open_store(_ctx: &Context) -> Result<Opened, String> {
-    Err("the embedded sandbox is not part of this build yet".into())
+async fn open_store(ctx: &Context) -> Result<Opened, String> {
+    let (client, sandbox) = crate::store::connect::connect(ctx)
+        .await
+        .map_err(|e| e.to_string())?;
+    let pem = match &sandbox {
+        Some(s) => Some(s.info.public_key_pem.clone()),
+        // A `storedesk sandbox` elsewhere keeps its public key on disk.
+        None => std::fs::read_to_string(ctx.paths.sandbox_dir().join("signing_key.pub.pem")).ok(),
+    };
+    let sandbox = sandbox.map(|s| Box::new(s) as Box<dyn std::any::Any + Send + Sync>);
+    Ok((client, sandbox, pem))
 }
 
 fn with_clipboard<T>(

@@ -189,6 +189,8 @@ async fn run_async(ctx: Context) -> anyhow::Result<()> {
             _ = sighup.recv() => Action::Quit,
             _ = minute.tick() => Action::Tick(services.now()),
         };
+        // `update` reads no clock; it is handed the time with each action.
+        app.now = services.now();
         for effect in app.update(action) {
             if services.run(effect) {
                 return Ok(());

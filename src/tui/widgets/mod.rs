@@ -5,6 +5,7 @@ pub mod confirm;
 pub mod help;
 pub mod palette;
 pub mod status;
+pub mod table;
 pub mod tabs;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
