@@ -824,7 +824,27 @@ async fn rate_limit_100_per_5_minutes_per_customer() {
     let ra: u64 = a.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=300).contains(&ra));
     // Another customer has their own budget.
-    assert_eq!(e.query(&t, &e.key("ada", false), ids).await.status, 200);
+    assert_eq!(
+        e.query(&t, &e.key("ada", false), ids.clone()).await.status,
+        200
+    );
+    // The control switch (for load benchmarks) lifts and restores it.
+    let off = e
+        .control(
+            reqwest::Method::POST,
+            "ratelimit",
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(off.status, 200);
+    assert_eq!(e.query(&t, &k, ids.clone()).await.status, 200);
+    e.control(
+        reqwest::Method::POST,
+        "ratelimit",
+        Some(json!({"enabled": true})),
+    )
+    .await;
+    assert_eq!(e.query(&t, &k, ids).await.status, 429);
 }
 
 // ---------------------------------------------------------------- §5 §7 §8

@@ -5,6 +5,8 @@
 //! - `POST _sandbox/faults`  add faults: `"consume:500"`, `["a:500","b:reset"]` or `{"faults":[..]}`
 //! - `DELETE _sandbox/faults` clear them
 //! - `POST _sandbox/reset`   re-seed state (the signing key is kept)
+//! - `POST _sandbox/ratelimit` `{"enabled": false}` switches the 100-per-5-minutes
+//!   limit off (for load benchmarks) or back on
 //! - `POST _sandbox/keys`    mint a key: `{"customer","kind":"collections"|"purchase",
 //!   "clientId"?, "issuedDaysAgo"?}` → `{"key"}`
 
@@ -24,6 +26,12 @@ enum FaultsBody {
     One(String),
     Many(Vec<String>),
     Wrapped { faults: Vec<String> },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimit {
+    enabled: bool,
 }
 
 #[derive(Deserialize)]
@@ -55,6 +63,11 @@ pub fn handle(app: &App, route: &Route, parts: &Parts, body: &Bytes) -> Response
             .map(|()| json(StatusCode::OK, &serde_json::json!({"reset": true})))
             .map_err(ApiError::from),
         ("keys", &Method::POST) => mint(app, parts, body),
+        ("ratelimit", &Method::POST) => parse_json::<RateLimit>(&parts.headers, body).map(|r| {
+            app.rate_limit_on
+                .store(r.enabled, std::sync::atomic::Ordering::Relaxed);
+            json(StatusCode::OK, &serde_json::json!({ "enabled": r.enabled }))
+        }),
         _ => Err(ApiError::not_found(format!(
             "no control endpoint {m} _sandbox/{what}"
         ))),
