@@ -129,7 +129,7 @@ impl fmt::Debug for SandboxInfo {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DemoCustomer {
     pub name: String,
     pub user_id: String,

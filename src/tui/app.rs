@@ -56,6 +56,8 @@ pub struct Connection {
     pub base_description: String,
     pub client_id: String,
     pub sandbox_public_key_pem: Option<String>,
+    /// The embedded sandbox's demo customers, for the `d` picker.
+    pub demo_customers: Vec<crate::sandbox::DemoCustomer>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -68,9 +70,15 @@ pub enum ConnState {
 /// Which overlay, if any, has the keyboard.
 #[derive(Debug)]
 pub enum Overlay {
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     Palette(PaletteState),
     Confirm(Box<ConfirmDialog>),
+    /// Pick a demo customer of the embedded sandbox.
+    Demo {
+        selected: usize,
+    },
 }
 
 /// Facts about the session that the status bar shows.
@@ -128,7 +136,7 @@ impl App {
     /// Apply one action; return what must be done outside.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
-        match action {
+        let mut effects = match action {
             Action::Quit => self.quit(),
             Action::Resize(w, h) => {
                 self.size = (w, h);
@@ -144,7 +152,23 @@ impl App {
             Action::Mouse(m) => self.on_mouse(m),
             Action::Key(k) => self.on_key(k),
             Action::Job(ev) => self.on_job(ev),
+        };
+        if !self.should_quit {
+            effects.extend(self.sync_panes());
         }
+        effects
+    }
+
+    /// Let panes catch up with focus and the case (e.g. the Entitlements
+    /// pane starts listing when it comes on screen with a new key).
+    fn sync_panes(&mut self) -> Vec<Effect> {
+        let ctx = self.pane_ctx();
+        let out = self.panes.sync(self.focus, &ctx);
+        if out.effects.is_empty() && out.toast.is_none() && out.error.is_none() {
+            return vec![];
+        }
+        self.dirty = true;
+        self.absorb(out)
     }
 
     fn quit(&mut self) -> Vec<Effect> {
@@ -279,6 +303,7 @@ impl App {
     }
 
     fn on_overlay_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let demos = self.connection().map(|c| c.demo_customers.len()).unwrap_or(0);
         match &mut self.overlay {
             Some(Overlay::Help { scroll }) => {
                 match key.code {
@@ -312,6 +337,23 @@ impl App {
                     vec![]
                 }
             },
+            Some(Overlay::Demo { selected }) => {
+                let n = demos;
+                match key.code {
+                    KeyCode::Down | KeyCode::Char('j') if n > 0 => *selected = (*selected + 1) % n,
+                    KeyCode::Up | KeyCode::Char('k') if n > 0 => {
+                        *selected = (*selected + n - 1) % n
+                    }
+                    KeyCode::Enter => {
+                        let pick = *selected;
+                        self.overlay = None;
+                        return self.load_demo(pick);
+                    }
+                    KeyCode::Esc | KeyCode::Char('q') => self.overlay = None,
+                    _ => {}
+                }
+                vec![]
+            }
             Some(Overlay::Confirm(d)) => match d.on_key(key) {
                 ConfirmOutcome::Pending => vec![],
                 ConfirmOutcome::Cancelled => {
@@ -329,6 +371,29 @@ impl App {
             },
             None => vec![],
         }
+    }
+
+    /// Put a demo customer's two keys in the case.
+    fn load_demo(&mut self, index: usize) -> Vec<Effect> {
+        let Some(c) = self
+            .connection()
+            .and_then(|c| c.demo_customers.get(index))
+            .cloned()
+        else {
+            return vec![];
+        };
+        let ctx = self.pane_ctx();
+        self.focus = PaneId::Key;
+        let first = self.panes.key.load(&c.collections_key, &ctx);
+        let second = self.panes.key.load(&c.purchase_key, &ctx);
+        self.panes.key.shown = Some(crate::tui::panes::key::Slot::Collections);
+        if first.error.is_some() || second.error.is_some() {
+            self.last_error = first.error.or(second.error);
+        } else {
+            self.last_error = None;
+            self.toast = Some(format!("loaded demo customer {} ({})", c.name, c.user_id));
+        }
+        vec![]
     }
 
     /// Run a command from a key or the palette.
@@ -358,6 +423,19 @@ impl App {
                 vec![]
             }
             Command::PasteKey => vec![Effect::ReadClipboard],
+            Command::DemoCustomer => {
+                match self.connection() {
+                    Some(c) if !c.demo_customers.is_empty() => {
+                        self.overlay = Some(Overlay::Demo { selected: 0 })
+                    }
+                    Some(_) => {
+                        self.last_error =
+                            Some("demo customers exist only on the embedded sandbox".into())
+                    }
+                    None => self.last_error = Some("not connected to a Store yet".into()),
+                }
+                vec![]
+            }
             other => {
                 if keymap::info(other).is_some_and(|i| i.write) && !self.session.writes_allowed {
                     self.last_error = Some(

@@ -5,13 +5,17 @@
 use crate::cli::Context;
 use crate::store::StoreClient;
 use crate::tui::app::{Action, Connection, Effect, JobEvent};
+use crate::tui::panes::entitlements::{EntEvent, EntJob, FetchError};
+use crate::tui::panes::entitlements_job as ent_job;
 use crate::tui::panes::key::{KeyJob, KeyPaneEvent};
 use crate::tui::panes::{PaneEvent, PaneId, PaneJob};
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OnceCell, mpsc};
+use tokio_util::sync::CancellationToken;
 
 /// What a connected console talks through.
 pub struct Connected {
@@ -25,6 +29,8 @@ pub struct Services {
     tx: mpsc::UnboundedSender<Action>,
     conn: Arc<OnceCell<Connected>>,
     clipboard: Arc<Mutex<Option<arboard::Clipboard>>>,
+    /// Running entitlement listings, by fetch id (a new one cancels the rest).
+    listings: Arc<Mutex<HashMap<u64, CancellationToken>>>,
 }
 
 impl Services {
@@ -34,6 +40,7 @@ impl Services {
             tx,
             conn: Arc::new(OnceCell::new()),
             clipboard: Arc::new(Mutex::new(None)),
+            listings: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -53,11 +60,12 @@ impl Services {
         let cell = self.conn.clone();
         tokio::spawn(async move {
             match open_store(&ctx).await {
-                Ok((client, sandbox, pem)) => {
+                Ok((client, sandbox, pem, demo)) => {
                     let info = Connection {
                         base_description: client.endpoints().collections.clone(),
                         client_id: client.config().client_id.clone(),
                         sandbox_public_key_pem: pem,
+                        demo_customers: demo,
                     };
                     let _ = cell.set(Connected {
                         client,
@@ -104,6 +112,9 @@ impl Services {
     }
 
     fn pane_job(&self, id: PaneId, job: PaneJob) {
+        if let PaneJob::Entitlements(job) = job {
+            return self.entitlements_job(id, job);
+        }
         let tx = self.tx.clone();
         let conn = self.conn.clone();
         tokio::spawn(async move {
@@ -115,6 +126,7 @@ impl Services {
                             result: Err("not connected to a Store yet".into()),
                         })
                     }
+                    PaneJob::Entitlements(_) => return,
                 };
                 Self::send(&tx, JobEvent::Pane(id, ev));
                 return;
@@ -129,8 +141,105 @@ impl Services {
                         .map_err(|e| e.to_string());
                     PaneEvent::Key(KeyPaneEvent::Renewed { slot, result })
                 }
+                PaneJob::Entitlements(_) => return,
             };
             Self::send(&tx, JobEvent::Pane(id, ev));
+        });
+    }
+}
+
+impl Services {
+    /// The Entitlements pane's jobs: listing (cancellable, replaced by a
+    /// newer one), export (the file write happens here), orders, writes.
+    fn entitlements_job(&self, id: PaneId, job: EntJob) {
+        let tx = self.tx.clone();
+        let send: ent_job::Send = Arc::new(move |ev| {
+            Self::send(&tx, JobEvent::Pane(id, PaneEvent::Entitlements(ev)));
+        });
+        let lock = |m: &Mutex<HashMap<u64, CancellationToken>>| {
+            m.lock()
+                .map(|g| g)
+                .unwrap_or_else(|p| p.into_inner())
+                .drain()
+                .for_each(|(_, t)| t.cancel())
+        };
+        match job {
+            EntJob::Cancel { fetch_id } => {
+                let mut g = self.listings.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(t) = g.remove(&fetch_id) {
+                    t.cancel();
+                }
+                return;
+            }
+            EntJob::Export {
+                file_name,
+                content,
+                rows,
+            } => {
+                let dir = self.ctx.paths.exports_dir();
+                tokio::task::spawn_blocking(move || {
+                    let path = dir.join(&file_name);
+                    let r = std::fs::create_dir_all(&dir)
+                        .and_then(|()| std::fs::write(&path, content.as_bytes()))
+                        .map(|()| (path.clone(), rows))
+                        .map_err(|e| format!("{}: {e}", path.display()));
+                    send(EntEvent::Exported(r));
+                });
+                return;
+            }
+            _ => {}
+        }
+        let conn = self.conn.clone();
+        let ctx = self.ctx.clone();
+        let listings = self.listings.clone();
+        let cancel = CancellationToken::new();
+        if let EntJob::Fetch(req) = &job {
+            lock(&listings);
+            listings
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(req.fetch_id, cancel.clone());
+        }
+        tokio::spawn(async move {
+            let Some(c) = conn.get() else {
+                let msg = "not connected to a Store yet".to_string();
+                send(match job {
+                    EntJob::Fetch(r) => EntEvent::Finished {
+                        fetch_id: r.fetch_id,
+                        result: Err(FetchError::Failed(msg)),
+                    },
+                    EntJob::Orders { .. } => EntEvent::Orders(Err(msg)),
+                    _ => EntEvent::Written(Err(format!("not sent: {msg}"))),
+                });
+                return;
+            };
+            let profile = &ctx.config.profile;
+            match job {
+                EntJob::Fetch(req) => {
+                    let fetch_id = req.fetch_id;
+                    ent_job::fetch(
+                        &c.client,
+                        &profile.product_ids,
+                        &profile.name,
+                        req,
+                        cancel,
+                        send,
+                    )
+                    .await;
+                    listings
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&fetch_id);
+                }
+                EntJob::Orders { purchase_key } => {
+                    ent_job::orders(&c.client, &purchase_key, send).await
+                }
+                EntJob::Write(req) => {
+                    let actor = crate::journal::Actor::from_profile(profile);
+                    ent_job::write(&c.client, &ctx.paths.journal_db(), &actor, req, send).await
+                }
+                EntJob::Cancel { .. } | EntJob::Export { .. } => {}
+            }
         });
     }
 }
@@ -139,6 +248,7 @@ type Opened = (
     StoreClient,
     Option<Box<dyn std::any::Any + Send + Sync>>,
     Option<String>,
+    Vec<crate::sandbox::DemoCustomer>,
 );
 
 /// Reach the profile's Store: the embedded sandbox or a remote one.
@@ -151,8 +261,12 @@ async fn open_store(ctx: &Context) -> Result<Opened, String> {
         // A `storedesk sandbox` elsewhere keeps its public key on disk.
         None => std::fs::read_to_string(ctx.paths.sandbox_dir().join("signing_key.pub.pem")).ok(),
     };
+    let demo = sandbox
+        .as_ref()
+        .map(|s| s.info.customers.clone())
+        .unwrap_or_default();
     let sandbox = sandbox.map(|s| Box::new(s) as Box<dyn std::any::Any + Send + Sync>);
-    Ok((client, sandbox, pem))
+    Ok((client, sandbox, pem, demo))
 }
 
 fn with_clipboard<T>(

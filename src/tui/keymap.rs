@@ -27,6 +27,7 @@ pub enum Command {
     EditKey,
     PasteKey,
     ClearKey,
+    DemoCustomer,
     RawView,
     Renew,
     Consume,
@@ -245,6 +246,12 @@ pub const BINDINGS: &[Binding] = &[
         scope: Scope::Key,
     },
     Binding {
+        keys: &[(Char('d'), NONE)],
+        label: "d",
+        command: Command::DemoCustomer,
+        scope: Scope::Key,
+    },
+    Binding {
         keys: &[(Char('J'), SHIFT), (Char('J'), NONE)],
         label: "J",
         command: Command::RawView,
@@ -449,6 +456,12 @@ pub const COMMANDS: &[CommandInfo] = &[
         command: Command::ClearKey,
         name: "clear-key",
         description: "Forget the keys of this case",
+        write: false,
+    },
+    CommandInfo {
+        command: Command::DemoCustomer,
+        name: "demo",
+        description: "Load a demo customer's keys (embedded sandbox)",
         write: false,
     },
     CommandInfo {

@@ -37,6 +37,23 @@ fn connected(app: &mut App) {
         base_description: "http://127.0.0.1:1/collections".into(),
         client_id: "1a2b3c4d-0000-4000-8000-000000000001".into(),
         sandbox_public_key_pem: None,
+        demo_customers: vec![crate::sandbox::DemoCustomer {
+            name: "ada".into(),
+            user_id: "ada@contoso.example".into(),
+            about: "One of everything".into(),
+            collections_key: ms_key(
+                "collections",
+                now().timestamp() - 86_400,
+                now().timestamp() + 29 * 86_400,
+                now().timestamp() - 86_400,
+            ),
+            purchase_key: ms_key(
+                "purchase",
+                now().timestamp() - 86_400,
+                now().timestamp() + 29 * 86_400,
+                now().timestamp() - 86_400,
+            ),
+        }],
     })));
 }
 
@@ -210,4 +227,16 @@ fn renew_confirmation_dialog_sandbox_and_retail() {
         assert!(app.overlay.is_none());
         assert!(app.panes.key.renewing.is_none());
     }
+}
+
+#[test]
+fn demo_customer_picker_loads_both_keys() {
+    let mut app = test_app(Environment::Sandbox);
+    connected(&mut app);
+    press(&mut app, KeyCode::Char('d'));
+    snap("demo_picker", &app);
+    press(&mut app, KeyCode::Enter);
+    assert!(app.panes.key.collections_token().is_some());
+    assert!(app.panes.key.purchase_token().is_some());
+    assert!(app.toast.as_deref().unwrap().contains("ada"));
 }

@@ -50,6 +50,11 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
         Some(Overlay::Help { scroll }) => help::view(f, body, theme, *scroll),
         Some(Overlay::Palette(p)) => p.view(f, body, theme),
         Some(Overlay::Confirm(d)) => d.view(f, body, theme),
+        Some(Overlay::Demo { selected }) => {
+            if let Some(c) = app.connection() {
+                crate::tui::widgets::demo::view(f, body, theme, &c.demo_customers, *selected)
+            }
+        }
         None => {}
     }
 }
@@ -58,7 +63,9 @@ fn draw_pane(f: &mut Frame, app: &App, theme: &Theme, area: ratatui::layout::Rec
     let p = &app.panes;
     match app.focus {
         PaneId::Key => crate::tui::panes::key_view::view(f, area, theme, &p.key, app),
-        PaneId::Entitlements => p.entitlements.view(f, area, theme),
+        PaneId::Entitlements => {
+            crate::tui::panes::entitlements_view::view(f, area, theme, &p.entitlements, app)
+        }
         PaneId::Orders => p.orders.view(f, area, theme),
         PaneId::Subscriptions => p.subscriptions.view(f, area, theme),
         PaneId::Clawbacks => p.clawbacks.view(f, area, theme),

@@ -22,12 +22,19 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane, app: &App)
     draw_input(f, input_area, theme, pane);
     draw_case_strip(f, strip, theme, pane);
     let Some((slot, key)) = pane.current() else {
+        let demo = app
+            .connection()
+            .is_some_and(|c| !c.demo_customers.is_empty());
         draw_empty(
             f,
             rest,
             theme,
             "Paste a User Store ID (Ctrl-V) and press Enter",
-            "or press i to type one. UserCollectionsId and UserPurchaseId keys, Entra service tokens and other JWTs are understood.",
+            if demo {
+                "or press i to type one, or d to load a demo customer of the embedded sandbox."
+            } else {
+                "or press i to type one. UserCollectionsId and UserPurchaseId keys, Entra service tokens and other JWTs are understood."
+            },
         );
         return;
     };

@@ -2,6 +2,10 @@
 //! it reaches the network only by returning an Effect.
 
 pub mod empty;
+pub mod entitlements;
+pub mod entitlements_detail;
+pub mod entitlements_job;
+pub mod entitlements_view;
 pub mod key;
 pub mod key_view;
 
@@ -80,9 +84,11 @@ impl PaneId {
     /// The pane a pane-specific command belongs to.
     pub fn home_of(cmd: Command) -> Option<Self> {
         match cmd {
-            Command::EditKey | Command::ClearKey | Command::RawView | Command::Renew => {
-                Some(PaneId::Key)
-            }
+            Command::EditKey
+            | Command::ClearKey
+            | Command::RawView
+            | Command::Renew
+            | Command::DemoCustomer => Some(PaneId::Key),
             Command::ToggleValidity
             | Command::ToggleDuplicates
             | Command::SortNext
@@ -163,17 +169,19 @@ impl Routed {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PaneJob {
     Key(key::KeyJob),
+    Entitlements(entitlements::EntJob),
 }
 
 /// Results coming back to panes.
 #[derive(Debug)]
 pub enum PaneEvent {
     Key(key::KeyPaneEvent),
+    Entitlements(entitlements::EntEvent),
 }
 
 pub struct Panes {
     pub key: key::KeyPane,
-    pub entitlements: empty::EmptyPane,
+    pub entitlements: entitlements::EntitlementsPane,
     pub orders: empty::EmptyPane,
     pub subscriptions: empty::EmptyPane,
     pub clawbacks: empty::EmptyPane,
@@ -185,10 +193,7 @@ impl Default for Panes {
     fn default() -> Self {
         Self {
             key: key::KeyPane::default(),
-            entitlements: empty::EmptyPane::new(
-                "No collections key loaded.",
-                "Paste a UserCollectionsId in the Key pane (1 or Ctrl-V) to list what this customer owns.",
-            ),
+            entitlements: entitlements::EntitlementsPane::default(),
             orders: empty::EmptyPane::new(
                 "No purchase key loaded.",
                 "Paste a UserPurchaseId in the Key pane (1 or Ctrl-V) to read this customer's orders.",
@@ -218,6 +223,17 @@ impl Panes {
         self.key.reassess(now, conn);
     }
 
+    /// After every update: panes that follow the case (the keys) or start
+    /// work when they come on screen catch up here.
+    pub fn sync(&mut self, focus: PaneId, ctx: &PaneCtx) -> PaneOutput {
+        self.entitlements.sync(
+            focus == PaneId::Entitlements,
+            self.key.collections_token(),
+            self.key.purchase_token(),
+            ctx,
+        )
+    }
+
     /// Whether the pane has a text field that wants pasted text.
     pub fn accepts_text(&self, id: PaneId) -> bool {
         id == PaneId::Key
@@ -234,6 +250,7 @@ impl Panes {
     pub fn on_key(&mut self, id: PaneId, k: KeyEvent, ctx: &PaneCtx) -> Option<PaneOutput> {
         match id {
             PaneId::Key => self.key.on_key(k, ctx),
+            PaneId::Entitlements => self.entitlements.on_key(k, ctx),
             _ => None,
         }
     }
@@ -241,6 +258,7 @@ impl Panes {
     pub fn on_command(&mut self, id: PaneId, cmd: Command, ctx: &PaneCtx) -> Routed {
         match id {
             PaneId::Key => self.key.on_command(cmd, ctx),
+            PaneId::Entitlements => self.entitlements.on_command(cmd, ctx),
             _ => Routed::ignored(),
         }
     }
@@ -249,6 +267,7 @@ impl Panes {
     pub fn on_job_started(&mut self, id: PaneId, job: &PaneJob) {
         match (id, job) {
             (PaneId::Key, PaneJob::Key(j)) => self.key.on_job_started(j),
+            (PaneId::Entitlements, PaneJob::Entitlements(j)) => self.entitlements.on_job_started(j),
             _ => {}
         }
     }
@@ -256,6 +275,9 @@ impl Panes {
     pub fn on_event(&mut self, id: PaneId, ev: PaneEvent, ctx: &PaneCtx) -> PaneOutput {
         match (id, ev) {
             (PaneId::Key, PaneEvent::Key(e)) => self.key.on_event(e, ctx),
+            (PaneId::Entitlements, PaneEvent::Entitlements(e)) => {
+                self.entitlements.on_event(e, ctx)
+            }
             _ => PaneOutput::none(),
         }
     }

@@ -2,6 +2,7 @@
 //! the help overlay, the status bar and the tab bar.
 
 pub mod confirm;
+pub mod demo;
 pub mod help;
 pub mod palette;
 pub mod status;
