@@ -3,6 +3,7 @@
 //! The library holds everything; `main.rs` only hands over to [`cli::run`].
 //! See `ARCHITECTURE.md` for the map.
 
+pub mod browse;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -1,0 +1,1016 @@
+//! The Entitlements pane: every page of what the customer owns, fetched
+//! progressively, filtered, sorted, exported; a detail view per item with
+//! the consume action. State and key handling here; drawing in
+//! `entitlements_view`, the detail in `entitlements_detail`, the jobs in
+//! `entitlements_job`.
+
+use crate::browse::{Column, Dataset, Format, View, export};
+use crate::journal::WriteRequest;
+use crate::keys;
+use crate::store::PageProgress;
+use crate::store::model::{
+    AcquisitionType, Entitlement, EntitlementStatus, Order, ProductKind, ValidityType,
+};
+use crate::tui::app::Effect;
+use crate::tui::keymap::Command;
+use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
+use crate::tui::widgets::confirm::ConfirmDialog;
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use std::cell::Cell;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+/// Which query lists the entitlements, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueryMode {
+    /// v9 PublisherQuery over the profile's product ids, chunked by 100.
+    V9 { products: usize, chunks: usize },
+    /// v8 b2bLicensePreview; the reason says why not v9.
+    V8 { reason: String },
+}
+
+impl QueryMode {
+    pub fn describe(&self) -> String {
+        match self {
+            QueryMode::V9 { products, chunks } => format!(
+                "v9 PublisherQuery · {products} product id(s) from the profile in {chunks} chunk(s) of ≤100"
+            ),
+            QueryMode::V8 { reason } => format!("v8 b2bLicensePreview · {reason}"),
+        }
+    }
+}
+
+/// One full listing to run.
+#[derive(Clone, PartialEq)]
+pub struct FetchRequest {
+    pub fetch_id: u64,
+    /// The UserCollectionsId.
+    pub key: String,
+    pub validity: ValidityType,
+    pub exclude_duplicates: bool,
+}
+
+/// Jobs the pane asks for.
+#[derive(Clone, PartialEq)]
+pub enum EntJob {
+    Fetch(FetchRequest),
+    Cancel {
+        fetch_id: u64,
+    },
+    /// Write `content` to `file_name` in the exports dir.
+    Export {
+        file_name: String,
+        content: Arc<str>,
+        rows: usize,
+    },
+    /// The customer's orders (purchase key), to relate by transactionId.
+    Orders {
+        purchase_key: String,
+    },
+    /// A confirmed write, run through the journal.
+    Write(WriteRequest),
+}
+
+// Keys are credentials: a Debug print must never carry one into a log.
+impl std::fmt::Debug for EntJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EntJob::Fetch(r) => write!(
+                f,
+                "Fetch {{ id: {}, key: {}, validity: {}, exclude_duplicates: {} }}",
+                r.fetch_id,
+                keys::fingerprint(&r.key),
+                r.validity,
+                r.exclude_duplicates
+            ),
+            EntJob::Cancel { fetch_id } => write!(f, "Cancel {{ id: {fetch_id} }}"),
+            EntJob::Export {
+                file_name, rows, ..
+            } => write!(f, "Export {{ {file_name}, {rows} rows }}"),
+            EntJob::Orders { purchase_key } => {
+                write!(f, "Orders {{ key: {} }}", keys::fingerprint(purchase_key))
+            }
+            EntJob::Write(w) => write!(f, "Write({w:?})"),
+        }
+    }
+}
+
+/// Results for the pane.
+#[derive(Debug)]
+pub enum EntEvent {
+    Plan {
+        fetch_id: u64,
+        mode: QueryMode,
+    },
+    Page {
+        fetch_id: u64,
+        items: Vec<Entitlement>,
+        progress: PageProgress,
+    },
+    /// The client is waiting before its next call (429 Retry-After, backoff).
+    Waiting {
+        fetch_id: u64,
+        secs_left: u64,
+        why: String,
+    },
+    Finished {
+        fetch_id: u64,
+        result: Result<PageProgress, FetchError>,
+    },
+    Exported(Result<(PathBuf, usize), String>),
+    Orders(Result<Vec<Order>, String>),
+    Written(Result<String, String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchError {
+    Cancelled,
+    Failed(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchState {
+    Idle,
+    Running {
+        fetch_id: u64,
+        progress: PageProgress,
+        /// Seconds left and why, while the client waits.
+        waiting: Option<(u64, String)>,
+    },
+    Done(PageProgress),
+    Cancelled(PageProgress),
+    Failed(PageProgress, String),
+}
+
+/// The filter editor opened with `/`.
+#[derive(Debug, Default)]
+pub struct FilterEditor {
+    pub row: EditorRow,
+    /// Option under the cursor on the current choice row.
+    pub cursor: usize,
+    pub input: Input,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EditorRow {
+    #[default]
+    Text,
+    Status,
+    Kind,
+    Acquisition,
+    Flags,
+}
+
+impl EditorRow {
+    const ORDER: [EditorRow; 5] = [
+        EditorRow::Text,
+        EditorRow::Status,
+        EditorRow::Kind,
+        EditorRow::Acquisition,
+        EditorRow::Flags,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            EditorRow::Text => "Text",
+            EditorRow::Status => "Status",
+            EditorRow::Kind => "Kind",
+            EditorRow::Acquisition => "Acquired",
+            EditorRow::Flags => "Only",
+        }
+    }
+
+    fn step(self, by: isize) -> Self {
+        let i = Self::ORDER.iter().position(|r| *r == self).unwrap_or(0) as isize;
+        let n = Self::ORDER.len() as isize;
+        Self::ORDER[((i + by).rem_euclid(n)) as usize]
+    }
+}
+
+/// What the detail view knows about orders.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OrdersState {
+    NoPurchaseKey,
+    Loading,
+    Loaded(Vec<Order>),
+    Failed(String),
+}
+
+#[derive(Debug)]
+pub struct Detail {
+    pub row: u32,
+    pub scroll: u16,
+}
+
+pub struct EntitlementsPane {
+    pub data: Dataset,
+    pub view: View,
+    pub hidden: Vec<Column>,
+    /// Position in `view.visible`.
+    pub selected: usize,
+    pub fetch: FetchState,
+    pub mode: Option<QueryMode>,
+    pub validity: ValidityType,
+    pub exclude_duplicates: bool,
+    pub editor: Option<FilterEditor>,
+    pub detail: Option<Detail>,
+    pub export_prompt: bool,
+    pub orders: Option<OrdersState>,
+    pub writing: bool,
+    /// Scroll bookkeeping written by the view (it owns the screen size).
+    pub offset: Cell<usize>,
+    pub page_height: Cell<usize>,
+    /// The collections key the data belongs to (or is being fetched for).
+    fetched_key: Option<String>,
+    purchase_key: Option<String>,
+    next_fetch_id: u64,
+    now: i64,
+}
+
+impl Default for EntitlementsPane {
+    fn default() -> Self {
+        Self {
+            data: Dataset::new(),
+            view: View::default(),
+            hidden: Vec::new(),
+            selected: 0,
+            fetch: FetchState::Idle,
+            mode: None,
+            validity: ValidityType::All,
+            exclude_duplicates: false,
+            editor: None,
+            detail: None,
+            export_prompt: false,
+            orders: None,
+            writing: false,
+            offset: Cell::new(0),
+            page_height: Cell::new(20),
+            fetched_key: None,
+            purchase_key: None,
+            next_fetch_id: 1,
+            now: 0,
+        }
+    }
+}
+
+fn ent_job(j: EntJob) -> Effect {
+    Effect::Pane(PaneId::Entitlements, PaneJob::Entitlements(j))
+}
+
+impl EntitlementsPane {
+    pub fn has_key(&self) -> bool {
+        self.fetched_key.is_some()
+    }
+
+    pub fn key_fingerprint(&self) -> Option<String> {
+        self.fetched_key.as_deref().map(keys::fingerprint)
+    }
+
+    pub fn has_purchase_key(&self) -> bool {
+        self.purchase_key.is_some()
+    }
+
+    pub fn is_fetching(&self) -> bool {
+        matches!(self.fetch, FetchState::Running { .. })
+    }
+
+    /// Columns on screen, in order.
+    pub fn shown_columns(&self) -> Vec<Column> {
+        Column::ALL
+            .into_iter()
+            .filter(|c| !self.hidden.contains(c))
+            .collect()
+    }
+
+    /// The row under the cursor.
+    pub fn selected_row(&self) -> Option<u32> {
+        self.view.visible.get(self.selected).copied()
+    }
+
+    /// Called after every update: starts a fetch when the pane is on screen
+    /// with a key not fetched yet, or when a new key replaces a running one;
+    /// forgets everything when the case is cleared.
+    pub fn sync(
+        &mut self,
+        focused: bool,
+        key: Option<&str>,
+        purchase_key: Option<&str>,
+        ctx: &PaneCtx,
+    ) -> PaneOutput {
+        self.now = ctx.now.timestamp();
+        if self.purchase_key.as_deref() != purchase_key {
+            self.purchase_key = purchase_key.map(String::from);
+            self.orders = None;
+        }
+        match key {
+            None if self.fetched_key.is_some() => {
+                let out = self.cancel_running();
+                *self = Self {
+                    hidden: std::mem::take(&mut self.hidden),
+                    next_fetch_id: self.next_fetch_id,
+                    purchase_key: self.purchase_key.take(),
+                    now: self.now,
+                    ..Self::default()
+                };
+                out
+            }
+            Some(k) if self.fetched_key.as_deref() != Some(k) => {
+                if ctx.conn.is_none() || !(focused || self.is_fetching()) {
+                    return PaneOutput::none();
+                }
+                self.fetched_key = Some(k.to_string());
+                self.start_fetch()
+            }
+            _ => PaneOutput::none(),
+        }
+    }
+
+    fn cancel_running(&mut self) -> PaneOutput {
+        match &self.fetch {
+            FetchState::Running {
+                fetch_id, progress, ..
+            } => {
+                let fx = ent_job(EntJob::Cancel {
+                    fetch_id: *fetch_id,
+                });
+                self.fetch = FetchState::Cancelled(*progress);
+                PaneOutput::effect(fx)
+            }
+            _ => PaneOutput::none(),
+        }
+    }
+
+    /// Drop what is loaded and fetch every page again for the current key.
+    fn start_fetch(&mut self) -> PaneOutput {
+        let Some(key) = self.fetched_key.clone() else {
+            return PaneOutput::error(
+                "no collections key in the case: paste a UserCollectionsId in the Key pane (1)",
+            );
+        };
+        let mut out = self.cancel_running();
+        let fetch_id = self.next_fetch_id;
+        self.next_fetch_id += 1;
+        self.data = Dataset::new();
+        self.view.rebuild(&self.data, self.now);
+        self.selected = 0;
+        self.offset.set(0);
+        self.detail = None;
+        self.mode = None;
+        self.fetch = FetchState::Running {
+            fetch_id,
+            progress: PageProgress::default(),
+            waiting: None,
+        };
+        out.effects.push(ent_job(EntJob::Fetch(FetchRequest {
+            fetch_id,
+            key,
+            validity: self.validity.clone(),
+            exclude_duplicates: self.exclude_duplicates,
+        })));
+        out
+    }
+
+    fn current_fetch(&self) -> Option<u64> {
+        match self.fetch {
+            FetchState::Running { fetch_id, .. } => Some(fetch_id),
+            _ => None,
+        }
+    }
+
+    pub fn on_event(&mut self, ev: EntEvent, ctx: &PaneCtx) -> PaneOutput {
+        self.now = ctx.now.timestamp();
+        match ev {
+            EntEvent::Plan { fetch_id, mode } if Some(fetch_id) == self.current_fetch() => {
+                self.mode = Some(mode);
+                PaneOutput::none()
+            }
+            EntEvent::Page {
+                fetch_id,
+                items,
+                progress,
+            } if Some(fetch_id) == self.current_fetch() => {
+                let keep = self.selected_row();
+                self.data.extend(progress.pages, items);
+                self.view.rebuild(&self.data, self.now);
+                self.reselect(keep);
+                self.fetch = FetchState::Running {
+                    fetch_id,
+                    progress,
+                    waiting: None,
+                };
+                PaneOutput::none()
+            }
+            EntEvent::Waiting {
+                fetch_id,
+                secs_left,
+                why,
+            } => {
+                if let FetchState::Running {
+                    fetch_id: id,
+                    waiting,
+                    ..
+                } = &mut self.fetch
+                    && *id == fetch_id
+                {
+                    *waiting = (secs_left > 0).then_some((secs_left, why));
+                }
+                PaneOutput::none()
+            }
+            EntEvent::Finished { fetch_id, result } if Some(fetch_id) == self.current_fetch() => {
+                let so_far = match &self.fetch {
+                    FetchState::Running { progress, .. } => *progress,
+                    _ => PageProgress::default(),
+                };
+                match result {
+                    Ok(p) => {
+                        self.fetch = FetchState::Done(p);
+                        PaneOutput::none()
+                    }
+                    Err(FetchError::Cancelled) => {
+                        self.fetch = FetchState::Cancelled(so_far);
+                        PaneOutput::none()
+                    }
+                    Err(FetchError::Failed(m)) => {
+                        self.fetch = FetchState::Failed(so_far, m.clone());
+                        PaneOutput::error(format!("listing entitlements failed: {m}"))
+                    }
+                }
+            }
+            EntEvent::Exported(Ok((path, rows))) => PaneOutput::toast(format!(
+                "exported {} row(s) to {}",
+                crate::browse::thousands(rows),
+                path.display()
+            )),
+            EntEvent::Exported(Err(m)) => PaneOutput::error(format!("export failed: {m}")),
+            EntEvent::Orders(r) => {
+                self.orders = Some(match r {
+                    Ok(o) => OrdersState::Loaded(o),
+                    Err(m) => OrdersState::Failed(m),
+                });
+                PaneOutput::none()
+            }
+            EntEvent::Written(r) => {
+                self.writing = false;
+                match r {
+                    Ok(m) => {
+                        // The balance changed: list again so the screen is true.
+                        let mut out = self.start_fetch();
+                        out.toast = Some(m);
+                        out
+                    }
+                    Err(m) => PaneOutput::error(m),
+                }
+            }
+            // An answer from a fetch that was replaced or cancelled.
+            EntEvent::Plan { .. } | EntEvent::Page { .. } | EntEvent::Finished { .. } => {
+                PaneOutput::none()
+            }
+        }
+    }
+
+    /// Keep the cursor on the same row across a rebuild.
+    fn reselect(&mut self, keep: Option<u32>) {
+        if let Some(r) = keep
+            && let Some(p) = self.view.visible.iter().position(|&x| x == r)
+        {
+            self.selected = p;
+            return;
+        }
+        self.selected = self.selected.min(self.view.visible.len().saturating_sub(1));
+    }
+
+    fn refilter(&mut self) {
+        let keep = self.selected_row();
+        self.view.refilter(&self.data, self.now);
+        self.reselect(keep);
+    }
+
+    fn resort(&mut self) {
+        let keep = self.selected_row();
+        self.view.rebuild(&self.data, self.now);
+        self.reselect(keep);
+    }
+
+    /// Keys the pane takes before the keymap: the filter editor, the export
+    /// prompt. `None` lets the keymap have the key.
+    pub fn on_key(&mut self, k: KeyEvent, ctx: &PaneCtx) -> Option<PaneOutput> {
+        self.now = ctx.now.timestamp();
+        if self.export_prompt {
+            self.export_prompt = false;
+            return Some(match k.code {
+                KeyCode::Char('c') => self.export(Format::Csv, ctx),
+                KeyCode::Char('j') => self.export(Format::Json, ctx),
+                _ => PaneOutput::toast("export cancelled"),
+            });
+        }
+        if self.editor.is_some() {
+            return Some(self.editor_key(k));
+        }
+        None
+    }
+
+    fn editor_key(&mut self, k: KeyEvent) -> PaneOutput {
+        let Some(ed) = self.editor.as_mut() else {
+            return PaneOutput::none();
+        };
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        match k.code {
+            KeyCode::Esc | KeyCode::Enter => {
+                self.editor = None;
+                return PaneOutput::none();
+            }
+            KeyCode::Char('r') if ctrl => {
+                self.view.filter = Default::default();
+                ed.input = Input::default();
+            }
+            KeyCode::Up | KeyCode::BackTab => {
+                ed.row = ed.row.step(-1);
+                ed.cursor = 0;
+                return PaneOutput::none();
+            }
+            KeyCode::Down | KeyCode::Tab => {
+                ed.row = ed.row.step(1);
+                ed.cursor = 0;
+                return PaneOutput::none();
+            }
+            _ if ed.row == EditorRow::Text => {
+                ed.input.handle_event(&Event::Key(k));
+                self.view.filter.text = ed.input.value().to_string();
+            }
+            KeyCode::Left => {
+                ed.cursor = ed.cursor.saturating_sub(1);
+                return PaneOutput::none();
+            }
+            KeyCode::Right => {
+                let row = ed.row;
+                let n = self.editor_options(row).len();
+                if let Some(ed) = self.editor.as_mut() {
+                    ed.cursor = (ed.cursor + 1).min(n.saturating_sub(1));
+                }
+                return PaneOutput::none();
+            }
+            KeyCode::Char(' ') | KeyCode::Char('x') => {
+                let (row, cursor) = (ed.row, ed.cursor);
+                self.toggle_option(row, cursor);
+            }
+            KeyCode::Backspace | KeyCode::Delete => {
+                let f = &mut self.view.filter;
+                match ed.row {
+                    EditorRow::Status => f.statuses.clear(),
+                    EditorRow::Kind => f.kinds.clear(),
+                    EditorRow::Acquisition => f.acquisition = None,
+                    EditorRow::Flags => {
+                        f.valid_now = false;
+                        f.in_trial = false;
+                    }
+                    EditorRow::Text => {}
+                }
+            }
+            KeyCode::Char(c) if !ctrl => {
+                // Typing on a choice row goes to the text.
+                ed.row = EditorRow::Text;
+                ed.input.handle_event(&Event::Key(KeyEvent::new(
+                    KeyCode::Char(c),
+                    KeyModifiers::NONE,
+                )));
+                self.view.filter.text = ed.input.value().to_string();
+            }
+            _ => return PaneOutput::none(),
+        }
+        self.refilter();
+        PaneOutput::none()
+    }
+
+    /// The choices of a filter row: documented values, then any unknown
+    /// values this listing holds. `(label, selected)`.
+    pub fn editor_options(&self, row: EditorRow) -> Vec<(String, bool)> {
+        let f = &self.view.filter;
+        let unknown = |known: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = self
+                .data
+                .rows()
+                .iter()
+                .map(|r| match row {
+                    EditorRow::Status => r.status,
+                    EditorRow::Kind => r.kind,
+                    _ => r.acquisition,
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .map(|s| self.data.sym(s).to_string())
+                .filter(|t| !t.is_empty() && !known.iter().any(|k| k.eq_ignore_ascii_case(t)))
+                .collect();
+            v.dedup();
+            v
+        };
+        match row {
+            EditorRow::Text => vec![],
+            EditorRow::Status => {
+                let mut names: Vec<String> = EntitlementStatus::KNOWN
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                names.extend(unknown(EntitlementStatus::KNOWN));
+                names
+                    .into_iter()
+                    .map(|n| {
+                        let v = EntitlementStatus::parse(&n);
+                        (v.to_string(), f.statuses.contains(&v))
+                    })
+                    .collect()
+            }
+            EditorRow::Kind => {
+                let mut names: Vec<String> =
+                    ProductKind::KNOWN.iter().map(|s| s.to_string()).collect();
+                names.extend(unknown(ProductKind::KNOWN));
+                names
+                    .into_iter()
+                    .map(|n| {
+                        let v = ProductKind::parse(&n);
+                        (v.to_string(), f.kinds.contains(&v))
+                    })
+                    .collect()
+            }
+            EditorRow::Acquisition => {
+                let mut out = vec![("any".to_string(), f.acquisition.is_none())];
+                let mut names: Vec<String> = AcquisitionType::KNOWN
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                names.extend(unknown(AcquisitionType::KNOWN));
+                out.extend(names.into_iter().map(|n| {
+                    let v = AcquisitionType::parse(&n);
+                    (v.to_string(), f.acquisition.as_ref() == Some(&v))
+                }));
+                out
+            }
+            EditorRow::Flags => vec![
+                ("valid now".to_string(), f.valid_now),
+                ("in trial".to_string(), f.in_trial),
+            ],
+        }
+    }
+
+    fn toggle_option(&mut self, row: EditorRow, cursor: usize) {
+        let Some((label, _)) = self.editor_options(row).into_iter().nth(cursor) else {
+            return;
+        };
+        let raw = label.strip_prefix("other: ").unwrap_or(&label).to_string();
+        let f = &mut self.view.filter;
+        match row {
+            EditorRow::Status => f.toggle_status(EntitlementStatus::parse(&raw)),
+            EditorRow::Kind => f.toggle_kind(ProductKind::parse(&raw)),
+            EditorRow::Acquisition => {
+                f.acquisition = (cursor > 0).then(|| AcquisitionType::parse(&raw));
+            }
+            EditorRow::Flags => {
+                if cursor == 0 {
+                    f.valid_now = !f.valid_now;
+                } else {
+                    f.in_trial = !f.in_trial;
+                }
+            }
+            EditorRow::Text => {}
+        }
+    }
+
+    /// Set the whole filter at once (tests, the palette).
+    pub fn set_filter(&mut self, f: crate::browse::Filter) {
+        self.view.filter = f;
+        self.refilter();
+    }
+
+    pub fn on_command(&mut self, cmd: Command, ctx: &PaneCtx) -> Routed {
+        self.now = ctx.now.timestamp();
+        let len = self.view.visible.len();
+        let page = self.page_height.get().max(1);
+        if let Some(d) = &mut self.detail {
+            let row = d.row;
+            let out = match cmd {
+                Command::Back => {
+                    self.detail = None;
+                    PaneOutput::none()
+                }
+                Command::Up => {
+                    d.scroll = d.scroll.saturating_sub(1);
+                    PaneOutput::none()
+                }
+                Command::Down => {
+                    d.scroll = d.scroll.saturating_add(1);
+                    PaneOutput::none()
+                }
+                Command::PageUp => {
+                    d.scroll = d.scroll.saturating_sub(page as u16);
+                    PaneOutput::none()
+                }
+                Command::PageDown => {
+                    d.scroll = d.scroll.saturating_add(page as u16);
+                    PaneOutput::none()
+                }
+                Command::Top => {
+                    d.scroll = 0;
+                    PaneOutput::none()
+                }
+                Command::Copy => self.copy_row(row),
+                Command::Consume => self.ask_consume(row, ctx),
+                Command::Grant => self.ask_grant(row),
+                Command::Refresh => {
+                    self.orders = None;
+                    self.want_orders()
+                }
+                _ => return Routed::ignored(),
+            };
+            return Routed::handled(out);
+        }
+        let out = match cmd {
+            Command::Up => {
+                self.selected = self.selected.saturating_sub(1);
+                PaneOutput::none()
+            }
+            Command::Down => {
+                self.selected = (self.selected + 1).min(len.saturating_sub(1));
+                PaneOutput::none()
+            }
+            Command::PageUp => {
+                self.selected = self.selected.saturating_sub(page);
+                PaneOutput::none()
+            }
+            Command::PageDown => {
+                self.selected = (self.selected + page).min(len.saturating_sub(1));
+                PaneOutput::none()
+            }
+            Command::Top => {
+                self.selected = 0;
+                PaneOutput::none()
+            }
+            Command::Bottom => {
+                self.selected = len.saturating_sub(1);
+                PaneOutput::none()
+            }
+            Command::Open => match self.selected_row() {
+                Some(row) => {
+                    self.detail = Some(Detail { row, scroll: 0 });
+                    self.want_orders()
+                }
+                None => PaneOutput::error("no entitlement selected"),
+            },
+            Command::Back => {
+                if self.is_fetching() {
+                    let out = self.cancel_running();
+                    return Routed::handled(PaneOutput {
+                        toast: Some("listing cancelled: r fetches again".into()),
+                        ..out
+                    });
+                }
+                if !self.view.filter.is_empty() {
+                    self.view.filter = Default::default();
+                    self.refilter();
+                    return Routed::handled(PaneOutput::toast("filter cleared"));
+                }
+                return Routed::ignored();
+            }
+            Command::Refresh => {
+                if ctx.conn.is_none() {
+                    PaneOutput::error("not connected to a Store yet")
+                } else {
+                    self.start_fetch()
+                }
+            }
+            Command::Filter => {
+                let input = Input::new(self.view.filter.text.clone());
+                self.editor = Some(FilterEditor {
+                    input,
+                    ..FilterEditor::default()
+                });
+                PaneOutput::none()
+            }
+            Command::SortNext => {
+                let cols = self.shown_columns();
+                let i = cols
+                    .iter()
+                    .position(|c| *c == self.view.sort.column)
+                    .map_or(0, |i| (i + 1) % cols.len().max(1));
+                if let Some(c) = cols.get(i) {
+                    self.view.sort.column = *c;
+                    self.view.sort.descending = false;
+                }
+                self.resort();
+                PaneOutput::toast(format!("sorted by {}", self.view.sort.column.title()))
+            }
+            Command::SortReverse => {
+                self.view.sort.descending = !self.view.sort.descending;
+                self.resort();
+                PaneOutput::none()
+            }
+            Command::HideColumn => {
+                let c = self.view.sort.column;
+                if self.shown_columns().len() <= 1 {
+                    return Routed::handled(PaneOutput::error("the last column stays"));
+                }
+                self.hidden.push(c);
+                // Move the sort (the column cursor) to the next shown column.
+                let cols = self.shown_columns();
+                let next = Column::ALL
+                    .iter()
+                    .skip_while(|x| **x != c)
+                    .find(|x| cols.contains(x))
+                    .or_else(|| cols.first())
+                    .copied();
+                if let Some(n) = next {
+                    self.view.sort.column = n;
+                }
+                self.resort();
+                PaneOutput::toast(format!("hid {} (H shows every column)", c.title()))
+            }
+            Command::ShowColumns => {
+                self.hidden.clear();
+                PaneOutput::none()
+            }
+            Command::ToggleValidity => {
+                self.validity = match self.validity {
+                    ValidityType::All => ValidityType::Valid,
+                    ValidityType::Valid => ValidityType::Invalid,
+                    _ => ValidityType::All,
+                };
+                self.refetch_for_option(ctx)
+            }
+            Command::ToggleDuplicates => {
+                self.exclude_duplicates = !self.exclude_duplicates;
+                self.refetch_for_option(ctx)
+            }
+            Command::Export => {
+                if self.view.visible.is_empty() {
+                    PaneOutput::error("nothing to export: no rows are shown")
+                } else {
+                    self.export_prompt = true;
+                    PaneOutput::none()
+                }
+            }
+            Command::Copy => match self.selected_row() {
+                Some(r) => self.copy_row(r),
+                None => PaneOutput::error("nothing to copy: no row selected"),
+            },
+            Command::Consume | Command::Grant => {
+                let Some(r) = self.selected_row() else {
+                    return Routed::handled(PaneOutput::error(
+                        "select an entitlement first (Enter opens its detail)",
+                    ));
+                };
+                if cmd == Command::Consume {
+                    self.ask_consume(r, ctx)
+                } else {
+                    self.ask_grant(r)
+                }
+            }
+            _ => return Routed::ignored(),
+        };
+        Routed::handled(out)
+    }
+
+    fn refetch_for_option(&mut self, ctx: &PaneCtx) -> PaneOutput {
+        let what = format!(
+            "validityType {} · excludeDuplicates {}",
+            self.validity, self.exclude_duplicates
+        );
+        if self.fetched_key.is_none() || ctx.conn.is_none() {
+            return PaneOutput::toast(format!("{what} (used by the next listing)"));
+        }
+        let mut out = self.start_fetch();
+        out.toast = Some(format!("{what}: listing again"));
+        out
+    }
+
+    fn want_orders(&mut self) -> PaneOutput {
+        match (&self.orders, &self.purchase_key) {
+            (_, None) => {
+                self.orders = Some(OrdersState::NoPurchaseKey);
+                PaneOutput::none()
+            }
+            (Some(OrdersState::Loaded(_) | OrdersState::Loading), _) => PaneOutput::none(),
+            (_, Some(k)) => {
+                let fx = ent_job(EntJob::Orders {
+                    purchase_key: k.clone(),
+                });
+                self.orders = Some(OrdersState::Loading);
+                PaneOutput::effect(fx)
+            }
+        }
+    }
+
+    fn copy_row(&self, row: u32) -> PaneOutput {
+        let Some(r) = self.data.row(row) else {
+            return PaneOutput::error("that row is gone");
+        };
+        PaneOutput::effect(Effect::Copy {
+            text: self.data.raw_json(r),
+            label: format!("entitlement {} (JSON)", self.data.sym(r.product)),
+        })
+    }
+
+    fn export(&self, f: Format, ctx: &PaneCtx) -> PaneOutput {
+        let rows = self.view.visible.len();
+        let content: Arc<str> = export::to_string(f, &self.data, &self.view.visible).into();
+        let who = self.key_fingerprint().unwrap_or_else(|| "nokey".into());
+        let file_name = format!(
+            "entitlements-{who}-{}.{}",
+            ctx.now.format("%Y%m%d-%H%M%S"),
+            f.extension()
+        );
+        PaneOutput::effect(ent_job(EntJob::Export {
+            file_name,
+            content,
+            rows,
+        }))
+    }
+
+    fn ask_consume(&mut self, row: u32, ctx: &PaneCtx) -> PaneOutput {
+        let Some(key) = self.fetched_key.clone() else {
+            return PaneOutput::error("no collections key in the case");
+        };
+        let Some(r) = self.data.row(row) else {
+            return PaneOutput::error("that row is gone");
+        };
+        if self.writing {
+            return PaneOutput::error("a write is already under way");
+        }
+        let product = self.data.sym(r.product).to_string();
+        let kind = ProductKind::parse(self.data.sym(r.kind));
+        let quantity = match kind {
+            ProductKind::Consumable => Some(1),
+            ProductKind::UnmanagedConsumable => None,
+            other => {
+                return PaneOutput::error(format!(
+                    "only consumables can be consumed; {product} is {}",
+                    if self.data.sym(r.kind).is_empty() {
+                        "of no stated kind".to_string()
+                    } else {
+                        other.to_string()
+                    }
+                ));
+            }
+        };
+        let mut req = WriteRequest::consume(&key, &product, quantity, None);
+        if let (Some(q), true) = (quantity, r.quantity != crate::browse::data::NONE) {
+            req = req.with_expected_effect(format!(
+                "balance of {product} {} → {}",
+                r.quantity,
+                r.quantity - i64::from(q)
+            ));
+        }
+        self.confirm(req, product, ctx)
+    }
+
+    fn ask_grant(&mut self, row: u32) -> PaneOutput {
+        let product = self
+            .data
+            .row(row)
+            .map(|r| self.data.sym(r.product).to_string())
+            .unwrap_or_default();
+        if self.purchase_key.is_none() {
+            return PaneOutput::error(
+                "a grant needs the customer's UserPurchaseId: paste it in the Key pane (1)",
+            );
+        }
+        PaneOutput::error(format!(
+            "grant {product}: not available from this pane yet — it needs the product's availabilityId, market and language; use `storedesk grant` meanwhile"
+        ))
+    }
+
+    fn confirm(&mut self, req: WriteRequest, product: String, ctx: &PaneCtx) -> PaneOutput {
+        let body = serde_json::to_string_pretty(&crate::journal::mask::for_display(
+            &req.body,
+            &req.customer_key,
+        ))
+        .unwrap_or_default();
+        let dialog = ConfirmDialog::new(
+            format!("{} · {}", req.kind, req.summary),
+            ctx.environment,
+            format!(
+                "user {} · key {}",
+                crate::store::keyinfo::user_id(&req.customer_key)
+                    .unwrap_or_else(|| "(unknown)".into()),
+                keys::fingerprint(&req.customer_key)
+            ),
+            "POST /v8.0/collections/consume".into(),
+            body,
+            format!(
+                "{} · journaled with trackingId {} before it is sent",
+                req.expected_effect, req.idempotency_key
+            ),
+            Some(product),
+            ent_job(EntJob::Write(req)),
+        );
+        PaneOutput {
+            confirm: Some(Box::new(dialog)),
+            ..PaneOutput::none()
+        }
+    }
+
+    pub fn on_job_started(&mut self, job: &EntJob) {
+        if let EntJob::Write(_) = job {
+            self.writing = true;
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The Entitlements pane's background work: the paged listing (with a
+//! countdown while the client waits out a 429), the orders lookup and the
+//! journaled write. Run by `tui::jobs` on tokio tasks; every result goes
+//! back through `send`.
+
+use crate::journal::{self, Actor, Journal, WriteOutcome, WriteRequest};
+use crate::store::StoreClient;
+use crate::store::collections::V9_MAX_PRODUCTS;
+use crate::store::error::ErrorKind;
+use crate::store::paging::chunk_ids;
+use crate::store::{QueryOptions, WaitReason};
+use crate::tui::panes::entitlements::{EntEvent, FetchError, FetchRequest, QueryMode};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub type Send = Arc<dyn Fn(EntEvent) + std::marker::Send + Sync>;
+
+/// v9 with the profile's product ids, else v8 — and why.
+pub fn choose_query(product_ids: &[String], profile: &str) -> QueryMode {
+    let chunks = chunk_ids(product_ids, V9_MAX_PRODUCTS);
+    if chunks.is_empty() {
+        QueryMode::V8 {
+            reason: format!("profile \"{profile}\" lists no product_ids, and v9 needs them"),
+        }
+    } else {
+        QueryMode::V9 {
+            products: chunks.iter().map(Vec::len).sum(),
+            chunks: chunks.len(),
+        }
+    }
+}
+
+/// Tell the pane about every wait of the listing calls, one tick a second.
+fn watch_waits(client: &StoreClient, fetch_id: u64, send: Send) {
+    client.set_wait_observer(Some(Arc::new(
+        move |wait: Duration, why: &WaitReason, op: &'static str| {
+            if op != "publisherQuery" && op != "b2bLicensePreview" {
+                return;
+            }
+            let why = match why {
+                WaitReason::RateLimited => "rate-limited (429, Retry-After)".to_string(),
+                WaitReason::Backoff { cause, .. } => format!("{cause}, retrying"),
+            };
+            let secs = wait.as_millis().div_ceil(1000) as u64;
+            let send = send.clone();
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    for left in (1..=secs).rev() {
+                        send(EntEvent::Waiting {
+                            fetch_id,
+                            secs_left: left,
+                            why: why.clone(),
+                        });
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    send(EntEvent::Waiting {
+                        fetch_id,
+                        secs_left: 0,
+                        why,
+                    });
+                });
+            }
+        },
+    )));
+}
+
+/// List every page for `req.key`, sending each page as it arrives.
+pub async fn fetch(
+    client: &StoreClient,
+    product_ids: &[String],
+    profile: &str,
+    req: FetchRequest,
+    cancel: CancellationToken,
+    send: Send,
+) {
+    let fetch_id = req.fetch_id;
+    let mode = choose_query(product_ids, profile);
+    send(EntEvent::Plan {
+        fetch_id,
+        mode: mode.clone(),
+    });
+    watch_waits(client, fetch_id, send.clone());
+    let opts = QueryOptions {
+        validity: Some(req.validity.clone()),
+        exclude_duplicates: Some(req.exclude_duplicates),
+        ..QueryOptions::default()
+    };
+    let on_page = |ev: crate::store::PageEvent<crate::store::model::Entitlement>| {
+        send(EntEvent::Page {
+            fetch_id,
+            items: ev.items,
+            progress: ev.progress,
+        });
+    };
+    let result = match mode {
+        QueryMode::V9 { .. } => {
+            client
+                .entitlements_v9(&req.key, product_ids, &opts, &cancel, on_page)
+                .await
+        }
+        QueryMode::V8 { .. } => {
+            client
+                .entitlements_v8(&req.key, &opts, &cancel, on_page)
+                .await
+        }
+    };
+    let result = match result {
+        Ok(sum) => Ok(sum.progress),
+        Err(e) if e.kind == ErrorKind::Cancelled => Err(FetchError::Cancelled),
+        Err(e) => Err(FetchError::Failed(e.to_string())),
+    };
+    send(EntEvent::Finished { fetch_id, result });
+}
+
+/// Every order of the customer (last 90 days), to relate by transactionId.
+pub async fn orders(client: &StoreClient, purchase_key: &str, send: Send) {
+    let mut all = Vec::new();
+    let cancel = CancellationToken::new();
+    let r = client
+        .orders(purchase_key, None, &cancel, |p| all.extend(p.items))
+        .await;
+    send(EntEvent::Orders(r.map(|_| all).map_err(|e| e.to_string())));
+}
+
+/// Run a confirmed write through the journal: recorded as pending before it
+/// is sent, sent once with its idempotency key, settled by the answer.
+pub async fn write(
+    client: &StoreClient,
+    journal_path: &Path,
+    actor: &Actor,
+    req: WriteRequest,
+    send: Send,
+) {
+    let j = match Journal::open(journal_path) {
+        Ok(j) => j,
+        Err(e) => {
+            send(EntEvent::Written(Err(format!(
+                "not sent: the journal cannot be opened ({e})"
+            ))));
+            return;
+        }
+    };
+    let r = match journal::execute(&j, client, &req, actor).await {
+        Ok(WriteOutcome::Done { result, .. }) => Ok(format!("{}: done · {result}", req.summary)),
+        Ok(WriteOutcome::Failed { reason, .. }) => {
+            Err(format!("{}: refused · {reason}", req.summary))
+        }
+        Ok(WriteOutcome::Pending { write_id, reason }) => Err(format!(
+            "{}: no definite answer ({reason}); pending write #{write_id} will be replayed with the same key (storedesk pending --replay)",
+            req.summary
+        )),
+        Err(e) => Err(format!("not sent: {e}")),
+    };
+    send(EntEvent::Written(r));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_choice_says_why() {
+        match choose_query(&[], "sandbox") {
+            QueryMode::V8 { reason } => assert!(reason.contains("no product_ids"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+        let ids: Vec<String> = (0..250).map(|i| format!("P{i}")).collect();
+        assert_eq!(
+            choose_query(&ids, "x"),
+            QueryMode::V9 {
+                products: 250,
+                chunks: 3
+            }
+        );
+    }
+}

@@ -1,0 +1,311 @@
+//! Drawing the Entitlements pane: the query/progress line, the filter
+//! editor, and the table (through the shared table widget).
+
+use crate::browse::column::{display, has_unknown};
+use crate::browse::{Column, thousands};
+use crate::store::PageProgress;
+use crate::tui::app::App;
+use crate::tui::panes::empty::draw_empty;
+use crate::tui::panes::entitlements::{EditorRow, EntitlementsPane, FetchState};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::table::{self, TableColumn, TableSpec};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &App) {
+    if app.panes.key.collections_token().is_none() && !pane.has_key() {
+        draw_empty(
+            f,
+            area,
+            theme,
+            "No collections key loaded.",
+            "Paste a UserCollectionsId in the Key pane (1 or Ctrl-V) to list what this customer owns.",
+        );
+        return;
+    }
+    if pane.detail.is_some() {
+        crate::tui::panes::entitlements_detail::view(f, area, theme, pane, app);
+        return;
+    }
+    let editor_h = pane
+        .editor
+        .as_ref()
+        .map_or(0, |_| editor_height(pane, area.width));
+    let [status, editor, body] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(editor_h),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    draw_status(f, status, theme, pane, app);
+    if editor_h > 0 {
+        draw_editor(f, editor, theme, pane);
+    }
+    draw_table(f, body, theme, pane, app);
+}
+
+/// "page 7 · 1,400 items · 38 calls left"
+pub fn progress_text(p: &PageProgress) -> String {
+    let mut s = format!("page {} · {} items", p.pages, thousands(p.items));
+    if let Some(c) = p.calls_left {
+        s.push_str(&format!(" · {c} calls left"));
+    }
+    s
+}
+
+fn draw_status(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &App) {
+    let query = match &pane.mode {
+        Some(m) => m.describe(),
+        None if app.connection().is_none() => "waiting for the Store connection".into(),
+        None => "choosing the query…".into(),
+    };
+    let line1 = Line::from(vec![
+        Span::styled(query, theme.dim()),
+        Span::styled(
+            format!(
+                " · validityType {} · excludeDuplicates {}",
+                pane.validity, pane.exclude_duplicates
+            ),
+            theme.dim(),
+        ),
+    ]);
+    let mut spans = match &pane.fetch {
+        FetchState::Idle => vec![Span::styled("not listed yet · r lists", theme.dim())],
+        FetchState::Running {
+            progress, waiting, ..
+        } => {
+            let mut v = vec![
+                Span::styled("⟳ ", theme.warn()),
+                Span::raw(if progress.pages == 0 {
+                    "fetching the first page…".to_string()
+                } else {
+                    progress_text(progress)
+                }),
+            ];
+            if let Some((secs, why)) = waiting {
+                v.push(Span::styled(
+                    format!(" · {why}: next call in {secs} s"),
+                    theme.warn(),
+                ));
+            }
+            v.push(Span::styled(" · Esc cancels", theme.dim()));
+            v
+        }
+        FetchState::Done(p) => vec![
+            Span::styled("✓ ", theme.good()),
+            Span::raw(format!("all {}", progress_text(p))),
+        ],
+        FetchState::Cancelled(p) => vec![
+            Span::styled("cancelled ", theme.warn()),
+            Span::raw(format!("after {} · r lists again", progress_text(p))),
+        ],
+        FetchState::Failed(p, m) => vec![
+            Span::styled("failed ", theme.bad()),
+            Span::raw(format!("after {}: {m} · r retries", progress_text(p))),
+        ],
+    };
+    if pane.export_prompt {
+        spans = vec![
+            Span::styled("Export ", theme.title()),
+            Span::raw(format!(
+                "{} visible row(s) as: ",
+                thousands(pane.view.visible.len())
+            )),
+            Span::styled("c", theme.key_hint()),
+            Span::raw(" CSV · "),
+            Span::styled("j", theme.key_hint()),
+            Span::raw(" JSON · any other key cancels"),
+        ];
+    }
+    f.render_widget(
+        Paragraph::new(vec![line1, Line::from(spans)]).wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+fn editor_lines(pane: &EntitlementsPane, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(ed) = &pane.editor else {
+        return vec![];
+    };
+    let mut lines = Vec::new();
+    for row in [
+        EditorRow::Text,
+        EditorRow::Status,
+        EditorRow::Kind,
+        EditorRow::Acquisition,
+        EditorRow::Flags,
+    ] {
+        let here = ed.row == row;
+        let mut spans = vec![Span::styled(
+            format!("{}{:<9}", if here { "›" } else { " " }, row.label()),
+            if here { theme.key_hint() } else { theme.dim() },
+        )];
+        if row == EditorRow::Text {
+            spans.push(Span::raw(ed.input.value().to_string()));
+            if here {
+                spans.push(Span::styled("▏", theme.key_hint()));
+            }
+            spans.push(Span::styled(
+                "  (product, SKU, tag or transaction id)",
+                theme.dim(),
+            ));
+        } else {
+            let radio = row == EditorRow::Acquisition;
+            for (i, (label, on)) in pane.editor_options(row).into_iter().enumerate() {
+                let mark = match (radio, on) {
+                    (true, true) => "(•)",
+                    (true, false) => "( )",
+                    (false, true) => "[x]",
+                    (false, false) => "[ ]",
+                };
+                let style = if here && i == ed.cursor {
+                    theme.selected()
+                } else if on {
+                    theme.good()
+                } else {
+                    Style::default()
+                };
+                spans.push(Span::styled(format!("{mark} {label}"), style));
+                spans.push(Span::raw(" "));
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    lines
+}
+
+fn editor_height(pane: &EntitlementsPane, width: u16) -> u16 {
+    let inner = width.saturating_sub(2).max(1) as usize;
+    let theme = Theme { color: false };
+    editor_lines(pane, &theme)
+        .iter()
+        .map(|l| l.width().div_ceil(inner).max(1) as u16)
+        .sum::<u16>()
+        + 2
+}
+
+fn draw_editor(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane) {
+    let block = Block::bordered()
+        .border_style(theme.border_focus())
+        .title(" Filter · ↑↓ row · ←→ choose · Space toggle · Backspace clears row · Ctrl-R resets · Enter/Esc close ");
+    f.render_widget(
+        Paragraph::new(editor_lines(pane, theme))
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &App) {
+    let title = format!(" {} ", pane.view.title(&pane.data));
+    let hints = " / filter · s/S sort · h/H hide/show · Enter detail · e export · y copy · r refresh · V validity · D dups ";
+    let block = Block::bordered()
+        .title(Span::styled(title, theme.title()))
+        .title_bottom(Span::styled(hints, theme.dim()))
+        .border_style(theme.border_focus());
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if pane.data.is_empty() {
+        let msg = match &pane.fetch {
+            FetchState::Running { .. } => "Fetching the first page…",
+            FetchState::Done(_) => "This customer owns nothing the query can see.",
+            _ => "Nothing listed.",
+        };
+        f.render_widget(
+            Paragraph::new(Line::from(Span::styled(msg, theme.dim())).centered()),
+            inner,
+        );
+        return;
+    }
+    let cols = pane.shown_columns();
+    let specs: Vec<TableColumn> = cols
+        .iter()
+        .map(|c| {
+            let (min, max) = c.widths();
+            TableColumn {
+                title: c.title(),
+                min,
+                max,
+                right: c.right_aligned(),
+            }
+        })
+        .collect();
+    let sort = cols
+        .iter()
+        .position(|c| *c == pane.view.sort.column)
+        .map(|i| (i, pane.view.sort.descending));
+    let now = app.now.timestamp();
+    let data = &pane.data;
+    let visible = &pane.view.visible;
+    let cell = |r: usize, c: usize| match (visible.get(r).and_then(|&i| data.row(i)), cols.get(c)) {
+        (Some(row), Some(col)) => display(data, row, *col, now),
+        _ => std::borrow::Cow::Borrowed(""),
+    };
+    let row_style = |r: usize| match visible.get(r).and_then(|&i| data.row(i)) {
+        Some(row) if row.dup.repeat_id => theme.warn(),
+        Some(row) if has_unknown(data, row) => theme.error_text(),
+        Some(row) if data.sym(row.status) != "Active" && !data.sym(row.status).is_empty() => {
+            theme.dim()
+        }
+        _ => Style::default(),
+    };
+    let spec = TableSpec {
+        columns: &specs,
+        len: visible.len(),
+        selected: (!visible.is_empty()).then_some(pane.selected),
+        sort,
+        offset: pane.offset.get(),
+    };
+    let [table_area, foot] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    let drawn = table::render(f, table_area, theme, &spec, &cell, &row_style);
+    pane.offset.set(drawn.offset);
+    pane.page_height.set(drawn.height.max(1));
+    let mut foot_spans = vec![Span::styled(
+        format!(
+            "row {} of {}",
+            thousands(if visible.is_empty() {
+                0
+            } else {
+                pane.selected + 1
+            }),
+            thousands(visible.len())
+        ),
+        theme.dim(),
+    )];
+    if !pane.hidden.is_empty() {
+        foot_spans.push(Span::styled(
+            format!(
+                " · hidden: {}",
+                pane.hidden
+                    .iter()
+                    .map(|c| c.title())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            theme.dim(),
+        ));
+    }
+    if drawn.clipped > 0 {
+        let cut: Vec<&str> = cols
+            .iter()
+            .skip(cols.len() - drawn.clipped)
+            .map(|c: &Column| c.title())
+            .collect();
+        foot_spans.push(Span::styled(
+            format!(" · off screen: {} (h hides columns)", cut.join(", ")),
+            theme.dim(),
+        ));
+    }
+    let dups = data.rows().iter().filter(|r| r.dup.any()).count();
+    if dups > 0 {
+        foot_spans.push(Span::styled(
+            format!(" · ⧉ {} duplicate(s) marked", thousands(dups)),
+            theme.warn(),
+        ));
+    }
+    f.render_widget(Paragraph::new(Line::from(foot_spans)), foot);
+}
