@@ -174,7 +174,7 @@ async fn sandbox_answers_have_the_docs_field_names_and_types() {
         "the doc's maxPageSize 2 over 3 owned products pages"
     );
     let doc: Value = serde_json::from_str(&fixture("publisher_query_response.json")).unwrap();
-    let doc_item = &doc["items"][1];
+    // The doc's first item has no trialTimeRemaining, its second has one.
     let v9_fields: BTreeSet<String> = [
         "acquiredDate",
         "acquisitionType",
@@ -199,13 +199,33 @@ async fn sandbox_answers_have_the_docs_field_names_and_types() {
     let items = ours["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     for it in items {
-        same_shape(doc_item, it, "item");
+        same_shape(&doc["items"][0], it, "item");
         assert!(
             keys(it).is_subset(&v9_fields),
             "extra v9 fields: {:?}",
             keys(it).difference(&v9_fields)
         );
     }
+
+    // The page goes on with the rest, as the doc's continuation request does;
+    // ada's Pass is in trial, like the doc's second item.
+    req["continuationToken"] = ours["continuationToken"].clone();
+    let rest: Value = http
+        .post(format!(
+            "{}/collections/v9.0/collections/publisherQuery",
+            sb.base_url()
+        ))
+        .bearer_auth(token)
+        .json(&req)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert!(rest.get("continuationToken").is_none());
+    same_shape(&doc["items"][1], &rest["items"][0], "trial item");
 
     // Keys: the doc's claim names and header fields.
     let doc_claims: Value = serde_json::from_str(&fixture("key_claims.json")).unwrap();
