@@ -327,6 +327,7 @@ async fn chunked_v9_merges_chunks_and_single_pages_carry_meta() {
         .unwrap();
     assert_eq!(r.meta.status, 200);
     assert_eq!(r.meta.attempts, 1);
+    assert!(r.meta.correlation.correlation_id.is_some() && r.meta.correlation.cv.is_some());
     let pass = &r.value.items[0];
     assert!(pass.trial_data.as_ref().unwrap().is_in_trial_period);
     assert!(pass.recurrence().unwrap().starts_with("mdr:0:"));
@@ -349,6 +350,7 @@ async fn query_errors_are_typed_and_hinted() {
     assert!(e.hint().unwrap().contains("100"), "{e:?}");
     assert!(e.is_definite());
     assert_eq!(e.attempts, 1, "4xx is not retried");
+    assert!(e.correlation.request_id.is_some() && e.to_string().contains("MS-RequestId="), "{e}");
     // A purchase key where a collections key belongs.
     let e = c
         .publisher_query_page(&v9(&ada.purchase_key, &["9NSDGAME0001"]))
@@ -1008,4 +1010,306 @@ async fn https_is_required_off_loopback() {
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Config);
     assert_eq!(c.stats().total, 0);
+}
+
+// ---------------------------------------------------------------- documented variants
+//
+// The sandbox writes only the documented spelling (strict writer), so the
+// spellings Microsoft's docs and library disagree on are served here by a
+// small loopback server that answers with the doc's own examples and their
+// variants — the only way to prove the client's tolerant reading end to end.
+
+mod variants {
+    use axum::Router;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    use axum::routing::{get, post};
+    use std::sync::{Arc, Mutex};
+
+    /// The v9 response example of seed 001, verbatim (with its headers).
+    pub const DOC_PAGE_1: &str = r#"{
+    "continuationToken": "{\"checkSatisfactionIndex\":2}",
+    "items": [
+        {
+            "acquiredDate": "2021-08-30T21:53:08.2565331+00:00",
+            "acquisitionType": "Single",
+            "endDate": "2021-08-31T21:53:07.4374279+00:00",
+            "id": "1046015f83a8478397064c915224e5d3",
+            "modifiedDate": "2021-08-30T21:53:08.2589804+00:00",
+            "productId": "9N30KZZF4BR9",
+            "productKind": "Durable",
+            "quantity": 1,
+            "satisfiedByProductIds": [],
+            "skuId": "0010",
+            "startDate": "2021-08-30T21:53:07.4374279+00:00",
+            "status": "Active",
+            "tags": [],
+            "transactionId": "995ec667-8114-4ab9-9f11-597a8419a775",
+            "trialData": {
+                "isInTrialPeriod": false,
+                "isTrial": false
+            }
+        },
+        {
+            "acquiredDate": "2021-08-30T19:55:44.7994325+00:00",
+            "acquisitionType": "Single",
+            "endDate": "9999-12-31T23:59:59.9999999+00:00",
+            "id": "27662ad4749342608ec09130b76601f9",
+            "modifiedDate": "2021-08-30T19:55:44.8043849+00:00",
+            "productId": "9MXL21XPWWWK",
+            "productKind": "Game",
+            "quantity": 1,
+            "satisfiedByProductIds": [],
+            "skuId": "0010",
+            "startDate": "2021-08-30T19:40:44.7994325+00:00",
+            "status": "Active",
+            "tags": [
+                "4c584d39-3132-3058-c050-5757574b8500"
+            ],
+            "transactionId": "8d5ed958-6c72-4812-87fc-57b105d3d197",
+            "trialData": {
+                "isInTrialPeriod": true,
+                "isTrial": true,
+                "trialTimeRemaining": "09:43:52.8580690"
+            }
+        }
+    ]
+}"#;
+
+    /// Page 2: the doc table's `recurrenceData` spelling, explicit nulls,
+    /// values this build does not know, the table's DD:HH:MM:SS.MS layout.
+    pub const PAGE_2: &str = r#"{"continuationToken": null, "items": [{
+        "id": "3", "productId": "9NBUNDLE", "skuId": "0010", "productKind": "Bundle", "status": "Frozen",
+        "acquisitionType": "Recurring", "recurrenceData": {"recurrenceId": "mdr:0:ab:cd"},
+        "satisfiedByProductIds": null, "tags": null, "quantity": null, "transactionId": null,
+        "startDate": "2022-12-09T02:13Z", "endDate": null,
+        "trialData": {"isInTrialPeriod": true, "isTrial": true, "trialTimeRemaining": "01:09:43:52.858"}}]}"#;
+
+    #[derive(Default)]
+    pub struct Seen {
+        pub query_bodies: Vec<serde_json::Value>,
+        pub renew_auth: Vec<Option<String>>,
+        pub renew_bodies: Vec<serde_json::Value>,
+    }
+
+    fn doc_headers() -> [(&'static str, &'static str); 3] {
+        [
+            ("MS-CorrelationId", "d46cbd11-c2cf-4d8b-99b3-ea63ea976f39"),
+            ("MS-RequestId", "76b82179-2c83-41b2-b9f7-6e775f2c0fed"),
+            ("MS-CV", "zpiOM+izH0iubCuw.0"),
+        ]
+    }
+
+    pub async fn serve(seen: Arc<Mutex<Seen>>) -> String {
+        let s1 = seen.clone();
+        let s2 = seen.clone();
+        let app = Router::new()
+            // Entra v1 writes its numbers as strings.
+            .route(
+                "/login/{tenant}/oauth2/token",
+                post(|| async {
+                    (
+                        [("content-type", "application/json")],
+                        r#"{"token_type":"Bearer","expires_in":"3599","ext_expires_in":"3599","expires_on":"1700003599","not_before":"1700000000","resource":"https://onestore.microsoft.com","access_token":"variant-token"}"#,
+                    )
+                }),
+            )
+            .route(
+                "/collections/v9.0/collections/publisherQuery",
+                post(move |body: String| {
+                    let s = s1.clone();
+                    async move {
+                        let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                        let page = if v.get("continuationToken").is_some() { PAGE_2 } else { DOC_PAGE_1 };
+                        s.lock().unwrap().query_bodies.push(v);
+                        (doc_headers(), [("content-type", "application/json")], page)
+                    }
+                }),
+            )
+            // The doc spells the renewed key `Key`.
+            .route(
+                "/collections/v6.0/b2b/keys/renew",
+                post(move |h: HeaderMap, body: String| {
+                    let s = s2.clone();
+                    async move {
+                        let mut g = s.lock().unwrap();
+                        g.renew_auth
+                            .push(h.get("authorization").map(|v| v.to_str().unwrap_or("?").to_string()));
+                        g.renew_bodies.push(serde_json::from_str(&body).unwrap_or_default());
+                        ([("content-type", "application/json")], r#"{"Key":"new.renewed.key"}"#)
+                    }
+                }),
+            )
+            // The older doc wraps the changed recurrence in {items:[..]}.
+            .route(
+                "/purchase/v8.0/b2b/recurrences/{id}/change",
+                post(|| async {
+                    (
+                        [("content-type", "application/json")],
+                        r#"{"items":[{"autoRenew":false,"beneficiary":"pub:x","id":"mdr:0:ab:cd","isTrial":false,"market":"US","productId":"9NSUB","recurrenceState":"Canceled","skuId":"0010","expirationTime":"2030-01-01T00:00:00.0000000+00:00"}]}"#,
+                    )
+                }),
+            )
+            // No targeted offers: an empty 200.
+            .route("/devcenter/v2.0/my/storeoffers/user", get(|| async { StatusCode::OK }))
+            // An error wrapped in {"error": {...}} with an inner code.
+            .route(
+                "/purchase/v8.0/b2b/orders/query",
+                post(|| async {
+                    (
+                        StatusCode::BAD_REQUEST,
+                        doc_headers(),
+                        r#"{"error":{"code":"BadRequest","message":"Bad b2bKey","innererror":{"code":"InvalidParameter","message":"b2bKey"}}}"#,
+                    )
+                        .into_response()
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("http://{addr}")
+    }
+}
+
+fn unsigned_key(refresh_uri: &str) -> String {
+    use base64::Engine as _;
+    let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let claims = serde_json::json!({
+        "http://schemas.microsoft.com/marketplace/2015/08/claims/key/userId": "doc-user",
+        "http://schemas.microsoft.com/marketplace/2015/08/claims/key/refreshUri": refresh_uri,
+    });
+    format!(
+        "{}.{}.c2ln",
+        e.encode(br#"{"alg":"RS256","typ":"JWT"}"#),
+        e.encode(claims.to_string())
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documented_examples_and_variants_parse_end_to_end() {
+    let seen = Arc::new(Mutex::new(variants::Seen::default()));
+    let base = variants::serve(seen.clone()).await;
+    let mut endpoints = Profile::builtin_sandbox().endpoints(Some(&base));
+    endpoints.tenant = "contoso.onmicrosoft.com".into();
+    let c = StoreClient::new(ClientConfig::new(
+        endpoints,
+        "app",
+        Secret::new("s3cret-value"),
+    ))
+    .unwrap();
+    let key = unsigned_key("https://collections.mp.microsoft.com/v6.0/b2b/keys/renew");
+
+    // v1 token with string numbers.
+    let t = c.service_token(audience::STORE).await.unwrap();
+    assert_eq!(t.lifetime, Duration::from_secs(3599));
+
+    // The doc's page, then the variants page; the whole body goes again with the token.
+    let mut items = Vec::new();
+    let mut metas = Vec::new();
+    let opts = QueryOptions {
+        exclude_duplicates: Some(true),
+        page_size: Some(2),
+        ..QueryOptions::default()
+    };
+    let ids: Vec<String> = ["9N30KZZF4BR9", "9MXL21XPWWWK"].map(String::from).to_vec();
+    c.entitlements_v9(&key, &ids, &opts, &CancellationToken::new(), |ev| {
+        metas.push(ev.meta);
+        items.extend(ev.items);
+    })
+    .await
+    .unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(
+        metas[0].correlation.request_id.as_deref(),
+        Some("76b82179-2c83-41b2-b9f7-6e775f2c0fed")
+    );
+    assert_eq!(
+        metas[0].correlation.cv.as_deref(),
+        Some("zpiOM+izH0iubCuw.0")
+    );
+    assert!(items[1].end_date.as_ref().unwrap().is_forever());
+    assert!(
+        items[1]
+            .trial_data
+            .as_ref()
+            .unwrap()
+            .trial_time_remaining
+            .is_some()
+    );
+    let odd = &items[2];
+    assert_eq!(odd.recurrence(), Some("mdr:0:ab:cd"));
+    assert_eq!(odd.status.as_ref().unwrap().to_string(), "other: Frozen");
+    assert_eq!(
+        odd.product_kind.as_ref().unwrap().to_string(),
+        "other: Bundle"
+    );
+    assert!(odd.tags.is_empty() && odd.satisfied_by_product_ids.is_empty());
+    assert!(odd.start_date.is_some(), "minute-precision date");
+    assert!(
+        odd.raw.as_ref().unwrap().get().contains("\"Frozen\""),
+        "raw JSON kept as received"
+    );
+    {
+        let g = seen.lock().unwrap();
+        assert_eq!(g.query_bodies.len(), 2);
+        let mut second = g.query_bodies[1].clone();
+        assert_eq!(
+            second["continuationToken"],
+            "{\"checkSatisfactionIndex\":2}"
+        );
+        second.as_object_mut().unwrap().remove("continuationToken");
+        assert_eq!(
+            second, g.query_bodies[0],
+            "the whole body is resent with the token"
+        );
+        assert_eq!(g.query_bodies[0]["maxPageSize"], 2);
+        assert_eq!(g.query_bodies[0]["excludeDuplicates"], true);
+    }
+
+    // Renewal: the documented host is mapped here, no Authorization header,
+    // serviceTicket + key in the body, `Key` accepted in the answer.
+    let renewed = c.renew_key(&key).await.unwrap();
+    assert_eq!(renewed.value, "new.renewed.key");
+    {
+        let g = seen.lock().unwrap();
+        assert_eq!(g.renew_auth, vec![None]);
+        assert_eq!(g.renew_bodies[0]["serviceTicket"], "variant-token");
+        assert_eq!(g.renew_bodies[0]["key"], key.as_str());
+    }
+
+    // A wrapped recurrence change answer.
+    let change = RecurrenceChangeRequest {
+        b2b_key: key.clone(),
+        change_type: ChangeType::Cancel,
+        extension_time_in_days: None,
+        sbx: None,
+    };
+    let r = c.change_recurrence("mdr:0:ab:cd", &change).await.unwrap();
+    assert_eq!(r.value.recurrence_state, Some(RecurrenceState::Canceled));
+
+    // No offers: an empty body.
+    assert!(
+        c.targeted_offers("msa-token")
+            .await
+            .unwrap()
+            .value
+            .is_empty()
+    );
+
+    // An error wrapped in {"error":{..}}: code, inner code, ids, hint; definite.
+    let e = c
+        .orders_page(&storedesk::store::model::OrdersQueryRequest {
+            b2b_key: key.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code.as_deref(), Some("BadRequest"));
+    assert_eq!(e.inner_code.as_deref(), Some("InvalidParameter"));
+    assert!(e.hint().is_some());
+    assert!(e.is_definite());
+    assert!(e.to_string().contains("MS-CorrelationId=d46cbd11"), "{e}");
+    assert!(!e.to_string().contains(&key), "{e}");
 }
