@@ -131,7 +131,7 @@ fn run(app: &App, token: &auth::ServiceClaims, q: Query<'_>) -> ApiResult {
     }
     let after = match q.continuation_token {
         None => 0,
-        Some(t) if t.is_empty() => 0,
+        Some("") => 0,
         Some(t) => {
             serde_json::from_str::<PageToken>(t)
                 .map_err(|_| ApiError::bad("continuationToken is not valid."))?
@@ -368,7 +368,7 @@ fn allocate(c: &mut Customer, product_id: &str, mut qty: i64) -> Vec<OrderTransa
             }
         }
     }
-    orders.sort_by(|a, b| a.0.cmp(&b.0));
+    orders.sort_by_key(|o| o.0);
     let mut out = Vec::new();
     for (_, order_id, line_id, quantity) in orders {
         if qty == 0 {

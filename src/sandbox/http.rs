@@ -25,7 +25,8 @@ pub struct ConnKill(pub Arc<tokio::sync::Notify>);
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub body: ErrorBody,
+    /// Boxed: errors travel through every `?`, the body is big.
+    pub body: Box<ErrorBody>,
     pub retry_after: Option<u64>,
 }
 
@@ -33,7 +34,7 @@ impl ApiError {
     pub fn new(status: StatusCode, code: &str, inner: &str, message: impl Into<String>) -> Self {
         Self {
             status,
-            body: ErrorBody::new(code, inner, &message.into()),
+            body: Box::new(ErrorBody::new(code, inner, &message.into())),
             retry_after: None,
         }
     }
@@ -99,7 +100,7 @@ impl From<super::SandboxError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = json(self.status, &self.body);
+        let mut r = json(self.status, &*self.body);
         if let Some(s) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&s.to_string())
         {

@@ -60,19 +60,36 @@ fn xml(status: StatusCode, body: String) -> Response {
     r
 }
 
-/// Azure Storage's XML error shape.
-fn xml_error(status: StatusCode, code: &str, message: &str) -> Response {
-    xml(
+/// Azure Storage's XML error shape, kept small until it becomes a response.
+struct XmlErr {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl XmlErr {
+    fn into_response(self) -> Response {
+        xml(
+            self.status,
+            format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{}</Code><Message>{}</Message></Error>",
+                self.code, self.message
+            ),
+        )
+    }
+}
+
+fn xml_error(status: StatusCode, code: &'static str, message: &str) -> XmlErr {
+    XmlErr {
         status,
-        format!(
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
-        ),
-    )
+        code,
+        message: message.to_owned(),
+    }
 }
 
 type Params = HashMap<String, String>;
 
-fn check_sas(app: &App, queue: &str, uri: &Uri) -> Result<Params, Response> {
+fn check_sas(app: &App, queue: &str, uri: &Uri) -> Result<Params, XmlErr> {
     let params: Params = Query::<Params>::try_from_uri(uri)
         .map(|q| q.0)
         .map_err(|_| {
@@ -108,7 +125,7 @@ fn check_sas(app: &App, queue: &str, uri: &Uri) -> Result<Params, Response> {
     }
 }
 
-fn num(params: &Params, name: &str, default: i64, lo: i64, hi: i64) -> Result<i64, Response> {
+fn num(params: &Params, name: &str, default: i64, lo: i64, hi: i64) -> Result<i64, XmlErr> {
     match params.get(name) {
         None => Ok(default),
         Some(v) => v
@@ -127,10 +144,10 @@ fn num(params: &Params, name: &str, default: i64, lo: i64, hi: i64) -> Result<i6
 
 /// `GET /queue/{q}/messages?…&numofmessages=N[&peekonly=true][&visibilitytimeout=S]`
 pub fn messages(app: &App, queue: &str, uri: &Uri) -> ApiResult {
-    Ok(messages_inner(app, queue, uri).unwrap_or_else(|r| r))
+    Ok(messages_inner(app, queue, uri).unwrap_or_else(XmlErr::into_response))
 }
 
-fn messages_inner(app: &App, queue: &str, uri: &Uri) -> Result<Response, Response> {
+fn messages_inner(app: &App, queue: &str, uri: &Uri) -> Result<Response, XmlErr> {
     let params = check_sas(app, queue, uri)?;
     let n = num(&params, "numofmessages", 1, 1, 32)? as usize;
     let peek = params
@@ -185,10 +202,10 @@ fn wire(m: &super::state::QMsg, received: bool) -> QueueMessage {
 
 /// `DELETE /queue/{q}/messages/{id}?…&popreceipt=R`
 pub fn delete(app: &App, queue: &str, id: &str, uri: &Uri) -> ApiResult {
-    Ok(delete_inner(app, queue, id, uri).unwrap_or_else(|r| r))
+    Ok(delete_inner(app, queue, id, uri).unwrap_or_else(XmlErr::into_response))
 }
 
-fn delete_inner(app: &App, queue: &str, id: &str, uri: &Uri) -> Result<Response, Response> {
+fn delete_inner(app: &App, queue: &str, id: &str, uri: &Uri) -> Result<Response, XmlErr> {
     let params = check_sas(app, queue, uri)?;
     let Some(receipt) = params.get("popreceipt") else {
         return Err(xml_error(
