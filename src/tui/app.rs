@@ -216,6 +216,11 @@ impl App {
 
     fn pane_ctx(&self) -> crate::tui::panes::PaneCtx {
         crate::tui::panes::PaneCtx {
+            actor: crate::journal::Actor {
+                operator: self.session.operator.clone(),
+                profile: self.session.profile.clone(),
+                environment: self.session.environment,
+            },
             now: self.now,
             conn: self.connection().cloned(),
             writes_allowed: self.session.writes_allowed,
@@ -303,7 +308,10 @@ impl App {
     }
 
     fn on_overlay_key(&mut self, key: KeyEvent) -> Vec<Effect> {
-        let demos = self.connection().map(|c| c.demo_customers.len()).unwrap_or(0);
+        let demos = self
+            .connection()
+            .map(|c| c.demo_customers.len())
+            .unwrap_or(0);
         match &mut self.overlay {
             Some(Overlay::Help { scroll }) => {
                 match key.code {

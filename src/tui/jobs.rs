@@ -117,6 +117,7 @@ impl Services {
         }
         let tx = self.tx.clone();
         let conn = self.conn.clone();
+        let ctx = self.ctx.clone();
         tokio::spawn(async move {
             let Some(c) = conn.get() else {
                 let ev = match job {
@@ -132,13 +133,20 @@ impl Services {
                 return;
             };
             let ev = match job {
-                PaneJob::Key(KeyJob::Renew { slot, token }) => {
-                    let result = c
-                        .client
-                        .renew_key(&token)
-                        .await
-                        .map(|r| r.value)
-                        .map_err(|e| e.to_string());
+                PaneJob::Key(KeyJob::Renew { slot, request }) => {
+                    let actor = crate::journal::Actor::from_profile(&ctx.config.profile);
+                    let report = crate::tui::writes::run(
+                        &c.client,
+                        &ctx.paths.journal_db(),
+                        &actor,
+                        request,
+                    )
+                    .await;
+                    let result = match (report.line, report.new_key) {
+                        (Ok(_), Some(k)) => Ok(k),
+                        (Ok(line), None) => Err(format!("{line}, but no new key came back")),
+                        (Err(e), _) => Err(e),
+                    };
                     PaneEvent::Key(KeyPaneEvent::Renewed { slot, result })
                 }
                 PaneJob::Entitlements(_) => return,

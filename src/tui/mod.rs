@@ -12,6 +12,7 @@ pub mod render;
 pub mod theme;
 pub mod view;
 pub mod widgets;
+pub mod writes;
 
 use crate::cli::Context;
 use crate::config::Environment;
@@ -140,7 +141,7 @@ async fn run_async(ctx: Context) -> anyhow::Result<()> {
     app.panes.key.local_offset = Some(*chrono::Local::now().offset());
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
-    let mut services = jobs::Services::new(ctx, tx.clone());
+    let services = jobs::Services::new(ctx, tx.clone());
     services.connect();
 
     let mut events = EventStream::new();

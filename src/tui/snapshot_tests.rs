@@ -91,8 +91,40 @@ fn press(app: &mut App, c: KeyCode) {
 
 fn snap(name: &str, app: &App) {
     for (w, h) in SIZES {
-        insta::assert_snapshot!(format!("{name}_{w}x{h}"), render_text(app, w, h));
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), scrub_uuids(&render_text(app, w, h)));
     }
+}
+
+/// Idempotency keys are fresh v4 UUIDs: replace them so snapshots are stable.
+fn scrub_uuids(text: &str) -> String {
+    let shape = [8usize, 4, 4, 4, 12];
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    'outer: while i < chars.len() {
+        let mut j = i;
+        for (n, len) in shape.iter().enumerate() {
+            for _ in 0..*len {
+                if !chars.get(j).is_some_and(|c| c.is_ascii_hexdigit()) {
+                    out.push(chars[i]);
+                    i += 1;
+                    continue 'outer;
+                }
+                j += 1;
+            }
+            if n < 4 {
+                if chars.get(j) != Some(&'-') {
+                    out.push(chars[i]);
+                    i += 1;
+                    continue 'outer;
+                }
+                j += 1;
+            }
+        }
+        out.push_str("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
+        i = j;
+    }
+    out
 }
 
 #[test]

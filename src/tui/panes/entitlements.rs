@@ -454,12 +454,9 @@ impl EntitlementsPane {
             EntEvent::Written(r) => {
                 self.writing = false;
                 match r {
-                    Ok(m) => {
-                        // The balance changed: list again so the screen is true.
-                        let mut out = self.start_fetch();
-                        out.toast = Some(m);
-                        out
-                    }
+                    // Listing again would cost up to 100 calls of the
+                    // customer's budget: say so and let the agent choose.
+                    Ok(m) => PaneOutput::toast(format!("{m} · r lists again to see it")),
                     Err(m) => PaneOutput::error(m),
                 }
             }
@@ -985,7 +982,13 @@ impl EntitlementsPane {
         ))
         .unwrap_or_default();
         let dialog = ConfirmDialog::new(
-            format!("{} · {}", req.kind, req.summary),
+            {
+                let mut t = req.summary.clone();
+                if let Some(c) = t.get_mut(0..1) {
+                    c.make_ascii_uppercase();
+                }
+                t
+            },
             ctx.environment,
             format!(
                 "user {} · key {}",

@@ -96,7 +96,14 @@ fn draw_status(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane
         }
         FetchState::Done(p) => vec![
             Span::styled("✓ ", theme.good()),
-            Span::raw(format!("all {}", progress_text(p))),
+            Span::raw(format!(
+                "all listed · {} page(s) · {} items{}",
+                p.pages,
+                thousands(p.items),
+                p.calls_left
+                    .map(|c| format!(" · {c} calls left"))
+                    .unwrap_or_default()
+            )),
         ],
         FetchState::Cancelled(p) => vec![
             Span::styled("cancelled ", theme.warn()),

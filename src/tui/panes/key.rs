@@ -1,6 +1,7 @@
 //! The Key pane: paste a User Store ID, see what it says and when it dies,
 //! renew it. A case holds one collections key and one purchase key at once.
 
+use crate::journal::WriteRequest;
 use crate::keys::{self, AssessContext, Assessment, KeyKind, SignatureStatus, Verdict};
 use crate::tui::app::{Connection, Effect};
 use crate::tui::keymap::Command;
@@ -46,23 +47,10 @@ pub struct LoadedKey {
 }
 
 /// Jobs the key pane asks for.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum KeyJob {
-    /// Renew the key in `slot`; `token` is the key itself.
-    Renew { slot: Slot, token: String },
-}
-
-// Keys are credentials: never let a Debug print carry one into a log.
-impl std::fmt::Debug for KeyJob {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KeyJob::Renew { slot, token } => write!(
-                f,
-                "Renew {{ slot: {slot:?}, key: {} }}",
-                keys::fingerprint(token)
-            ),
-        }
-    }
+    /// Renew the key in `slot`, through the journal (a renewal is a write).
+    Renew { slot: Slot, request: WriteRequest },
 }
 
 /// Results for the key pane.
@@ -367,39 +355,24 @@ impl KeyPane {
         if ctx.conn.is_none() {
             return PaneOutput::error("not connected to a Store yet");
         }
-        let body = serde_json::json!({
-            "serviceTicket": "*** (service token, fetched when sent)",
-            "key": format!("<{} key {}>", slot.label(), a.fingerprint),
-        });
-        let uri = a
-            .refresh_uri
-            .clone()
-            .unwrap_or_else(|| "(no refreshUri claim)".into());
         let expiry = a
             .expires_at
             .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
             .unwrap_or_else(|| "unknown".into());
-        let dialog = ConfirmDialog::new(
+        let request = WriteRequest::renew_key(&k.token).with_expected_effect(format!(
+            "a new key valid for 30 days replaces this one in the case (this one expires {expiry})"
+        ));
+        let uri = a
+            .refresh_uri
+            .clone()
+            .unwrap_or_else(|| "(no refreshUri claim)".into());
+        let dialog = ConfirmDialog::for_write(
             format!("Renew {} key", slot.label()),
-            ctx.environment,
-            format!(
-                "user {} · key {}",
-                a.user_id.as_deref().unwrap_or("(none)"),
-                a.fingerprint
-            ),
-            format!("POST {uri}"),
-            serde_json::to_string_pretty(&body).unwrap_or_default(),
-            format!(
-                "a new key replaces this one in the case (this one expires {expiry}; the new one in 30 days)"
-            ),
+            &request.preview(&ctx.actor),
+            a.user_id.as_deref(),
+            format!("POST {uri}  (serviceTicket: a fresh service token, sent but never shown)"),
             None,
-            Effect::Pane(
-                PaneId::Key,
-                PaneJob::Key(KeyJob::Renew {
-                    slot,
-                    token: k.token.clone(),
-                }),
-            ),
+            Effect::Pane(PaneId::Key, PaneJob::Key(KeyJob::Renew { slot, request })),
         );
         PaneOutput {
             confirm: Some(Box::new(dialog)),

@@ -105,6 +105,8 @@ impl PaneId {
 /// What a pane may know of the world when it handles something.
 #[derive(Clone, Debug)]
 pub struct PaneCtx {
+    /// Who is acting, for write previews and the audit log.
+    pub actor: crate::journal::Actor,
     pub now: DateTime<Utc>,
     pub conn: Option<Connection>,
     pub writes_allowed: bool,

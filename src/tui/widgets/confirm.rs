@@ -76,6 +76,35 @@ impl ConfirmDialog {
         }
     }
 
+    /// The dialog for a journaled write, from the journal's own preview
+    /// (secrets masked, the customer by fingerprint).
+    pub fn for_write(
+        title: String,
+        preview: &crate::journal::WritePreview,
+        user_id: Option<&str>,
+        endpoint: String,
+        retail_token: Option<String>,
+        on_confirm: Effect,
+    ) -> Self {
+        let customer = match user_id {
+            Some(u) => format!("user {u} · key {}", preview.customer_fingerprint),
+            None => format!("key {}", preview.customer_fingerprint),
+        };
+        Self::new(
+            title,
+            preview.environment,
+            customer,
+            endpoint,
+            preview.body_pretty.clone(),
+            format!(
+                "{} · journaled (key {}) before it is sent",
+                preview.expected_effect, preview.idempotency_key
+            ),
+            retail_token,
+            on_confirm,
+        )
+    }
+
     pub fn insert_str(&mut self, s: &str) {
         if self.must_type.is_some() {
             let v = format!("{}{}", self.typed.value(), s.trim());
