@@ -350,7 +350,10 @@ async fn query_errors_are_typed_and_hinted() {
     assert!(e.hint().unwrap().contains("100"), "{e:?}");
     assert!(e.is_definite());
     assert_eq!(e.attempts, 1, "4xx is not retried");
-    assert!(e.correlation.request_id.is_some() && e.to_string().contains("MS-RequestId="), "{e}");
+    assert!(
+        e.correlation.request_id.is_some() && e.to_string().contains("MS-RequestId="),
+        "{e}"
+    );
     // A purchase key where a collections key belongs.
     let e = c
         .publisher_query_page(&v9(&ada.purchase_key, &["9NSDGAME0001"]))
@@ -1312,4 +1315,96 @@ async fn documented_examples_and_variants_parse_end_to_end() {
     assert!(e.is_definite());
     assert!(e.to_string().contains("MS-CorrelationId=d46cbd11"), "{e}");
     assert!(!e.to_string().contains(&key), "{e}");
+}
+
+// ---------------------------------------------------------------- headless command
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entitlements_command_pages_filters_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    // Mint keys with the data dir's signing key, then let the binary start
+    // its own embedded sandbox on the same dir.
+    let sb = sandbox::start(SandboxOptions {
+        data_dir: dir.path().join("sandbox"),
+        port: 0,
+        clock: Clock::system(),
+        faults: vec![],
+    })
+    .await
+    .unwrap();
+    let key_of = |name: &str| {
+        sb.info
+            .customers
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap()
+            .collections_key
+            .clone()
+    };
+    let (ada, ezra) = (key_of("ada"), key_of("ezra"));
+    sb.shutdown().await;
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "").unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_storedesk"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env_remove("STOREDESK_PROFILE")
+            .env_remove("STOREDESK_NOW")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "entitlements",
+        "--key",
+        &ada,
+        "--status",
+        "active",
+        "--kind",
+        "durable,Game",
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("v8 b2bLicensePreview") && stderr.contains("no product_ids"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("page 1"), "{stderr}");
+    let items: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(items.iter().all(|i| i["status"] == "Active"));
+    assert!(
+        items
+            .iter()
+            .all(|i| i["productKind"] == "Durable" || i["productKind"] == "Game")
+    );
+
+    let out = run(&["entitlements", "--key", &ada, "--csv"]);
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.starts_with("productId,skuId,kind,status"), "{csv}");
+    assert_eq!(
+        csv.lines().count(),
+        11,
+        "header + ada's 10 entitlements:\n{csv}"
+    );
+
+    let out = run(&["entitlements", "--key", &ada, "--kind", "Sword"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown kind \"Sword\""));
+    assert!(out.stdout.is_empty());
+
+    let out = run(&["entitlements", "--key", &ezra]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("AuthenticationTokenInvalid") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&ezra), "the key is never echoed");
+    assert!(out.stdout.is_empty());
 }
