@@ -98,7 +98,7 @@ impl std::fmt::Debug for EntJob {
 }
 
 /// Results for the pane.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum EntEvent {
     Plan {
         fetch_id: u64,
