@@ -1,13 +1,69 @@
-//! Write-ahead journal and audit log (SQLite).
-pub mod cli {
-    use crate::cli::*;
-    use std::process::ExitCode;
-    fn nyi() -> ExitCode {
-        eprintln!("storedesk: writes are not built yet");
-        ExitCode::from(2)
-    }
-    pub fn consume(_c: &Context, _a: &ConsumeArgs) -> ExitCode { nyi() }
-    pub fn grant(_c: &Context, _a: &GrantArgs) -> ExitCode { nyi() }
-    pub fn audit(_c: &Context, _a: &AuditArgs) -> ExitCode { nyi() }
-    pub fn pending(_c: &Context, _a: &PendingArgs) -> ExitCode { nyi() }
+//! Write-ahead journal and audit log (SQLite, one file in the data dir).
+//!
+//! Every write (consume, grant, subscription change, …) is recorded as
+//! *pending* with its idempotency key before it is sent, settled only by a
+//! definite answer, and replayed with the same key otherwise. Every attempt
+//! and outcome is appended to the audit log in the same commit.
+//!
+//! - [`db`]: opening, pragmas, migrations, claim owners
+//! - [`writes`]: journal rows — record, claim, settle, leave pending
+//! - [`audit`]: the append-only audit log and its export
+//! - [`exec`]: execute / replay — the API the TUI calls
+//! - [`request`]: what a write is, and the confirmation preview
+//! - [`mask`], [`seal`]: keeping keys and secrets out of the file
+//! - [`cli`]: the headless `consume`, `grant`, `audit`, `pending` commands
+
+pub mod audit;
+pub mod cli;
+pub mod db;
+pub mod exec;
+pub mod mask;
+pub mod request;
+pub mod seal;
+pub mod sender;
+pub mod writes;
+
+pub use audit::{AuditEntry, AuditEvent, AuditFilter};
+pub use db::{Journal, SCHEMA_VERSION};
+pub use exec::{
+    ReplayReport, ReplayStatus, SendResult, WriteOutcome, WriteSender, execute, pending,
+    replay_one, replay_pending,
+};
+pub use request::{Actor, GrantParams, WriteKind, WritePreview, WriteRequest};
+pub use writes::{
+    Claim, ClaimedWrite, Correlation, OrderTransaction, RecordedOrderTransaction, Settlement,
+    WriteRecord, WriteState,
+};
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("journal: {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Seal(#[from] seal::SealError),
+    #[error(
+        "the journal was written by a newer storedesk (schema {found}, this one knows {known}); upgrade storedesk"
+    )]
+    TooNew { found: u32, known: u32 },
+    #[error("a write with idempotency key {idempotency_key} is already in the journal ({state})")]
+    Duplicate {
+        idempotency_key: String,
+        state: String,
+    },
+    #[error("pending write #{id} has lost its customer key and cannot be replayed")]
+    KeyMissing { id: i64 },
+    #[error("journal: {0}")]
+    Invalid(String),
+}
+
+pub(crate) fn journal_err(msg: &str) -> JournalError {
+    JournalError::Invalid(msg.to_string())
 }

@@ -1,0 +1,326 @@
+//! Opening the journal database: pragmas, schema migrations, and the owner
+//! identity each process uses to claim pending writes.
+
+use super::JournalError;
+use super::seal::Sealer;
+use crate::clock::Clock;
+use rusqlite::{Connection, TransactionBehavior};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Schema steps; `PRAGMA user_version` is the index of the last one applied.
+const MIGRATIONS: &[&str] = &[
+    // v1
+    r#"
+    CREATE TABLE writes (
+        id               INTEGER PRIMARY KEY,
+        kind             TEXT NOT NULL,
+        idempotency_key  TEXT NOT NULL,
+        target           TEXT,
+        state            TEXT NOT NULL CHECK (state IN ('pending','done','failed')),
+        profile          TEXT NOT NULL,
+        environment      TEXT NOT NULL,
+        operator         TEXT NOT NULL,
+        customer_fp      TEXT NOT NULL,
+        -- the customer key, sealed (see seal.rs); NULL once settled
+        sealed_key       BLOB,
+        -- the exact request body with the key replaced by a placeholder
+        body             TEXT NOT NULL,
+        summary          TEXT NOT NULL,
+        expected_effect  TEXT NOT NULL,
+        created_at       TEXT NOT NULL,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        last_attempt_at  TEXT,
+        last_error       TEXT,
+        settled_at       TEXT,
+        http_status      INTEGER,
+        result           TEXT,
+        correlation      TEXT,
+        claimed_by       TEXT,
+        claimed_until    INTEGER,
+        UNIQUE (kind, idempotency_key),
+        CHECK (state = 'pending' OR sealed_key IS NULL)
+    );
+    CREATE INDEX writes_pending ON writes(state) WHERE state = 'pending';
+
+    -- A settled write stays settled, and no write ever changes what it is
+    -- or which key it is replayed with.
+    CREATE TRIGGER writes_identity_fixed
+    BEFORE UPDATE OF kind, idempotency_key, target, body, profile, environment, customer_fp ON writes
+    BEGIN SELECT RAISE(ABORT, 'journal: a write''s identity cannot change'); END;
+    CREATE TRIGGER writes_settled_final
+    BEFORE UPDATE OF state ON writes WHEN OLD.state <> 'pending'
+    BEGIN SELECT RAISE(ABORT, 'journal: a settled write cannot change state'); END;
+    CREATE TRIGGER writes_no_delete
+    BEFORE DELETE ON writes
+    BEGIN SELECT RAISE(ABORT, 'journal: writes are never deleted'); END;
+
+    CREATE TABLE order_transactions (
+        write_id            INTEGER NOT NULL REFERENCES writes(id),
+        order_id            TEXT NOT NULL,
+        order_line_item_id  TEXT NOT NULL,
+        quantity_consumed   INTEGER NOT NULL,
+        product_id          TEXT NOT NULL,
+        customer_fp         TEXT NOT NULL,
+        tracking_id         TEXT NOT NULL,
+        recorded_at         TEXT NOT NULL,
+        PRIMARY KEY (order_id, order_line_item_id, write_id)
+    );
+
+    CREATE TABLE audit (
+        id               INTEGER PRIMARY KEY,
+        at               TEXT NOT NULL,
+        operator         TEXT NOT NULL,
+        profile          TEXT NOT NULL,
+        environment      TEXT NOT NULL,
+        customer_fp      TEXT NOT NULL,
+        action           TEXT NOT NULL,
+        event            TEXT NOT NULL,
+        write_id         INTEGER,
+        idempotency_key  TEXT,
+        attempt          INTEGER,
+        request_summary  TEXT NOT NULL,
+        result           TEXT,
+        http_status      INTEGER,
+        correlation      TEXT
+    );
+    CREATE INDEX audit_write ON audit(write_id);
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+    "#,
+];
+
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// A crashed process may hold a claim; its lease runs out after this long.
+/// Normally a dead owner is detected at once through its lock file (see
+/// [`Owner`]); the lease covers file systems where that does not work.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
+
+/// The write-ahead journal and audit log. One per process (or per test
+/// "process"): each instance is a distinct claim owner.
+pub struct Journal {
+    conn: Mutex<Connection>,
+    pub(super) owner: Owner,
+    pub(super) sealer: Sealer,
+    pub(super) clock: Clock,
+    pub(super) lease: Duration,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("path", &self.path)
+            .field("owner", &self.owner.id)
+            .finish()
+    }
+}
+
+impl Journal {
+    /// Open (creating and migrating if needed) the journal at `path`.
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        Self::open_with_clock(path, Clock::system())
+    }
+
+    /// `clock` stamps rows and audit entries; claim leases always use the
+    /// real time, since they coordinate real processes.
+    pub fn open_with_clock(path: &Path, clock: Clock) -> Result<Self, JournalError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| JournalError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        // Another process may be migrating or writing: wait, don't fail.
+        conn.busy_timeout(Duration::from_secs(10))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(mode, "journal: WAL mode not available");
+        }
+        // FULL: a commit is on disk before we send the request it records.
+        // secure_delete: the erased sealed key is zeroed, not left in a free page.
+        conn.execute_batch(
+            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
+        )?;
+        migrate(&conn)?;
+        let sealer = Sealer::load_or_create(&sidecar(path, "seal.key"))?;
+        let owner = Owner::register(&sidecar(path, "owners"))?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            owner,
+            sealer,
+            clock,
+            lease: DEFAULT_LEASE,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// How long a claim holds without this process settling or renewing it.
+    pub fn set_lease(&mut self, lease: Duration) {
+        self.lease = lease;
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// This instance's claim-owner id.
+    pub fn owner_id(&self) -> &str {
+        &self.owner.id
+    }
+
+    pub fn schema_version(&self) -> Result<u32, JournalError> {
+        let v: u32 = self
+            .conn()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        Ok(v)
+    }
+
+    /// `(journal_mode, synchronous)` of this connection, for diagnostics:
+    /// expected `("wal", 2)` — 2 is FULL.
+    pub fn durability(&self) -> Result<(String, i64), JournalError> {
+        let conn = self.conn();
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+        Ok((mode, sync))
+    }
+
+    pub(super) fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves the connection usable:
+        // SQLite rolls back the open transaction when it is dropped.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Run `f` in a `BEGIN IMMEDIATE` transaction: the write lock is taken
+    /// up front, so two processes serialise instead of failing on upgrade.
+    pub(super) fn immediate<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, JournalError>,
+    ) -> Result<T, JournalError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    pub(super) fn now_text(&self) -> String {
+        self.clock
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    }
+}
+
+fn sidecar(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(format!("-{suffix}"));
+    db.with_file_name(name)
+}
+
+fn migrate(conn: &Connection) -> Result<(), JournalError> {
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(JournalError::TooNew {
+            found: current,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if current == SCHEMA_VERSION {
+        return Ok(());
+    }
+    // Re-read inside the write lock: a second process may have migrated
+    // while we waited.
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            conn.execute_batch(step)?;
+            conn.pragma_update(None, "user_version", (i + 1) as u32)?;
+            tracing::info!(version = i + 1, "journal: schema migrated");
+        }
+        Ok::<(), rusqlite::Error>(())
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e.into());
+        }
+    }
+    Ok(())
+}
+
+/// A claim owner: a random id plus an exclusively locked file named after
+/// it. The OS drops the lock when the process dies (even on SIGKILL), so
+/// another process can tell a crashed owner from a live one at once instead
+/// of waiting for the lease to run out.
+pub(super) struct Owner {
+    pub id: String,
+    dir: PathBuf,
+    lock: Option<File>,
+}
+
+impl Owner {
+    fn register(dir: &Path) -> Result<Self, JournalError> {
+        let io = |source| JournalError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let id = format!(
+            "{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let path = dir.join(format!("{id}.lock"));
+        let file = File::create(&path).map_err(io)?;
+        file.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::Error(e) => io(e),
+            std::fs::TryLockError::WouldBlock => io(std::io::Error::other("owner file is locked")),
+        })?;
+        Ok(Self {
+            id,
+            dir: dir.to_path_buf(),
+            lock: Some(file),
+        })
+    }
+
+    /// Whether the owner `other` is a live process. Errs on the side of
+    /// "alive": a wrong "dead" could send a write twice at the same time.
+    pub fn is_alive(&self, other: &str) -> bool {
+        if other == self.id {
+            return true;
+        }
+        // The id comes from the database: never let it name a path outside.
+        if other.is_empty() || !other.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return true;
+        }
+        let path = self.dir.join(format!("{other}.lock"));
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
+            Err(_) => return true,
+        };
+        match file.try_lock() {
+            Ok(()) => {
+                // Ours now: the owner is gone. Tidy its file.
+                let _ = std::fs::remove_file(&path);
+                false
+            }
+            Err(_) => true,
+        }
+    }
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.dir.join(format!("{}.lock", self.id)));
+        self.lock.take();
+    }
+}

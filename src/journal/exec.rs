@@ -1,0 +1,326 @@
+//! Orchestration: record → send → settle, and replay of pending writes.
+//! This is the API the TUI and the headless commands call.
+//!
+//! ```text
+//! let req = WriteRequest::consume(key, product, Some(3), sbx).with_expected_effect("balance 12 → 9");
+//! let preview = req.preview(&actor);          // show, wait for confirmation
+//! let outcome = execute(&journal, &client, &req, &actor).await?;
+//! let reports = replay_pending(&journal, &client, &actor).await?;
+//! ```
+
+use super::JournalError;
+use super::db::Journal;
+use super::request::{Actor, WriteKind, WriteRequest};
+use super::writes::{Correlation, OrderTransaction, Settlement, WriteRecord, WriteState};
+use serde::Serialize;
+use serde_json::Value;
+use std::future::Future;
+
+/// What one send of a write produced, as the journal needs to know it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SendResult {
+    /// 2xx: applied (or, for a replay, already applied earlier).
+    Applied {
+        status: u16,
+        response: Value,
+        correlation: Correlation,
+    },
+    /// An answer that proves nothing was applied (e.g. 400, 401, 404).
+    Rejected {
+        status: Option<u16>,
+        message: String,
+        correlation: Correlation,
+    },
+    /// Refused before anything left this process (bad input, local call
+    /// budget). Proves nothing about an *earlier* attempt, so only a first
+    /// attempt is failed by it; a replay stays pending.
+    NotSent { message: String },
+    /// No definite answer: timeout, reset, 5xx, 429. It may have applied.
+    NoAnswer {
+        status: Option<u16>,
+        message: String,
+        correlation: Correlation,
+    },
+}
+
+/// Sends one write on the wire. Implemented by the Store client; the body
+/// and idempotency key must be sent exactly as given.
+pub trait WriteSender: Sync {
+    fn send<'a>(&'a self, req: &'a WriteRequest) -> impl Future<Output = SendResult> + Send + 'a;
+}
+
+/// How a write ended, for the screen.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum WriteOutcome {
+    Done {
+        write_id: i64,
+        /// e.g. "newQuantity 9; 1 order transaction(s)"
+        result: String,
+        http_status: u16,
+        correlation: Correlation,
+    },
+    Failed {
+        write_id: i64,
+        reason: String,
+        http_status: Option<u16>,
+        correlation: Correlation,
+    },
+    /// Not settled: replay it (same key) with `storedesk pending --replay`
+    /// or the Pending pane.
+    Pending { write_id: i64, reason: String },
+}
+
+impl WriteOutcome {
+    pub fn write_id(&self) -> i64 {
+        match self {
+            WriteOutcome::Done { write_id, .. }
+            | WriteOutcome::Failed { write_id, .. }
+            | WriteOutcome::Pending { write_id, .. } => *write_id,
+        }
+    }
+}
+
+/// Record `req` as pending (durably), send it once, settle on a definite
+/// answer. Errs only if the journal cannot record it — then nothing was sent.
+pub async fn execute<S: WriteSender>(
+    journal: &Journal,
+    sender: &S,
+    req: &WriteRequest,
+    actor: &Actor,
+) -> Result<WriteOutcome, JournalError> {
+    let id = journal.record(req, actor)?;
+    tracing::info!(write_id = id, kind = %req.kind, key = %req.idempotency_key, "write: sending");
+    let sent = sender.send(req).await;
+    Ok(conclude(journal, id, req.kind, sent, true, actor))
+}
+
+/// Turn a send result into journal state. A journal failure *after* the
+/// answer is reported as pending: the row is still pending, and a replay
+/// with the same key will confirm it without applying it twice.
+fn conclude(
+    journal: &Journal,
+    id: i64,
+    kind: WriteKind,
+    sent: SendResult,
+    first_attempt: bool,
+    actor: &Actor,
+) -> WriteOutcome {
+    let sent = match sent {
+        SendResult::NotSent { message } if first_attempt => SendResult::Rejected {
+            status: None,
+            message: format!("not sent: {message}"),
+            correlation: Correlation::default(),
+        },
+        SendResult::NotSent { message } => SendResult::NoAnswer {
+            status: None,
+            message: format!("not sent this time: {message}"),
+            correlation: Correlation::default(),
+        },
+        other => other,
+    };
+    let journal_failed = |e: JournalError| {
+        tracing::error!(write_id = id, error = %e, "write: answer could not be journaled");
+        WriteOutcome::Pending {
+            write_id: id,
+            reason: format!("the Store answered, but the journal could not record it ({e})"),
+        }
+    };
+    match sent {
+        SendResult::Applied {
+            status,
+            response,
+            correlation,
+        } => {
+            let (result, order_transactions) = summarize(kind, &response);
+            let s = Settlement {
+                state: WriteState::Done,
+                http_status: Some(status),
+                result: result.clone(),
+                correlation: correlation.clone(),
+                order_transactions,
+            };
+            match journal.settle(id, &s, actor) {
+                Ok(_) => WriteOutcome::Done {
+                    write_id: id,
+                    result,
+                    http_status: status,
+                    correlation,
+                },
+                Err(e) => journal_failed(e),
+            }
+        }
+        SendResult::Rejected {
+            status,
+            message,
+            correlation,
+        } => {
+            let s = Settlement {
+                state: WriteState::Failed,
+                http_status: status,
+                result: message.clone(),
+                correlation: correlation.clone(),
+                order_transactions: Vec::new(),
+            };
+            match journal.settle(id, &s, actor) {
+                Ok(_) => WriteOutcome::Failed {
+                    write_id: id,
+                    reason: message,
+                    http_status: status,
+                    correlation,
+                },
+                Err(e) => journal_failed(e),
+            }
+        }
+        // Mapped above; kept as "no answer" should that ever change.
+        SendResult::NotSent { message } => {
+            leave(journal, id, message, None, Correlation::default(), actor)
+        }
+        SendResult::NoAnswer {
+            status,
+            message,
+            correlation,
+        } => leave(journal, id, message, status, correlation, actor),
+    }
+}
+
+fn leave(
+    journal: &Journal,
+    id: i64,
+    message: String,
+    status: Option<u16>,
+    correlation: Correlation,
+    actor: &Actor,
+) -> WriteOutcome {
+    tracing::warn!(write_id = id, reason = %message, "write: no definite answer, left pending");
+    if let Err(e) = journal.leave_pending(id, &message, status, &correlation, actor) {
+        tracing::error!(write_id = id, error = %e, "write: could not note the missing answer");
+    }
+    WriteOutcome::Pending {
+        write_id: id,
+        reason: message,
+    }
+}
+
+/// A secret-free one-line result, plus the order transactions of a consume.
+fn summarize(kind: WriteKind, response: &Value) -> (String, Vec<OrderTransaction>) {
+    let s = |k: &str| response.get(k).and_then(Value::as_str).unwrap_or("?");
+    match kind {
+        WriteKind::Consume => {
+            let txns: Vec<OrderTransaction> = response
+                .get("orderTransactions")
+                .cloned()
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            let qty = response
+                .get("newQuantity")
+                .and_then(Value::as_i64)
+                .map(|q| format!("newQuantity {q}"))
+                .unwrap_or_else(|| "consumed".into());
+            (format!("{qty}; {} order transaction(s)", txns.len()), txns)
+        }
+        WriteKind::Grant => (
+            format!("order {} {}", s("orderId"), s("orderState")),
+            Vec::new(),
+        ),
+        WriteKind::RecurrenceChange => {
+            let item = response
+                .get("items")
+                .and_then(|i| i.get(0))
+                .unwrap_or(response);
+            let g = |k: &str| item.get(k).map(|v| v.to_string()).unwrap_or_default();
+            (
+                format!(
+                    "state {}, autoRenew {}, expires {}",
+                    g("recurrenceState"),
+                    g("autoRenew"),
+                    g("expirationTime")
+                ),
+                Vec::new(),
+            )
+        }
+        WriteKind::RenewKey => ("key renewed".into(), Vec::new()),
+        WriteKind::ClawbackAck => ("event deleted from the queue".into(), Vec::new()),
+        WriteKind::OfferClaim => ("offer claimed".into(), Vec::new()),
+    }
+}
+
+/// What happened to one pending write on replay.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ReplayStatus {
+    /// Sent again with its original key; see the outcome.
+    Replayed { outcome: WriteOutcome },
+    /// Another live process (or task) is sending it right now.
+    Busy,
+    /// Settled by another process since the list was read.
+    AlreadySettled,
+    /// Recorded under another profile: replay it with that profile.
+    OtherProfile,
+    /// Not safe to resend (e.g. a subscription extension): check the
+    /// subscription, then resolve it by hand.
+    NeedsReview,
+    /// Could not be replayed (e.g. the sealed key cannot be opened).
+    Error { message: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReplayReport {
+    pub write: WriteRecord,
+    pub status: ReplayStatus,
+}
+
+/// Pending writes, oldest first (all profiles; check `profile`).
+pub fn pending(journal: &Journal) -> Result<Vec<WriteRecord>, JournalError> {
+    journal.pending()
+}
+
+/// Replay every pending write of `actor`'s profile with its original
+/// idempotency key, one at a time, each under a claim so no other process
+/// sends it at the same time.
+pub async fn replay_pending<S: WriteSender>(
+    journal: &Journal,
+    sender: &S,
+    actor: &Actor,
+) -> Result<Vec<ReplayReport>, JournalError> {
+    let mut reports = Vec::new();
+    for write in journal.pending()? {
+        let status = replay_one(journal, sender, &write, actor).await;
+        reports.push(ReplayReport { write, status });
+    }
+    Ok(reports)
+}
+
+/// Replay one pending write (see [`replay_pending`]).
+pub async fn replay_one<S: WriteSender>(
+    journal: &Journal,
+    sender: &S,
+    write: &WriteRecord,
+    actor: &Actor,
+) -> ReplayStatus {
+    if write.profile != actor.profile {
+        return ReplayStatus::OtherProfile;
+    }
+    if !WriteRequest::replay_is_safe(write.kind, &write.body) {
+        return ReplayStatus::NeedsReview;
+    }
+    let claimed = match journal.begin_replay(write.id, actor) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return match journal.write(write.id) {
+                Ok(Some(w)) if w.state != WriteState::Pending => ReplayStatus::AlreadySettled,
+                _ => ReplayStatus::Busy,
+            };
+        }
+        Err(e) => {
+            return ReplayStatus::Error {
+                message: e.to_string(),
+            };
+        }
+    };
+    tracing::info!(write_id = write.id, attempt = claimed.attempt, key = %write.idempotency_key, "write: replaying");
+    let sent = sender.send(&claimed.request).await;
+    ReplayStatus::Replayed {
+        outcome: conclude(journal, write.id, write.kind, sent, false, actor),
+    }
+}

@@ -1,0 +1,126 @@
+//! The Store client as a [`WriteSender`]: decodes the journaled body into
+//! the wire request of its kind and classifies the answer.
+
+use super::exec::{SendResult, WriteSender};
+use super::mask;
+use super::request::{WriteKind, WriteRequest};
+use super::writes::Correlation;
+use crate::store::model::{
+    ClaimOfferRequest, ConsumeRequest, GrantRequest, RecurrenceChangeRequest,
+};
+use crate::store::{CorrelationIds, Response, StoreClient, StoreError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::future::Future;
+
+impl From<&CorrelationIds> for Correlation {
+    fn from(c: &CorrelationIds) -> Self {
+        Self {
+            correlation_id: c.correlation_id.clone(),
+            request_id: c.request_id.clone(),
+            cv: c.cv.clone(),
+        }
+    }
+}
+
+/// A send result from a client call. The value is serialised so the
+/// journal can summarise it; callers of a renewal get the new key from the
+/// client directly, never through the journal.
+fn classify<T: Serialize>(r: Result<Response<T>, StoreError>) -> SendResult {
+    match r {
+        Ok(resp) => SendResult::Applied {
+            status: resp.meta.status,
+            response: serde_json::to_value(&resp.value).unwrap_or(Value::Null),
+            correlation: (&resp.meta.correlation).into(),
+        },
+        Err(e) => from_error(&e),
+    }
+}
+
+pub fn from_error(e: &StoreError) -> SendResult {
+    let correlation: Correlation = (&e.correlation).into();
+    if !e.sent {
+        SendResult::NotSent {
+            message: e.to_string(),
+        }
+    } else if e.is_definite() {
+        SendResult::Rejected {
+            status: e.status,
+            message: e.to_string(),
+            correlation,
+        }
+    } else {
+        SendResult::NoAnswer {
+            status: e.status,
+            message: e.to_string(),
+            correlation,
+        }
+    }
+}
+
+fn decode<T: DeserializeOwned>(kind: WriteKind, body: &Value) -> Result<T, SendResult> {
+    serde_json::from_value(body.clone()).map_err(|e| SendResult::NotSent {
+        message: format!("journaled {kind} body does not decode: {e}"),
+    })
+}
+
+impl WriteSender for StoreClient {
+    fn send<'a>(&'a self, req: &'a WriteRequest) -> impl Future<Output = SendResult> + Send + 'a {
+        async move {
+            match send_inner(self, req).await {
+                Ok(r) | Err(r) => r,
+            }
+        }
+    }
+}
+
+async fn send_inner(c: &StoreClient, req: &WriteRequest) -> Result<SendResult, SendResult> {
+    let target = || {
+        req.target.as_deref().ok_or_else(|| SendResult::NotSent {
+            message: format!("a {} needs a target", req.kind),
+        })
+    };
+    Ok(match req.kind {
+        WriteKind::Consume => {
+            let r: ConsumeRequest = decode(req.kind, &req.body)?;
+            classify(c.consume(&r).await)
+        }
+        WriteKind::Grant => {
+            let r: GrantRequest = decode(req.kind, &req.body)?;
+            classify(c.grant(&r).await)
+        }
+        WriteKind::RecurrenceChange => {
+            let r: RecurrenceChangeRequest = decode(req.kind, &req.body)?;
+            classify(c.change_recurrence(target()?, &r).await)
+        }
+        WriteKind::RenewKey => {
+            // The new key is a credential: only its fingerprint is journaled.
+            let r = c.renew_key(&req.customer_key).await;
+            classify(r.map(|resp| resp.map(|k| json!({ "newKey": mask::fingerprint(&k) }))))
+        }
+        WriteKind::ClawbackAck => {
+            let (message_id, pop_receipt) =
+                target()?
+                    .split_once('/')
+                    .ok_or_else(|| SendResult::NotSent {
+                        message: "clawback ack target must be messageId/popReceipt".into(),
+                    })?;
+            // The SAS is fetched fresh: it expires, and it is a credential
+            // the journal must not keep.
+            let sas = match c.clawback_sas().await {
+                Ok(s) => s.value,
+                Err(e) => {
+                    return Err(SendResult::NotSent {
+                        message: format!("cannot get the clawback queue SAS: {e}"),
+                    });
+                }
+            };
+            classify(c.queue_delete(&sas.uri, message_id, pop_receipt).await)
+        }
+        WriteKind::OfferClaim => {
+            let r: ClaimOfferRequest = decode(req.kind, &req.body)?;
+            classify(c.claim_offer(&req.customer_key, &r).await)
+        }
+    })
+}

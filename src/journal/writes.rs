@@ -1,0 +1,630 @@
+//! Journal rows: record before sending, claim, settle or leave pending.
+
+use super::audit::{AuditEvent, NewAudit};
+use super::db::Journal;
+use super::mask;
+use super::request::{Actor, WriteKind, WriteRequest};
+use super::{JournalError, journal_err};
+use crate::config::Environment;
+use rusqlite::{OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteState {
+    Pending,
+    Done,
+    Failed,
+}
+
+impl WriteState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteState::Pending => "pending",
+            WriteState::Done => "done",
+            WriteState::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(WriteState::Pending),
+            "done" => Some(WriteState::Done),
+            "failed" => Some(WriteState::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// Correlation ids a Store answer carried (quote them to Microsoft).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correlation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cv: Option<String>,
+}
+
+impl Correlation {
+    pub fn is_empty(&self) -> bool {
+        self.correlation_id.is_none() && self.request_id.is_none() && self.cv.is_none()
+    }
+
+    fn to_column(&self) -> Option<String> {
+        (!self.is_empty()).then(|| serde_json::to_string(self).unwrap_or_default())
+    }
+
+    fn from_column(s: Option<String>) -> Self {
+        s.and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// One order transaction a consume drew from (for clawback matching).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderTransaction {
+    pub order_id: String,
+    pub order_line_item_id: String,
+    pub quantity_consumed: i64,
+}
+
+/// An order transaction as kept, with the consume it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordedOrderTransaction {
+    pub write_id: i64,
+    pub tracking_id: String,
+    pub product_id: String,
+    pub customer_fp: String,
+    pub order_id: String,
+    pub order_line_item_id: String,
+    pub quantity_consumed: i64,
+    pub recorded_at: String,
+}
+
+/// A definite answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settlement {
+    /// Done or Failed (Pending is not a settlement).
+    pub state: WriteState,
+    pub http_status: Option<u16>,
+    /// Short response summary, secret-free (e.g. "newQuantity 9").
+    pub result: String,
+    pub correlation: Correlation,
+    pub order_transactions: Vec<OrderTransaction>,
+}
+
+/// A journal row as read back (never holds the customer key).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WriteRecord {
+    pub id: i64,
+    pub kind: WriteKind,
+    pub idempotency_key: String,
+    pub target: Option<String>,
+    pub state: WriteState,
+    pub profile: String,
+    pub environment: String,
+    pub operator: String,
+    pub customer_fp: String,
+    /// Stored body: the customer key is a placeholder.
+    pub body: Value,
+    pub summary: String,
+    pub expected_effect: String,
+    pub created_at: String,
+    pub attempts: i64,
+    pub last_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+    pub settled_at: Option<String>,
+    pub http_status: Option<u16>,
+    pub result: Option<String>,
+    pub correlation: Correlation,
+    pub claimed_by: Option<String>,
+    /// Whether the sealed key is still held (only while pending).
+    pub has_key: bool,
+}
+
+/// What a claim attempt found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// We hold it now.
+    Claimed,
+    /// A live process (or an in-flight task of ours) is sending it.
+    Busy { owner: String },
+    /// Already settled (or unknown id).
+    NotPending,
+}
+
+/// A pending write claimed for sending: the body with the key restored.
+pub struct ClaimedWrite {
+    pub record: WriteRecord,
+    pub request: WriteRequest,
+    pub attempt: i64,
+}
+
+const COLUMNS: &str = "id, kind, idempotency_key, target, state, profile, environment, operator, \
+    customer_fp, body, summary, expected_effect, created_at, attempts, last_attempt_at, last_error, \
+    settled_at, http_status, result, correlation, claimed_by, sealed_key IS NOT NULL";
+
+fn record_from_row(r: &Row<'_>) -> rusqlite::Result<WriteRecord> {
+    let kind: String = r.get(1)?;
+    let state: String = r.get(4)?;
+    let body: String = r.get(9)?;
+    let bad = |col: usize, what: &str| {
+        rusqlite::Error::FromSqlConversionFailure(
+            col,
+            rusqlite::types::Type::Text,
+            format!("unknown {what}").into(),
+        )
+    };
+    Ok(WriteRecord {
+        id: r.get(0)?,
+        kind: WriteKind::parse(&kind).ok_or_else(|| bad(1, "write kind"))?,
+        idempotency_key: r.get(2)?,
+        target: r.get(3)?,
+        state: WriteState::parse(&state).ok_or_else(|| bad(4, "write state"))?,
+        profile: r.get(5)?,
+        environment: r.get(6)?,
+        operator: r.get(7)?,
+        customer_fp: r.get(8)?,
+        body: serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        summary: r.get(10)?,
+        expected_effect: r.get(11)?,
+        created_at: r.get(12)?,
+        attempts: r.get(13)?,
+        last_attempt_at: r.get(14)?,
+        last_error: r.get(15)?,
+        settled_at: r.get(16)?,
+        http_status: r
+            .get::<_, Option<u32>>(17)?
+            .and_then(|s| u16::try_from(s).ok()),
+        result: r.get(18)?,
+        correlation: Correlation::from_column(r.get(19)?),
+        claimed_by: r.get(20)?,
+        has_key: r.get(21)?,
+    })
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn env_text(e: Environment) -> &'static str {
+    match e {
+        Environment::Sandbox => "sandbox",
+        Environment::Retail => "retail",
+    }
+}
+
+fn seal_aad(kind: WriteKind, idempotency_key: &str) -> String {
+    format!("{}:{}", kind.as_str(), idempotency_key)
+}
+
+impl Journal {
+    /// Record a write as pending, claimed by us, with its first attempt
+    /// audited — durably (one fsync'd commit) before anything is sent.
+    pub fn record(&self, req: &WriteRequest, actor: &Actor) -> Result<i64, JournalError> {
+        let fp = mask::fingerprint(&req.customer_key);
+        let body = mask::for_storage(&req.body, &req.customer_key).to_string();
+        let sealed = self
+            .sealer
+            .seal(&req.customer_key, &seal_aad(req.kind, &req.idempotency_key))?;
+        let now = self.now_text();
+        let until = now_ms() + self.lease.as_millis() as i64;
+        self.immediate(|tx| {
+            let existing: Option<String> = tx
+                .query_row(
+                    "SELECT state FROM writes WHERE kind = ?1 AND idempotency_key = ?2",
+                    params![req.kind.as_str(), req.idempotency_key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(state) = existing {
+                return Err(JournalError::Duplicate {
+                    idempotency_key: req.idempotency_key.clone(),
+                    state,
+                });
+            }
+            tx.execute(
+                "INSERT INTO writes (kind, idempotency_key, target, state, profile, environment, \
+                 operator, customer_fp, sealed_key, body, summary, expected_effect, created_at, \
+                 attempts, last_attempt_at, claimed_by, claimed_until) \
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, ?12, ?13, ?14)",
+                params![
+                    req.kind.as_str(),
+                    req.idempotency_key,
+                    req.target,
+                    actor.profile,
+                    env_text(actor.environment),
+                    actor.operator,
+                    fp,
+                    sealed,
+                    body,
+                    req.summary,
+                    req.expected_effect,
+                    now,
+                    self.owner.id,
+                    until,
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            NewAudit {
+                at: &now,
+                operator: &actor.operator,
+                profile: &actor.profile,
+                environment: env_text(actor.environment),
+                customer_fp: &fp,
+                action: req.kind.as_str(),
+                event: AuditEvent::Attempt,
+                write_id: Some(id),
+                idempotency_key: Some(&req.idempotency_key),
+                attempt: Some(1),
+                request_summary: &req.summary,
+                result: None,
+                http_status: None,
+                correlation: None,
+            }
+            .append(tx)?;
+            Ok(id)
+        })
+    }
+
+    /// Try to take the claim on a pending write (see [`Claim`]).
+    pub fn claim(&self, id: i64) -> Result<Claim, JournalError> {
+        let row: Option<(String, Option<String>, Option<i64>)> = self
+            .conn()
+            .query_row(
+                "SELECT state, claimed_by, claimed_until FROM writes WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((state, by, until)) = row else {
+            return Ok(Claim::NotPending);
+        };
+        if state != "pending" {
+            return Ok(Claim::NotPending);
+        }
+        let now = now_ms();
+        if let Some(owner) = &by {
+            let lease_live = until.is_some_and(|u| u >= now);
+            if lease_live && self.owner.is_alive(owner) {
+                return Ok(Claim::Busy {
+                    owner: owner.clone(),
+                });
+            }
+        }
+        // Compare-and-swap on what we read: if another process got there
+        // between our read and this write, zero rows change and we lose.
+        let new_until = now + self.lease.as_millis() as i64;
+        let changed = self.immediate(|tx| {
+            Ok(tx.execute(
+                "UPDATE writes SET claimed_by = ?1, claimed_until = ?2 \
+                 WHERE id = ?3 AND state = 'pending' AND claimed_by IS ?4 AND claimed_until IS ?5",
+                params![self.owner.id, new_until, id, by, until],
+            )?)
+        })?;
+        if changed == 1 {
+            return Ok(Claim::Claimed);
+        }
+        // Lost the race: report who has it now.
+        match self.write(id)? {
+            Some(r) if r.state == WriteState::Pending => Ok(Claim::Busy {
+                owner: r.claimed_by.unwrap_or_default(),
+            }),
+            _ => Ok(Claim::NotPending),
+        }
+    }
+
+    /// Claim a pending write for another attempt: counts and audits the
+    /// attempt and hands back the request with the customer key restored.
+    /// `Ok(None)` if someone else holds it or it is no longer pending.
+    pub fn begin_replay(
+        &self,
+        id: i64,
+        actor: &Actor,
+    ) -> Result<Option<ClaimedWrite>, JournalError> {
+        if self.claim(id)? != Claim::Claimed {
+            return Ok(None);
+        }
+        let result = self.begin_replay_claimed(id, actor);
+        if result.is_err() {
+            let _ = self.release(id);
+        }
+        result
+    }
+
+    fn begin_replay_claimed(
+        &self,
+        id: i64,
+        actor: &Actor,
+    ) -> Result<Option<ClaimedWrite>, JournalError> {
+        let now = self.now_text();
+        self.immediate(|tx| {
+            let (record, sealed): (WriteRecord, Option<Vec<u8>>) = tx.query_row(
+                &format!("SELECT {COLUMNS}, sealed_key FROM writes WHERE id = ?1"),
+                [id],
+                |r| Ok((record_from_row(r)?, r.get(22)?)),
+            )?;
+            if record.state != WriteState::Pending
+                || record.claimed_by.as_deref() != Some(&self.owner.id)
+            {
+                return Ok(None);
+            }
+            let sealed = sealed.ok_or(JournalError::KeyMissing { id })?;
+            let key = self
+                .sealer
+                .open(&sealed, &seal_aad(record.kind, &record.idempotency_key))?;
+            let attempt = record.attempts + 1;
+            tx.execute(
+                "UPDATE writes SET attempts = ?1, last_attempt_at = ?2 WHERE id = ?3",
+                params![attempt, now, id],
+            )?;
+            NewAudit {
+                at: &now,
+                operator: &actor.operator,
+                profile: &record.profile,
+                environment: &record.environment,
+                customer_fp: &record.customer_fp,
+                action: record.kind.as_str(),
+                event: AuditEvent::Replay,
+                write_id: Some(id),
+                idempotency_key: Some(&record.idempotency_key),
+                attempt: Some(attempt),
+                request_summary: &record.summary,
+                result: None,
+                http_status: None,
+                correlation: None,
+            }
+            .append(tx)?;
+            let request = WriteRequest {
+                kind: record.kind,
+                body: mask::restore(&record.body, &key),
+                customer_key: key,
+                target: record.target.clone(),
+                idempotency_key: record.idempotency_key.clone(),
+                summary: record.summary.clone(),
+                expected_effect: record.expected_effect.clone(),
+            };
+            Ok(Some(ClaimedWrite {
+                record,
+                request,
+                attempt,
+            }))
+        })
+    }
+
+    /// Record a definite answer: the write becomes done or failed, the
+    /// sealed key is erased, order transactions are kept, and the outcome
+    /// is audited — all in one commit. Returns false if the write had
+    /// already been settled (by another process): the audit entry is still
+    /// appended, the row is left alone.
+    pub fn settle(&self, id: i64, s: &Settlement, actor: &Actor) -> Result<bool, JournalError> {
+        if s.state == WriteState::Pending {
+            return Err(journal_err("a settlement must be done or failed"));
+        }
+        let now = self.now_text();
+        self.immediate(|tx| {
+            let record = tx.query_row(
+                &format!("SELECT {COLUMNS} FROM writes WHERE id = ?1"),
+                [id],
+                record_from_row,
+            )?;
+            let changed = tx.execute(
+                "UPDATE writes SET state = ?1, settled_at = ?2, http_status = ?3, result = ?4, \
+                 correlation = ?5, sealed_key = NULL, claimed_by = NULL, claimed_until = NULL, \
+                 last_error = NULL WHERE id = ?6 AND state = 'pending'",
+                params![
+                    s.state.as_str(),
+                    now,
+                    s.http_status,
+                    s.result,
+                    s.correlation.to_column(),
+                    id
+                ],
+            )?;
+            if changed == 1 && s.state == WriteState::Done {
+                let product = record
+                    .body
+                    .get("productId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                for t in &s.order_transactions {
+                    tx.execute(
+                        "INSERT OR IGNORE INTO order_transactions (write_id, order_id, \
+                         order_line_item_id, quantity_consumed, product_id, customer_fp, \
+                         tracking_id, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        params![
+                            id,
+                            t.order_id,
+                            t.order_line_item_id,
+                            t.quantity_consumed,
+                            product,
+                            record.customer_fp,
+                            record.idempotency_key,
+                            now
+                        ],
+                    )?;
+                }
+            }
+            let event = match s.state {
+                WriteState::Done => AuditEvent::Done,
+                _ => AuditEvent::Failed,
+            };
+            let correlation = s.correlation.to_column();
+            NewAudit {
+                at: &now,
+                operator: &actor.operator,
+                profile: &record.profile,
+                environment: &record.environment,
+                customer_fp: &record.customer_fp,
+                action: record.kind.as_str(),
+                event,
+                write_id: Some(id),
+                idempotency_key: Some(&record.idempotency_key),
+                attempt: Some(record.attempts),
+                request_summary: &record.summary,
+                result: Some(&s.result),
+                http_status: s.http_status,
+                correlation: correlation.as_deref(),
+            }
+            .append(tx)?;
+            Ok(changed == 1)
+        })
+    }
+
+    /// No definite answer: the write stays pending (with the key sealed)
+    /// for a replay; our claim is dropped so any process may replay it.
+    pub fn leave_pending(
+        &self,
+        id: i64,
+        reason: &str,
+        http_status: Option<u16>,
+        correlation: &Correlation,
+        actor: &Actor,
+    ) -> Result<(), JournalError> {
+        let now = self.now_text();
+        self.immediate(|tx| {
+            let record = tx.query_row(
+                &format!("SELECT {COLUMNS} FROM writes WHERE id = ?1"),
+                [id],
+                record_from_row,
+            )?;
+            tx.execute(
+                "UPDATE writes SET last_error = ?1, claimed_by = NULL, claimed_until = NULL \
+                 WHERE id = ?2 AND state = 'pending' AND claimed_by = ?3",
+                params![reason, id, self.owner.id],
+            )?;
+            let correlation = correlation.to_column();
+            NewAudit {
+                at: &now,
+                operator: &actor.operator,
+                profile: &record.profile,
+                environment: &record.environment,
+                customer_fp: &record.customer_fp,
+                action: record.kind.as_str(),
+                event: AuditEvent::NoAnswer,
+                write_id: Some(id),
+                idempotency_key: Some(&record.idempotency_key),
+                attempt: Some(record.attempts),
+                request_summary: &record.summary,
+                result: Some(reason),
+                http_status,
+                correlation: correlation.as_deref(),
+            }
+            .append(tx)?;
+            Ok(())
+        })
+    }
+
+    /// Drop our claim without an attempt outcome (e.g. we could not start).
+    pub fn release(&self, id: i64) -> Result<(), JournalError> {
+        self.immediate(|tx| {
+            tx.execute(
+                "UPDATE writes SET claimed_by = NULL, claimed_until = NULL \
+                 WHERE id = ?1 AND claimed_by = ?2",
+                params![id, self.owner.id],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Settle a write by hand after the operator checked the Store (for
+    /// writes that are not safe to replay). Audited as `resolved`.
+    pub fn resolve_manually(
+        &self,
+        id: i64,
+        state: WriteState,
+        note: &str,
+        actor: &Actor,
+    ) -> Result<bool, JournalError> {
+        self.settle(
+            id,
+            &Settlement {
+                state,
+                http_status: None,
+                result: format!("resolved by hand: {note}"),
+                correlation: Correlation::default(),
+                order_transactions: Vec::new(),
+            },
+            actor,
+        )
+    }
+
+    pub fn write(&self, id: i64) -> Result<Option<WriteRecord>, JournalError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM writes WHERE id = ?1"),
+                [id],
+                record_from_row,
+            )
+            .optional()?)
+    }
+
+    pub fn write_by_key(
+        &self,
+        kind: WriteKind,
+        idempotency_key: &str,
+    ) -> Result<Option<WriteRecord>, JournalError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM writes WHERE kind = ?1 AND idempotency_key = ?2"),
+                params![kind.as_str(), idempotency_key],
+                record_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Every write, oldest first.
+    pub fn writes(&self) -> Result<Vec<WriteRecord>, JournalError> {
+        self.query_writes("1 = 1")
+    }
+
+    /// Writes with no definite answer yet, oldest first (all profiles).
+    pub fn pending(&self) -> Result<Vec<WriteRecord>, JournalError> {
+        self.query_writes("state = 'pending'")
+    }
+
+    fn query_writes(&self, cond: &str) -> Result<Vec<WriteRecord>, JournalError> {
+        let conn = self.conn();
+        let mut st = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM writes WHERE {cond} ORDER BY id"
+        ))?;
+        let rows = st.query_map([], record_from_row)?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// The consumes that drew from an order line item (clawback matching).
+    pub fn order_transactions_for(
+        &self,
+        order_id: &str,
+        line_item_id: &str,
+    ) -> Result<Vec<RecordedOrderTransaction>, JournalError> {
+        let conn = self.conn();
+        let mut st = conn.prepare(
+            "SELECT write_id, tracking_id, product_id, customer_fp, order_id, order_line_item_id, \
+             quantity_consumed, recorded_at FROM order_transactions \
+             WHERE order_id = ?1 AND order_line_item_id = ?2 ORDER BY write_id",
+        )?;
+        let rows = st.query_map(params![order_id, line_item_id], |r| {
+            Ok(RecordedOrderTransaction {
+                write_id: r.get(0)?,
+                tracking_id: r.get(1)?,
+                product_id: r.get(2)?,
+                customer_fp: r.get(3)?,
+                order_id: r.get(4)?,
+                order_line_item_id: r.get(5)?,
+                quantity_consumed: r.get(6)?,
+                recorded_at: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
