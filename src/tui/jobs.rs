@@ -5,6 +5,7 @@
 use crate::cli::Context;
 use crate::store::StoreClient;
 use crate::tui::app::{Action, Connection, Effect, JobEvent};
+use crate::tui::panes::audit::{AuditEvent, AuditJob};
 use crate::tui::panes::entitlements::{EntEvent, EntJob, FetchError};
 use crate::tui::panes::entitlements_job as ent_job;
 use crate::tui::panes::key::{KeyJob, KeyPaneEvent};
@@ -112,8 +113,10 @@ impl Services {
     }
 
     fn pane_job(&self, id: PaneId, job: PaneJob) {
-        if let PaneJob::Entitlements(job) = job {
-            return self.entitlements_job(id, job);
+        match job {
+            PaneJob::Entitlements(job) => return self.entitlements_job(id, job),
+            PaneJob::Audit(AuditJob::Load) => return self.load_audit(),
+            PaneJob::Key(_) => {}
         }
         let tx = self.tx.clone();
         let conn = self.conn.clone();
@@ -127,7 +130,7 @@ impl Services {
                             result: Err("not connected to a Store yet".into()),
                         })
                     }
-                    PaneJob::Entitlements(_) => return,
+                    PaneJob::Entitlements(_) | PaneJob::Audit(_) => return,
                 };
                 Self::send(&tx, JobEvent::Pane(id, ev));
                 return;
@@ -149,9 +152,24 @@ impl Services {
                     };
                     PaneEvent::Key(KeyPaneEvent::Renewed { slot, result })
                 }
-                PaneJob::Entitlements(_) => return,
+                PaneJob::Entitlements(_) | PaneJob::Audit(_) => return,
             };
             Self::send(&tx, JobEvent::Pane(id, ev));
+        });
+    }
+
+    /// Read the audit log (a local SQLite read, off the UI thread).
+    fn load_audit(&self) {
+        let tx = self.tx.clone();
+        let path = self.ctx.paths.journal_db();
+        tokio::task::spawn_blocking(move || {
+            let result = crate::journal::Journal::open(&path)
+                .and_then(|j| j.audit(&crate::journal::AuditFilter::default()))
+                .map_err(|e| e.to_string());
+            Self::send(
+                &tx,
+                JobEvent::Pane(PaneId::Audit, PaneEvent::Audit(AuditEvent::Loaded(result))),
+            );
         });
     }
 }

@@ -272,3 +272,158 @@ fn demo_customer_picker_loads_both_keys() {
     assert!(app.panes.key.purchase_token().is_some());
     assert!(app.toast.as_deref().unwrap().contains("ada"));
 }
+
+fn audit_entry(id: i64, action: &str, event: &str, result: Option<&str>, status: Option<u16>) -> crate::journal::AuditEntry {
+    crate::journal::AuditEntry {
+        id,
+        at: format!("2026-11-23T09:{:02}:00.0000000+00:00", id),
+        operator: "tester".into(),
+        profile: "sandbox".into(),
+        environment: "SANDBOX".into(),
+        customer_fp: "75bcf0e2".into(),
+        action: action.into(),
+        event: event.into(),
+        write_id: Some(id / 2 + 1),
+        idempotency_key: Some(format!("0000000{id}-1111-4222-8333-444444444444")),
+        attempt: Some(1),
+        request_summary: format!("{action} 3 × 9NBLGGH4R315"),
+        result: result.map(String::from),
+        http_status: status,
+        correlation: Some(r#"{"correlation_id":"c-1"}"#.into()),
+    }
+}
+
+#[test]
+fn audit_pane_lists_filters_and_details() {
+    use crate::tui::panes::audit::AuditEvent;
+    use crate::tui::panes::{PaneEvent, PaneId};
+    let mut app = test_app(Environment::Sandbox);
+    connected(&mut app);
+    let fx = app.update(Action::Key(KeyEvent::new(KeyCode::Char('7'), KeyModifiers::NONE)));
+    assert!(
+        fx.iter().any(|e| matches!(e, crate::tui::app::Effect::Pane(PaneId::Audit, _))),
+        "coming on screen reloads the audit log: {fx:?}"
+    );
+    let entries = vec![
+        audit_entry(1, "consume", "attempt", None, None),
+        audit_entry(2, "consume", "done", Some("newQuantity 9"), Some(200)),
+        audit_entry(3, "grant", "attempt", None, None),
+        audit_entry(4, "grant", "failed", Some("400 InvalidParameter: not free"), Some(400)),
+        audit_entry(5, "renew_key", "no_answer", Some("timeout"), None),
+    ];
+    app.update(Action::Job(JobEvent::Pane(PaneId::Audit, PaneEvent::Audit(AuditEvent::Loaded(Ok(entries))))));
+    snap("audit_list", &app);
+    press(&mut app, KeyCode::Char('/'));
+    for c in "grant".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.panes.audit.visible.len(), 2);
+    snap("audit_filtered", &app);
+    press(&mut app, KeyCode::Enter);
+    snap("audit_detail", &app);
+}
+
+/// The Entitlements pane fed two deterministic pages (tests/fixtures), as
+/// if the listing job had answered: list, progress with a 429 countdown,
+/// the filter editor, the detail view.
+#[test]
+fn entitlements_list_filter_and_detail() {
+    use crate::store::PageProgress;
+    use crate::store::model::QueryResponse;
+    use crate::tui::panes::entitlements::{EntEvent, QueryMode};
+    use crate::tui::panes::{PaneEvent, PaneId};
+    let fixture: serde_json::Value = serde_json::from_str(include_str!(
+        "../../tests/fixtures/entitlements/pages.json"
+    ))
+    .unwrap();
+    let pages: Vec<QueryResponse> = fixture["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| serde_json::from_str(&p.to_string()).unwrap())
+        .collect();
+    let ent = |app: &mut App, ev: EntEvent| {
+        app.update(Action::Job(JobEvent::Pane(
+            PaneId::Entitlements,
+            PaneEvent::Entitlements(ev),
+        )))
+    };
+    let mut app = test_app(Environment::Sandbox);
+    connected(&mut app);
+    let iat = now().timestamp() - 86_400 * 3;
+    app.update(Action::Paste(ms_key("collections", iat, iat + 30 * 86_400, iat)));
+    let fx = app.run_command(Command::Pane(1));
+    assert!(
+        fx.iter().any(|e| matches!(e, crate::tui::app::Effect::Pane(PaneId::Entitlements, _))),
+        "coming on screen with a new key starts the listing: {fx:?}"
+    );
+    ent(
+        &mut app,
+        EntEvent::Plan {
+            fetch_id: 1,
+            mode: QueryMode::V8 {
+                reason: "profile \"sandbox\" lists no product_ids, and v9 needs them".into(),
+            },
+        },
+    );
+    let mut progress = PageProgress::default();
+    for (i, p) in pages.iter().enumerate() {
+        progress.pages += 1;
+        progress.items += p.items.len();
+        progress.calls_left = Some(99 - i as u32);
+        ent(
+            &mut app,
+            EntEvent::Page {
+                fetch_id: 1,
+                items: p.items.clone(),
+                progress,
+            },
+        );
+        if i == 0 {
+            ent(
+                &mut app,
+                EntEvent::Waiting {
+                    fetch_id: 1,
+                    secs_left: 3,
+                    why: "rate-limited (429, Retry-After)".into(),
+                },
+            );
+            snap("entitlements_paging", &app);
+        }
+    }
+    ent(
+        &mut app,
+        EntEvent::Finished {
+            fetch_id: 1,
+            result: Ok(progress),
+        },
+    );
+    snap("entitlements_list", &app);
+    // Status Active; kinds Durable and Consumable; text 'sword'.
+    press(&mut app, KeyCode::Char('/'));
+    for c in "sword".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Char(' '));
+    press(&mut app, KeyCode::Down);
+    for k in [KeyCode::Right, KeyCode::Right, KeyCode::Char(' '), KeyCode::Right, KeyCode::Char(' ')] {
+        press(&mut app, k);
+    }
+    let e = &app.panes.entitlements;
+    assert_eq!(
+        e.view.title(&e.data),
+        "Active · Durable, Consumable · 'sword' — 2 of 12"
+    );
+    snap("entitlements_filter", &app);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Esc);
+    // The game entitled through the pass.
+    app.panes.entitlements.set_filter(crate::browse::Filter {
+        text: "PASSGM".into(),
+        ..Default::default()
+    });
+    press(&mut app, KeyCode::Enter);
+    snap("entitlements_detail", &app);
+}

@@ -1,6 +1,7 @@
 //! The seven panes. Each owns its state, its key handling and its drawing;
 //! it reaches the network only by returning an Effect.
 
+pub mod audit;
 pub mod empty;
 pub mod entitlements;
 pub mod entitlements_detail;
@@ -172,6 +173,7 @@ impl Routed {
 pub enum PaneJob {
     Key(key::KeyJob),
     Entitlements(entitlements::EntJob),
+    Audit(audit::AuditJob),
 }
 
 /// Results coming back to panes.
@@ -179,6 +181,7 @@ pub enum PaneJob {
 pub enum PaneEvent {
     Key(key::KeyPaneEvent),
     Entitlements(entitlements::EntEvent),
+    Audit(audit::AuditEvent),
 }
 
 pub struct Panes {
@@ -188,7 +191,7 @@ pub struct Panes {
     pub subscriptions: empty::EmptyPane,
     pub clawbacks: empty::EmptyPane,
     pub timeline: empty::EmptyPane,
-    pub audit: empty::EmptyPane,
+    pub audit: audit::AuditPane,
 }
 
 impl Default for Panes {
@@ -212,10 +215,7 @@ impl Default for Panes {
                 "Nothing to show yet.",
                 "Load a customer's keys in the Key pane (1); their purchases, consumes and refunds line up here.",
             ),
-            audit: empty::EmptyPane::new(
-                "No writes recorded in this data dir.",
-                "Every consume, grant and subscription change is recorded here, with its outcome.",
-            ),
+            audit: audit::AuditPane::default(),
         }
     }
 }
@@ -228,6 +228,10 @@ impl Panes {
     /// After every update: panes that follow the case (the keys) or start
     /// work when they come on screen catch up here.
     pub fn sync(&mut self, focus: PaneId, ctx: &PaneCtx) -> PaneOutput {
+        let audit = self.audit.sync(focus == PaneId::Audit);
+        if !audit.effects.is_empty() {
+            return audit;
+        }
         self.entitlements.sync(
             focus == PaneId::Entitlements,
             self.key.collections_token(),
@@ -253,6 +257,7 @@ impl Panes {
         match id {
             PaneId::Key => self.key.on_key(k, ctx),
             PaneId::Entitlements => self.entitlements.on_key(k, ctx),
+            PaneId::Audit => self.audit.on_key(k),
             _ => None,
         }
     }
@@ -261,6 +266,7 @@ impl Panes {
         match id {
             PaneId::Key => self.key.on_command(cmd, ctx),
             PaneId::Entitlements => self.entitlements.on_command(cmd, ctx),
+            PaneId::Audit => self.audit.on_command(cmd, ctx),
             _ => Routed::ignored(),
         }
     }
@@ -280,6 +286,7 @@ impl Panes {
             (PaneId::Entitlements, PaneEvent::Entitlements(e)) => {
                 self.entitlements.on_event(e, ctx)
             }
+            (PaneId::Audit, PaneEvent::Audit(e)) => self.audit.on_event(e),
             _ => PaneOutput::none(),
         }
     }
