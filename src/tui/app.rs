@@ -32,6 +32,10 @@ pub enum JobEvent {
     ConnectFailed(String),
     Clipboard(Result<String, String>),
     Copied(Result<String, String>),
+    /// Writes an earlier run (or this one) left without a definite answer.
+    Pending(Result<Vec<PendingLine>, String>),
+    /// A replay of pending writes finished: one line per write.
+    Replayed(Vec<String>),
     /// A pane's own job result, routed to that pane.
     Pane(PaneId, crate::tui::panes::PaneEvent),
 }
@@ -46,8 +50,21 @@ pub enum Effect {
         text: String,
         label: String,
     },
+    /// Send every pending write again with its original idempotency key.
+    ReplayPending,
     /// A pane's own job (a Store call, a journal write…).
     Pane(PaneId, crate::tui::panes::PaneJob),
+}
+
+/// One pending write, as the status bar and the replay dialog show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingLine {
+    pub id: i64,
+    pub summary: String,
+    pub customer_fp: String,
+    pub created_at: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
 }
 
 /// What the console is talking to, once connected.
@@ -99,6 +116,8 @@ pub struct App {
     pub overlay: Option<Overlay>,
     pub last_error: Option<String>,
     pub toast: Option<String>,
+    /// Writes left pending (no definite answer yet).
+    pub pending: Vec<PendingLine>,
     /// Collection calls left in the 5-minute window for this customer.
     pub budget_left: Option<u32>,
     pub now: DateTime<Utc>,
@@ -119,6 +138,7 @@ impl App {
             last_error: None,
             toast: None,
             budget_left: None,
+            pending: Vec::new(),
             now,
             size,
             should_quit: false,
@@ -187,6 +207,33 @@ impl App {
             JobEvent::ConnectFailed(msg) => {
                 self.last_error = Some(format!("cannot connect: {msg}"));
                 self.conn = ConnState::Failed(msg);
+                vec![]
+            }
+            JobEvent::Pending(Ok(lines)) => {
+                if !lines.is_empty() && self.pending.is_empty() {
+                    self.last_error = Some(format!(
+                        "{} write(s) left pending without a definite answer: run :replay to send them again with their original keys",
+                        lines.len()
+                    ));
+                }
+                self.pending = lines;
+                vec![]
+            }
+            JobEvent::Pending(Err(e)) => {
+                self.last_error = Some(format!("cannot read the journal: {e}"));
+                vec![]
+            }
+            JobEvent::Replayed(lines) => {
+                let n = lines.len();
+                let summary = lines.join(" · ");
+                if lines
+                    .iter()
+                    .any(|l| l.contains("pending") || l.contains("error"))
+                {
+                    self.last_error = Some(format!("replayed {n}: {summary}"));
+                } else {
+                    self.toast = Some(format!("replayed {n}: {summary}"));
+                }
                 vec![]
             }
             JobEvent::Clipboard(Ok(text)) => self.on_paste(text),
@@ -381,6 +428,45 @@ impl App {
         }
     }
 
+    /// Confirm before sending pending writes again.
+    fn ask_replay(&mut self) -> Vec<Effect> {
+        if self.pending.is_empty() {
+            self.toast = Some("no pending writes: every write has a definite answer".into());
+            return vec![];
+        }
+        let body = self
+            .pending
+            .iter()
+            .map(|p| {
+                format!(
+                    "#{} {} · customer {} · since {} · {} attempt(s){}",
+                    p.id,
+                    p.summary,
+                    p.customer_fp,
+                    p.created_at.chars().take(19).collect::<String>(),
+                    p.attempts,
+                    p.last_error
+                        .as_deref()
+                        .map(|e| format!(" · last: {e}"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let dialog = ConfirmDialog::new(
+            format!("Replay {} pending write(s)", self.pending.len()),
+            self.session.environment,
+            "the customers named below (by key fingerprint)".into(),
+            "each to its own endpoint, with its ORIGINAL idempotency key".into(),
+            body,
+            "the Store applies each at most once: a write that went through is confirmed, not repeated".into(),
+            Some("REPLAY".into()),
+            Effect::ReplayPending,
+        );
+        self.overlay = Some(Overlay::Confirm(Box::new(dialog)));
+        vec![]
+    }
+
     /// Put a demo customer's two keys in the case.
     fn load_demo(&mut self, index: usize) -> Vec<Effect> {
         let Some(c) = self
@@ -431,6 +517,7 @@ impl App {
                 vec![]
             }
             Command::PasteKey => vec![Effect::ReadClipboard],
+            Command::ReplayPending => self.ask_replay(),
             Command::DemoCustomer => {
                 match self.connection() {
                     Some(c) if !c.demo_customers.is_empty() => {

@@ -73,6 +73,10 @@ impl Services {
                         _sandbox: sandbox,
                     });
                     Self::send(&tx, JobEvent::Connected(info));
+                    Self::send(
+                        &tx,
+                        JobEvent::Pending(read_pending(&ctx.paths.journal_db())),
+                    );
                 }
                 Err(e) => Self::send(&tx, JobEvent::ConnectFailed(e)),
             }
@@ -86,6 +90,7 @@ impl Services {
             Effect::ReadClipboard => self.read_clipboard(),
             Effect::Copy { text, label } => self.copy(text, label),
             Effect::Pane(id, job) => self.pane_job(id, job),
+            Effect::ReplayPending => self.replay_pending(),
         }
         false
     }
@@ -150,11 +155,42 @@ impl Services {
                         (Ok(line), None) => Err(format!("{line}, but no new key came back")),
                         (Err(e), _) => Err(e),
                     };
+                    Self::send(
+                        &tx,
+                        JobEvent::Pending(read_pending(&ctx.paths.journal_db())),
+                    );
                     PaneEvent::Key(KeyPaneEvent::Renewed { slot, result })
                 }
                 PaneJob::Entitlements(_) | PaneJob::Audit(_) => return,
             };
             Self::send(&tx, JobEvent::Pane(id, ev));
+        });
+    }
+
+    /// Send every pending write again, each with its original key.
+    fn replay_pending(&self) {
+        let tx = self.tx.clone();
+        let conn = self.conn.clone();
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            let Some(c) = conn.get() else {
+                Self::send(
+                    &tx,
+                    JobEvent::Replayed(vec!["not connected to a Store yet: nothing sent".into()]),
+                );
+                return;
+            };
+            let path = ctx.paths.journal_db();
+            let actor = crate::journal::Actor::from_profile(&ctx.config.profile);
+            let lines = match crate::journal::Journal::open(&path) {
+                Ok(j) => match crate::journal::replay_pending(&j, &c.client, &actor).await {
+                    Ok(reports) => reports.iter().map(replay_line).collect(),
+                    Err(e) => vec![format!("journal error: {e}")],
+                },
+                Err(e) => vec![format!("journal error: {e}")],
+            };
+            Self::send(&tx, JobEvent::Replayed(lines));
+            Self::send(&tx, JobEvent::Pending(read_pending(&path)));
         });
     }
 
@@ -218,6 +254,7 @@ impl Services {
         let conn = self.conn.clone();
         let ctx = self.ctx.clone();
         let listings = self.listings.clone();
+        let tx = self.tx.clone();
         let cancel = CancellationToken::new();
         if let EntJob::Fetch(req) = &job {
             lock(&listings);
@@ -262,11 +299,58 @@ impl Services {
                 }
                 EntJob::Write(req) => {
                     let actor = crate::journal::Actor::from_profile(profile);
-                    ent_job::write(&c.client, &ctx.paths.journal_db(), &actor, req, send).await
+                    ent_job::write(&c.client, &ctx.paths.journal_db(), &actor, req, send).await;
+                    Self::send(
+                        &tx,
+                        JobEvent::Pending(read_pending(&ctx.paths.journal_db())),
+                    );
                 }
                 EntJob::Cancel { .. } | EntJob::Export { .. } => {}
             }
         });
+    }
+}
+
+/// The journal's pending writes, for the status bar.
+pub fn read_pending(path: &std::path::Path) -> Result<Vec<crate::tui::app::PendingLine>, String> {
+    let j = crate::journal::Journal::open(path).map_err(|e| e.to_string())?;
+    let rows = crate::journal::pending(&j).map_err(|e| e.to_string())?;
+    Ok(rows
+        .into_iter()
+        .map(|w| crate::tui::app::PendingLine {
+            id: w.id,
+            summary: w.summary,
+            customer_fp: w.customer_fp,
+            created_at: w.created_at,
+            attempts: w.attempts,
+            last_error: w.last_error,
+        })
+        .collect())
+}
+
+fn replay_line(r: &crate::journal::ReplayReport) -> String {
+    use crate::journal::{ReplayStatus, WriteOutcome};
+    let what = format!("#{} {}", r.write.id, r.write.summary);
+    match &r.status {
+        ReplayStatus::Replayed {
+            outcome: WriteOutcome::Done { result, .. },
+        } => format!("{what}: done ({result})"),
+        ReplayStatus::Replayed {
+            outcome: WriteOutcome::Failed { reason, .. },
+        } => format!("{what}: refused ({reason})"),
+        ReplayStatus::Replayed {
+            outcome: WriteOutcome::Pending { reason, .. },
+        } => format!("{what}: still pending ({reason})"),
+        ReplayStatus::Busy => format!("{what}: being sent by another storedesk, still pending"),
+        ReplayStatus::AlreadySettled => format!("{what}: already settled elsewhere"),
+        ReplayStatus::OtherProfile => format!(
+            "{what}: recorded under profile {}; still pending here",
+            r.write.profile
+        ),
+        ReplayStatus::NeedsReview => {
+            format!("{what}: not safe to resend automatically, still pending — check it by hand")
+        }
+        ReplayStatus::Error { message } => format!("{what}: error ({message})"),
     }
 }
 

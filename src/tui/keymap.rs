@@ -28,6 +28,7 @@ pub enum Command {
     PasteKey,
     ClearKey,
     DemoCustomer,
+    ReplayPending,
     RawView,
     Renew,
     Consume,
@@ -457,6 +458,12 @@ pub const COMMANDS: &[CommandInfo] = &[
         name: "clear-key",
         description: "Forget the keys of this case",
         write: false,
+    },
+    CommandInfo {
+        command: Command::ReplayPending,
+        name: "replay",
+        description: "Send pending writes again with their original keys (asks for confirmation)",
+        write: true,
     },
     CommandInfo {
         command: Command::DemoCustomer,

@@ -91,7 +91,10 @@ fn press(app: &mut App, c: KeyCode) {
 
 fn snap(name: &str, app: &App) {
     for (w, h) in SIZES {
-        insta::assert_snapshot!(format!("{name}_{w}x{h}"), scrub_uuids(&render_text(app, w, h)));
+        insta::assert_snapshot!(
+            format!("{name}_{w}x{h}"),
+            scrub_uuids(&render_text(app, w, h))
+        );
     }
 }
 
@@ -273,7 +276,13 @@ fn demo_customer_picker_loads_both_keys() {
     assert!(app.toast.as_deref().unwrap().contains("ada"));
 }
 
-fn audit_entry(id: i64, action: &str, event: &str, result: Option<&str>, status: Option<u16>) -> crate::journal::AuditEntry {
+fn audit_entry(
+    id: i64,
+    action: &str,
+    event: &str,
+    result: Option<&str>,
+    status: Option<u16>,
+) -> crate::journal::AuditEntry {
     crate::journal::AuditEntry {
         id,
         at: format!("2026-11-23T09:{:02}:00.0000000+00:00", id),
@@ -299,19 +308,32 @@ fn audit_pane_lists_filters_and_details() {
     use crate::tui::panes::{PaneEvent, PaneId};
     let mut app = test_app(Environment::Sandbox);
     connected(&mut app);
-    let fx = app.update(Action::Key(KeyEvent::new(KeyCode::Char('7'), KeyModifiers::NONE)));
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('7'),
+        KeyModifiers::NONE,
+    )));
     assert!(
-        fx.iter().any(|e| matches!(e, crate::tui::app::Effect::Pane(PaneId::Audit, _))),
+        fx.iter()
+            .any(|e| matches!(e, crate::tui::app::Effect::Pane(PaneId::Audit, _))),
         "coming on screen reloads the audit log: {fx:?}"
     );
     let entries = vec![
         audit_entry(1, "consume", "attempt", None, None),
         audit_entry(2, "consume", "done", Some("newQuantity 9"), Some(200)),
         audit_entry(3, "grant", "attempt", None, None),
-        audit_entry(4, "grant", "failed", Some("400 InvalidParameter: not free"), Some(400)),
+        audit_entry(
+            4,
+            "grant",
+            "failed",
+            Some("400 InvalidParameter: not free"),
+            Some(400),
+        ),
         audit_entry(5, "renew_key", "no_answer", Some("timeout"), None),
     ];
-    app.update(Action::Job(JobEvent::Pane(PaneId::Audit, PaneEvent::Audit(AuditEvent::Loaded(Ok(entries))))));
+    app.update(Action::Job(JobEvent::Pane(
+        PaneId::Audit,
+        PaneEvent::Audit(AuditEvent::Loaded(Ok(entries))),
+    )));
     snap("audit_list", &app);
     press(&mut app, KeyCode::Char('/'));
     for c in "grant".chars() {
@@ -333,10 +355,8 @@ fn entitlements_list_filter_and_detail() {
     use crate::store::model::QueryResponse;
     use crate::tui::panes::entitlements::{EntEvent, QueryMode};
     use crate::tui::panes::{PaneEvent, PaneId};
-    let fixture: serde_json::Value = serde_json::from_str(include_str!(
-        "../../tests/fixtures/entitlements/pages.json"
-    ))
-    .unwrap();
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("../../tests/fixtures/entitlements/pages.json")).unwrap();
     let pages: Vec<QueryResponse> = fixture["pages"]
         .as_array()
         .unwrap()
@@ -352,10 +372,19 @@ fn entitlements_list_filter_and_detail() {
     let mut app = test_app(Environment::Sandbox);
     connected(&mut app);
     let iat = now().timestamp() - 86_400 * 3;
-    app.update(Action::Paste(ms_key("collections", iat, iat + 30 * 86_400, iat)));
-    let fx = app.run_command(Command::Pane(1));
+    app.update(Action::Paste(ms_key(
+        "collections",
+        iat,
+        iat + 30 * 86_400,
+        iat,
+    )));
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('2'),
+        KeyModifiers::NONE,
+    )));
     assert!(
-        fx.iter().any(|e| matches!(e, crate::tui::app::Effect::Pane(PaneId::Entitlements, _))),
+        fx.iter()
+            .any(|e| matches!(e, crate::tui::app::Effect::Pane(PaneId::Entitlements, _))),
         "coming on screen with a new key starts the listing: {fx:?}"
     );
     ent(
@@ -386,7 +415,7 @@ fn entitlements_list_filter_and_detail() {
                 EntEvent::Waiting {
                     fetch_id: 1,
                     secs_left: 3,
-                    why: "rate-limited (429, Retry-After)".into(),
+                    why: "429 Retry-After".into(),
                 },
             );
             snap("entitlements_paging", &app);
@@ -408,7 +437,13 @@ fn entitlements_list_filter_and_detail() {
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Char(' '));
     press(&mut app, KeyCode::Down);
-    for k in [KeyCode::Right, KeyCode::Right, KeyCode::Char(' '), KeyCode::Right, KeyCode::Char(' ')] {
+    for k in [
+        KeyCode::Right,
+        KeyCode::Right,
+        KeyCode::Char(' '),
+        KeyCode::Right,
+        KeyCode::Char(' '),
+    ] {
         press(&mut app, k);
     }
     let e = &app.panes.entitlements;
@@ -426,4 +461,26 @@ fn entitlements_list_filter_and_detail() {
     });
     press(&mut app, KeyCode::Enter);
     snap("entitlements_detail", &app);
+}
+
+#[test]
+fn pending_writes_are_prominent_and_replay_asks_first() {
+    use crate::tui::app::{Effect, PendingLine};
+    let mut app = test_app(Environment::Sandbox);
+    connected(&mut app);
+    app.update(Action::Job(JobEvent::Pending(Ok(vec![PendingLine {
+        id: 7,
+        summary: "consume 3 × 9NBLGGH4R315".into(),
+        customer_fp: "75bcf0e2".into(),
+        created_at: "2026-11-23T09:58:00.0000000+00:00".into(),
+        attempts: 1,
+        last_error: Some("timeout after 20 s".into()),
+    }]))));
+    let text = render_text(&app, 80, 24);
+    assert!(text.contains("1 PENDING"), "{text}");
+    let fx = app.run_command(Command::ReplayPending);
+    assert!(fx.is_empty(), "nothing is sent before confirmation");
+    snap("replay_confirm", &app);
+    let fx = app.update(Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    assert_eq!(fx, vec![Effect::ReplayPending]);
 }

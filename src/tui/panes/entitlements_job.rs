@@ -40,7 +40,7 @@ fn watch_waits(client: &StoreClient, fetch_id: u64, send: Send) {
                 return;
             }
             let why = match why {
-                WaitReason::RateLimited => "rate-limited (429, Retry-After)".to_string(),
+                WaitReason::RateLimited => "429 Retry-After".to_string(),
                 WaitReason::Backoff { cause, .. } => format!("{cause}, retrying"),
             };
             let secs = wait.as_millis().div_ceil(1000) as u64;

@@ -87,7 +87,7 @@ fn draw_status(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane
             ];
             if let Some((secs, why)) = waiting {
                 v.push(Span::styled(
-                    format!(" · {why}: next call in {secs} s"),
+                    format!(" · ⏳ {secs} s ({why})"),
                     theme.warn(),
                 ));
             }
@@ -127,10 +127,8 @@ fn draw_status(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane
             Span::raw(" JSON · any other key cancels"),
         ];
     }
-    f.render_widget(
-        Paragraph::new(vec![line1, Line::from(spans)]).wrap(Wrap { trim: true }),
-        area,
-    );
+    // Progress first: on a narrow screen the query line is the one cut.
+    f.render_widget(Paragraph::new(vec![Line::from(spans), line1]), area);
 }
 
 fn editor_lines(pane: &EntitlementsPane, theme: &Theme) -> Vec<Line<'static>> {

@@ -40,6 +40,13 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, app: &App) {
     } else {
         spans.push(Span::styled("read-only ", theme.good()));
     }
+    if !app.pending.is_empty() {
+        spans.push(Span::styled("│ ", theme.dim()));
+        spans.push(Span::styled(
+            format!("⚠ {} PENDING (:replay) ", app.pending.len()),
+            theme.bad(),
+        ));
+    }
     if let Some(e) = &app.last_error {
         spans.push(Span::styled("│ ", theme.dim()));
         spans.push(Span::styled(format!("✗ {e}"), theme.error_text()));
