@@ -1,19 +1,407 @@
-//! Headless write commands.
-use crate::cli::*;
+//! Headless write commands: `consume`, `grant`, `pending [--replay]`,
+//! `audit [--json]`.
+//!
+//! Exit codes: 0 done · 1 the Store refused the write (nothing applied) or
+//! an error · 2 refused before sending (usage, read-only profile, no
+//! confirmation) · 3 not sent because earlier writes of this profile are
+//! still pending · 4 sent but no definite answer: the write is pending.
+//!
+//! Before a new write, pending writes of the same profile are replayed
+//! with their original keys, and the new write is refused while any stays
+//! pending. Why: an operator who sees "pending" tends to re-issue the
+//! write; re-issuing creates a *new* trackingId/orderId, so if the old one
+//! had in fact gone through, the customer is charged twice. Settling the
+//! old one first also makes the new preview start from a known state.
+
+use super::Journal;
+use super::audit::{self, AuditFilter};
+use super::exec::{self, ReplayStatus, WriteOutcome};
+use super::request::{Actor, GrantParams, WriteRequest};
+use super::writes::WriteRecord;
+use crate::cli::{AuditArgs, ConsumeArgs, Context, GrantArgs, PendingArgs};
+use crate::config::Environment;
+use crate::store::StoreClient;
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::process::ExitCode;
-fn nyi() -> ExitCode {
-    eprintln!("storedesk: writes are not built yet");
-    ExitCode::from(2)
+
+const EXIT_REFUSED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_BLOCKED: u8 = 3;
+const EXIT_PENDING: u8 = 4;
+
+fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("storedesk: {msg}");
+    ExitCode::from(code)
 }
-pub fn consume(_c: &Context, _a: &ConsumeArgs) -> ExitCode {
-    nyi()
+
+pub fn consume(ctx: &Context, a: &ConsumeArgs) -> ExitCode {
+    if a.quantity == Some(0) {
+        return fail(EXIT_USAGE, "--quantity must be at least 1");
+    }
+    let product = a.product.trim().to_string();
+    if product.is_empty() {
+        return fail(EXIT_USAGE, "--product is empty");
+    }
+    run_write(ctx, &a.key, a.yes, &product, |key, sbx| {
+        WriteRequest::consume(key, &product, a.quantity, sbx)
+    })
 }
-pub fn grant(_c: &Context, _a: &GrantArgs) -> ExitCode {
-    nyi()
+
+pub fn grant(ctx: &Context, a: &GrantArgs) -> ExitCode {
+    if a.quantity == 0 {
+        return fail(EXIT_USAGE, "--quantity must be at least 1");
+    }
+    let params = GrantParams {
+        product_id: a.product.trim().to_string(),
+        sku_id: a.sku.trim().to_string(),
+        availability_id: a.availability.trim().to_string(),
+        market: a.market.trim().to_string(),
+        language: a.language.trim().to_string(),
+        quantity: a.quantity,
+        dev_offer_id: None,
+    };
+    if params.product_id.is_empty() || params.sku_id.is_empty() || params.availability_id.is_empty()
+    {
+        return fail(
+            EXIT_USAGE,
+            "--product, --sku and --availability must not be empty",
+        );
+    }
+    let product = params.product_id.clone();
+    // Grant bodies carry no `sbx` (STORE-API.md §8).
+    run_write(ctx, &a.key, a.yes, &product, |key, _sbx| {
+        WriteRequest::grant(key, &params, None)
+    })
 }
-pub fn audit(_c: &Context, _a: &AuditArgs) -> ExitCode {
-    nyi()
+
+pub fn audit(ctx: &Context, a: &AuditArgs) -> ExitCode {
+    let journal = match Journal::open_with_clock(&ctx.paths.journal_db(), ctx.clock.clone()) {
+        Ok(j) => j,
+        Err(e) => return fail(EXIT_REFUSED, e),
+    };
+    let entries = match journal.audit(&AuditFilter::default()) {
+        Ok(e) => e,
+        Err(e) => return fail(EXIT_REFUSED, e),
+    };
+    let text = if a.json {
+        audit::to_json_lines(&entries)
+    } else {
+        audit::to_table(&entries)
+    };
+    print_out(&text)
 }
-pub fn pending(_c: &Context, _a: &PendingArgs) -> ExitCode {
-    nyi()
+
+pub fn pending(ctx: &Context, a: &PendingArgs) -> ExitCode {
+    let journal = match Journal::open_with_clock(&ctx.paths.journal_db(), ctx.clock.clone()) {
+        Ok(j) => j,
+        Err(e) => return fail(EXIT_REFUSED, e),
+    };
+    let actor = Actor::from_profile(&ctx.config.profile);
+    if !a.replay {
+        let list = match journal.pending() {
+            Ok(l) => l,
+            Err(e) => return fail(EXIT_REFUSED, e),
+        };
+        if list.is_empty() {
+            return print_out("no pending writes\n");
+        }
+        let mut text = format!(
+            "{} pending write(s); replay with `storedesk --profile <profile> pending --replay`:\n",
+            list.len()
+        );
+        for w in &list {
+            text.push_str(&describe_pending(w));
+        }
+        let code = print_out(&text);
+        return if code == ExitCode::SUCCESS {
+            ExitCode::from(EXIT_PENDING)
+        } else {
+            code
+        };
+    }
+    if let Some(refusal) = write_refusal(ctx) {
+        return fail(EXIT_USAGE, refusal);
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail(EXIT_REFUSED, e),
+    };
+    rt.block_on(async {
+        let (client, _sandbox) = match crate::store::connect::connect(ctx).await {
+            Ok(c) => c,
+            Err(e) => return fail(EXIT_REFUSED, e),
+        };
+        let reports = match exec::replay_pending(&journal, &client, &actor).await {
+            Ok(r) => r,
+            Err(e) => return fail(EXIT_REFUSED, e),
+        };
+        if reports.is_empty() {
+            return print_out("no pending writes\n");
+        }
+        let mut still_pending = 0;
+        for r in &reports {
+            let line = replay_line(&r.write, &r.status);
+            if is_still_pending(&r.status) {
+                still_pending += 1;
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
+        }
+        if still_pending > 0 {
+            return fail(
+                EXIT_PENDING,
+                format!("{still_pending} write(s) still pending; run `storedesk pending --replay` again (with the profile they were recorded under)"),
+            );
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+fn is_still_pending(s: &ReplayStatus) -> bool {
+    !matches!(
+        s,
+        ReplayStatus::Replayed {
+            outcome: WriteOutcome::Done { .. } | WriteOutcome::Failed { .. }
+        } | ReplayStatus::AlreadySettled
+    )
+}
+
+fn replay_line(w: &WriteRecord, s: &ReplayStatus) -> String {
+    let head = format!(
+        "#{} {} [{}] key {}",
+        w.id, w.summary, w.kind, w.idempotency_key
+    );
+    match s {
+        ReplayStatus::Replayed { outcome } => match outcome {
+            WriteOutcome::Done { result, .. } => format!("{head}: done · {result}"),
+            WriteOutcome::Failed { reason, .. } => {
+                format!("{head}: refused by the Store, nothing applied · {reason}")
+            }
+            WriteOutcome::Pending { reason, .. } => format!("{head}: still pending · {reason}"),
+        },
+        ReplayStatus::AlreadySettled => format!("{head}: settled meanwhile by another storedesk"),
+        ReplayStatus::Busy => format!("{head}: being sent by another storedesk right now"),
+        ReplayStatus::OtherProfile => format!(
+            "{head}: recorded under profile {:?}; replay it with --profile {}",
+            w.profile, w.profile
+        ),
+        ReplayStatus::NeedsReview => format!(
+            "{head}: not safe to resend; check the subscription in the console and resolve it there"
+        ),
+        ReplayStatus::Error { message } => format!("{head}: cannot replay · {message}"),
+    }
+}
+
+fn describe_pending(w: &WriteRecord) -> String {
+    format!(
+        "  #{} {} · {} · profile {} ({}) · customer {} · key {} · {} attempt(s) · last: {}\n",
+        w.id,
+        w.created_at,
+        w.summary,
+        w.profile,
+        w.environment,
+        w.customer_fp,
+        w.idempotency_key,
+        w.attempts,
+        w.last_error.as_deref().unwrap_or("no answer (interrupted)")
+    )
+}
+
+/// Why writes are off for this profile, if they are.
+fn write_refusal(ctx: &Context) -> Option<String> {
+    let p = &ctx.config.profile;
+    (!p.writes_allowed(ctx.globals.allow_writes)).then(|| {
+        format!(
+            "profile {:?} ({}) is read-only, so writes are refused; pass --allow-writes (or set read_only = false in the profile) to enable them",
+            p.name, p.environment
+        )
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn print_out(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(EXIT_REFUSED, format!("cannot write output: {e}")),
+    }
+}
+
+/// The key from the argument, or from stdin for `-`.
+fn read_key(arg: &str) -> Result<(String, bool), String> {
+    if arg != "-" {
+        return Ok((arg.trim().to_string(), false));
+    }
+    let mut s = String::new();
+    std::io::stdin()
+        .lock()
+        .take(64 * 1024)
+        .read_to_string(&mut s)
+        .map_err(|e| format!("cannot read the key from standard input: {e}"))?;
+    Ok((s.trim().to_string(), true))
+}
+
+fn run_write(
+    ctx: &Context,
+    key_arg: &str,
+    yes: bool,
+    product: &str,
+    build: impl FnOnce(&str, Option<&str>) -> WriteRequest,
+) -> ExitCode {
+    if let Some(refusal) = write_refusal(ctx) {
+        return fail(EXIT_USAGE, refusal);
+    }
+    let (key, from_stdin) = match read_key(key_arg) {
+        Ok(k) => k,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
+    if key.is_empty() {
+        return fail(EXIT_USAGE, "the key is empty");
+    }
+    // Decide about confirmation before any network or journal work.
+    if !yes && (from_stdin || !std::io::stdin().is_terminal()) {
+        return fail(
+            EXIT_USAGE,
+            "refusing to write without confirmation: standard input is not a terminal to ask on; pass --yes to confirm non-interactively",
+        );
+    }
+    let profile = &ctx.config.profile;
+    let actor = Actor::from_profile(profile);
+    let req = build(&key, profile.sbx.as_deref());
+    let journal = match Journal::open_with_clock(&ctx.paths.journal_db(), ctx.clock.clone()) {
+        Ok(j) => j,
+        Err(e) => return fail(EXIT_REFUSED, format!("not sent: {e}")),
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return fail(EXIT_REFUSED, e),
+    };
+    rt.block_on(async {
+        let (client, _sandbox) = match crate::store::connect::connect(ctx).await {
+            Ok(c) => c,
+            Err(e) => return fail(EXIT_REFUSED, format!("not sent: {e}")),
+        };
+        if let Err(code) = settle_earlier(&journal, &client, &actor).await {
+            return code;
+        }
+        if !yes && !confirm(&req, &actor, product) {
+            return fail(EXIT_USAGE, "cancelled; nothing was sent");
+        }
+        match exec::execute(&journal, &client, &req, &actor).await {
+            Ok(WriteOutcome::Done { write_id, result, correlation, .. }) => {
+                let mut line = format!(
+                    "done: #{write_id} {} · {result} · {} {}",
+                    req.summary,
+                    idempotency_label(&req),
+                    req.idempotency_key
+                );
+                if !correlation.is_empty() {
+                    line.push_str(&format!(
+                        " · MS-CorrelationId {}",
+                        correlation.correlation_id.as_deref().unwrap_or("-")
+                    ));
+                }
+                line.push('\n');
+                print_out(&line)
+            }
+            Ok(WriteOutcome::Failed { write_id, reason, .. }) => fail(
+                EXIT_REFUSED,
+                format!("#{write_id} {} refused, nothing applied: {reason}", req.summary),
+            ),
+            Ok(WriteOutcome::Pending { write_id, reason }) => fail(
+                EXIT_PENDING,
+                format!(
+                    "#{write_id} {} is PENDING: no definite answer ({reason}). It may or may not have been applied. \
+                     Replay it with the same {} by running `storedesk --profile {} pending --replay`; do not re-issue it.",
+                    req.summary,
+                    idempotency_label(&req),
+                    actor.profile
+                ),
+            ),
+            Err(e) => fail(EXIT_REFUSED, format!("not sent: {e}")),
+        }
+    })
+}
+
+fn idempotency_label(req: &WriteRequest) -> &'static str {
+    match req.kind {
+        super::WriteKind::Consume => "trackingId",
+        super::WriteKind::Grant => "orderId",
+        _ => "idempotency key",
+    }
+}
+
+/// Report every pending write; replay this profile's; refuse to go on
+/// while any of them is still pending (see the module doc for why).
+async fn settle_earlier(
+    journal: &Journal,
+    client: &StoreClient,
+    actor: &Actor,
+) -> Result<(), ExitCode> {
+    let pending = journal.pending().map_err(|e| fail(EXIT_REFUSED, e))?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    eprintln!(
+        "storedesk: {} pending write(s) from an earlier run; replaying this profile's with their original keys first:",
+        pending.len()
+    );
+    let mut blocking = 0;
+    for w in &pending {
+        let status = exec::replay_one(journal, client, w, actor).await;
+        eprintln!("  {}", replay_line(w, &status));
+        if w.profile == actor.profile && is_still_pending(&status) {
+            blocking += 1;
+        }
+    }
+    if blocking > 0 {
+        return Err(fail(
+            EXIT_BLOCKED,
+            format!(
+                "not sent: {blocking} earlier write(s) of profile {:?} are still pending. Their outcome is unknown; \
+                 sending more now could apply a change twice. Run `storedesk --profile {} pending --replay` until they settle.",
+                actor.profile, actor.profile
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Show the preview on stderr and ask. In RETAIL the operator must type
+/// the product id; in SANDBOX `y` suffices. Anything else cancels.
+fn confirm(req: &WriteRequest, actor: &Actor, product: &str) -> bool {
+    let preview = req.preview(actor);
+    let mut err = std::io::stderr().lock();
+    let prompt = match actor.environment {
+        Environment::Retail => {
+            format!("This is RETAIL. Type the product id ({product}) to send it: ")
+        }
+        Environment::Sandbox => "Send it? [y/N] ".to_string(),
+    };
+    if write!(err, "{}\n{prompt}", preview.to_text())
+        .and_then(|()| err.flush())
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    let answer = answer.trim();
+    match actor.environment {
+        Environment::Retail => answer == product,
+        Environment::Sandbox => {
+            answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes")
+        }
+    }
 }

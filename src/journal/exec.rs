@@ -228,7 +228,11 @@ fn summarize(kind: WriteKind, response: &Value) -> (String, Vec<OrderTransaction
                 .get("items")
                 .and_then(|i| i.get(0))
                 .unwrap_or(response);
-            let g = |k: &str| item.get(k).map(|v| v.to_string()).unwrap_or_default();
+            let g = |k: &str| match item.get(k) {
+                Some(Value::String(v)) => v.clone(),
+                Some(v) => v.to_string(),
+                None => "?".into(),
+            };
             (
                 format!(
                     "state {}, autoRenew {}, expires {}",
@@ -322,5 +326,41 @@ pub async fn replay_one<S: WriteSender>(
     let sent = sender.send(&claimed.request).await;
     ReplayStatus::Replayed {
         outcome: conclude(journal, write.id, write.kind, sent, false, actor),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn consume_summary_keeps_wire_order_transactions() {
+        let resp = json!({
+            "itemId": "i", "productId": "p", "trackingId": "t", "newQuantity": 9,
+            "orderTransactions": [
+                {"orderId": "o1", "orderLineItemId": "l1", "quantityConsumed": 2},
+                {"orderId": "o2", "orderLineItemId": "l2", "quantityConsumed": 1}
+            ]
+        });
+        let (line, txns) = summarize(WriteKind::Consume, &resp);
+        assert_eq!(line, "newQuantity 9; 2 order transaction(s)");
+        assert_eq!(txns[1].order_id, "o2");
+        assert_eq!(txns[0].quantity_consumed, 2);
+    }
+
+    #[test]
+    fn grant_and_change_summaries() {
+        let (g, _) = summarize(
+            WriteKind::Grant,
+            &json!({"orderId": "o9", "orderState": "Purchased"}),
+        );
+        assert_eq!(g, "order o9 Purchased");
+        let wrapped = json!({"items": [{"recurrenceState": "Canceled", "autoRenew": false}]});
+        let (c, _) = summarize(WriteKind::RecurrenceChange, &wrapped);
+        assert!(
+            c.contains("\"Canceled\"") && c.contains("autoRenew false"),
+            "{c}"
+        );
     }
 }

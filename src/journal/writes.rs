@@ -65,7 +65,9 @@ impl Correlation {
 }
 
 /// One order transaction a consume drew from (for clawback matching).
+/// Wire spelling: `{orderId, orderLineItemId, quantityConsumed}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OrderTransaction {
     pub order_id: String,
     pub order_line_item_id: String,
