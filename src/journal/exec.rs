@@ -358,9 +358,6 @@ mod tests {
         assert_eq!(g, "order o9 Purchased");
         let wrapped = json!({"items": [{"recurrenceState": "Canceled", "autoRenew": false}]});
         let (c, _) = summarize(WriteKind::RecurrenceChange, &wrapped);
-        assert!(
-            c.contains("\"Canceled\"") && c.contains("autoRenew false"),
-            "{c}"
-        );
+        assert_eq!(c, "state Canceled, autoRenew false, expires ?");
     }
 }
