@@ -279,18 +279,19 @@ impl WriteRequest {
         self
     }
 
-    /// Whether resending this write with the same body cannot apply it
-    /// twice. Consume and grant carry a Store-side idempotency key; setting
-    /// a state (cancel, auto-renew off), renewing a key and deleting a queue
-    /// message are naturally idempotent. Extending or refunding a
-    /// subscription is not: a replay could extend twice, so those wait for
-    /// an operator to check the subscription and resolve them by hand.
+    /// Whether resending this write with the same body can neither apply it
+    /// twice nor misreport it. Consume and grant carry a Store-side
+    /// idempotency key; a cancel of a canceled subscription answers success;
+    /// renewing a key and deleting a queue message are harmless to repeat.
+    /// Extend and Refund are not idempotent (a replay could extend twice),
+    /// and a replayed ToggleAutoRenew is refused with "already off" even
+    /// though the first one worked — so those wait for an operator to check
+    /// the subscription and resolve them by hand.
     pub fn replay_is_safe(kind: WriteKind, body: &Value) -> bool {
         match kind {
-            WriteKind::RecurrenceChange => matches!(
-                body.get("changeType").and_then(Value::as_str),
-                Some("Cancel") | Some("ToggleAutoRenew")
-            ),
+            WriteKind::RecurrenceChange => {
+                body.get("changeType").and_then(Value::as_str) == Some("Cancel")
+            }
             _ => true,
         }
     }
@@ -411,6 +412,9 @@ mod tests {
         assert!(!WriteRequest::replay_is_safe(ext.kind, &ext.body));
         let cancel = WriteRequest::recurrence_change(KEY, "mdr:0:x:y", "Cancel", None, None);
         assert!(WriteRequest::replay_is_safe(cancel.kind, &cancel.body));
+        let toggle =
+            WriteRequest::recurrence_change(KEY, "mdr:0:x:y", "ToggleAutoRenew", None, None);
+        assert!(!WriteRequest::replay_is_safe(toggle.kind, &toggle.body));
         assert!(WriteRequest::replay_is_safe(WriteKind::Consume, &json!({})));
     }
 }

@@ -1,0 +1,712 @@
+//! The fault matrix: every write kind × every fault, against the real
+//! sandbox over loopback HTTP and a real journal file. After recovery the
+//! customer's state shows the write applied exactly once, and the journal
+//! and the audit log tell the same story. Plus the SIGKILL case, driving
+//! the real binary, and a canary scan of the database bytes.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use storedesk::clock::Clock;
+use storedesk::config::{Environment, Profile, Secret};
+use storedesk::journal::{
+    self, Actor, AuditFilter, GrantParams, Journal, ReplayStatus, WriteKind, WriteOutcome,
+    WriteRecord, WriteRequest, WriteState,
+};
+use storedesk::sandbox::{FaultSpec, Sandbox, SandboxOptions};
+use storedesk::store::model::{
+    Beneficiary, ProductSkuId, PublisherQueryRequest, Recurrence, RecurrencesQueryRequest,
+};
+use storedesk::store::{ClientConfig, StoreClient};
+
+const COINS: &str = "9NSDCOIN0500"; // cora has 25
+const FREE_SKIN: &str = "9NSDDLC00002"; // free durable cora does not own
+/// (name, sandbox fault action, whether the first send gets applied)
+const FAULTS: &[(&str, Option<&str>, bool)] = &[
+    ("none", None, true),
+    ("500 before applying", Some("500"), false),
+    ("500 after applying", Some("fail-after-commit"), true),
+    ("timeout after applying", Some("hang-after-commit"), true),
+    ("reset after applying", Some("reset-after-commit"), true),
+    ("429", Some("429"), false),
+];
+
+struct Rig {
+    dir: tempfile::TempDir,
+    sandbox: Sandbox,
+    client: StoreClient,
+    journal: Journal,
+    actor: Actor,
+}
+
+impl Rig {
+    async fn start(faults: Vec<FaultSpec>) -> Rig {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = storedesk::sandbox::start(SandboxOptions {
+            data_dir: dir.path().join("sandbox"),
+            port: 0,
+            clock: Clock::system(),
+            faults,
+        })
+        .await
+        .unwrap();
+        let info = &sandbox.info;
+        let mut endpoints = Profile::builtin_sandbox().endpoints(Some(&info.base_url));
+        endpoints.tenant = info.tenant.clone();
+        let mut cfg = ClientConfig::new(
+            endpoints,
+            info.client_id.clone(),
+            Secret::new(info.client_secret.clone()),
+        );
+        // Short, so "hang after applying" becomes a timeout quickly.
+        cfg.timeout = Duration::from_secs(2);
+        let client = StoreClient::new(cfg).unwrap();
+        let journal = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
+        Rig {
+            dir,
+            sandbox,
+            client,
+            journal,
+            actor: Actor {
+                operator: "qa-bot".into(),
+                profile: "sandbox".into(),
+                environment: Environment::Sandbox,
+            },
+        }
+    }
+
+    fn customer(&self, name: &str) -> (String, String) {
+        let c = self
+            .sandbox
+            .info
+            .customers
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap();
+        (c.collections_key.clone(), c.purchase_key.clone())
+    }
+
+    async fn items(&self, key: &str, product: &str) -> Vec<storedesk::store::model::Entitlement> {
+        let req = PublisherQueryRequest {
+            beneficiaries: vec![Beneficiary::b2b(key)],
+            product_sku_ids: Some(vec![ProductSkuId {
+                product_id: product.into(),
+                sku_id: None,
+            }]),
+            ..Default::default()
+        };
+        self.client
+            .publisher_query_page(&req)
+            .await
+            .unwrap()
+            .value
+            .items
+    }
+
+    async fn balance(&self, key: &str) -> i64 {
+        let items = self.items(key, COINS).await;
+        assert_eq!(items.len(), 1);
+        items[0].quantity.unwrap()
+    }
+
+    async fn recurrence(&self, purchase_key: &str) -> Recurrence {
+        let req = RecurrencesQueryRequest {
+            b2b_key: purchase_key.into(),
+            sbx: None,
+            continuation_token: None,
+        };
+        let page = self.client.recurrences_page(&req).await.unwrap().value;
+        page.items.into_iter().next().unwrap()
+    }
+
+    /// Journal row and audit log agree, and the settled row holds no key.
+    fn assert_journal_agrees(&self, id: i64, faulted: bool) -> WriteRecord {
+        let w = self.journal.write(id).unwrap().unwrap();
+        assert_eq!(w.state, WriteState::Done);
+        assert!(!w.has_key);
+        let events: Vec<String> = self
+            .journal
+            .audit(&AuditFilter {
+                write_id: Some(id),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        let want: &[&str] = if faulted {
+            &["attempt", "no_answer", "replay", "done"]
+        } else {
+            &["attempt", "done"]
+        };
+        assert_eq!(events, want);
+        assert_eq!(w.attempts, if faulted { 2 } else { 1 });
+        assert!(self.journal.pending().unwrap().is_empty());
+        w
+    }
+
+    fn assert_canary(&self, secrets: &[&str]) {
+        for (p, bytes) in journal_files(self.dir.path()) {
+            for s in secrets {
+                assert!(!contains(&bytes, s.as_bytes()), "{p:?} holds a secret");
+            }
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn journal_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            let name = p.file_name()?.to_str()?.to_string();
+            (p.is_file() && name.starts_with("journal.sqlite"))
+                .then(|| (p.clone(), std::fs::read(&p).unwrap()))
+        })
+        .collect()
+}
+
+fn fault(route: &str, action: Option<&str>) -> Vec<FaultSpec> {
+    action
+        .map(|a| vec![format!("{route}:{a}").parse().unwrap()])
+        .unwrap_or_default()
+}
+
+/// Send once: done without a fault, pending (key kept) with one.
+async fn send_once(rig: &Rig, req: &WriteRequest, faulted: bool) -> i64 {
+    let outcome = journal::execute(&rig.journal, &rig.client, req, &rig.actor)
+        .await
+        .unwrap();
+    let id = outcome.write_id();
+    if !faulted {
+        assert!(matches!(outcome, WriteOutcome::Done { .. }), "{outcome:?}");
+        return id;
+    }
+    assert!(
+        matches!(outcome, WriteOutcome::Pending { .. }),
+        "{outcome:?}"
+    );
+    let w = rig.journal.write(id).unwrap().unwrap();
+    assert_eq!(w.state, WriteState::Pending);
+    assert!(
+        w.has_key,
+        "a pending write keeps its (sealed) key for the replay"
+    );
+    id
+}
+
+/// Replay what is pending: it settles as done; a second replay is a no-op.
+async fn recover(rig: &Rig, faulted: bool) {
+    let reports = journal::replay_pending(&rig.journal, &rig.client, &rig.actor)
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), usize::from(faulted));
+    for r in &reports {
+        match &r.status {
+            ReplayStatus::Replayed {
+                outcome: WriteOutcome::Done { .. },
+            } => {}
+            other => panic!("replay: {other:?}"),
+        }
+    }
+    assert!(
+        journal::replay_pending(&rig.journal, &rig.client, &rig.actor)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consume_applies_exactly_once_under_every_fault() {
+    for (name, action, applied_first) in FAULTS {
+        let rig = Rig::start(fault("consume", *action)).await;
+        let (key, _) = rig.customer("cora");
+        assert_eq!(rig.balance(&key).await, 25, "{name}");
+        let req = WriteRequest::consume(&key, COINS, Some(1), None);
+        assert_eq!(req.body["includeOrderIds"], true);
+        let id = send_once(&rig, &req, action.is_some()).await;
+        let between = if *applied_first { 24 } else { 25 };
+        assert_eq!(
+            rig.balance(&key).await,
+            between,
+            "{name}: the fault hit where meant"
+        );
+        recover(&rig, action.is_some()).await;
+        assert_eq!(rig.balance(&key).await, 24, "{name}: applied exactly once");
+        let w = rig.assert_journal_agrees(id, action.is_some());
+        assert_eq!(
+            w.idempotency_key, req.idempotency_key,
+            "{name}: same trackingId"
+        );
+        assert!(
+            w.result.as_deref().unwrap().contains("newQuantity 24"),
+            "{name}"
+        );
+        // The order transaction the consume drew from is kept for clawbacks.
+        let all = rig.journal.writes().unwrap();
+        assert_eq!(all.len(), 1);
+        let (order, line) = first_order_line(&rig, id);
+        let txns = rig.journal.order_transactions_for(&order, &line).unwrap();
+        assert_eq!(
+            txns.iter().map(|t| t.quantity_consumed).sum::<i64>(),
+            1,
+            "{name}"
+        );
+        assert_eq!(txns[0].tracking_id, req.idempotency_key);
+        let secret = rig.sandbox.info.client_secret.clone();
+        drop(rig.journal);
+        for (p, bytes) in journal_files(rig.dir.path()) {
+            assert!(
+                !contains(&bytes, key.as_bytes()),
+                "{name}: {p:?} holds the key"
+            );
+            assert!(
+                !contains(&bytes, secret.as_bytes()),
+                "{name}: {p:?} holds the secret"
+            );
+        }
+    }
+}
+
+/// The (order, line item) of the write's first recorded order transaction.
+fn first_order_line(rig: &Rig, id: i64) -> (String, String) {
+    let raw = rusqlite::Connection::open(rig.dir.path().join("journal.sqlite")).unwrap();
+    raw.query_row(
+        "SELECT order_id, order_line_item_id FROM order_transactions WHERE write_id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grant_applies_exactly_once_under_every_fault() {
+    for (name, action, applied_first) in FAULTS {
+        let rig = Rig::start(fault("grant", *action)).await;
+        let (ckey, pkey) = rig.customer("cora");
+        assert!(rig.items(&ckey, FREE_SKIN).await.is_empty(), "{name}");
+        let req = WriteRequest::grant(
+            &pkey,
+            &GrantParams {
+                product_id: FREE_SKIN.into(),
+                sku_id: "0010".into(),
+                availability_id: "9NSDAV000004".into(),
+                market: "US".into(),
+                language: "en-US".into(),
+                quantity: 1,
+                dev_offer_id: None,
+            },
+            None,
+        );
+        let id = send_once(&rig, &req, action.is_some()).await;
+        let between = rig.items(&ckey, FREE_SKIN).await.len();
+        assert_eq!(
+            between,
+            usize::from(*applied_first),
+            "{name}: the fault hit where meant"
+        );
+        recover(&rig, action.is_some()).await;
+        let owned = rig.items(&ckey, FREE_SKIN).await;
+        assert_eq!(owned.len(), 1, "{name}: granted exactly once: {owned:?}");
+        let w = rig.assert_journal_agrees(id, action.is_some());
+        assert_eq!(
+            w.idempotency_key, req.idempotency_key,
+            "{name}: same orderId"
+        );
+        assert!(
+            w.result.as_deref().unwrap().contains(&req.idempotency_key),
+            "{name}: the order answered is the one we asked for"
+        );
+        rig.assert_canary(&[&pkey, &ckey, &rig.sandbox.info.client_secret]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscription_cancel_recovers_under_every_fault() {
+    for (name, action, applied_first) in FAULTS {
+        let rig = Rig::start(fault("recurrenceChange", *action)).await;
+        let (_, pkey) = rig.customer("gus");
+        let before = rig.recurrence(&pkey).await;
+        assert!(before.auto_renew, "{name}");
+        let req = WriteRequest::recurrence_change(&pkey, &before.id, "Cancel", None, None);
+        let id = send_once(&rig, &req, action.is_some()).await;
+        let between = rig.recurrence(&pkey).await;
+        assert_eq!(
+            between.auto_renew, !*applied_first,
+            "{name}: the fault hit where meant"
+        );
+        recover(&rig, action.is_some()).await;
+        let after = rig.recurrence(&pkey).await;
+        assert_eq!(
+            after
+                .recurrence_state
+                .as_ref()
+                .map(|s| s.as_str().to_string()),
+            Some("Canceled".to_string()),
+            "{name}"
+        );
+        assert!(!after.auto_renew);
+        assert_eq!(after.expiration_time, before.expiration_time, "{name}");
+        rig.assert_journal_agrees(id, action.is_some());
+        rig.assert_canary(&[&pkey, &rig.sandbox.info.client_secret]);
+    }
+}
+
+/// An extension is not idempotent: after a lost answer it must not be
+/// resent automatically (it would extend twice); it waits for review.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscription_extend_is_never_resent_blindly() {
+    let rig = Rig::start(fault("recurrenceChange", Some("fail-after-commit"))).await;
+    let (_, pkey) = rig.customer("gus");
+    let before = rig.recurrence(&pkey).await;
+    let req = WriteRequest::recurrence_change(&pkey, &before.id, "Extend", Some(5), None);
+    let outcome = journal::execute(&rig.journal, &rig.client, &req, &rig.actor)
+        .await
+        .unwrap();
+    let WriteOutcome::Pending { write_id, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    let reports = journal::replay_pending(&rig.journal, &rig.client, &rig.actor)
+        .await
+        .unwrap();
+    assert_eq!(reports[0].status, ReplayStatus::NeedsReview);
+    let after = rig.recurrence(&pkey).await;
+    let gained = after.expiration_time.unwrap().0 - before.expiration_time.unwrap().0;
+    assert_eq!(gained.num_days(), 5, "extended once, not twice");
+    // The operator checked and resolves it; the key is erased then.
+    assert!(
+        rig.journal
+            .resolve_manually(
+                write_id,
+                WriteState::Done,
+                "expiry moved by 5 days",
+                &rig.actor
+            )
+            .unwrap()
+    );
+    let w = rig.journal.write(write_id).unwrap().unwrap();
+    assert_eq!(w.state, WriteState::Done);
+    assert!(!w.has_key);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn definite_refusal_settles_failed_and_is_not_replayed() {
+    let rig = Rig::start(vec![]).await;
+    let (key, _) = rig.customer("cora");
+    let req = WriteRequest::consume(&key, COINS, Some(1000), None);
+    let outcome = journal::execute(&rig.journal, &rig.client, &req, &rig.actor)
+        .await
+        .unwrap();
+    let WriteOutcome::Failed {
+        write_id,
+        http_status,
+        ..
+    } = outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(http_status, Some(400));
+    assert_eq!(rig.balance(&key).await, 25);
+    let w = rig.journal.write(write_id).unwrap().unwrap();
+    assert_eq!(w.state, WriteState::Failed);
+    assert!(!w.has_key);
+    assert!(rig.journal.pending().unwrap().is_empty());
+    let events: Vec<String> = rig
+        .journal
+        .audit(&AuditFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(events, ["attempt", "failed"]);
+}
+
+// ---------------------------------------------------------------------------
+// SIGKILL between send and answer, through the real binary
+// ---------------------------------------------------------------------------
+
+const BIN: &str = env!("CARGO_BIN_EXE_storedesk");
+
+struct SandboxProcess {
+    child: Child,
+    info: Value,
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_sandbox_process(data: &Path, faults: &[&str]) -> SandboxProcess {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--data-dir"])
+        .arg(data.join("sandbox-home"))
+        .args(["sandbox", "--json", "--port", "0", "--data"])
+        .arg(data.join("sandbox"));
+    for f in faults {
+        cmd.args(["--fault", f]);
+    }
+    let mut child = cmd
+        .env_remove("STOREDESK_CONFIG")
+        .env_remove("STOREDESK_PROFILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap();
+    SandboxProcess { child, info }
+}
+
+/// A profile pointing at the sandbox process, secret by env reference.
+fn write_config(dir: &Path, info: &Value) -> PathBuf {
+    let text = format!(
+        "[profiles.qa]\nenvironment = \"sandbox\"\nsandbox_url = \"{}\"\ntenant_id = \"{}\"\n\
+         client_id = \"{}\"\nclient_secret_env = \"QA_SANDBOX_SECRET\"\ntimeout_secs = 120\n",
+        info["base_url"].as_str().unwrap(),
+        info["tenant"].as_str().unwrap(),
+        info["client_id"].as_str().unwrap(),
+    );
+    let p = dir.join("config.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn storedesk(dir: &Path, config: &Path, secret: &str) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--config")
+        .arg(config)
+        .args(["--profile", "qa", "--data-dir"])
+        .arg(dir.join("data"))
+        .env("QA_SANDBOX_SECRET", secret)
+        .env_remove("STOREDESK_NOW")
+        .stdin(Stdio::null());
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_between_send_and_answer_then_replay() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &["consume:hang-after-commit"]);
+    let secret = sb.info["client_secret"].as_str().unwrap().to_string();
+    let cora = sb.info["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "cora")
+        .unwrap();
+    let key = cora["collections_key"].as_str().unwrap().to_string();
+    let config = write_config(dir.path(), &sb.info);
+
+    // A client of our own to watch the balance over HTTP.
+    let mut endpoints = Profile::builtin_sandbox().endpoints(sb.info["base_url"].as_str());
+    endpoints.tenant = sb.info["tenant"].as_str().unwrap().into();
+    let watcher = StoreClient::new(ClientConfig::new(
+        endpoints,
+        sb.info["client_id"].as_str().unwrap(),
+        Secret::new(secret.clone()),
+    ))
+    .unwrap();
+    let balance = || async {
+        let req = PublisherQueryRequest {
+            beneficiaries: vec![Beneficiary::b2b(&key)],
+            product_sku_ids: Some(vec![ProductSkuId {
+                product_id: COINS.into(),
+                sku_id: None,
+            }]),
+            ..Default::default()
+        };
+        watcher
+            .publisher_query_page(&req)
+            .await
+            .unwrap()
+            .value
+            .items[0]
+            .quantity
+            .unwrap()
+    };
+    assert_eq!(balance().await, 25);
+
+    let mut consume = storedesk(dir.path(), &config, &secret)
+        .args([
+            "consume",
+            "--key",
+            &key,
+            "--product",
+            COINS,
+            "--quantity",
+            "2",
+            "--yes",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the sandbox has applied it (and hangs on the answer).
+    let mut applied = false;
+    for _ in 0..60 {
+        if balance().await == 23 {
+            applied = true;
+            break;
+        }
+        assert!(
+            consume.try_wait().unwrap().is_none(),
+            "consume exited early"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(applied, "the sandbox never applied the consume");
+    consume.kill().unwrap(); // SIGKILL: no chance to settle anything
+    consume.wait().unwrap();
+
+    let db = dir.path().join("data").join("journal.sqlite");
+    {
+        let j = Journal::open(&db).unwrap();
+        let pending = j.pending().unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].kind, WriteKind::Consume);
+        assert_eq!(pending[0].attempts, 1);
+        assert!(pending[0].has_key);
+    }
+
+    // `pending` lists it and exits non-zero.
+    let listed = storedesk(dir.path(), &config, &secret)
+        .arg("pending")
+        .output()
+        .unwrap();
+    assert_eq!(listed.status.code(), Some(4));
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(text.contains("consume 2 × 9NSDCOIN0500"), "{text}");
+    assert!(!text.contains(&key));
+
+    // Replay at once: the killed owner's claim is recognised as dead
+    // through its released lock file, without waiting for the lease.
+    let replay = storedesk(dir.path(), &config, &secret)
+        .args(["pending", "--replay"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&replay.stdout);
+    assert_eq!(
+        replay.status.code(),
+        Some(0),
+        "{out} {}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    assert!(
+        out.contains("done") && out.contains("newQuantity 23"),
+        "{out}"
+    );
+    assert_eq!(balance().await, 23, "applied exactly once");
+
+    let j = Journal::open(&db).unwrap();
+    let all = j.writes().unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].state, WriteState::Done);
+    assert_eq!(all[0].attempts, 2);
+    let events: Vec<String> = j
+        .audit(&AuditFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    // The killed process never got to write an outcome.
+    assert_eq!(events, ["attempt", "replay", "done"]);
+
+    // The audit export agrees.
+    let audit = storedesk(dir.path(), &config, &secret)
+        .args(["audit", "--json"])
+        .output()
+        .unwrap();
+    assert!(audit.status.success());
+    let lines: Vec<Value> = String::from_utf8_lossy(&audit.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2]["event"], "done");
+    assert_eq!(lines[2]["profile"], "qa");
+    assert_eq!(lines[2]["idempotency_key"], all[0].idempotency_key.as_str());
+    drop(j);
+
+    // Canary: no key, no client secret anywhere in the journal's files.
+    for (p, bytes) in journal_files(&dir.path().join("data")) {
+        assert!(!contains(&bytes, key.as_bytes()), "{p:?} holds the key");
+        assert!(
+            !contains(&bytes, secret.as_bytes()),
+            "{p:?} holds the secret"
+        );
+    }
+}
+
+#[test]
+fn headless_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[profiles.ro]\nenvironment = \"sandbox\"\nsandbox_url = \"http://127.0.0.1:9\"\nread_only = true\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    // Read-only profile: refused with the reason, before anything is sent.
+    let out = run(&[
+        "--profile",
+        "ro",
+        "consume",
+        "--key",
+        "k",
+        "--product",
+        "p",
+        "--yes",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("read-only") && err.contains("--allow-writes"),
+        "{err}"
+    );
+    // No terminal and no --yes: refused.
+    let out = run(&[
+        "--profile",
+        "ro",
+        "--allow-writes",
+        "consume",
+        "--key",
+        "k",
+        "--product",
+        "p",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--yes") && err.contains("not a terminal"),
+        "{err}"
+    );
+    // Nothing was journaled by either.
+    let j = Journal::open(&dir.path().join("data").join("journal.sqlite")).unwrap();
+    assert!(j.writes().unwrap().is_empty());
+}
