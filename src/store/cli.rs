@@ -3,9 +3,8 @@
 
 use super::collections::QueryOptions;
 use super::error::StoreError;
-use super::model::{Entitlement, EntitlementStatus, ProductKind, StoreTime};
+use super::model::{Entitlement, EntitlementStatus, ProductKind};
 use crate::cli::{Context, EntitlementsArgs};
-use std::collections::HashSet;
 use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
@@ -107,27 +106,23 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
         Ok(items) => items,
         Err(code) => return code,
     };
-    let mut seen = HashSet::new();
-    let rows: Vec<(Entitlement, bool)> = items
-        .into_iter()
-        .map(|e| {
-            let dup = !seen.insert(e.id.clone());
-            (e, dup)
-        })
-        .filter(|(e, _)| {
-            statuses.is_empty() || e.status.as_ref().is_some_and(|s| statuses.contains(s))
-        })
-        .filter(|(e, _)| {
-            kinds.is_empty() || e.product_kind.as_ref().is_some_and(|k| kinds.contains(k))
-        })
-        .collect();
+    // One filter and one export for console and command line: src/browse.
+    let mut data = crate::browse::Dataset::new();
+    data.extend(1, items);
+    let filter = crate::browse::Filter {
+        statuses,
+        kinds,
+        ..Default::default()
+    };
+    let all: Vec<u32> = (0..data.len() as u32).collect();
+    let rows = filter.apply(&data, &all, ctx.clock.now().timestamp());
     let mut out = std::io::stdout().lock();
     let written = if a.json {
-        write_json(&mut out, &rows)
+        crate::browse::export::write_json(&mut out, &data, &rows)
     } else if a.csv {
-        write_csv(&mut out, &rows)
+        crate::browse::export::write_csv(&mut out, &data, &rows)
     } else {
-        write_table(&mut out, &rows)
+        write_table(&mut out, &data, &rows)
     };
     if let Err(e) = written.and_then(|_| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
@@ -195,64 +190,25 @@ async fn fetch_all(ctx: &Context, key: &str) -> Result<Vec<Entitlement>, ExitCod
     }
 }
 
-fn date(t: &Option<StoreTime>) -> String {
-    match t {
-        Some(t) if t.is_forever() => "forever".into(),
-        Some(t) => t.0.format("%Y-%m-%d %H:%M").to_string(),
-        None => String::new(),
-    }
-}
-
-fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
-    v.as_ref().map(ToString::to_string).unwrap_or_default()
-}
-
-fn trial(e: &Entitlement) -> String {
-    match &e.trial_data {
-        Some(t) if t.is_in_trial_period => match &t.trial_time_remaining {
-            Some(r) => format!("trial {}", r.to_wire()),
-            None => "trial".into(),
-        },
-        Some(t) if t.is_trial => "trial (ended)".into(),
-        _ => String::new(),
-    }
-}
-
-const COLUMNS: [&str; 12] = [
-    "productId",
-    "skuId",
-    "kind",
-    "status",
-    "acquisition",
-    "quantity",
-    "start",
-    "end",
-    "trial",
-    "satisfiedBy",
-    "transactionId",
-    "duplicate",
-];
-
-fn cells(e: &Entitlement, dup: bool) -> [String; 12] {
-    [
-        e.product_id.clone(),
-        e.sku_id.clone(),
-        opt(&e.product_kind),
-        opt(&e.status),
-        opt(&e.acquisition_type),
-        opt(&e.quantity),
-        date(&e.start_date),
-        date(&e.end_date),
-        trial(e),
-        e.satisfied_by_product_ids.join(" "),
-        opt(&e.transaction_id),
-        if dup { "yes".into() } else { String::new() },
-    ]
-}
-
-fn write_table(out: &mut impl std::io::Write, rows: &[(Entitlement, bool)]) -> std::io::Result<()> {
-    let table: Vec<[String; 12]> = rows.iter().map(|(e, d)| cells(e, *d)).collect();
-    let mut widths = COLUMNS.map(|c| c.chars().count());
+/// A plain-text table of the rows: the console's columns, absolute times.
+fn write_table(
+    out: &mut impl std::io::Write,
+    d: &crate::browse::Dataset,
+    rows: &[u32],
+) -> std::io::Result<()> {
+    use crate::browse::export::CSV_COLUMNS;
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .filter_map(|&i| d.row(i))
+        .map(|r| {
+            CSV_COLUMNS
+                .iter()
+                .map(|&c| crate::browse::column::export(d, r, c).into_owned())
+                .collect()
+        })
+        .collect();
+    let header: Vec<String> = CSV_COLUMNS.iter().map(|c| c.key().to_string()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|c| c.chars().count()).collect();
     for r in &table {
         for (w, c) in widths.iter_mut().zip(r.iter()) {
             *w = (*w).max(c.chars().count());
@@ -272,45 +228,11 @@ fn write_table(out: &mut impl std::io::Write, rows: &[(Entitlement, bool)]) -> s
         }
         writeln!(out, "{}", s.trim_end())
     };
-    line(out, &COLUMNS.map(String::from))?;
+    line(out, &header)?;
     for r in &table {
         line(out, r)?;
     }
     writeln!(out, "{} entitlement(s)", rows.len())
-}
-
-fn write_csv(out: &mut impl std::io::Write, rows: &[(Entitlement, bool)]) -> std::io::Result<()> {
-    let esc = |s: &str| {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    writeln!(out, "{}", COLUMNS.join(","))?;
-    for (e, d) in rows {
-        let c = cells(e, *d);
-        writeln!(
-            out,
-            "{}",
-            c.iter().map(|s| esc(s)).collect::<Vec<_>>().join(",")
-        )?;
-    }
-    Ok(())
-}
-
-/// The items as the Store sent them (raw JSON), in one array.
-fn write_json(out: &mut impl std::io::Write, rows: &[(Entitlement, bool)]) -> std::io::Result<()> {
-    writeln!(out, "[")?;
-    for (i, (e, _)) in rows.iter().enumerate() {
-        let text = match &e.raw {
-            Some(r) => r.get().to_string(),
-            None => serde_json::to_string(e).unwrap_or_else(|_| "null".into()),
-        };
-        let sep = if i + 1 < rows.len() { "," } else { "" };
-        writeln!(out, "  {text}{sep}")?;
-    }
-    writeln!(out, "]")
 }
 
 #[cfg(test)]
@@ -358,19 +280,18 @@ mod tests {
     }
 
     #[test]
-    fn csv_quotes_what_needs_it() {
+    fn table_marks_repeated_ids() {
         let e = Entitlement {
+            id: "X".into(),
             product_id: "P,1".into(),
-            sku_id: "S\"x".into(),
             ..Default::default()
         };
+        let mut d = crate::browse::Dataset::new();
+        d.extend(1, [e.clone(), e]);
         let mut buf = Vec::new();
-        write_csv(&mut buf, &[(e, true)]).unwrap();
+        write_table(&mut buf, &d, &[0, 1]).unwrap();
         let s = String::from_utf8(buf).unwrap();
-        assert!(
-            s.lines().nth(1).unwrap().starts_with("\"P,1\",\"S\"\"x\""),
-            "{s}"
-        );
-        assert!(s.lines().nth(1).unwrap().ends_with(",yes"), "{s}");
+        assert!(s.lines().nth(2).unwrap().contains("repeated id"), "{s}");
+        assert!(s.ends_with("2 entitlement(s)\n"), "{s}");
     }
 }
