@@ -5,6 +5,7 @@ use crate::tui::app::App;
 use crate::tui::panes::empty::draw_empty;
 use crate::tui::panes::key::{KeyPane, Slot};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::table::fit;
 use chrono::{DateTime, FixedOffset, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -325,37 +326,19 @@ fn draw_claims(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane, a: &Ass
         .max()
         .unwrap_or(10)
         .clamp(10, 24);
+    let vw = area.width.saturating_sub(nw as u16 + 4);
     let mut rows: Vec<Line> = Vec::with_capacity(a.claims.len() + 1);
     rows.push(Line::from(vec![
         Span::styled(format!("{:<w$} ", "(the key)", w = nw), theme.title()),
         Span::raw("y copies the whole key"),
     ]));
-    let nw = a
-        .claims
-        .iter()
-        .map(|c| c.name.chars().count())
-        .max()
-        .unwrap_or(10)
-        .clamp(10, 24);
-    let vw = area.width.saturating_sub(nw as u16 + 4) as usize;
     for c in &a.claims {
-        let name: String = if c.name.chars().count() > nw {
-            let mut s: String = c.name.chars().take(nw - 1).collect();
-            s.push('…');
-            s
-        } else {
-            c.name.clone()
-        };
-        let v: String = if c.value.chars().count() > vw {
-            let mut s: String = c.value.chars().take(vw.saturating_sub(1)).collect();
-            s.push('…');
-            s
-        } else {
-            c.value.clone()
-        };
         rows.push(Line::from(vec![
-            Span::styled(format!("{name:<nw$} "), theme.json_key()),
-            Span::raw(v),
+            Span::styled(
+                format!("{:<nw$} ", fit(&c.name, nw as u16)),
+                theme.json_key(),
+            ),
+            Span::raw(fit(&c.value, vw).into_owned()),
         ]));
     }
     let cursor = pane.cursor.min(rows.len().saturating_sub(1));
