@@ -208,6 +208,7 @@ fn duplicates_are_kept_and_marked_and_unknown_values_shown() {
     assert!(!rows[0].dup.repeat_id && rows[0].dup.same_product);
     assert!(rows[2].dup.repeat_id && rows[2].page == 2);
     assert!(!rows[1].dup.any());
+    assert_eq!(d.duplicate_rows(), 2);
     let status = storedesk::browse::column::display(&d, &rows[1], Column::Status, NOW);
     assert_eq!(status, "other: Hibernating");
     assert_eq!(

@@ -57,15 +57,14 @@ pub fn pack_into(json: &str, out: &mut Vec<u8>) {
     while i < bytes.len() {
         let b = bytes[i];
         // Every fragment starts with `"` or `+`: skip the search elsewhere.
-        if b == b'"' || b == b'+' {
-            if let Some((code, frag)) = DICT
+        if (b == b'"' || b == b'+')
+            && let Some((code, frag)) = DICT
                 .iter()
                 .find(|(_, f)| bytes[i..].starts_with(f.as_bytes()))
-            {
-                out.push(*code);
-                i += frag.len();
-                continue;
-            }
+        {
+            out.push(*code);
+            i += frag.len();
+            continue;
         }
         out.push(b);
         i += 1;

@@ -6,7 +6,7 @@
 use super::compact;
 use crate::store::model::{Entitlement, StoreTime};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 /// An interned string.
 pub type Sym = u32;
@@ -131,6 +131,8 @@ pub struct Dataset {
     seen_products: HashMap<(Sym, Sym), u32>,
     hasher: std::collections::hash_map::RandomState,
     empty: Sym,
+    /// Rows with any duplicate mark (kept so a frame need not count them).
+    dup_rows: usize,
 }
 
 fn secs(t: &Option<StoreTime>) -> i64 {
@@ -150,6 +152,11 @@ impl Dataset {
 
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+
+    /// Rows carrying a duplicate mark.
+    pub fn duplicate_rows(&self) -> usize {
+        self.dup_rows
     }
 
     pub fn rows(&self) -> &[Row] {
@@ -249,11 +256,7 @@ impl Dataset {
         let acquisition = self.opt_sym(e.acquisition_type.as_ref().map(|k| k.as_str()));
         let trial = e.trial_data.as_ref();
         let mut dup = DupMark::default();
-        let h = {
-            let mut hs = self.hasher.build_hasher();
-            e.id.hash(&mut hs);
-            hs.finish()
-        };
+        let h = self.hasher.hash_one(&e.id);
         match self.seen_ids.get(&h) {
             Some(&first) => {
                 let same = self
@@ -270,12 +273,18 @@ impl Dataset {
             Some(&first) => {
                 dup.same_product = true;
                 if let Some(r) = self.rows.get_mut(first as usize) {
+                    if !r.dup.any() {
+                        self.dup_rows += 1;
+                    }
                     r.dup.same_product = true;
                 }
             }
             None => {
                 self.seen_products.insert((product, sku), idx);
             }
+        }
+        if dup.any() {
+            self.dup_rows += 1;
         }
         self.rows.push(Row {
             id,

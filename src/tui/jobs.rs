@@ -220,7 +220,6 @@ impl Services {
         });
         let lock = |m: &Mutex<HashMap<u64, CancellationToken>>| {
             m.lock()
-                .map(|g| g)
                 .unwrap_or_else(|p| p.into_inner())
                 .drain()
                 .for_each(|(_, t)| t.cancel())

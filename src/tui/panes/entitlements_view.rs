@@ -305,7 +305,7 @@ fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane,
             theme.dim(),
         ));
     }
-    let dups = data.rows().iter().filter(|r| r.dup.any()).count();
+    let dups = data.duplicate_rows();
     if dups > 0 {
         foot_spans.push(Span::styled(
             format!(" · ⧉ {} duplicate(s) marked", thousands(dups)),
