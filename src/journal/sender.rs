@@ -12,7 +12,6 @@ use crate::store::{CorrelationIds, Response, StoreClient, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use std::future::Future;
 
 impl From<&CorrelationIds> for Correlation {
     fn from(c: &CorrelationIds) -> Self {
@@ -66,11 +65,9 @@ fn decode<T: DeserializeOwned>(kind: WriteKind, body: &Value) -> Result<T, SendR
 }
 
 impl WriteSender for StoreClient {
-    fn send<'a>(&'a self, req: &'a WriteRequest) -> impl Future<Output = SendResult> + Send + 'a {
-        async move {
-            match send_inner(self, req).await {
-                Ok(r) | Err(r) => r,
-            }
+    async fn send(&self, req: &WriteRequest) -> SendResult {
+        match send_inner(self, req).await {
+            Ok(r) | Err(r) => r,
         }
     }
 }
