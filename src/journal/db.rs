@@ -96,9 +96,9 @@ const MIGRATIONS: &[&str] = &[
 
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// A crashed process may hold a claim; its lease runs out after this long.
-/// Normally a dead owner is detected at once through its lock file (see
-/// [`Owner`]); the lease covers file systems where that does not work.
+/// How long a claim holds when the owner's liveness cannot be told (a file
+/// system without locks). Normally a dead owner is detected at once through
+/// its lock file and a live one keeps its claim (see [`Owner`]).
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
 
 /// The write-ahead journal and audit log. One per process (or per test
@@ -291,31 +291,41 @@ impl Owner {
         })
     }
 
-    /// Whether the owner `other` is a live process. Errs on the side of
-    /// "alive": a wrong "dead" could send a write twice at the same time.
-    pub fn is_alive(&self, other: &str) -> bool {
+    /// Whether the owner `other` is a live process. A live owner may be in
+    /// the middle of sending, whatever its lease says, so only a provably
+    /// dead one is taken over at once.
+    pub fn liveness(&self, other: &str) -> Liveness {
         if other == self.id {
-            return true;
+            return Liveness::Alive;
         }
         // The id comes from the database: never let it name a path outside.
         if other.is_empty() || !other.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return true;
+            return Liveness::Unknown;
         }
         let path = self.dir.join(format!("{other}.lock"));
         let file = match File::open(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
-            Err(_) => return true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Liveness::Dead,
+            Err(_) => return Liveness::Unknown,
         };
         match file.try_lock() {
             Ok(()) => {
                 // Ours now: the owner is gone. Tidy its file.
                 let _ = std::fs::remove_file(&path);
-                false
+                Liveness::Dead
             }
-            Err(_) => true,
+            Err(std::fs::TryLockError::WouldBlock) => Liveness::Alive,
+            // e.g. a file system without locks: fall back on the lease.
+            Err(std::fs::TryLockError::Error(_)) => Liveness::Unknown,
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Liveness {
+    Alive,
+    Dead,
+    Unknown,
 }
 
 impl Drop for Owner {

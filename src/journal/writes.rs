@@ -1,7 +1,7 @@
 //! Journal rows: record before sending, claim, settle or leave pending.
 
 use super::audit::{AuditEvent, NewAudit};
-use super::db::Journal;
+use super::db::{Journal, Liveness};
 use super::mask;
 use super::request::{Actor, WriteKind, WriteRequest};
 use super::{JournalError, journal_err};
@@ -295,7 +295,12 @@ impl Journal {
         let now = now_ms();
         if let Some(owner) = &by {
             let lease_live = until.is_some_and(|u| u >= now);
-            if lease_live && self.owner.is_alive(owner) {
+            let busy = match self.owner.liveness(owner) {
+                Liveness::Alive => true,
+                Liveness::Dead => false,
+                Liveness::Unknown => lease_live,
+            };
+            if busy {
                 return Ok(Claim::Busy {
                     owner: owner.clone(),
                 });
