@@ -28,7 +28,11 @@ impl Paths {
         let dirs = directories::ProjectDirs::from("", "", "storedesk");
         let data_dir = match data_dir {
             Some(d) => d,
-            None => dirs.as_ref().ok_or(PathsError::NoHome)?.data_dir().to_path_buf(),
+            None => dirs
+                .as_ref()
+                .ok_or(PathsError::NoHome)?
+                .data_dir()
+                .to_path_buf(),
         };
         let config_explicit = config.is_some();
         let config_file = match config {

@@ -159,6 +159,17 @@ impl Sandbox {
         self.app.faults.clear();
     }
 
+    /// Every product id of the sandbox catalog: the embedded profile's
+    /// product list, as a publisher's profile lists its own catalog.
+    pub fn product_ids(&self) -> Vec<String> {
+        self.app
+            .world()
+            .catalog
+            .iter()
+            .map(|p| p.product_id.clone())
+            .collect()
+    }
+
     pub async fn shutdown(self) {
         self.server.shutdown().await;
     }

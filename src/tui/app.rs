@@ -120,6 +120,8 @@ pub struct App {
     pub pending: Vec<PendingLine>,
     /// Collection calls left in the 5-minute window for this customer.
     pub budget_left: Option<u32>,
+    /// Whose budget `budget_left` is (the collections key's userId).
+    budget_customer: Option<String>,
     pub now: DateTime<Utc>,
     pub size: (u16, u16),
     pub should_quit: bool,
@@ -138,6 +140,7 @@ impl App {
             last_error: None,
             toast: None,
             budget_left: None,
+            budget_customer: None,
             pending: Vec::new(),
             now,
             size,
@@ -175,6 +178,17 @@ impl App {
         };
         if !self.should_quit {
             effects.extend(self.sync_panes());
+        }
+        // The budget is per customer: a new collections key starts unknown.
+        let customer = self.panes.key.collections.as_ref().map(|k| {
+            k.assessment
+                .user_id
+                .clone()
+                .unwrap_or_else(|| k.assessment.fingerprint.clone())
+        });
+        if customer != self.budget_customer {
+            self.budget_customer = customer;
+            self.budget_left = None;
         }
         effects
     }
@@ -254,6 +268,11 @@ impl App {
                 vec![]
             }
             JobEvent::Pane(id, ev) => {
+                if let crate::tui::panes::PaneEvent::Entitlements(e) = &ev
+                    && let Some(n) = e.calls_left()
+                {
+                    self.budget_left = Some(n);
+                }
                 let ctx = self.pane_ctx();
                 let out = self.panes.on_event(id, ev, &ctx);
                 self.absorb(out)
@@ -700,5 +719,50 @@ mod tests {
             KeyModifiers::NONE,
         )));
         assert!(!a.dirty, "an unbound key must not cost a frame");
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+    use crate::store::PageProgress;
+    use crate::tui::panes::PaneEvent;
+    use crate::tui::panes::entitlements::EntEvent;
+    use crate::tui::render::render_text;
+    use chrono::TimeZone;
+
+    #[test]
+    fn status_bar_shows_the_calls_left_from_paging() {
+        let session = Session {
+            environment: Environment::Sandbox,
+            profile: "sandbox".into(),
+            operator: "t".into(),
+            writes_allowed: true,
+            read_only_reason: None,
+        };
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        let mut app = App::new(session, now, (100, 30));
+        app.conn = ConnState::Ready(Connection {
+            base_description: String::new(),
+            client_id: String::new(),
+            sandbox_public_key_pem: None,
+            demo_customers: vec![],
+        });
+        assert!(render_text(&app, 100, 30).contains("calls —/100"));
+        let progress = PageProgress {
+            pages: 7,
+            items: 1400,
+            calls_left: Some(38),
+        };
+        app.update(Action::Job(JobEvent::Pane(
+            PaneId::Entitlements,
+            PaneEvent::Entitlements(EntEvent::Page {
+                fetch_id: 0,
+                items: vec![],
+                progress,
+            }),
+        )));
+        assert_eq!(app.budget_left, Some(38));
+        assert!(render_text(&app, 100, 30).contains("calls 38/100"));
     }
 }

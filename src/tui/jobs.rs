@@ -21,8 +21,11 @@ use tokio_util::sync::CancellationToken;
 /// What a connected console talks through.
 pub struct Connected {
     pub client: StoreClient,
+    /// Product ids for v9 queries: the profile's, or for the embedded
+    /// sandbox its catalog (a publisher's profile lists its own catalog).
+    pub product_ids: Vec<String>,
     /// The embedded sandbox, kept alive for as long as the console runs.
-    pub _sandbox: Option<Box<dyn std::any::Any + Send + Sync>>,
+    pub _sandbox: Option<crate::sandbox::Sandbox>,
 }
 
 pub struct Services {
@@ -61,17 +64,8 @@ impl Services {
         let cell = self.conn.clone();
         tokio::spawn(async move {
             match open_store(&ctx).await {
-                Ok((client, sandbox, pem, demo)) => {
-                    let info = Connection {
-                        base_description: client.endpoints().collections.clone(),
-                        client_id: client.config().client_id.clone(),
-                        sandbox_public_key_pem: pem,
-                        demo_customers: demo,
-                    };
-                    let _ = cell.set(Connected {
-                        client,
-                        _sandbox: sandbox,
-                    });
+                Ok((connected, info)) => {
+                    let _ = cell.set(connected);
                     Self::send(&tx, JobEvent::Connected(info));
                     Self::send(
                         &tx,
@@ -279,15 +273,8 @@ impl Services {
             match job {
                 EntJob::Fetch(req) => {
                     let fetch_id = req.fetch_id;
-                    ent_job::fetch(
-                        &c.client,
-                        &profile.product_ids,
-                        &profile.name,
-                        req,
-                        cancel,
-                        send,
-                    )
-                    .await;
+                    ent_job::fetch(&c.client, &c.product_ids, &profile.name, req, cancel, send)
+                        .await;
                     listings
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
@@ -353,15 +340,8 @@ fn replay_line(r: &crate::journal::ReplayReport) -> String {
     }
 }
 
-type Opened = (
-    StoreClient,
-    Option<Box<dyn std::any::Any + Send + Sync>>,
-    Option<String>,
-    Vec<crate::sandbox::DemoCustomer>,
-);
-
 /// Reach the profile's Store: the embedded sandbox or a remote one.
-async fn open_store(ctx: &Context) -> Result<Opened, String> {
+async fn open_store(ctx: &Context) -> Result<(Connected, Connection), String> {
     let (client, sandbox) = crate::store::connect::connect(ctx)
         .await
         .map_err(|e| e.to_string())?;
@@ -370,12 +350,27 @@ async fn open_store(ctx: &Context) -> Result<Opened, String> {
         // A `storedesk sandbox` elsewhere keeps its public key on disk.
         None => std::fs::read_to_string(ctx.paths.sandbox_dir().join("signing_key.pub.pem")).ok(),
     };
-    let demo = sandbox
-        .as_ref()
-        .map(|s| s.info.customers.clone())
-        .unwrap_or_default();
-    let sandbox = sandbox.map(|s| Box::new(s) as Box<dyn std::any::Any + Send + Sync>);
-    Ok((client, sandbox, pem, demo))
+    let mut product_ids = ctx.config.profile.product_ids.clone();
+    if product_ids.is_empty()
+        && let Some(s) = &sandbox
+    {
+        product_ids = s.product_ids();
+    }
+    let info = Connection {
+        base_description: client.endpoints().collections.clone(),
+        client_id: client.config().client_id.clone(),
+        sandbox_public_key_pem: pem,
+        demo_customers: sandbox
+            .as_ref()
+            .map(|s| s.info.customers.clone())
+            .unwrap_or_default(),
+    };
+    let connected = Connected {
+        client,
+        product_ids,
+        _sandbox: sandbox,
+    };
+    Ok((connected, info))
 }
 
 fn with_clipboard<T>(

@@ -124,6 +124,20 @@ pub enum EntEvent {
     Written(Result<String, String>),
 }
 
+impl EntEvent {
+    /// Collection calls left for the customer, when this event knows it.
+    pub fn calls_left(&self) -> Option<u32> {
+        match self {
+            EntEvent::Page { progress, .. }
+            | EntEvent::Finished {
+                result: Ok(progress),
+                ..
+            } => progress.calls_left,
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FetchError {
     Cancelled,

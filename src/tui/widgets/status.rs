@@ -28,8 +28,8 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, app: &App) {
         ConnState::Ready(_) => {
             let calls = app
                 .budget_left
-                .map(|n| format!("{n}/100 calls "))
-                .unwrap_or_else(|| "100/100 calls ".into());
+                .map(|n| format!("calls {n}/100 "))
+                .unwrap_or_else(|| "calls —/100 ".into());
             spans.push(Span::raw(calls));
         }
         ConnState::Failed(_) => spans.push(Span::styled("offline ", theme.bad())),
