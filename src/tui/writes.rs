@@ -7,7 +7,6 @@ use crate::journal::{
     self, Actor, Journal, SendResult, WriteKind, WriteOutcome, WriteRequest, WriteSender,
 };
 use crate::store::StoreClient;
-use std::future::Future;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -39,8 +38,8 @@ struct Capturing<'a> {
 }
 
 impl WriteSender for Capturing<'_> {
-    fn send<'a>(&'a self, req: &'a WriteRequest) -> impl Future<Output = SendResult> + Send + 'a {
-        async move {
+    async fn send(&self, req: &WriteRequest) -> SendResult {
+        {
             if req.kind != WriteKind::RenewKey {
                 return self.client.send(req).await;
             }

@@ -127,7 +127,7 @@ impl AuditPane {
     pub fn on_event(&mut self, ev: AuditEvent) -> PaneOutput {
         match ev {
             AuditEvent::Loaded(Ok(mut entries)) => {
-                entries.sort_by(|a, b| b.id.cmp(&a.id));
+                entries.sort_by_key(|e| std::cmp::Reverse(e.id));
                 self.entries = entries;
                 self.loading = false;
                 self.loaded = true;

@@ -2,7 +2,7 @@
 //! renew it. A case holds one collections key and one purchase key at once.
 
 use crate::journal::WriteRequest;
-use crate::keys::{self, AssessContext, Assessment, KeyKind, SignatureStatus, Verdict};
+use crate::keys::{self, AssessContext, Assessment, KeyKind, Verdict};
 use crate::tui::app::{Connection, Effect};
 use crate::tui::keymap::Command;
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
@@ -411,22 +411,11 @@ impl KeyPane {
         }
     }
 
-    /// One line per key of the case, for the case strip.
-    pub fn case_summary(&self) -> Vec<(Slot, Option<(&str, &Verdict, &SignatureStatus)>)> {
-        [Slot::Collections, Slot::Purchase]
-            .into_iter()
-            .map(|s| {
-                (
-                    s,
-                    self.slot(s).map(|k| {
-                        (
-                            k.assessment.fingerprint.as_str(),
-                            &k.assessment.verdict,
-                            &k.assessment.signature,
-                        )
-                    }),
-                )
-            })
-            .collect()
+    /// The two User Store ID slots of the case, for the case strip.
+    pub fn case_summary(&self) -> [(Slot, Option<&LoadedKey>); 2] {
+        [
+            (Slot::Collections, self.collections.as_ref()),
+            (Slot::Purchase, self.purchase.as_ref()),
+        ]
     }
 }

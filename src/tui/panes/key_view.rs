@@ -124,8 +124,9 @@ fn draw_case_strip(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane) {
         };
         spans.push(name);
         match info {
-            Some((fp, v, _)) => {
-                spans.push(Span::raw(format!(" {fp} ")));
+            Some(k) => {
+                let v = &k.assessment.verdict;
+                spans.push(Span::raw(format!(" {} ", k.assessment.fingerprint)));
                 spans.push(Span::styled(v.label().to_string(), verdict_style(theme, v)));
             }
             None => spans.push(Span::styled(" — none", theme.dim())),
