@@ -184,8 +184,10 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn resolve(globals: Globals) -> Result<Self, ExitCode> {
-        let paths = match Paths::resolve(globals.data_dir.clone(), globals.config.clone()) {
+    /// `writes`: whether the command writes in the data dir (logs, journal,
+    /// sandbox state); read-only commands start faster without the probe.
+    pub fn resolve(globals: Globals, writes: bool) -> Result<Self, ExitCode> {
+        let paths = match Paths::resolve(globals.data_dir.clone(), globals.config.clone(), writes) {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("storedesk: {e}");
@@ -214,17 +216,26 @@ impl Context {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    // reqwest is built without a default TLS provider; ring is the light one.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let ctx = match Context::resolve(cli.global.clone()) {
+    // `inspect` is a pure look at a key: it neither writes nor logs, so a
+    // developer piping keys through it pays no start-up for either.
+    let read_only = matches!(cli.command, Some(Command::Inspect(_)));
+    if !read_only {
+        // reqwest is built without a default TLS provider; ring is the light one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    let ctx = match Context::resolve(cli.global.clone(), !read_only) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let _log = match crate::logging::init(&ctx.paths, &ctx.globals.log_level) {
-        Ok(g) => g,
-        Err(e) => {
-            eprintln!("storedesk: {e}");
-            return ExitCode::from(2);
+    let _log = if read_only {
+        None
+    } else {
+        match crate::logging::init(&ctx.paths, &ctx.globals.log_level) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                eprintln!("storedesk: {e}");
+                return ExitCode::from(2);
+            }
         }
     };
     match cli.command {

@@ -24,7 +24,13 @@ pub struct Paths {
 }
 
 impl Paths {
-    pub fn resolve(data_dir: Option<PathBuf>, config: Option<PathBuf>) -> Result<Self, PathsError> {
+    /// `writes`: the command will write in the data dir, so prove now that
+    /// it can (a read-only command like `inspect` skips the probe).
+    pub fn resolve(
+        data_dir: Option<PathBuf>,
+        config: Option<PathBuf>,
+        writes: bool,
+    ) -> Result<Self, PathsError> {
         let dirs = directories::ProjectDirs::from("", "", "storedesk");
         let data_dir = match data_dir {
             Some(d) => d,
@@ -42,7 +48,9 @@ impl Paths {
                 None => PathBuf::from("config.toml"),
             },
         };
-        ensure_writable_dir(&data_dir)?;
+        if writes {
+            ensure_writable_dir(&data_dir)?;
+        }
         Ok(Self {
             config_file,
             config_explicit,
