@@ -518,7 +518,13 @@ impl App {
                 vec![]
             }
             Command::Palette => {
-                self.overlay = Some(Overlay::Palette(PaletteState::default()));
+                let hidden = (!self.session.writes_allowed).then(|| {
+                    self.session
+                        .read_only_reason
+                        .clone()
+                        .unwrap_or_else(|| "writes are off for this profile".into())
+                });
+                self.overlay = Some(Overlay::Palette(PaletteState::new(hidden)));
                 vec![]
             }
             Command::NextPane => {

@@ -481,6 +481,25 @@ fn pending_writes_are_prominent_and_replay_asks_first() {
     let fx = app.run_command(Command::ReplayPending);
     assert!(fx.is_empty(), "nothing is sent before confirmation");
     snap("replay_confirm", &app);
-    let fx = app.update(Action::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
     assert_eq!(fx, vec![Effect::ReplayPending]);
+}
+
+#[test]
+fn read_only_profile_hides_writes_in_the_palette_and_says_why() {
+    let mut app = test_app(Environment::Retail);
+    app.session.read_only_reason =
+        Some("profile \"retail\" is read-only: start with --allow-writes".into());
+    connected(&mut app);
+    press(&mut app, KeyCode::Char(':'));
+    for c in "cons".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    let text = render_text(&app, 80, 24);
+    assert!(!text.contains(" consume "), "{text}");
+    assert!(text.contains("write actions hidden"), "{text}");
+    snap("palette_read_only", &app);
 }

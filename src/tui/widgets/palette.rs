@@ -15,11 +15,25 @@ use tui_input::backend::crossterm::EventHandler;
 pub struct PaletteState {
     pub input: Input,
     pub selected: usize,
+    /// Why write commands are hidden (a read-only profile), if they are.
+    pub writes_hidden: Option<String>,
 }
 
 impl PaletteState {
+    /// A palette for this session: a read-only profile hides the writes.
+    pub fn new(writes_hidden: Option<String>) -> Self {
+        Self {
+            writes_hidden,
+            ..Self::default()
+        }
+    }
+
     pub fn matches(&self) -> Vec<&'static CommandInfo> {
-        keymap::palette_matches(self.input.value())
+        let mut m = keymap::palette_matches(self.input.value());
+        if self.writes_hidden.is_some() {
+            m.retain(|c| !c.write);
+        }
+        m
     }
 
     pub fn selected_command(&self) -> Option<Command> {
@@ -55,7 +69,8 @@ impl PaletteState {
     pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
         let matches = self.matches();
         let rows = (matches.len() as u16).clamp(1, 12);
-        let r = centered(area, area.width.saturating_sub(6).min(70), rows + 3);
+        let extra = u16::from(self.writes_hidden.is_some());
+        let r = centered(area, area.width.saturating_sub(6).min(70), rows + 3 + extra);
         let r = Rect {
             y: area.y + area.height / 6,
             ..r
@@ -68,6 +83,12 @@ impl PaletteState {
         ])];
         if matches.is_empty() {
             lines.push(Line::from(Span::styled("no command matches", theme.dim())));
+        }
+        if let Some(why) = &self.writes_hidden {
+            lines.push(Line::from(Span::styled(
+                format!("write actions hidden: {why}"),
+                theme.warn(),
+            )));
         }
         let start = self.selected.saturating_sub(rows as usize - 1);
         for (i, c) in matches.iter().enumerate().skip(start).take(rows as usize) {
