@@ -214,6 +214,19 @@ impl Context {
     }
 }
 
+/// The async runtime every command uses: two workers, as many as cores here.
+/// On failure the message is printed and the exit code returned.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("storedesk: cannot start the async runtime: {e}");
+            ExitCode::from(1)
+        })
+}
+
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     // `inspect` is a pure look at a key: it neither writes nor logs, so a

@@ -122,9 +122,9 @@ pub fn pending(ctx: &Context, a: &PendingArgs) -> ExitCode {
     if let Some(refusal) = write_refusal(ctx) {
         return fail(EXIT_USAGE, refusal);
     }
-    let rt = match runtime() {
+    let rt = match crate::cli::runtime() {
         Ok(rt) => rt,
-        Err(e) => return fail(EXIT_REFUSED, e),
+        Err(code) => return code,
     };
     rt.block_on(async {
         let (client, _sandbox) = match crate::store::connect::connect(ctx).await {
@@ -219,14 +219,6 @@ fn write_refusal(ctx: &Context) -> Option<String> {
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
-}
-
 fn print_out(text: &str) -> ExitCode {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -281,9 +273,9 @@ fn run_write(
         Ok(j) => j,
         Err(e) => return fail(EXIT_REFUSED, format!("not sent: {e}")),
     };
-    let rt = match runtime() {
+    let rt = match crate::cli::runtime() {
         Ok(rt) => rt,
-        Err(e) => return fail(EXIT_REFUSED, e),
+        Err(code) => return code,
     };
     rt.block_on(async {
         let (client, _sandbox) = match crate::store::connect::connect(ctx).await {

@@ -83,16 +83,9 @@ fn install_panic_hook() {
 
 /// The console: `storedesk` with no subcommand.
 pub fn run(ctx: Context) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::cli::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("storedesk: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(code) => return code,
     };
     install_panic_hook();
     let result = rt.block_on(run_async(ctx));
@@ -219,3 +212,5 @@ fn to_action(ev: Event) -> Option<Action> {
 }
 #[cfg(test)]
 mod snapshot_tests;
+#[cfg(test)]
+mod snapshot_tests_lists;
