@@ -174,3 +174,55 @@ fn panic_restores_the_terminal_and_says_so() {
         "no message after restore: {text}"
     );
 }
+
+/// A whole support session (demo customer, listing, renewal) leaves no
+/// secret and no full key in the log file.
+#[test]
+fn a_session_leaks_no_secret_or_key_into_the_log() {
+    let mut s = start(&[]);
+    s.wait_for("calls");
+    s.send(b"d");
+    s.wait_for("Demo customers");
+    s.send(b"\r");
+    s.wait_for("loaded demo customer");
+    s.send(b"2");
+    s.wait_for("all listed");
+    s.send(b"1");
+    s.send(b":renew");
+    std::thread::sleep(Duration::from_millis(200));
+    s.send(b"\r");
+    s.wait_for("Renew Collections key");
+    s.send(b"\r");
+    s.wait_for("renewed Collections key");
+    s.send(b"q");
+    assert!(s.wait_exit().success());
+    let data = s._dir.path().join("data");
+    let log = std::fs::read_to_string(data.join("logs/storedesk.log")).unwrap();
+    assert!(log.contains("first frame"), "the log was written: {log}");
+    assert!(!log.contains("eyJ"), "a JWT reached the log:\n{log}");
+    // The sandbox app's secret, as `storedesk sandbox --json` prints it.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_storedesk"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["sandbox", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let info: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let secret = info["client_secret"].as_str().unwrap();
+    assert!(secret.len() >= 16);
+    assert!(!log.contains(secret), "the client secret reached the log");
+    let db = std::fs::read(data.join("journal.sqlite")).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&db).contains(secret),
+        "the client secret reached the journal"
+    );
+}
