@@ -116,6 +116,7 @@ impl Services {
             PaneJob::Entitlements(job) => return self.entitlements_job(id, job),
             PaneJob::Audit(AuditJob::Load) => return self.load_audit(),
             PaneJob::Key(_) => {}
+            other => return self.lists_job(id, other),
         }
         let tx = self.tx.clone();
         let conn = self.conn.clone();
@@ -129,7 +130,7 @@ impl Services {
                             result: Err("not connected to a Store yet".into()),
                         })
                     }
-                    PaneJob::Entitlements(_) | PaneJob::Audit(_) => return,
+                    _ => return,
                 };
                 Self::send(&tx, JobEvent::Pane(id, ev));
                 return;
@@ -155,7 +156,7 @@ impl Services {
                     );
                     PaneEvent::Key(KeyPaneEvent::Renewed { slot, result })
                 }
-                PaneJob::Entitlements(_) | PaneJob::Audit(_) => return,
+                _ => return,
             };
             Self::send(&tx, JobEvent::Pane(id, ev));
         });
@@ -185,6 +186,26 @@ impl Services {
             };
             Self::send(&tx, JobEvent::Replayed(lines));
             Self::send(&tx, JobEvent::Pending(read_pending(&path)));
+        });
+    }
+
+    /// Orders, Subscriptions, Clawbacks and Timeline: their reads and writes
+    /// (`panes::lists_job`); a write re-reads the pending list after.
+    fn lists_job(&self, id: PaneId, job: PaneJob) {
+        let tx = self.tx.clone();
+        let conn = self.conn.clone();
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            let path = ctx.paths.journal_db();
+            let actor = crate::journal::Actor::from_profile(&ctx.config.profile);
+            let write = crate::tui::panes::lists_job::is_write(&job);
+            let client = conn.get().map(|c| &c.client);
+            if let Some(ev) = crate::tui::panes::lists_job::run(client, &path, &actor, job).await {
+                Self::send(&tx, JobEvent::Pane(id, ev));
+            }
+            if write {
+                Self::send(&tx, JobEvent::Pending(read_pending(&path)));
+            }
         });
     }
 

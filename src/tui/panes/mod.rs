@@ -2,6 +2,7 @@
 //! it reaches the network only by returning an Effect.
 
 pub mod audit;
+pub mod clawbacks;
 pub mod empty;
 pub mod entitlements;
 pub mod entitlements_detail;
@@ -9,6 +10,11 @@ pub mod entitlements_job;
 pub mod entitlements_view;
 pub mod key;
 pub mod key_view;
+pub mod list;
+pub mod lists_job;
+pub mod orders;
+pub mod subscriptions;
+pub mod timeline;
 
 use crate::config::Environment;
 use crate::tui::app::{Connection, Effect};
@@ -98,6 +104,11 @@ impl PaneId {
             | Command::ShowColumns
             | Command::Consume
             | Command::Grant => Some(PaneId::Entitlements),
+            Command::CancelSubscription
+            | Command::ExtendSubscription
+            | Command::RefundSubscription
+            | Command::AutoRenewOff => Some(PaneId::Subscriptions),
+            Command::AckClawback => Some(PaneId::Clawbacks),
             _ => None,
         }
     }
@@ -174,6 +185,10 @@ pub enum PaneJob {
     Key(key::KeyJob),
     Entitlements(entitlements::EntJob),
     Audit(audit::AuditJob),
+    Orders(orders::OrdersJob),
+    Subscriptions(subscriptions::SubsJob),
+    Clawbacks(clawbacks::ClawJob),
+    Timeline(timeline::TimelineJob),
 }
 
 /// Results coming back to panes.
@@ -182,15 +197,19 @@ pub enum PaneEvent {
     Key(key::KeyPaneEvent),
     Entitlements(entitlements::EntEvent),
     Audit(audit::AuditEvent),
+    Orders(orders::OrdersEvent),
+    Subscriptions(subscriptions::SubsEvent),
+    Clawbacks(clawbacks::ClawEvent),
+    Timeline(timeline::TimelineEvent),
 }
 
 pub struct Panes {
     pub key: key::KeyPane,
     pub entitlements: entitlements::EntitlementsPane,
-    pub orders: empty::EmptyPane,
-    pub subscriptions: empty::EmptyPane,
-    pub clawbacks: empty::EmptyPane,
-    pub timeline: empty::EmptyPane,
+    pub orders: orders::OrdersPane,
+    pub subscriptions: subscriptions::SubscriptionsPane,
+    pub clawbacks: clawbacks::ClawbacksPane,
+    pub timeline: timeline::TimelinePane,
     pub audit: audit::AuditPane,
 }
 
@@ -199,22 +218,10 @@ impl Default for Panes {
         Self {
             key: key::KeyPane::default(),
             entitlements: entitlements::EntitlementsPane::default(),
-            orders: empty::EmptyPane::new(
-                "No purchase key loaded.",
-                "Paste a UserPurchaseId in the Key pane (1 or Ctrl-V) to read this customer's orders.",
-            ),
-            subscriptions: empty::EmptyPane::new(
-                "No purchase key loaded.",
-                "Paste a UserPurchaseId in the Key pane (1 or Ctrl-V) to read this customer's subscriptions.",
-            ),
-            clawbacks: empty::EmptyPane::new(
-                "No clawback events read yet.",
-                "Refunds and chargebacks arrive on the clawback queue; they are matched to orders by orderId.",
-            ),
-            timeline: empty::EmptyPane::new(
-                "Nothing to show yet.",
-                "Load a customer's keys in the Key pane (1); their purchases, consumes and refunds line up here.",
-            ),
+            orders: orders::OrdersPane::default(),
+            subscriptions: subscriptions::SubscriptionsPane::default(),
+            clawbacks: clawbacks::ClawbacksPane::default(),
+            timeline: timeline::TimelinePane::default(),
             audit: audit::AuditPane::default(),
         }
     }
@@ -232,22 +239,48 @@ impl Panes {
         if !audit.effects.is_empty() {
             return audit;
         }
-        self.entitlements.sync(
+        let mut out = self.entitlements.sync(
             focus == PaneId::Entitlements,
             self.key.collections_token(),
             self.key.purchase_token(),
             ctx,
-        )
+        );
+        let purchase = self.key.purchase_token();
+        let lists = [
+            self.orders.sync(focus == PaneId::Orders, purchase, ctx),
+            self.subscriptions
+                .sync(focus == PaneId::Subscriptions, purchase, ctx),
+            self.clawbacks.sync(focus == PaneId::Clawbacks, ctx),
+            self.timeline.sync(
+                focus == PaneId::Timeline,
+                &timeline::Sources {
+                    collections_key: self.key.collections_token(),
+                    purchase_key: purchase,
+                    entitlements: &self.entitlements,
+                    orders: &self.orders,
+                    subscriptions: &self.subscriptions,
+                    clawbacks: &self.clawbacks,
+                },
+                ctx,
+            ),
+        ];
+        for o in lists {
+            out.effects.extend(o.effects);
+            out.error = out.error.or(o.error);
+            out.toast = out.toast.or(o.toast);
+        }
+        out
     }
 
     /// Whether the pane has a text field that wants pasted text.
     pub fn accepts_text(&self, id: PaneId) -> bool {
-        id == PaneId::Key
+        id == PaneId::Key || (id == PaneId::Subscriptions && self.subscriptions.accepts_text())
     }
 
     pub fn on_paste(&mut self, id: PaneId, text: String, ctx: &PaneCtx) -> PaneOutput {
         match id {
             PaneId::Key => self.key.paste(text, ctx),
+            PaneId::Subscriptions => self.subscriptions.on_paste(&text),
             _ => PaneOutput::none(),
         }
     }
@@ -258,6 +291,7 @@ impl Panes {
             PaneId::Key => self.key.on_key(k, ctx),
             PaneId::Entitlements => self.entitlements.on_key(k, ctx),
             PaneId::Audit => self.audit.on_key(k),
+            PaneId::Subscriptions => self.subscriptions.on_key(k, ctx),
             _ => None,
         }
     }
@@ -267,7 +301,10 @@ impl Panes {
             PaneId::Key => self.key.on_command(cmd, ctx),
             PaneId::Entitlements => self.entitlements.on_command(cmd, ctx),
             PaneId::Audit => self.audit.on_command(cmd, ctx),
-            _ => Routed::ignored(),
+            PaneId::Orders => self.orders.on_command(cmd, ctx),
+            PaneId::Subscriptions => self.subscriptions.on_command(cmd, ctx),
+            PaneId::Clawbacks => self.clawbacks.on_command(cmd, ctx),
+            PaneId::Timeline => self.timeline.on_command(cmd, ctx),
         }
     }
 
@@ -276,6 +313,10 @@ impl Panes {
         match (id, job) {
             (PaneId::Key, PaneJob::Key(j)) => self.key.on_job_started(j),
             (PaneId::Entitlements, PaneJob::Entitlements(j)) => self.entitlements.on_job_started(j),
+            (PaneId::Subscriptions, PaneJob::Subscriptions(j)) => {
+                self.subscriptions.on_job_started(j)
+            }
+            (PaneId::Clawbacks, PaneJob::Clawbacks(j)) => self.clawbacks.on_job_started(j),
             _ => {}
         }
     }
@@ -287,6 +328,12 @@ impl Panes {
                 self.entitlements.on_event(e, ctx)
             }
             (PaneId::Audit, PaneEvent::Audit(e)) => self.audit.on_event(e),
+            (PaneId::Orders, PaneEvent::Orders(e)) => self.orders.on_event(e, ctx),
+            (PaneId::Subscriptions, PaneEvent::Subscriptions(e)) => {
+                self.subscriptions.on_event(e, ctx)
+            }
+            (PaneId::Clawbacks, PaneEvent::Clawbacks(e)) => self.clawbacks.on_event(e, ctx),
+            (PaneId::Timeline, PaneEvent::Timeline(e)) => self.timeline.on_event(e, ctx),
             _ => PaneOutput::none(),
         }
     }

@@ -1,0 +1,747 @@
+//! The Clawbacks pane: refunds and chargebacks waiting on the clawback
+//! queue, peeked (never removed) and matched to the consumes this data dir's
+//! journal recorded, by orderId + lineItemId — the events carry no user.
+//!
+//! Removing an event is an explicit write, `:ack-clawback`: the event is
+//! received (hidden from other readers for a while) to get its pop receipt,
+//! then the delete goes through the confirmation dialog and the journal.
+
+use crate::journal::{RecordedOrderTransaction, WriteRequest};
+use crate::store::model::{ClawbackEvent, EventState};
+use crate::tui::app::Effect;
+use crate::tui::keymap::Command;
+use crate::tui::panes::empty::draw_empty;
+use crate::tui::panes::list::{self, Cursor, Failure, Load};
+use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::confirm::ConfirmDialog;
+use crate::tui::widgets::table::{self, TableColumn, TableSpec};
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use std::borrow::Cow;
+
+/// How many events one peek shows (the queue's maximum per call).
+pub const PEEK_MAX: u8 = 32;
+/// How long a received event stays hidden while the operator confirms.
+pub const RECEIVE_VISIBILITY_SECS: u32 = 120;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClawJob {
+    Peek {
+        load_id: u64,
+    },
+    /// Receive the first `count` events (the one to acknowledge is the last
+    /// of them) to get `message_id`'s pop receipt.
+    Receive {
+        message_id: String,
+        count: u8,
+    },
+    /// A confirmed acknowledgement, through the journal.
+    Ack(WriteRequest),
+}
+
+/// One queue message, decoded and matched.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClawRow {
+    /// Place in the queue as peeked (the screen sorts by time).
+    pub position: usize,
+    pub message_id: String,
+    pub insertion_time: String,
+    pub dequeue_count: u32,
+    pub event: Result<ClawbackEvent, String>,
+    /// Consumes in this data dir's journal that drew from the event's line.
+    pub matches: Result<Vec<RecordedOrderTransaction>, String>,
+}
+
+impl ClawRow {
+    pub fn ids(&self) -> Option<(&str, &str)> {
+        self.event
+            .as_ref()
+            .ok()
+            .map(|e| (e.data.order_id.as_str(), e.data.line_item_id.as_str()))
+    }
+
+    /// When it happened: the event's time, else its eventDate.
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        let e = self.event.as_ref().ok()?;
+        e.time.as_ref().or(e.data.event_date.as_ref()).map(|t| t.0)
+    }
+
+    /// When the queue took the message (RFC 1123 in the queue's XML).
+    pub fn inserted(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc2822(&self.insertion_time)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    pub fn state(&self) -> Option<&EventState> {
+        self.event.as_ref().ok()?.data.event_state.as_ref()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Peeked {
+    pub rows: Vec<ClawRow>,
+    /// Until when the SAS token the peek used is valid.
+    pub sas_expires: Option<DateTime<Utc>>,
+}
+
+/// A received event's pop receipt.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Receipt {
+    pub pop_receipt: String,
+    /// When the event shows again to other readers (queue's wording).
+    pub visible_again: Option<String>,
+    /// Events received (and so hidden) besides the one to acknowledge.
+    pub others_hidden: usize,
+}
+
+#[derive(Debug)]
+pub enum ClawEvent {
+    Peeked {
+        load_id: u64,
+        result: Result<Peeked, Failure>,
+    },
+    Received {
+        message_id: String,
+        result: Result<Receipt, Failure>,
+    },
+    Acked(Result<String, String>),
+}
+
+/// Most telling first: narrow screens drop the ids (Enter shows them).
+const COLUMNS: &[TableColumn] = &[
+    TableColumn {
+        title: "event day",
+        min: 10,
+        max: 10,
+        right: false,
+    },
+    TableColumn {
+        title: "eventState",
+        min: 10,
+        max: 18,
+        right: false,
+    },
+    TableColumn {
+        title: "to do",
+        min: 13,
+        max: 15,
+        right: false,
+    },
+    TableColumn {
+        title: "product",
+        min: 8,
+        max: 14,
+        right: false,
+    },
+    TableColumn {
+        title: "local record",
+        min: 31,
+        max: 44,
+        right: false,
+    },
+    TableColumn {
+        title: "orderId",
+        min: 36,
+        max: 36,
+        right: false,
+    },
+    TableColumn {
+        title: "lineItemId",
+        min: 36,
+        max: 36,
+        right: false,
+    },
+    TableColumn {
+        title: "source",
+        min: 10,
+        max: 10,
+        right: false,
+    },
+];
+
+/// "Refund" / "Chargeback" from `/Purchase/Refund` / `/Purchase/Chargeback`.
+pub fn source_label(source: &str) -> &str {
+    source
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(source)
+}
+
+/// What the publisher should do, short (table) and long (detail).
+pub fn what_to_do(state: Option<&EventState>) -> (&'static str, &'static str) {
+    match state {
+        Some(EventState::Revoked) => (
+            "reconcile",
+            "money back, but removal failed because it was already consumed: reconcile in your own records",
+        ),
+        Some(EventState::Returned) => (
+            "nothing to do",
+            "money back and the entitlement was removed: nothing to do",
+        ),
+        Some(EventState::Refunded) => ("log it", "money back and the user keeps it: log it"),
+        Some(EventState::ChargebackReversal) => (
+            "undo revocation",
+            "the chargeback was reversed: undo an earlier revocation",
+        ),
+        Some(EventState::Other(_)) => ("check docs", "an eventState this build does not know"),
+        None => ("check event", "the event names no eventState"),
+    }
+}
+
+/// "consume #3 of customer 1a2b3c4d", "no local record", or why unknown.
+pub fn match_text(m: &Result<Vec<RecordedOrderTransaction>, String>) -> String {
+    match m {
+        Err(e) => format!("journal unreadable: {e}"),
+        Ok(v) if v.is_empty() => "no local record".into(),
+        Ok(v) => {
+            let mut by_customer: Vec<(&str, Vec<i64>)> = Vec::new();
+            for t in v {
+                match by_customer.iter_mut().find(|(fp, _)| *fp == t.customer_fp) {
+                    Some((_, ids)) => ids.push(t.write_id),
+                    None => by_customer.push((t.customer_fp.as_str(), vec![t.write_id])),
+                }
+            }
+            by_customer
+                .iter()
+                .map(|(fp, ids)| {
+                    let ids = ids
+                        .iter()
+                        .map(|i| format!("#{i}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let word = if ids.contains(',') {
+                        "consumes"
+                    } else {
+                        "consume"
+                    };
+                    format!("matches {word} {ids} of customer {fp}")
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+    }
+}
+
+pub struct ClawbacksPane {
+    pub load: Load<Peeked>,
+    pub cursor: Cursor,
+    /// An acknowledgement is being prepared (receive) or sent.
+    pub busy: Option<&'static str>,
+    pub generation: u64,
+    next_load: u64,
+    connected: bool,
+    now: DateTime<Utc>,
+}
+
+impl Default for ClawbacksPane {
+    fn default() -> Self {
+        Self {
+            load: Load::Idle,
+            cursor: Cursor::default(),
+            busy: None,
+            generation: 0,
+            next_load: 1,
+            connected: false,
+            now: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+}
+
+fn claw_job(j: ClawJob) -> Effect {
+    Effect::Pane(PaneId::Clawbacks, PaneJob::Clawbacks(j))
+}
+
+impl ClawbacksPane {
+    pub fn rows(&self) -> &[ClawRow] {
+        self.load.data().map(|p| p.rows.as_slice()).unwrap_or(&[])
+    }
+
+    pub fn current(&self) -> Option<&ClawRow> {
+        self.rows().get(self.cursor.selected)
+    }
+
+    /// The queue belongs to the app, not to a customer: it is peeked the
+    /// first time the pane is on screen, whatever the case holds.
+    pub fn sync(&mut self, focused: bool, ctx: &PaneCtx) -> PaneOutput {
+        self.now = ctx.now;
+        self.connected = ctx.conn.is_some();
+        if focused && self.load == Load::Idle && self.connected {
+            return self.start_peek();
+        }
+        PaneOutput::none()
+    }
+
+    fn start_peek(&mut self) -> PaneOutput {
+        if !self.connected {
+            return PaneOutput::error("not connected to a Store yet");
+        }
+        let load_id = self.next_load;
+        self.next_load += 1;
+        self.load = Load::Loading { load_id };
+        PaneOutput::effect(claw_job(ClawJob::Peek { load_id }))
+    }
+
+    pub fn on_job_started(&mut self, job: &ClawJob) {
+        if let ClawJob::Ack(_) = job {
+            self.busy = Some("sending the acknowledgement (journaled first)…");
+        }
+    }
+
+    pub fn on_event(&mut self, ev: ClawEvent, ctx: &PaneCtx) -> PaneOutput {
+        match ev {
+            ClawEvent::Peeked { load_id, result } if self.load.awaits(load_id) => {
+                self.generation += 1;
+                let keep = self.current().map(|r| r.message_id.clone());
+                match result {
+                    Ok(mut p) => {
+                        p.rows.sort_by_key(|r| std::cmp::Reverse(r.time()));
+                        if let Some(k) = keep
+                            && let Some(i) = p.rows.iter().position(|r| r.message_id == k)
+                        {
+                            self.cursor.selected = i;
+                        }
+                        let n = p.rows.len();
+                        self.load = Load::Loaded {
+                            at: ctx.now,
+                            data: p,
+                        };
+                        self.cursor.clamp(n);
+                        PaneOutput::none()
+                    }
+                    Err(f) => {
+                        let msg = format!("clawback queue: {}", f.line());
+                        self.load = Load::Failed(f);
+                        PaneOutput::error(msg)
+                    }
+                }
+            }
+            ClawEvent::Peeked { .. } => PaneOutput::none(),
+            ClawEvent::Received { message_id, result } => {
+                self.busy = None;
+                match result {
+                    Ok(r) => self.ask_ack(&message_id, r, ctx),
+                    Err(f) => {
+                        // What was received shows again later; the list
+                        // should say what is visible now.
+                        let mut out = self.start_peek();
+                        out.error = Some(format!("not acknowledged: {}", f.line()));
+                        out
+                    }
+                }
+            }
+            ClawEvent::Acked(result) => {
+                self.busy = None;
+                let mut out = self.start_peek();
+                match result {
+                    Ok(line) => out.toast = Some(line),
+                    Err(e) => out.error = Some(e),
+                }
+                out
+            }
+        }
+    }
+
+    pub fn on_command(&mut self, cmd: Command, _ctx: &PaneCtx) -> Routed {
+        if self.cursor.on_command(cmd, self.rows().len()) {
+            return Routed::handled(PaneOutput::none());
+        }
+        let out = match cmd {
+            Command::Refresh if self.load.is_loading() => {
+                PaneOutput::toast("the clawback queue is being peeked already")
+            }
+            Command::Refresh => self.start_peek(),
+            Command::Copy => match self.current() {
+                Some(r) => PaneOutput::effect(Effect::Copy {
+                    text: match &r.event {
+                        Ok(e) => serde_json::to_string_pretty(e).unwrap_or_default(),
+                        Err(why) => format!("message {}: {why}", r.message_id),
+                    },
+                    label: format!("clawback event {}", r.message_id),
+                }),
+                None => PaneOutput::error("nothing to copy"),
+            },
+            Command::AckClawback => self.prepare_ack(),
+            _ => return Routed::ignored(),
+        };
+        Routed::handled(out)
+    }
+
+    /// First half of `:ack-clawback`: receive up to the selected event.
+    fn prepare_ack(&mut self) -> PaneOutput {
+        if self.busy.is_some() {
+            return PaneOutput::error("an acknowledgement is already under way");
+        }
+        if !self.connected {
+            return PaneOutput::error("not connected to a Store yet");
+        }
+        let Some(r) = self.current() else {
+            return PaneOutput::error("no clawback event selected (r peeks the queue)");
+        };
+        let message_id = r.message_id.clone();
+        // The queue hands out events from the front: receive up to and
+        // including the selected one, so no event behind it is hidden.
+        let position = self.queue_position(&message_id).unwrap_or(0);
+        let count = (position + 1).min(usize::from(PEEK_MAX)) as u8;
+        self.busy = Some("receiving the event to get its pop receipt…");
+        PaneOutput::effect(claw_job(ClawJob::Receive { message_id, count }))
+    }
+
+    /// The event's place in the queue (the screen sorts rows by time).
+    fn queue_position(&self, message_id: &str) -> Option<usize> {
+        self.rows()
+            .iter()
+            .find(|r| r.message_id == message_id)
+            .map(|r| r.position)
+    }
+
+    fn ask_ack(&mut self, message_id: &str, receipt: Receipt, ctx: &PaneCtx) -> PaneOutput {
+        let row = self.rows().iter().find(|r| r.message_id == message_id);
+        let (order_id, product, state) = match row.and_then(|r| r.event.as_ref().ok()) {
+            Some(e) => (
+                e.data.order_id.clone(),
+                e.data.product_id.clone(),
+                e.data
+                    .event_state
+                    .as_ref()
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+            ),
+            None => (String::new(), String::new(), String::new()),
+        };
+        let matched = row
+            .map(|r| match_text(&r.matches))
+            .unwrap_or_else(|| "no local record".into());
+        let again = receipt.visible_again.as_deref().map(|t| {
+            DateTime::parse_from_rfc2822(t)
+                .map(|t| t.with_timezone(&Utc).format("%H:%M:%S UTC").to_string())
+                .unwrap_or_else(|_| t.to_string())
+        });
+        let hidden = match (&again, receipt.others_hidden) {
+            (Some(t), 0) => format!("; received: hidden from other readers until {t}"),
+            (Some(t), n) => format!(
+                "; received with {n} event(s) in front of it, all hidden from other readers until {t}"
+            ),
+            (None, _) => String::new(),
+        };
+        let req = WriteRequest::clawback_ack(message_id, &receipt.pop_receipt, &order_id)
+            .with_expected_effect(format!(
+                "the {state} event for order {order_id} leaves the clawback queue for good{hidden}"
+            ));
+        let mut dialog = ConfirmDialog::for_write(
+            "Acknowledge (delete) clawback event".into(),
+            &req.preview(&ctx.actor),
+            None,
+            format!(
+                "DELETE <clawback queue>/messages/{message_id}?popreceipt=…  (SAS fetched fresh when sent, never shown)"
+            ),
+            Some(if product.is_empty() {
+                message_id.to_string()
+            } else {
+                product
+            }),
+            claw_job(ClawJob::Ack(req)),
+        );
+        // Clawback events name no user: say what the journal knows instead
+        // of a fingerprint of no key.
+        dialog.customer = format!("none on the event · {matched}");
+        PaneOutput {
+            confirm: Some(Box::new(dialog)),
+            ..PaneOutput::none()
+        }
+    }
+
+    pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let (headline, next) = match &self.load {
+            Load::Idle if !self.connected => (
+                "Waiting for the Store connection…".to_string(),
+                "The clawback queue is peeked as soon as the console is connected.".to_string(),
+            ),
+            Load::Idle => (
+                "Clawback queue not peeked yet.".to_string(),
+                "It is peeked when this pane is on screen; r peeks again.".to_string(),
+            ),
+            Load::Loading { .. } => (
+                "Peeking the clawback queue…".to_string(),
+                format!("A SAS token, then up to {PEEK_MAX} events; peeking removes nothing."),
+            ),
+            Load::Failed(fail) => (
+                "The clawback queue could not be read.".to_string(),
+                format!("{} · r tries again", fail.line()),
+            ),
+            Load::Loaded { at, data } if data.rows.is_empty() => (
+                "The clawback queue is empty.".to_string(),
+                format!(
+                    "Refunds and chargebacks of this app's customers arrive here; events carry no user id and are matched to local consumes by orderId + lineItemId. Peeked {} UTC; r peeks again.",
+                    at.format("%H:%M")
+                ),
+            ),
+            Load::Loaded { .. } => {
+                self.draw_table(f, area, theme);
+                return;
+            }
+        };
+        draw_empty(f, area, theme, &headline, &next);
+    }
+
+    fn draw_table(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let rows = self.rows();
+        let [head, note, body] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(u16::from(self.busy.is_some())),
+            Constraint::Min(1),
+        ])
+        .areas(area);
+        let matched = rows
+            .iter()
+            .filter(|r| r.matches.as_ref().is_ok_and(|m| !m.is_empty()))
+            .count();
+        let sas = self
+            .load
+            .data()
+            .and_then(|p| p.sas_expires)
+            .map(|t| format!(" · SAS valid until {} UTC", t.format("%H:%M")))
+            .unwrap_or_default();
+        let more = if rows.len() >= usize::from(PEEK_MAX) {
+            " (the first 32; more may wait)"
+        } else {
+            ""
+        };
+        list::header(
+            f,
+            head,
+            theme,
+            "Clawback queue",
+            &format!(
+                "peek only, nothing removed · {} events{more}, {matched} matched to local consumes{sas}",
+                rows.len()
+            ),
+            "Enter detail · y copy · r peek again · :ack-clawback removes one",
+        );
+        if let Some(b) = self.busy {
+            f.render_widget(
+                ratatui::widgets::Paragraph::new(Span::styled(format!(" {b}"), theme.warn())),
+                note,
+            );
+        }
+        let spec = TableSpec {
+            columns: COLUMNS,
+            len: rows.len(),
+            selected: Some(self.cursor.selected),
+            sort: None,
+            offset: self.cursor.offset.get(),
+        };
+        let cell = |i: usize, c: usize| -> Cow<'_, str> {
+            let Some(r) = rows.get(i) else {
+                return Cow::Borrowed("");
+            };
+            let e = match &r.event {
+                Ok(e) => e,
+                Err(why) => {
+                    return match c {
+                        0 => Cow::Owned(list::day(r.inserted())),
+                        1 => Cow::Borrowed("undecodable"),
+                        4 => Cow::Owned(why.clone()),
+                        _ => Cow::Borrowed(""),
+                    };
+                }
+            };
+            match c {
+                0 => Cow::Owned(list::day(r.time())),
+                1 => Cow::Owned(
+                    e.data
+                        .event_state
+                        .as_ref()
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "—".into()),
+                ),
+                2 => Cow::Borrowed(what_to_do(r.state()).0),
+                3 => Cow::Borrowed(e.data.product_id.as_str()),
+                4 => {
+                    let m = match_text(&r.matches);
+                    Cow::Owned(m.strip_prefix("matches ").map(String::from).unwrap_or(m))
+                }
+                5 => Cow::Borrowed(e.data.order_id.as_str()),
+                6 => Cow::Borrowed(e.data.line_item_id.as_str()),
+                7 => Cow::Borrowed(source_label(&e.source)),
+                _ => Cow::Borrowed(""),
+            }
+        };
+        let style = |i: usize| -> Style {
+            match rows.get(i) {
+                Some(r) if r.event.is_err() => theme.bad(),
+                Some(r) => match r.state() {
+                    Some(EventState::Revoked) => theme.bad(),
+                    Some(EventState::ChargebackReversal) => theme.warn(),
+                    Some(EventState::Returned) => theme.dim(),
+                    _ => Style::default(),
+                },
+                None => Style::default(),
+            }
+        };
+        let drawn = table::render(f, body, theme, &spec, &cell, &style);
+        self.cursor.offset.set(drawn.offset);
+        self.cursor.page.set(drawn.height);
+        if self.cursor.detail
+            && let Some(r) = self.current()
+        {
+            self.draw_detail(f, body, theme, r);
+        }
+    }
+
+    fn draw_detail(&self, f: &mut Frame, area: Rect, theme: &Theme, r: &ClawRow) {
+        let now = self.now;
+        let t = |x: Option<DateTime<Utc>>| match x {
+            Some(t) => format!("{} UTC ({})", list::when(Some(t)), list::rel(Some(t), now)),
+            None => "—".into(),
+        };
+        let mut rows = vec![
+            ("messageId".to_string(), r.message_id.clone()),
+            ("inserted".to_string(), t(r.inserted())),
+            ("dequeue count".to_string(), r.dequeue_count.to_string()),
+        ];
+        let mut extra = Vec::new();
+        match &r.event {
+            Ok(e) => {
+                let d = &e.data;
+                rows.extend([
+                    ("event id".to_string(), e.id.clone()),
+                    (
+                        "source".to_string(),
+                        format!("{} ({})", source_label(&e.source), e.source),
+                    ),
+                    ("event time".to_string(), t(r.time())),
+                    (
+                        "eventState".to_string(),
+                        d.event_state
+                            .as_ref()
+                            .map(|s| s.to_string())
+                            .unwrap_or_else(|| "—".into()),
+                    ),
+                    (
+                        "what to do".to_string(),
+                        what_to_do(r.state()).1.to_string(),
+                    ),
+                    ("orderId".to_string(), d.order_id.clone()),
+                    ("lineItemId".to_string(), d.line_item_id.clone()),
+                    (
+                        "product / sku".to_string(),
+                        format!(
+                            "{} / {} ({})",
+                            d.product_id,
+                            d.sku_id,
+                            d.product_type
+                                .as_ref()
+                                .map(|k| k.to_string())
+                                .unwrap_or_else(|| "no kind".into())
+                        ),
+                    ),
+                    (
+                        "purchased".to_string(),
+                        t(d.purchased_date.as_ref().map(|x| x.0)),
+                    ),
+                ]);
+                if let Some(rd) = &d.recurrence_data {
+                    rows.push((
+                        "subscription".to_string(),
+                        format!(
+                            "{} · {} of {} day(s) used · refund {}",
+                            rd.recurrence_id,
+                            rd.consumed_duration_in_days
+                                .map(|x| x.to_string())
+                                .unwrap_or_else(|| "?".into()),
+                            rd.duration_in_days
+                                .map(|x| x.to_string())
+                                .unwrap_or_else(|| "?".into()),
+                            rd.refund_type
+                                .as_ref()
+                                .map(|x| x.to_string())
+                                .unwrap_or_else(|| "?".into())
+                        ),
+                    ));
+                }
+            }
+            Err(why) => rows.push(("event".to_string(), format!("undecodable: {why}"))),
+        }
+        extra.push(Line::default());
+        extra.push(Line::from(vec![
+            Span::styled(format!("{:<20}", "local record"), theme.dim()),
+            Span::raw(match_text(&r.matches)),
+        ]));
+        if let Ok(m) = &r.matches {
+            for t in m {
+                extra.push(Line::from(Span::styled(
+                    format!(
+                        "{:<20}consume #{} · {} × {} · trackingId {} · customer {} · {}",
+                        "",
+                        t.write_id,
+                        t.quantity_consumed,
+                        t.product_id,
+                        t.tracking_id,
+                        t.customer_fp,
+                        t.recorded_at.chars().take(19).collect::<String>()
+                    ),
+                    theme.dim(),
+                )));
+            }
+        }
+        list::detail_box(
+            f,
+            area,
+            theme,
+            &format!("Clawback event {}", r.message_id),
+            &rows,
+            &extra,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(write_id: i64, fp: &str) -> RecordedOrderTransaction {
+        RecordedOrderTransaction {
+            write_id,
+            tracking_id: "t".into(),
+            product_id: "P".into(),
+            customer_fp: fp.into(),
+            order_id: "o".into(),
+            order_line_item_id: "l".into(),
+            quantity_consumed: 1,
+            recorded_at: "2026-11-23T10:00:00".into(),
+        }
+    }
+
+    #[test]
+    fn matches_say_which_consume_of_which_customer() {
+        assert_eq!(match_text(&Ok(vec![])), "no local record");
+        assert_eq!(
+            match_text(&Ok(vec![rec(3, "1a2b3c4d")])),
+            "matches consume #3 of customer 1a2b3c4d"
+        );
+        assert_eq!(
+            match_text(&Ok(vec![rec(3, "aa"), rec(5, "aa"), rec(9, "bb")])),
+            "matches consumes #3, #5 of customer aa; matches consume #9 of customer bb"
+        );
+        assert!(match_text(&Err("locked".into())).contains("journal unreadable"));
+    }
+
+    #[test]
+    fn every_event_state_has_a_next_step() {
+        assert_eq!(what_to_do(Some(&EventState::Revoked)).0, "reconcile");
+        assert_eq!(what_to_do(Some(&EventState::Returned)).0, "nothing to do");
+        assert_eq!(what_to_do(Some(&EventState::Refunded)).0, "log it");
+        assert_eq!(
+            what_to_do(Some(&EventState::ChargebackReversal)).0,
+            "undo revocation"
+        );
+        assert_eq!(source_label("/Purchase/Chargeback"), "Chargeback");
+        assert_eq!(source_label("odd"), "odd");
+    }
+}

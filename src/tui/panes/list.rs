@@ -1,0 +1,234 @@
+//! What the Orders, Subscriptions, Clawbacks and Timeline panes share: the
+//! load state of one read, the failure an agent can act on, the row cursor,
+//! and the header and detail boxes they draw.
+
+use crate::store::StoreError;
+use crate::tui::keymap::Command;
+use crate::tui::theme::Theme;
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use std::cell::Cell;
+
+/// A read that did not work, with what it most likely means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    pub fn from_store(e: &StoreError) -> Self {
+        Self {
+            message: e.to_string(),
+            hint: e.hint().map(String::from),
+        }
+    }
+
+    pub fn plain(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// "message — hint", for the status bar and empty states.
+    pub fn line(&self) -> String {
+        match &self.hint {
+            Some(h) => format!("{} — {h}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// Where one read of a pane stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Load<T> {
+    /// Nothing asked yet.
+    Idle,
+    Loading {
+        load_id: u64,
+    },
+    Loaded {
+        at: DateTime<Utc>,
+        data: T,
+    },
+    Failed(Failure),
+}
+
+impl<T> Load<T> {
+    pub fn data(&self) -> Option<&T> {
+        match self {
+            Load::Loaded { data, .. } => Some(data),
+            _ => None,
+        }
+    }
+
+    pub fn loaded_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Load::Loaded { at, .. } => Some(*at),
+            _ => None,
+        }
+    }
+
+    pub fn is_loading(&self) -> bool {
+        matches!(self, Load::Loading { .. })
+    }
+
+    /// Whether an answer with `load_id` is the one this state waits for.
+    pub fn awaits(&self, load_id: u64) -> bool {
+        matches!(self, Load::Loading { load_id: l } if *l == load_id)
+    }
+}
+
+/// The selected row, the scroll position the view keeps, and whether the
+/// detail box is open.
+#[derive(Debug, Default)]
+pub struct Cursor {
+    pub selected: usize,
+    pub offset: Cell<usize>,
+    /// Rows on screen at the last draw (for PgUp/PgDn).
+    pub page: Cell<usize>,
+    pub detail: bool,
+}
+
+impl Cursor {
+    /// Movement and detail commands over `len` rows; false when `cmd` is
+    /// not one of them.
+    pub fn on_command(&mut self, cmd: Command, len: usize) -> bool {
+        let last = len.saturating_sub(1);
+        let page = self.page.get().max(1);
+        match cmd {
+            Command::Up => self.selected = self.selected.saturating_sub(1),
+            Command::Down => self.selected = (self.selected + 1).min(last),
+            Command::PageUp => self.selected = self.selected.saturating_sub(page),
+            Command::PageDown => self.selected = (self.selected + page).min(last),
+            Command::Top => self.selected = 0,
+            Command::Bottom => self.selected = last,
+            Command::Open => self.detail = len > 0,
+            Command::Back if self.detail => self.detail = false,
+            _ => return false,
+        }
+        true
+    }
+
+    pub fn reset(&mut self) {
+        self.selected = 0;
+        self.offset.set(0);
+        self.detail = false;
+    }
+
+    /// Keep the selection inside `len` rows.
+    pub fn clamp(&mut self, len: usize) {
+        self.selected = self.selected.min(len.saturating_sub(1));
+        if len == 0 {
+            self.detail = false;
+        }
+    }
+}
+
+/// `2026-11-23 10:00` (UTC), or "—".
+pub fn when(t: Option<DateTime<Utc>>) -> String {
+    match t {
+        Some(t) if t.timestamp() >= crate::browse::column::FOREVER => "never".into(),
+        Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
+        None => "—".into(),
+    }
+}
+
+/// `2026-11-23` (UTC), or "—".
+pub fn day(t: Option<DateTime<Utc>>) -> String {
+    match t {
+        Some(t) if t.timestamp() >= crate::browse::column::FOREVER => "never".into(),
+        Some(t) => t.format("%Y-%m-%d").to_string(),
+        None => "—".into(),
+    }
+}
+
+/// "in 3d", "12d ago", or "—".
+pub fn rel(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    match t {
+        Some(t) => crate::browse::column::short_relative(t.timestamp(), now.timestamp()),
+        None => "—".into(),
+    }
+}
+
+/// One header line: a title, facts, and the keys that work here.
+pub fn header(f: &mut Frame, area: Rect, theme: &Theme, title: &str, facts: &str, keys: &str) {
+    let line = Line::from(vec![
+        Span::styled(format!(" {title} "), theme.title()),
+        Span::raw(format!("— {facts}")),
+        Span::styled(format!("   {keys}"), theme.dim()),
+    ]);
+    f.render_widget(Paragraph::new(line), area);
+}
+
+/// A bordered detail box over the table: `rows` of (label, value).
+pub fn detail_box(
+    f: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    title: &str,
+    rows: &[(String, String)],
+    extra: &[Line<'static>],
+) {
+    let w = area.width.saturating_sub(4).min(110);
+    let mut lines: Vec<Line> = rows
+        .iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(format!("{k:<20}"), theme.dim()),
+                Span::raw(v.clone()),
+            ])
+        })
+        .collect();
+    lines.extend(extra.iter().cloned());
+    // Height of the wrapped text, so nothing is cut off at the bottom.
+    let inner = usize::from(w.saturating_sub(2).max(1));
+    let text_rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let h = (text_rows + 2).min(usize::from(area.height)) as u16;
+    let r = crate::tui::widgets::centered(area, w, h);
+    f.render_widget(Clear, r);
+    let block = Block::bordered()
+        .border_style(theme.border_focus())
+        .title(format!(" {title} · Esc closes · y copies "));
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        r,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_stays_inside_the_rows() {
+        let mut c = Cursor::default();
+        c.page.set(10);
+        assert!(c.on_command(Command::Down, 3));
+        assert!(c.on_command(Command::PageDown, 3));
+        assert_eq!(c.selected, 2);
+        assert!(c.on_command(Command::Top, 3));
+        assert_eq!(c.selected, 0);
+        assert!(c.on_command(Command::Open, 0));
+        assert!(!c.detail, "no detail over an empty list");
+        assert!(
+            !c.on_command(Command::Back, 3),
+            "Back with no detail is not ours"
+        );
+        assert!(!c.on_command(Command::Refresh, 3));
+    }
+
+    #[test]
+    fn load_answers_only_its_own_id() {
+        let l: Load<()> = Load::Loading { load_id: 4 };
+        assert!(l.awaits(4));
+        assert!(!l.awaits(3));
+        assert!(!Load::<()>::Idle.awaits(4));
+    }
+}

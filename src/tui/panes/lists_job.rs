@@ -1,0 +1,242 @@
+//! Background work of the Orders, Subscriptions, Clawbacks and Timeline
+//! panes. Each job is a plain async function from the client (and the
+//! journal's path) to the pane's event, so tests run them against the
+//! sandbox directly; `tui::jobs` runs them on tokio tasks for the console.
+
+use crate::journal::{Actor, AuditEntry, AuditFilter, Journal, WriteRequest};
+use crate::store::StoreClient;
+use crate::tui::panes::clawbacks::{
+    ClawEvent, ClawJob, ClawRow, PEEK_MAX, Peeked, RECEIVE_VISIBILITY_SECS, Receipt,
+};
+use crate::tui::panes::list::Failure;
+use crate::tui::panes::orders::{OrdersEvent, OrdersJob};
+use crate::tui::panes::subscriptions::{SubsEvent, SubsJob};
+use crate::tui::panes::timeline::{TimelineEvent, TimelineJob};
+use crate::tui::panes::{PaneEvent, PaneJob};
+use std::path::Path;
+use tokio_util::sync::CancellationToken;
+
+/// Every page of the orders query (last 90 days).
+pub async fn orders(client: &StoreClient, key: &str, load_id: u64) -> OrdersEvent {
+    let mut all = Vec::new();
+    let r = client
+        .orders(key, None, &CancellationToken::new(), |p| {
+            all.extend(p.items)
+        })
+        .await;
+    OrdersEvent::Loaded {
+        load_id,
+        result: r.map(|_| all).map_err(|e| Failure::from_store(&e)),
+    }
+}
+
+/// Every page of the recurrences query.
+pub async fn recurrences(client: &StoreClient, key: &str, load_id: u64) -> SubsEvent {
+    let mut all = Vec::new();
+    let r = client
+        .recurrences(key, &CancellationToken::new(), |p| all.extend(p.items))
+        .await;
+    SubsEvent::Loaded {
+        load_id,
+        result: r.map(|_| all).map_err(|e| Failure::from_store(&e)),
+    }
+}
+
+/// A SAS token, a peek of up to 32 events, and each event matched to the
+/// consumes the journal recorded for its order line.
+pub async fn peek(client: &StoreClient, journal_path: &Path, load_id: u64) -> ClawEvent {
+    ClawEvent::Peeked {
+        load_id,
+        result: peek_inner(client, journal_path).await,
+    }
+}
+
+async fn peek_inner(client: &StoreClient, journal_path: &Path) -> Result<Peeked, Failure> {
+    let sas = client
+        .clawback_sas()
+        .await
+        .map_err(|e| Failure::from_store(&e))?
+        .value;
+    let events = client
+        .queue_peek(&sas.uri, PEEK_MAX)
+        .await
+        .map_err(|e| Failure::from_store(&e))?
+        .value;
+    let journal = Journal::open(journal_path).map_err(|e| e.to_string());
+    let rows = events
+        .into_iter()
+        .enumerate()
+        .map(|(position, q)| {
+            let matches = match (&journal, &q.event) {
+                (Err(e), _) => Err(e.clone()),
+                (Ok(j), Ok(ev)) => j
+                    .order_transactions_for(&ev.data.order_id, &ev.data.line_item_id)
+                    .map_err(|e| e.to_string()),
+                (Ok(_), Err(_)) => Ok(Vec::new()),
+            };
+            ClawRow {
+                position,
+                message_id: q.message.message_id,
+                insertion_time: q.message.insertion_time,
+                dequeue_count: q.message.dequeue_count,
+                event: q.event,
+                matches,
+            }
+        })
+        .collect();
+    Ok(Peeked {
+        rows,
+        sas_expires: Some(sas.expires_on.0.0),
+    })
+}
+
+/// Receive the first `count` events (hiding them for a while) to get the
+/// pop receipt of `message_id`.
+pub async fn receive(client: &StoreClient, message_id: &str, count: u8) -> ClawEvent {
+    ClawEvent::Received {
+        message_id: message_id.to_string(),
+        result: receive_inner(client, message_id, count).await,
+    }
+}
+
+async fn receive_inner(
+    client: &StoreClient,
+    message_id: &str,
+    count: u8,
+) -> Result<Receipt, Failure> {
+    let sas = client
+        .clawback_sas()
+        .await
+        .map_err(|e| Failure::from_store(&e))?
+        .value;
+    let got = client
+        .queue_receive(&sas.uri, count, Some(RECEIVE_VISIBILITY_SECS))
+        .await
+        .map_err(|e| Failure::from_store(&e))?
+        .value;
+    let n = got.len();
+    let again = got
+        .first()
+        .and_then(|q| q.message.time_next_visible.clone());
+    let Some(m) = got.into_iter().find(|q| q.message.message_id == message_id) else {
+        return Err(Failure {
+            message: format!("the event was not among the {n} received"),
+            hint: Some(format!(
+                "another reader holds it or it has left the queue{}",
+                again
+                    .map(|t| format!("; the {n} received show again at {t}"))
+                    .unwrap_or_default()
+            )),
+        });
+    };
+    match m.message.pop_receipt {
+        Some(pop_receipt) if !pop_receipt.is_empty() => Ok(Receipt {
+            pop_receipt,
+            visible_again: m.message.time_next_visible,
+            others_hidden: n.saturating_sub(1),
+        }),
+        _ => Err(Failure::plain("the queue answered without a pop receipt")),
+    }
+}
+
+/// A confirmed write through the one write path; one line for the screen.
+pub async fn write(
+    client: &StoreClient,
+    journal_path: &Path,
+    actor: &Actor,
+    req: WriteRequest,
+) -> Result<String, String> {
+    crate::tui::writes::run(client, journal_path, actor, req)
+        .await
+        .line
+}
+
+/// This data dir's audit entries for the case's key fingerprints.
+pub fn audit_for(journal_path: &Path, fps: &[String]) -> Result<Vec<AuditEntry>, String> {
+    let j = Journal::open(journal_path).map_err(|e| e.to_string())?;
+    let mut all = Vec::new();
+    for fp in fps {
+        let filter = AuditFilter {
+            customer_fp: Some(fp.clone()),
+            ..AuditFilter::default()
+        };
+        all.extend(j.audit(&filter).map_err(|e| e.to_string())?);
+    }
+    all.sort_by_key(|e| e.id);
+    all.dedup_by_key(|e| e.id);
+    Ok(all)
+}
+
+/// Run one job of these panes; `None` for a job that is not theirs.
+/// `client` is `None` while the console is not connected yet.
+pub async fn run(
+    client: Option<&StoreClient>,
+    journal_path: &Path,
+    actor: &Actor,
+    job: PaneJob,
+) -> Option<PaneEvent> {
+    const OFFLINE: &str = "not connected to a Store yet";
+    let offline = || Failure::plain(OFFLINE);
+    Some(match job {
+        PaneJob::Orders(OrdersJob::Load { load_id, key }) => PaneEvent::Orders(match client {
+            Some(c) => orders(c, &key, load_id).await,
+            None => OrdersEvent::Loaded {
+                load_id,
+                result: Err(offline()),
+            },
+        }),
+        PaneJob::Subscriptions(SubsJob::Load { load_id, key }) => {
+            PaneEvent::Subscriptions(match client {
+                Some(c) => recurrences(c, &key, load_id).await,
+                None => SubsEvent::Loaded {
+                    load_id,
+                    result: Err(offline()),
+                },
+            })
+        }
+        PaneJob::Subscriptions(SubsJob::Write(req)) => {
+            PaneEvent::Subscriptions(SubsEvent::Written(match client {
+                Some(c) => write(c, journal_path, actor, req).await,
+                None => Err(format!("not sent: {OFFLINE}")),
+            }))
+        }
+        PaneJob::Clawbacks(ClawJob::Peek { load_id }) => PaneEvent::Clawbacks(match client {
+            Some(c) => peek(c, journal_path, load_id).await,
+            None => ClawEvent::Peeked {
+                load_id,
+                result: Err(offline()),
+            },
+        }),
+        PaneJob::Clawbacks(ClawJob::Receive { message_id, count }) => {
+            PaneEvent::Clawbacks(match client {
+                Some(c) => receive(c, &message_id, count).await,
+                None => ClawEvent::Received {
+                    message_id,
+                    result: Err(offline()),
+                },
+            })
+        }
+        PaneJob::Clawbacks(ClawJob::Ack(req)) => {
+            PaneEvent::Clawbacks(ClawEvent::Acked(match client {
+                Some(c) => write(c, journal_path, actor, req).await,
+                None => Err(format!("not sent: {OFFLINE}")),
+            }))
+        }
+        PaneJob::Timeline(TimelineJob::LoadAudit { load_id, fps }) => {
+            let path = journal_path.to_path_buf();
+            let result = tokio::task::spawn_blocking(move || audit_for(&path, &fps))
+                .await
+                .unwrap_or_else(|e| Err(format!("audit read stopped: {e}")));
+            PaneEvent::Timeline(TimelineEvent::AuditLoaded { load_id, result })
+        }
+        PaneJob::Key(_) | PaneJob::Entitlements(_) | PaneJob::Audit(_) => return None,
+    })
+}
+
+/// Whether a job writes (the status bar's pending list must be re-read after).
+pub fn is_write(job: &PaneJob) -> bool {
+    matches!(
+        job,
+        PaneJob::Subscriptions(SubsJob::Write(_)) | PaneJob::Clawbacks(ClawJob::Ack(_))
+    )
+}

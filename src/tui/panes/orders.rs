@@ -1,0 +1,462 @@
+//! The Orders pane: the customer's consumable orders of the last 90 days
+//! (orders query, UserPurchaseId), one row per line item.
+//!
+//! The docs ask for at most one orders query a day per customer, so the pane
+//! reads once per purchase key, when it first comes on screen, and again only
+//! on `r` — which asks twice within a day.
+
+use crate::store::model::{Order, OrderLineItem};
+use crate::tui::app::Effect;
+use crate::tui::keymap::Command;
+use crate::tui::panes::empty::draw_empty;
+use crate::tui::panes::list::{self, Cursor, Failure, Load};
+use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::table::{self, TableColumn, TableSpec};
+use chrono::{DateTime, Duration, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use std::borrow::Cow;
+
+#[derive(Clone, PartialEq)]
+pub enum OrdersJob {
+    /// Every page of the orders query for `key` (a UserPurchaseId).
+    Load { load_id: u64, key: String },
+}
+
+impl std::fmt::Debug for OrdersJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OrdersJob::Load { load_id, key } => write!(
+                f,
+                "Load {{ load_id: {load_id}, key: {} }}",
+                crate::keys::fingerprint(key)
+            ),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum OrdersEvent {
+    Loaded {
+        load_id: u64,
+        result: Result<Vec<Order>, Failure>,
+    },
+}
+
+const COLUMNS: &[TableColumn] = &[
+    TableColumn {
+        title: "orderId",
+        min: 8,
+        max: 36,
+        right: false,
+    },
+    TableColumn {
+        title: "purchased",
+        min: 10,
+        max: 10,
+        right: false,
+    },
+    TableColumn {
+        title: "refunded",
+        min: 10,
+        max: 10,
+        right: false,
+    },
+    TableColumn {
+        title: "product",
+        min: 8,
+        max: 14,
+        right: false,
+    },
+    TableColumn {
+        title: "sku",
+        min: 4,
+        max: 6,
+        right: false,
+    },
+    TableColumn {
+        title: "qty",
+        min: 3,
+        max: 5,
+        right: true,
+    },
+    TableColumn {
+        title: "state",
+        min: 7,
+        max: 12,
+        right: false,
+    },
+    TableColumn {
+        title: "qty revoked",
+        min: 3,
+        max: 11,
+        right: false,
+    },
+];
+
+/// How long the docs want between two orders queries for one customer.
+const ONCE_A_DAY: i64 = 24 * 3600;
+
+pub struct OrdersPane {
+    /// The purchase key the data belongs to (or is being read for).
+    key: Option<String>,
+    pub load: Load<Vec<Order>>,
+    /// One per line item: (order index, line index); an order without
+    /// line items gets one row with `None`.
+    pub rows: Vec<(usize, Option<usize>)>,
+    pub cursor: Cursor,
+    /// Bumped whenever the data changes, so the Timeline knows to rebuild.
+    pub generation: u64,
+    next_load: u64,
+    /// `r` pressed once within a day of the last read: the next `r` reads.
+    refresh_armed: bool,
+    connected: bool,
+    now: DateTime<Utc>,
+}
+
+impl Default for OrdersPane {
+    fn default() -> Self {
+        Self {
+            key: None,
+            load: Load::Idle,
+            rows: Vec::new(),
+            cursor: Cursor::default(),
+            generation: 0,
+            next_load: 1,
+            refresh_armed: false,
+            connected: false,
+            now: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+}
+
+impl OrdersPane {
+    pub fn orders(&self) -> &[Order] {
+        self.load.data().map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn has_key(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// After every update: follow the case's purchase key, and read the
+    /// orders the first time the pane is on screen with a key.
+    pub fn sync(&mut self, focused: bool, purchase_key: Option<&str>, ctx: &PaneCtx) -> PaneOutput {
+        self.now = ctx.now;
+        self.connected = ctx.conn.is_some();
+        if self.key.as_deref() != purchase_key {
+            self.key = purchase_key.map(String::from);
+            self.load = Load::Idle;
+            self.rows.clear();
+            self.cursor.reset();
+            self.refresh_armed = false;
+            self.generation += 1;
+        }
+        if focused && self.key.is_some() && self.load == Load::Idle && self.connected {
+            return self.start_load();
+        }
+        PaneOutput::none()
+    }
+
+    fn start_load(&mut self) -> PaneOutput {
+        let Some(key) = self.key.clone() else {
+            return PaneOutput::error(
+                "no purchase key in the case: paste the customer's UserPurchaseId in the Key pane (1)",
+            );
+        };
+        if !self.connected {
+            return PaneOutput::error("not connected to a Store yet");
+        }
+        let load_id = self.next_load;
+        self.next_load += 1;
+        self.load = Load::Loading { load_id };
+        self.refresh_armed = false;
+        PaneOutput::effect(Effect::Pane(
+            PaneId::Orders,
+            PaneJob::Orders(OrdersJob::Load { load_id, key }),
+        ))
+    }
+
+    pub fn on_event(&mut self, ev: OrdersEvent, ctx: &PaneCtx) -> PaneOutput {
+        match ev {
+            OrdersEvent::Loaded { load_id, result } if self.load.awaits(load_id) => {
+                self.generation += 1;
+                match result {
+                    Ok(mut orders) => {
+                        // Newest first; undated orders last.
+                        orders.sort_by(|a, b| {
+                            let t = |o: &Order| o.order_purchased_date.as_ref().map(|t| t.0);
+                            t(b).cmp(&t(a))
+                        });
+                        self.rows = rows_of(&orders);
+                        self.load = Load::Loaded {
+                            at: ctx.now,
+                            data: orders,
+                        };
+                        self.cursor.clamp(self.rows.len());
+                        PaneOutput::none()
+                    }
+                    Err(f) => {
+                        let msg = format!("orders: {}", f.line());
+                        self.load = Load::Failed(f);
+                        self.rows.clear();
+                        PaneOutput::error(msg)
+                    }
+                }
+            }
+            // An answer for a key no longer in the case.
+            OrdersEvent::Loaded { .. } => PaneOutput::none(),
+        }
+    }
+
+    pub fn on_command(&mut self, cmd: Command, _ctx: &PaneCtx) -> Routed {
+        if cmd != Command::Refresh {
+            self.refresh_armed = false;
+        }
+        if self.cursor.on_command(cmd, self.rows.len()) {
+            return Routed::handled(PaneOutput::none());
+        }
+        let out = match cmd {
+            Command::Refresh => self.refresh(),
+            Command::Copy => match self.current() {
+                Some((o, _)) => PaneOutput::effect(Effect::Copy {
+                    text: serde_json::to_string_pretty(o).unwrap_or_default(),
+                    label: format!("order {}", o.order_id),
+                }),
+                None => PaneOutput::error("nothing to copy"),
+            },
+            _ => return Routed::ignored(),
+        };
+        Routed::handled(out)
+    }
+
+    /// `r`: read again, but ask first if the last read is less than a day old.
+    fn refresh(&mut self) -> PaneOutput {
+        if self.load.is_loading() {
+            return PaneOutput::toast("the orders are being read already");
+        }
+        if let Some(at) = self.load.loaded_at() {
+            let age = self.now.signed_duration_since(at);
+            if age < Duration::seconds(ONCE_A_DAY) && !self.refresh_armed {
+                self.refresh_armed = true;
+                return PaneOutput::toast(format!(
+                    "orders were read {} ago; the docs ask for at most one orders query a day per customer — press r again to read them anyway",
+                    crate::keys::human_duration(age)
+                ));
+            }
+        }
+        self.start_load()
+    }
+
+    /// The order and line item under the cursor.
+    pub fn current(&self) -> Option<(&Order, Option<&OrderLineItem>)> {
+        let (o, l) = *self.rows.get(self.cursor.selected)?;
+        let order = self.orders().get(o)?;
+        Some((order, l.and_then(|l| order.order_line_items.get(l))))
+    }
+
+    pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let (headline, next) = match (&self.key, &self.load) {
+            (None, _) => (
+                "No purchase key in this case.".to_string(),
+                "Orders need the customer's UserPurchaseId: paste it in the Key pane (1), or press d there for a demo customer.".to_string(),
+            ),
+            (Some(_), Load::Idle) if !self.connected => (
+                "Waiting for the Store connection…".to_string(),
+                "The orders are read as soon as the console is connected.".to_string(),
+            ),
+            (Some(_), Load::Idle) => (
+                "Orders not read yet.".to_string(),
+                "They are read when this pane is on screen (once per key; r reads again).".to_string(),
+            ),
+            (Some(_), Load::Loading { .. }) => (
+                "Reading the orders of the last 90 days…".to_string(),
+                "One orders query, all pages (the docs ask for at most one a day per customer)."
+                    .to_string(),
+            ),
+            (Some(_), Load::Failed(fail)) => (
+                "The orders could not be read.".to_string(),
+                format!("{} · r tries again", fail.line()),
+            ),
+            (Some(_), Load::Loaded { at, data }) if data.is_empty() => (
+                "No orders in the last 90 days.".to_string(),
+                format!(
+                    "The orders query returns consumable purchases of the last 90 days only; older ones are not listed. Read {} UTC; r reads again (at most once a day per customer, say the docs).",
+                    at.format("%Y-%m-%d %H:%M")
+                ),
+            ),
+            (Some(_), Load::Loaded { .. }) => {
+                self.draw_table(f, area, theme);
+                return;
+            }
+        };
+        draw_empty(f, area, theme, &headline, &next);
+    }
+
+    fn draw_table(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let [head, body] =
+            Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+        let orders = self.orders();
+        let who = self
+            .key
+            .as_deref()
+            .and_then(crate::store::keyinfo::user_id)
+            .unwrap_or_else(|| "customer".into());
+        let refunded = orders
+            .iter()
+            .filter(|o| o.order_refunded_date.is_some())
+            .count();
+        let facts = format!(
+            "{who} · {} orders · {} lines · {refunded} refunded · last 90 days · read {} UTC",
+            orders.len(),
+            self.rows.len(),
+            list::when(self.load.loaded_at()),
+        );
+        list::header(
+            f,
+            head,
+            theme,
+            "Orders",
+            &facts,
+            "Enter detail · y copy · r read again (docs: at most once a day per customer)",
+        );
+        let spec = TableSpec {
+            columns: COLUMNS,
+            len: self.rows.len(),
+            selected: Some(self.cursor.selected),
+            sort: None,
+            offset: self.cursor.offset.get(),
+        };
+        let rows = &self.rows;
+        let cell = |r: usize, c: usize| -> Cow<'_, str> {
+            let Some((o, l)) = rows.get(r).and_then(|&(o, l)| {
+                let order = orders.get(o)?;
+                Some((order, l.and_then(|l| order.order_line_items.get(l))))
+            }) else {
+                return Cow::Borrowed("");
+            };
+            match (c, l) {
+                (0, _) => Cow::Borrowed(o.order_id.as_str()),
+                (1, _) => Cow::Owned(list::day(o.order_purchased_date.as_ref().map(|t| t.0))),
+                (2, _) => Cow::Owned(match &o.order_refunded_date {
+                    Some(t) => list::day(Some(t.0)),
+                    None => String::new(),
+                }),
+                (3, None) => Cow::Borrowed("(no line items)"),
+                (3, Some(l)) => Cow::Borrowed(l.product_id.as_str()),
+                (4, Some(l)) => Cow::Borrowed(l.sku_id.as_str()),
+                (5, Some(l)) => Cow::Owned(l.quantity.to_string()),
+                (6, Some(l)) => Cow::Owned(state_text(l)),
+                (7, Some(l)) => Cow::Borrowed(match l.was_consumable_quantity_revoked {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "",
+                }),
+                _ => Cow::Borrowed(""),
+            }
+        };
+        let style = |r: usize| -> Style {
+            let line = rows.get(r).and_then(|&(o, l)| {
+                orders
+                    .get(o)
+                    .and_then(|o| l.and_then(|l| o.order_line_items.get(l)))
+            });
+            match line.map(|l| l.line_item_state.as_ref().map(|s| s.as_str())) {
+                Some(Some("Refunded")) => theme.warn(),
+                Some(Some("Revoked")) => theme.bad(),
+                _ => Style::default(),
+            }
+        };
+        let drawn = table::render(f, body, theme, &spec, &cell, &style);
+        self.cursor.offset.set(drawn.offset);
+        self.cursor.page.set(drawn.height);
+        if self.cursor.detail
+            && let Some((o, _)) = self.current()
+        {
+            self.draw_detail(f, body, theme, o);
+        }
+    }
+
+    fn draw_detail(&self, f: &mut Frame, area: Rect, theme: &Theme, o: &Order) {
+        let now = self.now;
+        let t = |x: &Option<crate::store::model::StoreTime>| match x {
+            Some(t) => format!(
+                "{} UTC ({})",
+                list::when(Some(t.0)),
+                list::rel(Some(t.0), now)
+            ),
+            None => "—".into(),
+        };
+        let rows = vec![
+            ("orderId".to_string(), o.order_id.clone()),
+            (
+                "shortOrderId".to_string(),
+                o.short_order_id.clone().unwrap_or_else(|| "—".into()),
+            ),
+            ("purchased".to_string(), t(&o.order_purchased_date)),
+            ("refunded".to_string(), t(&o.order_refunded_date)),
+        ];
+        let mut extra = vec![Line::default()];
+        for l in &o.order_line_items {
+            extra.push(Line::from(vec![
+                Span::styled(format!("{:<20}", "line item"), theme.dim()),
+                Span::raw(l.line_item_id.clone()),
+            ]));
+            let revoked = match l.was_consumable_quantity_revoked {
+                Some(true) => " · consumable quantity was revoked",
+                Some(false) => " · consumable quantity not revoked",
+                None => "",
+            };
+            extra.push(Line::from(vec![
+                Span::raw(" ".repeat(20)),
+                Span::raw(format!(
+                    "{} / {} × {} · {}{revoked}",
+                    l.product_id,
+                    l.sku_id,
+                    l.quantity,
+                    state_text(l)
+                )),
+            ]));
+        }
+        if o.order_line_items.is_empty() {
+            extra.push(Line::from(Span::styled(
+                "this order lists no line items",
+                theme.dim(),
+            )));
+        }
+        list::detail_box(
+            f,
+            area,
+            theme,
+            &format!("Order {}", o.order_id),
+            &rows,
+            &extra,
+        );
+    }
+}
+
+fn rows_of(orders: &[Order]) -> Vec<(usize, Option<usize>)> {
+    orders
+        .iter()
+        .enumerate()
+        .flat_map(|(i, o)| {
+            let n = o.order_line_items.len();
+            let lines: Vec<(usize, Option<usize>)> = if n == 0 {
+                vec![(i, None)]
+            } else {
+                (0..n).map(|l| (i, Some(l))).collect()
+            };
+            lines
+        })
+        .collect()
+}
+
+fn state_text(l: &OrderLineItem) -> String {
+    l.line_item_state
+        .as_ref()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "—".into())
+}

@@ -1,0 +1,711 @@
+//! The Subscriptions pane: the customer's recurrences (UserPurchaseId), with
+//! the state the Store reports checked against the expiration time — the
+//! state can lag — and the four subscription changes, each only from the
+//! palette and through the confirmation dialog and the journal.
+
+use crate::journal::WriteRequest;
+use crate::store::model::{Recurrence, RecurrenceState};
+use crate::tui::app::Effect;
+use crate::tui::keymap::Command;
+use crate::tui::panes::empty::draw_empty;
+use crate::tui::panes::list::{self, Cursor, Failure, Load};
+use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
+use crate::tui::theme::Theme;
+use crate::tui::widgets::confirm::ConfirmDialog;
+use crate::tui::widgets::table::{self, TableColumn, TableSpec};
+use chrono::{DateTime, Utc};
+use crossterm::event::{Event, KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+use std::borrow::Cow;
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
+
+#[derive(Clone, PartialEq)]
+pub enum SubsJob {
+    Load {
+        load_id: u64,
+        key: String,
+    },
+    /// A confirmed subscription change, through the journal.
+    Write(WriteRequest),
+}
+
+impl std::fmt::Debug for SubsJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SubsJob::Load { load_id, key } => write!(
+                f,
+                "Load {{ load_id: {load_id}, key: {} }}",
+                crate::keys::fingerprint(key)
+            ),
+            SubsJob::Write(r) => write!(f, "Write({r:?})"),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum SubsEvent {
+    Loaded {
+        load_id: u64,
+        result: Result<Vec<Recurrence>, Failure>,
+    },
+    /// One line: done, refused, or pending with how to replay.
+    Written(Result<String, String>),
+}
+
+/// The longest extension the prompt accepts (ten years).
+pub const MAX_EXTENSION_DAYS: u32 = 3650;
+
+/// The tiny input of `:extend-subscription`.
+#[derive(Debug)]
+pub struct ExtendPrompt {
+    pub recurrence_id: String,
+    pub product_id: String,
+    pub input: Input,
+    pub error: Option<String>,
+}
+
+/// Most telling first: narrow screens drop trailing columns (Enter shows all).
+const COLUMNS: &[TableColumn] = &[
+    TableColumn {
+        title: "product",
+        min: 12,
+        max: 14,
+        right: false,
+    },
+    TableColumn {
+        title: "state",
+        min: 16,
+        max: 16,
+        right: false,
+    },
+    TableColumn {
+        title: "expires",
+        min: 8,
+        max: 9,
+        right: true,
+    },
+    TableColumn {
+        title: "+grace",
+        min: 8,
+        max: 9,
+        right: true,
+    },
+    TableColumn {
+        title: "auto",
+        min: 4,
+        max: 4,
+        right: false,
+    },
+    TableColumn {
+        title: "trial",
+        min: 5,
+        max: 5,
+        right: false,
+    },
+    TableColumn {
+        title: "start",
+        min: 10,
+        max: 10,
+        right: false,
+    },
+    TableColumn {
+        title: "canceled",
+        min: 10,
+        max: 10,
+        right: false,
+    },
+    TableColumn {
+        title: "sku",
+        min: 4,
+        max: 6,
+        right: false,
+    },
+    TableColumn {
+        title: "recurrenceId",
+        min: 12,
+        max: 72,
+        right: false,
+    },
+];
+
+/// Whether the Store says Active while the expiration time has passed
+/// (the state can lag behind, says the spec).
+pub fn lapsed(r: &Recurrence, now: DateTime<Utc>) -> bool {
+    r.recurrence_state == Some(RecurrenceState::Active)
+        && r.expiration_time.as_ref().is_some_and(|t| t.0 <= now)
+}
+
+pub struct SubscriptionsPane {
+    key: Option<String>,
+    pub load: Load<Vec<Recurrence>>,
+    pub cursor: Cursor,
+    pub prompt: Option<ExtendPrompt>,
+    /// A confirmed change is under way.
+    pub writing: bool,
+    pub generation: u64,
+    next_load: u64,
+    connected: bool,
+    now: DateTime<Utc>,
+}
+
+impl Default for SubscriptionsPane {
+    fn default() -> Self {
+        Self {
+            key: None,
+            load: Load::Idle,
+            cursor: Cursor::default(),
+            prompt: None,
+            writing: false,
+            generation: 0,
+            next_load: 1,
+            connected: false,
+            now: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+}
+
+fn subs_job(j: SubsJob) -> Effect {
+    Effect::Pane(PaneId::Subscriptions, PaneJob::Subscriptions(j))
+}
+
+impl SubscriptionsPane {
+    pub fn items(&self) -> &[Recurrence] {
+        self.load.data().map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn current(&self) -> Option<&Recurrence> {
+        self.items().get(self.cursor.selected)
+    }
+
+    pub fn sync(&mut self, focused: bool, purchase_key: Option<&str>, ctx: &PaneCtx) -> PaneOutput {
+        self.now = ctx.now;
+        self.connected = ctx.conn.is_some();
+        if self.key.as_deref() != purchase_key {
+            self.key = purchase_key.map(String::from);
+            self.load = Load::Idle;
+            self.cursor.reset();
+            self.prompt = None;
+            self.generation += 1;
+        }
+        if focused && self.key.is_some() && self.load == Load::Idle && self.connected {
+            return self.start_load();
+        }
+        PaneOutput::none()
+    }
+
+    fn start_load(&mut self) -> PaneOutput {
+        let Some(key) = self.key.clone() else {
+            return PaneOutput::error(
+                "no purchase key in the case: paste the customer's UserPurchaseId in the Key pane (1)",
+            );
+        };
+        if !self.connected {
+            return PaneOutput::error("not connected to a Store yet");
+        }
+        let load_id = self.next_load;
+        self.next_load += 1;
+        self.load = Load::Loading { load_id };
+        PaneOutput::effect(subs_job(SubsJob::Load { load_id, key }))
+    }
+
+    pub fn on_job_started(&mut self, job: &SubsJob) {
+        if let SubsJob::Write(_) = job {
+            self.writing = true;
+        }
+    }
+
+    pub fn on_event(&mut self, ev: SubsEvent, ctx: &PaneCtx) -> PaneOutput {
+        match ev {
+            SubsEvent::Loaded { load_id, result } if self.load.awaits(load_id) => {
+                self.generation += 1;
+                let keep = self.current().map(|r| r.id.clone());
+                match result {
+                    Ok(mut items) => {
+                        // What the customer still has first: latest expiration first.
+                        items.sort_by(|a, b| {
+                            let t = |r: &Recurrence| r.expiration_time.as_ref().map(|t| t.0);
+                            t(b).cmp(&t(a))
+                        });
+                        if let Some(k) = keep
+                            && let Some(i) = items.iter().position(|r| r.id == k)
+                        {
+                            self.cursor.selected = i;
+                        }
+                        let n = items.len();
+                        self.load = Load::Loaded {
+                            at: ctx.now,
+                            data: items,
+                        };
+                        self.cursor.clamp(n);
+                        PaneOutput::none()
+                    }
+                    Err(f) => {
+                        let msg = format!("subscriptions: {}", f.line());
+                        self.load = Load::Failed(f);
+                        PaneOutput::error(msg)
+                    }
+                }
+            }
+            SubsEvent::Loaded { .. } => PaneOutput::none(),
+            SubsEvent::Written(result) => {
+                self.writing = false;
+                // Show what the Store now says, whatever the answer was.
+                let mut out = self.start_load();
+                match result {
+                    Ok(line) => out.toast = Some(line),
+                    Err(e) => out.error = Some(e),
+                }
+                out
+            }
+        }
+    }
+
+    /// Keys for the extension prompt while it is open.
+    pub fn on_key(&mut self, k: KeyEvent, ctx: &PaneCtx) -> Option<PaneOutput> {
+        let p = self.prompt.as_mut()?;
+        Some(match k.code {
+            KeyCode::Esc => {
+                self.prompt = None;
+                PaneOutput::toast("cancelled: nothing was sent")
+            }
+            KeyCode::Enter => match parse_days(p.input.value()) {
+                Ok(days) => {
+                    let id = p.recurrence_id.clone();
+                    self.prompt = None;
+                    self.ask(&id, "Extend", Some(days), ctx)
+                }
+                Err(e) => {
+                    p.error = Some(e);
+                    PaneOutput::none()
+                }
+            },
+            KeyCode::Char(c) if !c.is_ascii_digit() => {
+                p.error = Some("days: digits only".into());
+                PaneOutput::none()
+            }
+            _ => {
+                p.input.handle_event(&Event::Key(k));
+                p.error = None;
+                PaneOutput::none()
+            }
+        })
+    }
+
+    pub fn accepts_text(&self) -> bool {
+        self.prompt.is_some()
+    }
+
+    pub fn on_paste(&mut self, text: &str) -> PaneOutput {
+        if let Some(p) = self.prompt.as_mut() {
+            let digits: String = text.chars().filter(|c| c.is_ascii_digit()).collect();
+            p.input = Input::new(format!("{}{digits}", p.input.value()));
+            p.error = None;
+        }
+        PaneOutput::none()
+    }
+
+    pub fn on_command(&mut self, cmd: Command, ctx: &PaneCtx) -> Routed {
+        if self.cursor.on_command(cmd, self.items().len()) {
+            return Routed::handled(PaneOutput::none());
+        }
+        let out = match cmd {
+            Command::Refresh if self.load.is_loading() => {
+                PaneOutput::toast("the subscriptions are being read already")
+            }
+            Command::Refresh => self.start_load(),
+            Command::Copy => match self.current() {
+                Some(r) => PaneOutput::effect(Effect::Copy {
+                    text: serde_json::to_string_pretty(r).unwrap_or_default(),
+                    label: format!("subscription {}", r.id),
+                }),
+                None => PaneOutput::error("nothing to copy"),
+            },
+            Command::CancelSubscription => self.ask_selected("Cancel", ctx),
+            Command::RefundSubscription => self.ask_selected("Refund", ctx),
+            Command::AutoRenewOff => self.ask_selected("ToggleAutoRenew", ctx),
+            Command::ExtendSubscription => match self.write_target() {
+                Ok(r) => {
+                    self.prompt = Some(ExtendPrompt {
+                        recurrence_id: r.id.clone(),
+                        product_id: r.product_id.clone(),
+                        input: Input::default(),
+                        error: None,
+                    });
+                    PaneOutput::none()
+                }
+                Err(e) => PaneOutput::error(e),
+            },
+            _ => return Routed::ignored(),
+        };
+        Routed::handled(out)
+    }
+
+    /// The row a change would apply to, or why there is none.
+    fn write_target(&self) -> Result<&Recurrence, String> {
+        if self.key.is_none() {
+            return Err("a subscription change needs the customer's UserPurchaseId: paste it in the Key pane (1)".into());
+        }
+        if self.writing {
+            return Err("a subscription change is already under way".into());
+        }
+        if !self.connected {
+            return Err("not connected to a Store yet".into());
+        }
+        self.current().ok_or_else(|| {
+            "no subscription selected: the list is empty or not read yet (r reads it)".into()
+        })
+    }
+
+    fn ask_selected(&mut self, change: &str, ctx: &PaneCtx) -> PaneOutput {
+        match self.write_target() {
+            Ok(r) => {
+                let id = r.id.clone();
+                self.ask(&id, change, None, ctx)
+            }
+            Err(e) => PaneOutput::error(e),
+        }
+    }
+
+    /// Build the change and hand it to the confirmation dialog.
+    fn ask(&mut self, id: &str, change: &str, days: Option<u32>, ctx: &PaneCtx) -> PaneOutput {
+        let (Some(key), Some(r)) = (
+            self.key.clone(),
+            self.items().iter().find(|r| r.id == id).cloned(),
+        ) else {
+            return PaneOutput::error("that subscription is no longer in the list");
+        };
+        if change == "ToggleAutoRenew" && !r.auto_renew {
+            return PaneOutput::error(
+                "auto-renew is already off (ToggleAutoRenew can only turn it off)",
+            );
+        }
+        let state = r
+            .recurrence_state
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "no state".into());
+        let exp = r.expiration_time.as_ref().map(|t| t.0);
+        let effect = match (change, days) {
+            ("Extend", Some(d)) => format!(
+                "expiration {} → {} UTC",
+                list::when(exp),
+                list::when(exp.map(|t| t + chrono::Duration::days(i64::from(d))))
+            ),
+            ("Cancel", _) => format!(
+                "state {state} → Canceled; access until {} UTC, no further renewal",
+                list::when(exp)
+            ),
+            ("Refund", _) => {
+                format!("the customer is refunded and the subscription ends (now {state})")
+            }
+            _ => "auto-renew on → off; access until the current expiration".to_string(),
+        };
+        let req = WriteRequest::recurrence_change(&key, &r.id, change, days, None)
+            .with_expected_effect(effect);
+        let title = match change {
+            "Extend" => format!("Extend {} by {} day(s)", r.product_id, days.unwrap_or(0)),
+            "Cancel" => format!("Cancel subscription {}", r.product_id),
+            "Refund" => format!("Refund subscription {}", r.product_id),
+            _ => format!("Turn auto-renew off for {}", r.product_id),
+        };
+        let dialog = ConfirmDialog::for_write(
+            title,
+            &req.preview(&ctx.actor),
+            crate::store::keyinfo::user_id(&key).as_deref(),
+            format!("POST /v8.0/b2b/recurrences/{}/change", r.id),
+            Some(r.product_id.clone()),
+            subs_job(SubsJob::Write(req)),
+        );
+        PaneOutput {
+            confirm: Some(Box::new(dialog)),
+            ..PaneOutput::none()
+        }
+    }
+
+    pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let (headline, next) = match (&self.key, &self.load) {
+            (None, _) => (
+                "No purchase key in this case.".to_string(),
+                "Subscriptions need the customer's UserPurchaseId: paste it in the Key pane (1), or press d there for a demo customer.".to_string(),
+            ),
+            (Some(_), Load::Idle) if !self.connected => (
+                "Waiting for the Store connection…".to_string(),
+                "The subscriptions are read as soon as the console is connected.".to_string(),
+            ),
+            (Some(_), Load::Idle) => (
+                "Subscriptions not read yet.".to_string(),
+                "They are read when this pane is on screen; r reads again.".to_string(),
+            ),
+            (Some(_), Load::Loading { .. }) => (
+                "Reading the customer's subscriptions…".to_string(),
+                "recurrences query, all pages".to_string(),
+            ),
+            (Some(_), Load::Failed(fail)) => (
+                "The subscriptions could not be read.".to_string(),
+                format!("{} · r tries again", fail.line()),
+            ),
+            (Some(_), Load::Loaded { at, data }) if data.is_empty() => (
+                "This customer has no subscriptions.".to_string(),
+                format!(
+                    "The recurrences query returned none (read {} UTC; r reads again).",
+                    at.format("%Y-%m-%d %H:%M")
+                ),
+            ),
+            (Some(_), Load::Loaded { .. }) => {
+                self.draw_table(f, area, theme);
+                return;
+            }
+        };
+        draw_empty(f, area, theme, &headline, &next);
+    }
+
+    fn draw_table(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let items = self.items();
+        let now = self.now;
+        let lapsed_n = items.iter().filter(|r| lapsed(r, now)).count();
+        let [head, warn, body] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(u16::from(lapsed_n > 0 || self.writing)),
+            Constraint::Min(1),
+        ])
+        .areas(area);
+        let who = self
+            .key
+            .as_deref()
+            .and_then(crate::store::keyinfo::user_id)
+            .unwrap_or_else(|| "customer".into());
+        let active = items
+            .iter()
+            .filter(|r| r.recurrence_state == Some(RecurrenceState::Active) && !lapsed(r, now))
+            .count();
+        list::header(
+            f,
+            head,
+            theme,
+            "Subscriptions",
+            &format!(
+                "{who} · {} subscriptions, {active} active · read {} UTC",
+                items.len(),
+                list::when(self.load.loaded_at())
+            ),
+            "Enter detail · y copy · r read again · changes from : (cancel/extend/refund/auto-renew-off)",
+        );
+        if self.writing {
+            f.render_widget(
+                Paragraph::new(Span::styled(
+                    " sending the subscription change (journaled first)…",
+                    theme.warn(),
+                )),
+                warn,
+            );
+        } else if lapsed_n > 0 {
+            f.render_widget(
+                Paragraph::new(Span::styled(
+                    format!(
+                        " ⚠ {lapsed_n} say Active but their expirationTime has passed: the Store's state can lag — trust the time"
+                    ),
+                    theme.warn(),
+                )),
+                warn,
+            );
+        }
+        let spec = TableSpec {
+            columns: COLUMNS,
+            len: items.len(),
+            selected: Some(self.cursor.selected),
+            sort: None,
+            offset: self.cursor.offset.get(),
+        };
+        let cell = |row: usize, c: usize| -> Cow<'_, str> {
+            let Some(r) = items.get(row) else {
+                return Cow::Borrowed("");
+            };
+            match c {
+                0 => Cow::Borrowed(r.product_id.as_str()),
+                1 => Cow::Owned(state_cell(r, now)),
+                2 => Cow::Owned(list::rel(r.expiration_time.as_ref().map(|t| t.0), now)),
+                3 => Cow::Owned(list::rel(
+                    r.expiration_time_with_grace.as_ref().map(|t| t.0),
+                    now,
+                )),
+                4 => Cow::Borrowed(if r.auto_renew { "on" } else { "off" }),
+                5 => Cow::Borrowed(if r.is_trial { "yes" } else { "no" }),
+                6 => Cow::Owned(list::day(r.start_time.as_ref().map(|t| t.0))),
+                7 => Cow::Owned(match &r.cancellation_date {
+                    Some(t) => list::day(Some(t.0)),
+                    None => String::new(),
+                }),
+                8 => Cow::Borrowed(r.sku_id.as_str()),
+                9 => Cow::Borrowed(r.id.as_str()),
+                _ => Cow::Borrowed(""),
+            }
+        };
+        let style = |row: usize| -> Style {
+            let Some(r) = items.get(row) else {
+                return Style::default();
+            };
+            if lapsed(r, now) {
+                return theme.warn();
+            }
+            match r.recurrence_state.as_ref() {
+                Some(RecurrenceState::Active) => theme.good(),
+                Some(RecurrenceState::InDunning) | Some(RecurrenceState::Failed) => theme.bad(),
+                Some(RecurrenceState::Canceled) | Some(RecurrenceState::Inactive) => theme.dim(),
+                _ => Style::default(),
+            }
+        };
+        let drawn = table::render(f, body, theme, &spec, &cell, &style);
+        self.cursor.offset.set(drawn.offset);
+        self.cursor.page.set(drawn.height);
+        if self.cursor.detail
+            && let Some(r) = self.current()
+        {
+            self.draw_detail(f, body, theme, r);
+        }
+        if let Some(p) = &self.prompt {
+            draw_prompt(f, body, theme, p);
+        }
+    }
+
+    fn draw_detail(&self, f: &mut Frame, area: Rect, theme: &Theme, r: &Recurrence) {
+        let now = self.now;
+        let t = |x: &Option<crate::store::model::StoreTime>| match x {
+            Some(t) => format!(
+                "{} UTC ({})",
+                list::when(Some(t.0)),
+                list::rel(Some(t.0), now)
+            ),
+            None => "—".into(),
+        };
+        let state = r
+            .recurrence_state
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "—".into());
+        let rows = vec![
+            ("recurrenceId".to_string(), r.id.clone()),
+            (
+                "product / sku".to_string(),
+                format!("{} / {}", r.product_id, r.sku_id),
+            ),
+            ("state".to_string(), state),
+            (
+                "autoRenew".to_string(),
+                if r.auto_renew { "on" } else { "off" }.to_string(),
+            ),
+            (
+                "trial".to_string(),
+                if r.is_trial { "yes" } else { "no" }.to_string(),
+            ),
+            ("start".to_string(), t(&r.start_time)),
+            ("expiration".to_string(), t(&r.expiration_time)),
+            (
+                "expiration + grace".to_string(),
+                t(&r.expiration_time_with_grace),
+            ),
+            ("cancellation".to_string(), t(&r.cancellation_date)),
+            ("last modified".to_string(), t(&r.last_modified)),
+            ("market".to_string(), r.market.clone()),
+            ("beneficiary".to_string(), r.beneficiary.clone()),
+        ];
+        let mut extra = Vec::new();
+        if lapsed(r, now) {
+            extra.push(Line::from(Span::styled(
+                "⚠ says Active, but the expiration time has passed: the Store's state can lag",
+                theme.warn(),
+            )));
+        }
+        list::detail_box(
+            f,
+            area,
+            theme,
+            &format!("Subscription {}", r.product_id),
+            &rows,
+            &extra,
+        );
+    }
+}
+
+fn state_cell(r: &Recurrence, now: DateTime<Utc>) -> String {
+    let s = r
+        .recurrence_state
+        .as_ref()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "—".into());
+    if lapsed(r, now) {
+        format!("{s} ⚠ expired")
+    } else {
+        s
+    }
+}
+
+/// The number of days typed in the prompt.
+pub fn parse_days(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(d) if (1..=MAX_EXTENSION_DAYS).contains(&d) => Ok(d),
+        Ok(_) => Err(format!("between 1 and {MAX_EXTENSION_DAYS} days")),
+        Err(_) if text.trim().is_empty() => Err("type the number of days".into()),
+        Err(_) => Err(format!("a whole number of days, 1 to {MAX_EXTENSION_DAYS}")),
+    }
+}
+
+fn draw_prompt(f: &mut Frame, area: Rect, theme: &Theme, p: &ExtendPrompt) {
+    let r = crate::tui::widgets::centered(area, area.width.saturating_sub(4).min(64), 6);
+    f.render_widget(Clear, r);
+    let mut lines = vec![
+        Line::from(format!("Extend {} by how many days?", p.product_id)),
+        Line::from(vec![
+            Span::styled("> ", theme.key_hint()),
+            Span::raw(p.input.value().to_string()),
+            Span::styled("▏", theme.key_hint()),
+        ]),
+    ];
+    lines.push(match &p.error {
+        Some(e) => Line::from(Span::styled(e.clone(), theme.bad())),
+        None => Line::from(Span::styled(
+            "Enter shows the request to confirm · Esc cancels",
+            theme.dim(),
+        )),
+    });
+    let block = Block::bordered()
+        .border_style(theme.warn())
+        .title(" :extend-subscription ");
+    f.render_widget(Paragraph::new(lines).block(block), r);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::model::StoreTime;
+    use chrono::TimeZone;
+
+    #[test]
+    fn days_are_whole_and_bounded() {
+        assert_eq!(parse_days(" 30 "), Ok(30));
+        assert!(parse_days("0").is_err());
+        assert!(parse_days("3651").is_err());
+        assert!(parse_days("").unwrap_err().contains("type"));
+        assert!(parse_days("-3").is_err());
+    }
+
+    #[test]
+    fn active_with_a_past_expiration_is_flagged() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        let mut r = Recurrence {
+            recurrence_state: Some(RecurrenceState::Active),
+            expiration_time: Some(StoreTime(now - chrono::Duration::hours(1))),
+            ..Recurrence::default()
+        };
+        assert!(lapsed(&r, now));
+        r.expiration_time = Some(StoreTime(now + chrono::Duration::hours(1)));
+        assert!(!lapsed(&r, now));
+        r.expiration_time = Some(StoreTime(now - chrono::Duration::hours(1)));
+        r.recurrence_state = Some(RecurrenceState::Canceled);
+        assert!(!lapsed(&r, now));
+    }
+}
