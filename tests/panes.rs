@@ -1,0 +1,405 @@
+//! The Orders, Subscriptions, Clawbacks and Timeline panes end to end: the
+//! real `App` (keys, palette, confirmation dialog) with every pane job run
+//! by `panes::lists_job` against the embedded sandbox over loopback HTTP and
+//! a real journal file — the runtime's path, minus the terminal.
+
+use chrono::Utc;
+use std::path::PathBuf;
+use std::time::Duration;
+use storedesk::clock::Clock;
+use storedesk::config::{Environment, Profile, Secret};
+use storedesk::journal::{Actor, AuditFilter, Journal, WriteRequest};
+use storedesk::sandbox::{Sandbox, SandboxOptions};
+use storedesk::store::model::{EventState, RecurrenceState};
+use storedesk::store::{ClientConfig, StoreClient};
+use storedesk::tui::app::{Action, App, Connection, Effect, JobEvent, Overlay, Session};
+use storedesk::tui::keymap::Command;
+use storedesk::tui::panes::{PaneId, PaneJob, lists_job};
+use storedesk::tui::render::render_text;
+
+const COINS: &str = "9NSDCOIN0500";
+
+struct Rig {
+    _dir: tempfile::TempDir,
+    sandbox: Sandbox,
+    client: StoreClient,
+    journal: PathBuf,
+    actor: Actor,
+}
+
+impl Rig {
+    async fn start() -> Rig {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = storedesk::sandbox::start(SandboxOptions {
+            data_dir: dir.path().join("sandbox"),
+            port: 0,
+            clock: Clock::system(),
+            faults: vec![],
+        })
+        .await
+        .unwrap();
+        let info = &sandbox.info;
+        let mut endpoints = Profile::builtin_sandbox().endpoints(Some(&info.base_url));
+        endpoints.tenant = info.tenant.clone();
+        let mut cfg = ClientConfig::new(
+            endpoints,
+            info.client_id.clone(),
+            Secret::new(info.client_secret.clone()),
+        );
+        cfg.timeout = Duration::from_secs(10);
+        let client = StoreClient::new(cfg).unwrap();
+        Rig {
+            journal: dir.path().join("journal.sqlite"),
+            _dir: dir,
+            sandbox,
+            client,
+            actor: Actor {
+                operator: "qa-bot".into(),
+                profile: "sandbox".into(),
+                environment: Environment::Sandbox,
+            },
+        }
+    }
+
+    /// A connected console with `name`'s two demo keys in the case.
+    fn app_with(&self, name: &str) -> App {
+        let session = Session {
+            environment: Environment::Sandbox,
+            profile: "sandbox".into(),
+            operator: "qa-bot".into(),
+            writes_allowed: true,
+            read_only_reason: None,
+        };
+        let mut app = App::new(session, Utc::now(), (200, 50));
+        let info = &self.sandbox.info;
+        app.update(Action::Job(JobEvent::Connected(Connection {
+            base_description: info.base_url.clone(),
+            client_id: info.client_id.clone(),
+            sandbox_public_key_pem: Some(info.public_key_pem.clone()),
+            demo_customers: info.customers.clone(),
+        })));
+        let index = info.customers.iter().position(|c| c.name == name).unwrap();
+        key(&mut app, 'd');
+        for _ in 0..index {
+            app.update(Action::Key(ev(crossterm::event::KeyCode::Down)));
+        }
+        app.update(Action::Key(ev(crossterm::event::KeyCode::Enter)));
+        assert!(
+            app.toast.as_deref().unwrap_or("").contains(name),
+            "{:?} {:?}",
+            app.toast,
+            app.last_error
+        );
+        app
+    }
+
+    fn keys(&self, name: &str) -> (String, String) {
+        let c = self
+            .sandbox
+            .info
+            .customers
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap();
+        (c.collections_key.clone(), c.purchase_key.clone())
+    }
+
+    /// Run every pane job among `effects` the way the runtime does, feed the
+    /// answers back, and keep going until nothing is left to run. Returns
+    /// how many jobs ran.
+    async fn drive(&self, app: &mut App, mut effects: Vec<Effect>) -> usize {
+        let mut ran = 0;
+        while let Some(e) = effects.pop() {
+            let Effect::Pane(id, job) = e else { continue };
+            let ev = lists_job::run(Some(&self.client), &self.journal, &self.actor, job)
+                .await
+                .expect("a job of these panes");
+            ran += 1;
+            effects.extend(app.update(Action::Job(JobEvent::Pane(id, ev))));
+        }
+        ran
+    }
+}
+
+fn ev(code: crossterm::event::KeyCode) -> crossterm::event::KeyEvent {
+    crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE)
+}
+
+fn key(app: &mut App, c: char) -> Vec<Effect> {
+    app.update(Action::Key(ev(crossterm::event::KeyCode::Char(c))))
+}
+
+fn enter(app: &mut App) -> Vec<Effect> {
+    app.update(Action::Key(ev(crossterm::event::KeyCode::Enter)))
+}
+
+#[tokio::test]
+async fn cora_orders_are_read_once_per_key_with_refunds_and_revocations() {
+    let rig = Rig::start().await;
+    let mut app = rig.app_with("cora");
+    let fx = key(&mut app, '3');
+    assert_eq!(rig.drive(&mut app, fx).await, 1);
+    let orders = app.panes.orders.orders();
+    let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
+    // Five within 90 days; the one bought 120 days ago is not listed.
+    assert_eq!(orders.len(), 5, "{ids:?}");
+    assert!(!ids.contains(&"8c2b7a6f-5e4d-4c3b-9a2f-1e0d9c8b7a6f"));
+    assert!(
+        orders
+            .windows(2)
+            .all(|w| w[0].order_purchased_date >= w[1].order_purchased_date),
+        "newest first"
+    );
+    let revoked = orders
+        .iter()
+        .find(|o| o.order_id == "6a0f5e4d-3c2b-4a1f-9e0d-9c8b7a6f5e4d")
+        .unwrap();
+    assert!(revoked.order_refunded_date.is_some());
+    assert_eq!(
+        revoked.order_line_items[0].was_consumable_quantity_revoked,
+        Some(true)
+    );
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("cora@contoso.example · 5 orders"), "{text}");
+    assert!(text.contains("Revoked   yes"), "{text}");
+    // Switching panes does not read again; one orders query so far.
+    for c in ['4', '3', '1', '3'] {
+        let fx = key(&mut app, c);
+        assert!(
+            !fx.iter()
+                .any(|e| matches!(e, Effect::Pane(PaneId::Orders, _))),
+            "{fx:?}"
+        );
+    }
+    assert_eq!(rig.client.stats().of("ordersQuery"), 1);
+    // r within the day asks; the second r reads.
+    assert!(key(&mut app, 'r').is_empty());
+    let fx = key(&mut app, 'r');
+    assert_eq!(rig.drive(&mut app, fx).await, 1);
+    assert_eq!(rig.client.stats().of("ordersQuery"), 2);
+}
+
+#[tokio::test]
+async fn sam_subscriptions_show_every_state_and_an_extension_applies_once() {
+    let rig = Rig::start().await;
+    let mut app = rig.app_with("sam");
+    let fx = key(&mut app, '4');
+    assert_eq!(rig.drive(&mut app, fx).await, 1);
+    let states: Vec<RecurrenceState> = app
+        .panes
+        .subscriptions
+        .items()
+        .iter()
+        .filter_map(|r| r.recurrence_state.clone())
+        .collect();
+    for want in [
+        RecurrenceState::None,
+        RecurrenceState::Active,
+        RecurrenceState::Inactive,
+        RecurrenceState::Canceled,
+        RecurrenceState::InDunning,
+        RecurrenceState::Failed,
+    ] {
+        assert!(states.contains(&want), "{want:?} missing from {states:?}");
+    }
+    // Extend the retail Active one by 7 days, from the palette.
+    let id = "mdr:0:aa00000000000000000000000000000a:0a000000-0000-4000-8000-00000000000a";
+    let items = app.panes.subscriptions.items();
+    let pos = items.iter().position(|r| r.id == id).unwrap();
+    let before = items[pos].expiration_time.clone().unwrap().0;
+    app.panes.subscriptions.cursor.selected = pos;
+    assert!(app.run_command(Command::ExtendSubscription).is_empty());
+    assert!(app.panes.subscriptions.prompt.is_some());
+    key(&mut app, '7');
+    assert!(enter(&mut app).is_empty(), "the dialog comes first");
+    assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
+    let fx = enter(&mut app);
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Pane(
+            PaneId::Subscriptions,
+            PaneJob::Subscriptions(_)
+        )]
+    ));
+    // The write, then the re-read it asks for.
+    assert_eq!(rig.drive(&mut app, fx).await, 2);
+    assert!(
+        app.toast.as_deref().unwrap_or("").contains("done"),
+        "{:?} {:?}",
+        app.toast,
+        app.last_error
+    );
+    let after = app
+        .panes
+        .subscriptions
+        .items()
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap()
+        .expiration_time
+        .clone()
+        .unwrap()
+        .0;
+    assert_eq!(after - before, chrono::Duration::days(7));
+    // The non-retail one is refused by the Store: settled failed, not pending.
+    let non_retail = "mdr:0:1100000000000000000000000000001a:1a000000-0000-4000-8000-00000000001a";
+    let pos = app
+        .panes
+        .subscriptions
+        .items()
+        .iter()
+        .position(|r| r.id == non_retail)
+        .unwrap();
+    app.panes.subscriptions.cursor.selected = pos;
+    assert!(app.run_command(Command::CancelSubscription).is_empty());
+    let fx = enter(&mut app);
+    rig.drive(&mut app, fx).await;
+    let err = app.last_error.clone().unwrap_or_default();
+    assert!(err.contains("refused"), "{err}");
+    let j = Journal::open(&rig.journal).unwrap();
+    let audit = j
+        .audit(&AuditFilter {
+            action: Some("recurrence_change".into()),
+            ..AuditFilter::default()
+        })
+        .unwrap();
+    let events: Vec<&str> = audit.iter().map(|a| a.event.as_str()).collect();
+    assert_eq!(events, vec!["attempt", "done", "attempt", "failed"]);
+    assert!(storedesk::journal::pending(&j).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn cora_clawbacks_match_a_journaled_consume_ack_removes_one_and_the_timeline_ties_them() {
+    let rig = Rig::start().await;
+    let (collections, _) = rig.keys("cora");
+    // A consume through the one write path: it draws from the oldest line
+    // with coins left, and the journal keeps that order transaction.
+    let report = storedesk::tui::writes::run(
+        &rig.client,
+        &rig.journal,
+        &rig.actor,
+        WriteRequest::consume(&collections, COINS, Some(1), None),
+    )
+    .await;
+    assert!(report.line.is_ok(), "{:?}", report.line);
+    let j = Journal::open(&rig.journal).unwrap();
+    let consume_id = j.writes().unwrap()[0].id;
+    let mut app = rig.app_with("cora");
+    let fx = key(&mut app, '5');
+    assert_eq!(rig.drive(&mut app, fx).await, 1);
+    let rows = app.panes.clawbacks.rows().to_vec();
+    assert_eq!(rows.len(), 4);
+    let mut states: Vec<EventState> = rows.iter().filter_map(|r| r.state().cloned()).collect();
+    states.sort();
+    assert_eq!(
+        states,
+        vec![
+            EventState::Revoked,
+            EventState::Returned,
+            EventState::Refunded,
+            EventState::ChargebackReversal
+        ]
+    );
+    let fp = storedesk::keys::fingerprint(&collections);
+    let matched: Vec<String> = rows
+        .iter()
+        .map(|r| storedesk::tui::panes::clawbacks::match_text(&r.matches))
+        .collect();
+    let refunded = rows
+        .iter()
+        .position(|r| r.state() == Some(&EventState::Refunded))
+        .unwrap();
+    assert_eq!(
+        matched[refunded],
+        format!("matches consume #{consume_id} of customer {fp}")
+    );
+    assert_eq!(
+        matched
+            .iter()
+            .filter(|m| m.as_str() == "no local record")
+            .count(),
+        3,
+        "{matched:?}"
+    );
+    // Peeking removed nothing: a second peek sees the same four.
+    let fx = key(&mut app, 'r');
+    rig.drive(&mut app, fx).await;
+    assert_eq!(app.panes.clawbacks.rows().len(), 4);
+
+    // Acknowledge the Revoked one: receive, dialog, journal, delete.
+    let revoked = app
+        .panes
+        .clawbacks
+        .rows()
+        .iter()
+        .position(|r| r.state() == Some(&EventState::Revoked))
+        .unwrap();
+    let revoked_id = app.panes.clawbacks.rows()[revoked].message_id.clone();
+    app.panes.clawbacks.cursor.selected = revoked;
+    let fx = app.run_command(Command::AckClawback);
+    assert_eq!(rig.drive(&mut app, fx).await, 1, "only the receive ran");
+    assert!(
+        matches!(app.overlay, Some(Overlay::Confirm(_))),
+        "{:?}",
+        app.last_error
+    );
+    let fx = enter(&mut app);
+    assert_eq!(rig.drive(&mut app, fx).await, 2, "the delete, then a peek");
+    assert!(
+        app.toast.as_deref().unwrap_or("").contains("done"),
+        "{:?} {:?}",
+        app.toast,
+        app.last_error
+    );
+    let left: Vec<&str> = app
+        .panes
+        .clawbacks
+        .rows()
+        .iter()
+        .map(|r| r.message_id.as_str())
+        .collect();
+    assert!(!left.contains(&revoked_id.as_str()), "{left:?}");
+    let acks = j
+        .audit(&AuditFilter {
+            action: Some("clawback_ack".into()),
+            ..AuditFilter::default()
+        })
+        .unwrap();
+    assert_eq!(acks.last().map(|a| a.event.as_str()), Some("done"));
+
+    // The timeline: orders read, the consume's audit entries, the events
+    // tied to cora by order; entitlements named as not listed.
+    let fx = key(&mut app, '3');
+    rig.drive(&mut app, fx).await;
+    let fx = key(&mut app, '6');
+    assert_eq!(
+        rig.drive(&mut app, fx).await,
+        1,
+        "only the local audit read"
+    );
+    let tl = &app.panes.timeline;
+    let sources: Vec<&str> = tl.sources.iter().map(|(_, _, s)| s.as_str()).collect();
+    assert!(
+        sources.contains(&"entitlements: not listed yet (open 2)"),
+        "{sources:?}"
+    );
+    assert!(sources.contains(&"orders 5 (90 days)"), "{sources:?}");
+    assert!(
+        sources
+            .iter()
+            .any(|s| s.starts_with("clawbacks 3 of 3 queue events tie to this case")),
+        "{sources:?}"
+    );
+    assert!(sources.contains(&"audit 2"), "{sources:?}");
+    assert!(
+        tl.entries
+            .iter()
+            .any(|e| e.what == "consume done" && e.detail.contains(COINS)),
+        "{:?}",
+        tl.entries
+    );
+    assert!(tl.entries.windows(2).all(|w| w[0].at >= w[1].at));
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("Timeline"), "{text}");
+}
