@@ -437,9 +437,7 @@ impl ClawbacksPane {
             "Acknowledge (delete) clawback event".into(),
             &req.preview(&ctx.actor),
             None,
-            format!(
-                "DELETE <clawback queue>/messages/{message_id}?popreceipt=…  (SAS fetched fresh when sent, never shown)"
-            ),
+            format!("DELETE <queue>/messages/{message_id} (fresh SAS, never shown)"),
             Some(if product.is_empty() {
                 message_id.to_string()
             } else {
@@ -530,7 +528,7 @@ impl ClawbacksPane {
             );
         }
         let spec = TableSpec {
-            columns: COLUMNS,
+            columns: list::fitting(COLUMNS, body.width),
             len: rows.len(),
             selected: Some(self.cursor.selected),
             sort: None,

@@ -5,6 +5,7 @@
 use crate::store::StoreError;
 use crate::tui::keymap::Command;
 use crate::tui::theme::Theme;
+use crate::tui::widgets::table::TableColumn;
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -129,6 +130,21 @@ impl Cursor {
     }
 }
 
+/// The leading columns whose minimum widths fit in `width`. The table
+/// widget shrinks every column before it drops trailing ones; dropping
+/// first leaves the columns that stay their room.
+pub fn fitting(columns: &[TableColumn], width: u16) -> &[TableColumn] {
+    let mut used = 0u32;
+    let n = columns
+        .iter()
+        .take_while(|c| {
+            used += u32::from(c.min) + u32::from(used > 0);
+            used <= u32::from(width)
+        })
+        .count();
+    &columns[..n.max(1).min(columns.len())]
+}
+
 /// `2026-11-23 10:00` (UTC), or "—".
 pub fn when(t: Option<DateTime<Utc>>) -> String {
     match t {
@@ -222,6 +238,22 @@ mod tests {
             "Back with no detail is not ours"
         );
         assert!(!c.on_command(Command::Refresh, 3));
+    }
+
+    #[test]
+    fn columns_that_do_not_fit_are_dropped_before_others_shrink() {
+        let c = |min| TableColumn {
+            title: "c",
+            min,
+            max: 40,
+            right: false,
+        };
+        let cols = [c(10), c(10), c(36), c(10)];
+        assert_eq!(fitting(&cols, 69).len(), 4);
+        assert_eq!(fitting(&cols, 68).len(), 3);
+        assert_eq!(fitting(&cols, 58).len(), 3);
+        assert_eq!(fitting(&cols, 57).len(), 2);
+        assert_eq!(fitting(&cols, 3).len(), 1, "never nothing");
     }
 
     #[test]

@@ -321,10 +321,10 @@ impl OrdersPane {
             theme,
             "Orders",
             &facts,
-            "Enter detail · y copy · r read again (docs: at most once a day per customer)",
+            "Enter detail · y copy · r re-read (≤ once a day)",
         );
         let spec = TableSpec {
-            columns: COLUMNS,
+            columns: list::fitting(COLUMNS, body.width),
             len: self.rows.len(),
             selected: Some(self.cursor.selected),
             sort: None,

@@ -515,7 +515,7 @@ impl SubscriptionsPane {
             );
         }
         let spec = TableSpec {
-            columns: COLUMNS,
+            columns: list::fitting(COLUMNS, body.width),
             len: items.len(),
             selected: Some(self.cursor.selected),
             sort: None,

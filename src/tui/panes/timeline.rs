@@ -381,7 +381,7 @@ impl TimelinePane {
             return;
         }
         let spec = TableSpec {
-            columns: COLUMNS,
+            columns: list::fitting(COLUMNS, body.width),
             len: self.entries.len(),
             selected: Some(self.cursor.selected),
             sort: None,

@@ -135,11 +135,13 @@ impl ConfirmDialog {
     pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
         let w = area.width.saturating_sub(4).clamp(40, 90);
         let inner = w.saturating_sub(2).max(1) as usize;
-        let wrapped = |s: &str| s.chars().count().div_ceil(inner).max(1) as u16;
+        let wrapped = |s: &str| word_wrapped_rows(s, inner);
+        let head_rows = wrapped(&format!("Customer  {}", self.customer))
+            + wrapped(&format!("Request   {}", self.endpoint));
         let body_rows: u16 = self.body.lines().map(|l| wrapped(&format!("  {l}"))).sum();
         let effect_rows = wrapped(&format!("Effect    {}", self.expected_effect));
         let prompt_rows = if self.must_type.is_some() { 2 } else { 1 };
-        let h = (2 + 2 + body_rows + effect_rows + 1 + prompt_rows).min(area.height);
+        let h = (2 + head_rows + body_rows + effect_rows + 1 + prompt_rows).min(area.height);
         let r = centered(area, w, h);
         f.render_widget(Clear, r);
         let badge = Span::styled(
@@ -204,5 +206,46 @@ impl ConfirmDialog {
                 .wrap(Wrap { trim: false }),
             r,
         );
+    }
+}
+
+/// Rows `s` takes when word-wrapped at `width` columns (greedy, like the
+/// paragraph's wrapping), so a long line never pushes the prompt off the box.
+fn word_wrapped_rows(s: &str, width: usize) -> u16 {
+    let width = width.max(1);
+    let mut rows = 1usize;
+    let mut used = 0usize;
+    for word in s.split(' ') {
+        let len = word.chars().count();
+        let need = if used == 0 { len } else { used + 1 + len };
+        if need <= width {
+            used = need;
+        } else if len <= width {
+            rows += 1;
+            used = len;
+        } else {
+            // A word wider than the box starts a row and is broken across rows.
+            rows += usize::from(used > 0) + (len - 1) / width;
+            used = (len - 1) % width + 1;
+        }
+    }
+    rows.min(usize::from(u16::MAX)) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::word_wrapped_rows;
+
+    #[test]
+    fn rows_follow_word_wrapping() {
+        assert_eq!(word_wrapped_rows("", 10), 1);
+        assert_eq!(word_wrapped_rows("abc def", 7), 1);
+        // "abc def" fits in 7 but not 6: the second word moves down.
+        assert_eq!(word_wrapped_rows("abc def", 6), 2);
+        assert_eq!(
+            word_wrapped_rows("Request   POST /a/very/long/path/segment", 12),
+            5
+        );
+        assert_eq!(word_wrapped_rows("x 123456789012345", 5), 4);
     }
 }
