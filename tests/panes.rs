@@ -391,7 +391,16 @@ async fn cora_clawbacks_match_a_journaled_consume_ack_removes_one_and_the_timeli
             .any(|s| s.starts_with("clawbacks 3 of 3 queue events tie to this case")),
         "{sources:?}"
     );
-    assert!(sources.contains(&"audit 2"), "{sources:?}");
+    // The consume's two entries, and the acknowledgement's two: it names no
+    // customer but its order is one of cora's.
+    assert!(sources.contains(&"audit 4"), "{sources:?}");
+    assert!(
+        tl.entries
+            .iter()
+            .any(|e| e.what == "clawback_ack done" && e.detail.contains("3d7c2b1a")),
+        "{:?}",
+        tl.entries
+    );
     assert!(
         tl.entries
             .iter()

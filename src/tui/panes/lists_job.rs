@@ -151,16 +151,25 @@ pub async fn write(
         .line
 }
 
-/// This data dir's audit entries for the case's key fingerprints.
+/// This data dir's audit entries for the case's key fingerprints, and every
+/// clawback acknowledgement (those name no customer; the Timeline ties them
+/// to the case by order id).
 pub fn audit_for(journal_path: &Path, fps: &[String]) -> Result<Vec<AuditEntry>, String> {
     let j = Journal::open(journal_path).map_err(|e| e.to_string())?;
-    let mut all = Vec::new();
-    for fp in fps {
-        let filter = AuditFilter {
+    let mut filters: Vec<AuditFilter> = fps
+        .iter()
+        .map(|fp| AuditFilter {
             customer_fp: Some(fp.clone()),
             ..AuditFilter::default()
-        };
-        all.extend(j.audit(&filter).map_err(|e| e.to_string())?);
+        })
+        .collect();
+    filters.push(AuditFilter {
+        action: Some(crate::journal::WriteKind::ClawbackAck.as_str().into()),
+        ..AuditFilter::default()
+    });
+    let mut all = Vec::new();
+    for filter in &filters {
+        all.extend(j.audit(filter).map_err(|e| e.to_string())?);
     }
     all.sort_by_key(|e| e.id);
     all.dedup_by_key(|e| e.id);

@@ -493,7 +493,7 @@ impl SubscriptionsPane {
                 items.len(),
                 list::when(self.load.loaded_at())
             ),
-            "Enter detail · y copy · r read again · changes from : (cancel/extend/refund/auto-renew-off)",
+            "Enter detail · y copy · r re-read · : cancel/extend/refund/auto-renew-off",
         );
         if self.writing {
             f.render_widget(

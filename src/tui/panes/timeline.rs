@@ -286,14 +286,14 @@ impl TimelinePane {
         sources.push(orders(s, &mut entries));
         sources.push(subscriptions(s, now, &mut entries));
         sources.push(clawbacks(s, &mut entries));
-        sources.push(self.audit_source(&mut entries));
+        sources.push(self.audit_source(s, &mut entries));
         entries.sort_by(|a, b| b.at.cmp(&a.at).then(a.source.cmp(&b.source)));
         self.entries = entries;
         self.sources = sources;
         self.cursor.clamp(self.entries.len());
     }
 
-    fn audit_source(&self, out: &mut Vec<Entry>) -> (Source, bool, String) {
+    fn audit_source(&self, s: &Sources, out: &mut Vec<Entry>) -> (Source, bool, String) {
         let src = Source::Audit;
         match &self.audit {
             _ if self.audit_fps.is_empty() => (src, false, "audit: no keys in the case".into()),
@@ -301,7 +301,17 @@ impl TimelinePane {
             Load::Loading { .. } => (src, false, "audit: reading…".into()),
             Load::Failed(f) => (src, false, format!("audit: {}", f.message)),
             Load::Loaded { data, .. } => {
-                for a in data {
+                let orders = s.orders.orders();
+                let mine = |a: &AuditEntry| {
+                    self.audit_fps.contains(&a.customer_fp)
+                        || (a.action == crate::journal::WriteKind::ClawbackAck.as_str()
+                            && orders
+                                .iter()
+                                .any(|o| a.request_summary.contains(&o.order_id)))
+                };
+                let mut n = 0;
+                for a in data.iter().filter(|a| mine(a)) {
+                    n += 1;
                     let Some(at) = crate::store::model::StoreTime::parse(&a.at) else {
                         continue;
                     };
@@ -321,7 +331,7 @@ impl TimelinePane {
                         ),
                     });
                 }
-                (src, true, format!("audit {}", data.len()))
+                (src, true, format!("audit {n}"))
             }
         }
     }
