@@ -207,7 +207,7 @@ async fn sam_subscriptions_show_every_state_and_an_extension_applies_once() {
     let id = "mdr:0:aa00000000000000000000000000000a:0a000000-0000-4000-8000-00000000000a";
     let items = app.panes.subscriptions.items();
     let pos = items.iter().position(|r| r.id == id).unwrap();
-    let before = items[pos].expiration_time.clone().unwrap().0;
+    let before = items[pos].expiration_time.unwrap().0;
     app.panes.subscriptions.cursor.selected = pos;
     assert!(app.run_command(Command::ExtendSubscription).is_empty());
     assert!(app.panes.subscriptions.prompt.is_some());
@@ -238,7 +238,6 @@ async fn sam_subscriptions_show_every_state_and_an_extension_applies_once() {
         .find(|r| r.id == id)
         .unwrap()
         .expiration_time
-        .clone()
         .unwrap()
         .0;
     assert_eq!(after - before, chrono::Duration::days(7));

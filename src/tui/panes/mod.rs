@@ -203,6 +203,7 @@ pub enum PaneEvent {
     Timeline(timeline::TimelineEvent),
 }
 
+#[derive(Default)]
 pub struct Panes {
     pub key: key::KeyPane,
     pub entitlements: entitlements::EntitlementsPane,
@@ -211,20 +212,6 @@ pub struct Panes {
     pub clawbacks: clawbacks::ClawbacksPane,
     pub timeline: timeline::TimelinePane,
     pub audit: audit::AuditPane,
-}
-
-impl Default for Panes {
-    fn default() -> Self {
-        Self {
-            key: key::KeyPane::default(),
-            entitlements: entitlements::EntitlementsPane::default(),
-            orders: orders::OrdersPane::default(),
-            subscriptions: subscriptions::SubscriptionsPane::default(),
-            clawbacks: clawbacks::ClawbacksPane::default(),
-            timeline: timeline::TimelinePane::default(),
-            audit: audit::AuditPane::default(),
-        }
-    }
 }
 
 impl Panes {
