@@ -503,7 +503,7 @@ impl ClawbacksPane {
             .load
             .data()
             .and_then(|p| p.sas_expires)
-            .map(|t| format!(" · SAS valid until {} UTC", t.format("%H:%M")))
+            .map(|t| format!(" · SAS until {} UTC", t.format("%H:%M")))
             .unwrap_or_default();
         let more = if rows.len() >= usize::from(PEEK_MAX) {
             " (the first 32; more may wait)"
@@ -516,10 +516,10 @@ impl ClawbacksPane {
             theme,
             "Clawback queue",
             &format!(
-                "peek only, nothing removed · {} events{more}, {matched} matched to local consumes{sas}",
+                "peek only · {} events{more} · {matched} matched to consumes{sas}",
                 rows.len()
             ),
-            "Enter detail · y copy · r peek again · :ack-clawback removes one",
+            "Enter detail · y copy · r peek · :ack-clawback",
         );
         if let Some(b) = self.busy {
             f.render_widget(

@@ -581,7 +581,7 @@ fn subscriptions(s: &Sources, now: DateTime<Utc>, out: &mut Vec<Entry>) -> (Sour
                     .as_ref()
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "no state".into());
-                let detail = format!("{} · now {state}", r.id);
+                let detail = format!("now {state} · {}", r.id);
                 if let Some(t) = &r.start_time {
                     out.push(Entry {
                         at: t.0,
