@@ -558,10 +558,7 @@ fn clawbacks_peek_match_and_acknowledge_through_the_dialog() {
     let mut app = claw_loaded("1a2b3c4d");
     snap("clawbacks_list", &app);
     let text = render_text(&app, 200, 50);
-    assert!(
-        text.contains("consume #3 of customer 1a2b3c4d"),
-        "{text}"
-    );
+    assert!(text.contains("consume #3 of customer 1a2b3c4d"), "{text}");
     assert!(text.contains("no local record"), "{text}");
     // Newest first: the undecodable one (inserted latest) has no time, so last.
     press(&mut app, KeyCode::Down);
