@@ -346,11 +346,10 @@ fn audit_pane_lists_filters_and_details() {
     snap("audit_detail", &app);
 }
 
-/// The Entitlements pane fed two deterministic pages (tests/fixtures), as
-/// if the listing job had answered: list, progress with a 429 countdown,
-/// the filter editor, the detail view.
-#[test]
-fn entitlements_list_filter_and_detail() {
+/// An app whose Entitlements pane was fed two deterministic pages
+/// (tests/fixtures), as if the listing job had answered; `on_first` runs
+/// after the first page (to snapshot the paging state).
+fn entitlements_app(on_first: impl FnOnce(&mut App)) -> App {
     use crate::store::PageProgress;
     use crate::store::model::QueryResponse;
     use crate::tui::panes::entitlements::{EntEvent, QueryMode};
@@ -369,6 +368,7 @@ fn entitlements_list_filter_and_detail() {
             PaneEvent::Entitlements(ev),
         )))
     };
+    let mut on_first = Some(on_first);
     let mut app = test_app(Environment::Sandbox);
     connected(&mut app);
     let iat = now().timestamp() - 86_400 * 3;
@@ -418,7 +418,9 @@ fn entitlements_list_filter_and_detail() {
                     why: "429 Retry-After".into(),
                 },
             );
-            snap("entitlements_paging", &app);
+            if let Some(f) = on_first.take() {
+                f(&mut app);
+            }
         }
     }
     ent(
@@ -428,6 +430,13 @@ fn entitlements_list_filter_and_detail() {
             result: Ok(progress),
         },
     );
+    app
+}
+
+/// List, progress with a 429 countdown, the filter editor, the detail view.
+#[test]
+fn entitlements_list_filter_and_detail() {
+    let mut app = entitlements_app(|app| snap("entitlements_paging", app));
     snap("entitlements_list", &app);
     // Status Active; kinds Durable and Consumable; text 'sword'.
     press(&mut app, KeyCode::Char('/'));
@@ -502,4 +511,87 @@ fn read_only_profile_hides_writes_in_the_palette_and_says_why() {
     assert!(!text.contains(" consume "), "{text}");
     assert!(text.contains("write actions hidden"), "{text}");
     snap("palette_read_only", &app);
+}
+
+#[test]
+fn consume_asks_the_quantity_then_confirms_the_exact_request() {
+    let mut app = entitlements_app(|_| {});
+    app.panes.entitlements.set_filter(crate::browse::Filter {
+        text: "COIN0500".into(),
+        ..Default::default()
+    });
+    let fx = app.run_command(Command::Consume);
+    assert!(fx.is_empty(), "nothing is sent before confirmation");
+    assert!(app.panes.entitlements.form.is_some());
+    // 5 is more than the balance of 3: refused in the form.
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Char('5'));
+    press(&mut app, KeyCode::Enter);
+    let text = render_text(&app, 80, 24);
+    assert!(text.contains("the balance is 3"), "{text}");
+    snap("consume_form_refused", &app);
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Char('2'));
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    assert!(fx.is_empty());
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("\"removeQuantity\": 2"), "{text}");
+    assert!(text.contains("3 → 1"), "{text}");
+    snap("consume_confirm", &app);
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    assert_eq!(fx.len(), 1, "confirmed: exactly one write leaves: {fx:?}");
+}
+
+#[test]
+fn grant_needs_a_purchase_key_and_an_availability_id() {
+    let mut app = entitlements_app(|_| {});
+    app.panes.entitlements.set_filter(crate::browse::Filter {
+        text: "DLC00001".into(),
+        ..Default::default()
+    });
+    app.run_command(Command::Grant);
+    assert!(
+        app.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("UserPurchaseId"),
+        "{:?}",
+        app.last_error
+    );
+    let iat = now().timestamp() - 86_400;
+    app.update(Action::Paste(ms_key(
+        "purchase",
+        iat,
+        iat + 30 * 86_400,
+        iat,
+    )));
+    press(&mut app, KeyCode::Char('2'));
+    app.run_command(Command::Grant);
+    assert!(
+        app.panes.entitlements.form.is_some(),
+        "{:?}",
+        app.last_error
+    );
+    snap("grant_form", &app);
+    press(&mut app, KeyCode::Enter);
+    let text = render_text(&app, 80, 24);
+    assert!(text.contains("availabilityId is required"), "{text}");
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab);
+    for c in "9NSDAV000004".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    let text = render_text(&app, 200, 50);
+    assert!(
+        text.contains("\"availabilityId\": \"9NSDAV000004\""),
+        "{text}"
+    );
+    snap("grant_confirm", &app);
 }

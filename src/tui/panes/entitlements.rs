@@ -5,7 +5,7 @@
 //! `entitlements_job`.
 
 use crate::browse::{Column, Dataset, Format, View, export};
-use crate::journal::WriteRequest;
+use crate::journal::{GrantParams, WriteRequest};
 use crate::keys;
 use crate::store::PageProgress;
 use crate::store::model::{
@@ -15,6 +15,7 @@ use crate::tui::app::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::widgets::confirm::ConfirmDialog;
+use crate::tui::widgets::form::{Form, FormOutcome};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use std::cell::Cell;
 use std::path::PathBuf;
@@ -158,6 +159,33 @@ pub enum FetchState {
     Failed(PageProgress, String),
 }
 
+/// What an open form is for.
+pub enum FormPurpose {
+    /// `have` is the current balance, or -1 when the Store did not say.
+    Consume {
+        key: String,
+        product: String,
+        have: i64,
+    },
+    Grant {
+        key: String,
+    },
+}
+
+// The key is a credential: a Debug print shows its fingerprint only.
+impl std::fmt::Debug for FormPurpose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FormPurpose::Consume { key, product, have } => write!(
+                f,
+                "Consume {{ key: {}, product: {product}, have: {have} }}",
+                keys::fingerprint(key)
+            ),
+            FormPurpose::Grant { key } => write!(f, "Grant {{ key: {} }}", keys::fingerprint(key)),
+        }
+    }
+}
+
 /// The filter editor opened with `/`.
 #[derive(Debug, Default)]
 pub struct FilterEditor {
@@ -229,6 +257,8 @@ pub struct EntitlementsPane {
     pub validity: ValidityType,
     pub exclude_duplicates: bool,
     pub editor: Option<FilterEditor>,
+    /// The small form a consume (quantity) or a grant (availabilityId…) needs.
+    pub form: Option<(Form, FormPurpose)>,
     pub detail: Option<Detail>,
     pub export_prompt: bool,
     pub orders: Option<OrdersState>,
@@ -255,6 +285,7 @@ impl Default for EntitlementsPane {
             validity: ValidityType::All,
             exclude_duplicates: false,
             editor: None,
+            form: None,
             detail: None,
             export_prompt: false,
             orders: None,
@@ -519,7 +550,93 @@ impl EntitlementsPane {
         if self.editor.is_some() {
             return Some(self.editor_key(k));
         }
+        if self.form.is_some() {
+            return Some(self.form_key(k, ctx));
+        }
         None
+    }
+
+    /// Text pasted while a form is open goes into its focused field.
+    pub fn paste_into_form(&mut self, text: &str) -> bool {
+        match self.form.as_mut() {
+            Some((f, _)) => {
+                f.insert_str(text);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn form_key(&mut self, k: KeyEvent, ctx: &PaneCtx) -> PaneOutput {
+        let Some((form, _)) = self.form.as_mut() else {
+            return PaneOutput::none();
+        };
+        match form.on_key(k) {
+            FormOutcome::Editing => PaneOutput::none(),
+            FormOutcome::Cancelled => {
+                self.form = None;
+                PaneOutput::toast("cancelled: nothing was sent")
+            }
+            FormOutcome::Submitted => self.submit_form(ctx),
+        }
+    }
+
+    /// Validate the form; a valid one becomes a request to confirm.
+    fn submit_form(&mut self, ctx: &PaneCtx) -> PaneOutput {
+        let Some((form, purpose)) = self.form.as_mut() else {
+            return PaneOutput::none();
+        };
+        let built = match purpose {
+            FormPurpose::Consume { key, product, have } => match form.value(0).parse::<u32>() {
+                Ok(q) if q >= 1 && (*have < 0 || i64::from(q) <= *have) => {
+                    let mut req = WriteRequest::consume(key, product, Some(q), None);
+                    if *have >= 0 {
+                        req = req.with_expected_effect(format!(
+                            "balance of {product} {have} → {}",
+                            *have - i64::from(q)
+                        ));
+                    }
+                    Ok((req, product.clone(), "POST /v8.0/collections/consume"))
+                }
+                Ok(q) if q >= 1 => Err(format!("the balance is {have}: cannot remove {q}")),
+                _ => Err("quantity: a whole number, 1 or more".to_string()),
+            },
+            FormPurpose::Grant { key } => {
+                let quantity = form.value(5).parse::<u32>();
+                let missing = (0..5).find(|&i| form.value(i).is_empty());
+                match (missing, quantity) {
+                    (Some(i), _) => Err(format!("{} is required", form.fields[i].label)),
+                    (None, Ok(q)) if q >= 1 => {
+                        let p = GrantParams {
+                            product_id: form.value(0).to_string(),
+                            sku_id: form.value(1).to_string(),
+                            availability_id: form.value(2).to_string(),
+                            market: form.value(3).to_string(),
+                            language: form.value(4).to_string(),
+                            quantity: q,
+                            dev_offer_id: None,
+                        };
+                        let product = p.product_id.clone();
+                        Ok((
+                            WriteRequest::grant(key, &p, None),
+                            product,
+                            "POST /v6.0/purchases/grant",
+                        ))
+                    }
+                    _ => Err("quantity: a whole number, 1 or more".to_string()),
+                }
+            }
+        };
+        match built {
+            Ok((req, product, endpoint)) => {
+                self.form = None;
+                self.confirm(req, product, endpoint, ctx)
+            }
+            Err(e) => {
+                form.error = Some(e);
+                PaneOutput::none()
+            }
+        }
     }
 
     fn editor_key(&mut self, k: KeyEvent) -> PaneOutput {
@@ -962,60 +1079,85 @@ impl EntitlementsPane {
                 ));
             }
         };
-        let mut req = WriteRequest::consume(&key, &product, quantity, None);
-        if let (Some(q), true) = (quantity, r.quantity != crate::browse::data::NONE) {
-            req = req.with_expected_effect(format!(
-                "balance of {product} {} → {}",
-                r.quantity,
-                r.quantity - i64::from(q)
+        if quantity.is_some() {
+            // Store-managed: ask how many to remove before showing the request.
+            let have = if r.quantity == crate::browse::data::NONE {
+                -1
+            } else {
+                r.quantity
+            };
+            self.form = Some((
+                Form::new(
+                    format!("Consume {product}"),
+                    &[("quantity", "how many to remove", "1")],
+                ),
+                FormPurpose::Consume { key, product, have },
             ));
+            return PaneOutput::none();
         }
-        self.confirm(req, product, ctx)
+        let req = WriteRequest::consume(&key, &product, None, None).with_expected_effect(format!(
+            "{product} reported fulfilled (unmanaged consumable)"
+        ));
+        self.confirm(req, product, "POST /v8.0/collections/consume", ctx)
     }
 
     fn ask_grant(&mut self, row: u32) -> PaneOutput {
-        let product = self
-            .data
-            .row(row)
-            .map(|r| self.data.sym(r.product).to_string())
-            .unwrap_or_default();
-        if self.purchase_key.is_none() {
+        let Some(key) = self.purchase_key.clone() else {
             return PaneOutput::error(
                 "a grant needs the customer's UserPurchaseId: paste it in the Key pane (1)",
             );
+        };
+        if self.writing {
+            return PaneOutput::error("a write is already under way");
         }
-        PaneOutput::error(format!(
-            "grant {product}: not available from this pane yet — it needs the product's availabilityId, market and language; use `storedesk grant` meanwhile"
-        ))
+        let (product, sku) = self
+            .data
+            .row(row)
+            .map(|r| {
+                (
+                    self.data.sym(r.product).to_string(),
+                    self.data.sym(r.sku).to_string(),
+                )
+            })
+            .unwrap_or_default();
+        self.form = Some((
+            Form::new(
+                "Grant a free product",
+                &[
+                    ("productId", "Store ID", &product),
+                    ("skuId", "e.g. 0010", &sku),
+                    (
+                        "availabilityId",
+                        "from Partner Center (free availability)",
+                        "",
+                    ),
+                    ("market", "e.g. US", "US"),
+                    ("language", "e.g. en-US", "en-US"),
+                    ("quantity", "1 or more", "1"),
+                ],
+            ),
+            FormPurpose::Grant { key },
+        ));
+        PaneOutput::none()
     }
 
-    fn confirm(&mut self, req: WriteRequest, product: String, ctx: &PaneCtx) -> PaneOutput {
-        let body = serde_json::to_string_pretty(&crate::journal::mask::for_display(
-            &req.body,
-            &req.customer_key,
-        ))
-        .unwrap_or_default();
-        let dialog = ConfirmDialog::new(
-            {
-                let mut t = req.summary.clone();
-                if let Some(c) = t.get_mut(0..1) {
-                    c.make_ascii_uppercase();
-                }
-                t
-            },
-            ctx.environment,
-            format!(
-                "user {} · key {}",
-                crate::store::keyinfo::user_id(&req.customer_key)
-                    .unwrap_or_else(|| "(unknown)".into()),
-                keys::fingerprint(&req.customer_key)
-            ),
-            "POST /v8.0/collections/consume".into(),
-            body,
-            format!(
-                "{} · journaled with trackingId {} before it is sent",
-                req.expected_effect, req.idempotency_key
-            ),
+    fn confirm(
+        &mut self,
+        req: WriteRequest,
+        product: String,
+        endpoint: &str,
+        ctx: &PaneCtx,
+    ) -> PaneOutput {
+        let mut title = req.summary.clone();
+        if let Some(c) = title.get_mut(0..1) {
+            c.make_ascii_uppercase();
+        }
+        let user = crate::store::keyinfo::user_id(&req.customer_key);
+        let dialog = ConfirmDialog::for_write(
+            title,
+            &req.preview(&ctx.actor),
+            user.as_deref(),
+            endpoint.to_string(),
             Some(product),
             ent_job(EntJob::Write(req)),
         );

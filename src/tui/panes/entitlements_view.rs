@@ -28,8 +28,15 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, a
     }
     if pane.detail.is_some() {
         crate::tui::panes::entitlements_detail::view(f, area, theme, pane, app);
-        return;
+    } else {
+        draw_list(f, area, theme, pane, app);
     }
+    if let Some((form, _)) = &pane.form {
+        form.view(f, area, theme);
+    }
+}
+
+fn draw_list(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &App) {
     let editor_h = pane
         .editor
         .as_ref()

@@ -261,13 +261,19 @@ impl Panes {
 
     /// Whether the pane has a text field that wants pasted text.
     pub fn accepts_text(&self, id: PaneId) -> bool {
-        id == PaneId::Key || (id == PaneId::Subscriptions && self.subscriptions.accepts_text())
+        id == PaneId::Key
+            || (id == PaneId::Subscriptions && self.subscriptions.accepts_text())
+            || (id == PaneId::Entitlements && self.entitlements.form.is_some())
     }
 
     pub fn on_paste(&mut self, id: PaneId, text: String, ctx: &PaneCtx) -> PaneOutput {
         match id {
             PaneId::Key => self.key.paste(text, ctx),
             PaneId::Subscriptions => self.subscriptions.on_paste(&text),
+            PaneId::Entitlements => {
+                self.entitlements.paste_into_form(&text);
+                PaneOutput::none()
+            }
             _ => PaneOutput::none(),
         }
     }

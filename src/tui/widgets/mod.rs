@@ -3,6 +3,7 @@
 
 pub mod confirm;
 pub mod demo;
+pub mod form;
 pub mod help;
 pub mod palette;
 pub mod status;
