@@ -4,7 +4,7 @@
 //!
 //! # Public API
 //!
-//! ```ignore
+//! ```text
 //! let sb = storedesk::sandbox::start(SandboxOptions {
 //!     data_dir, port: 0, clock: Clock::system(), faults: vec![],
 //! }).await?;
