@@ -1386,7 +1386,10 @@ async fn entitlements_command_pages_filters_and_exits_cleanly() {
     let out = run(&["entitlements", "--key", &ada, "--csv"]);
     assert!(out.status.success());
     let csv = String::from_utf8(out.stdout).unwrap();
-    assert!(csv.starts_with("id,productId,skuId,productKind,status"), "{csv}");
+    assert!(
+        csv.starts_with("id,productId,skuId,productKind,status"),
+        "{csv}"
+    );
     assert_eq!(
         csv.lines().count(),
         11,

@@ -411,3 +411,66 @@ async fn cora_clawbacks_match_a_journaled_consume_ack_removes_one_and_the_timeli
     let text = render_text(&app, 200, 50);
     assert!(text.contains("Timeline"), "{text}");
 }
+
+/// Targeted offers from the Key pane: token → list → receipt → the one
+/// confirmation dialog → the journal → the Store; audited, claimed once.
+#[tokio::test]
+async fn targeted_offer_is_listed_and_claimed_through_the_journal() {
+    use storedesk::tui::panes::PaneEvent;
+    use storedesk::tui::panes::key::KeyJob;
+    use storedesk::tui::panes::key_job;
+    let rig = Rig::start().await;
+    let mut app = rig.app_with("ada");
+    let (_, purchase) = rig.keys("ada");
+    key(&mut app, '1');
+    key(&mut app, 'o');
+    app.update(Action::Paste(purchase.clone()));
+    let fx = enter(&mut app);
+    let [Effect::Pane(PaneId::Key, PaneJob::Key(job @ KeyJob::FetchOffers { .. }))] = &fx[..]
+    else {
+        panic!("expected one offers fetch: {fx:?}");
+    };
+    let ev = key_job::run(Some(&rig.client), &rig.journal, &rig.actor, job.clone()).await;
+    app.update(Action::Job(JobEvent::Pane(PaneId::Key, PaneEvent::Key(ev))));
+    let screen = render_text(&app, 200, 50);
+    assert!(screen.contains("9NSDDLC00003, 9NSDCOIN0500"), "{screen}");
+    assert!(
+        !screen.contains(&purchase),
+        "the token is never shown once typed"
+    );
+    enter(&mut app);
+    for c in "order-4711".chars() {
+        key(&mut app, c);
+    }
+    let fx = enter(&mut app);
+    assert!(fx.is_empty(), "nothing is sent before confirmation: {fx:?}");
+    assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
+    let screen = render_text(&app, 200, 50);
+    assert!(screen.contains("Claim targeted offer"), "{screen}");
+    assert!(screen.contains("order-4711"), "{screen}");
+    let fx = enter(&mut app);
+    let [Effect::Pane(PaneId::Key, PaneJob::Key(job @ KeyJob::ClaimOffer { .. }))] = &fx[..] else {
+        panic!("expected one claim: {fx:?}");
+    };
+    let ev = key_job::run(Some(&rig.client), &rig.journal, &rig.actor, job.clone()).await;
+    app.update(Action::Job(JobEvent::Pane(PaneId::Key, PaneEvent::Key(ev))));
+    assert!(
+        app.toast.as_deref().unwrap_or("").contains("done"),
+        "{:?} {:?}",
+        app.toast,
+        app.last_error
+    );
+    let audit = Journal::open(&rig.journal)
+        .unwrap()
+        .audit(&AuditFilter::default())
+        .unwrap();
+    let claims: Vec<_> = audit.iter().filter(|e| e.action == "offer_claim").collect();
+    assert_eq!(claims.len(), 2, "attempt + done: {claims:?}");
+    assert!(claims.iter().any(|e| e.event == "done"));
+    assert!(
+        claims
+            .iter()
+            .all(|e| !e.request_summary.contains(&purchase)),
+        "the token never reaches the audit log"
+    );
+}

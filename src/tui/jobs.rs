@@ -8,7 +8,7 @@ use crate::tui::app::{Action, Connection, Effect, JobEvent};
 use crate::tui::panes::audit::{AuditEvent, AuditJob};
 use crate::tui::panes::entitlements::{EntEvent, EntJob, FetchError};
 use crate::tui::panes::entitlements_job as ent_job;
-use crate::tui::panes::key::{KeyJob, KeyPaneEvent};
+use crate::tui::panes::key::KeyJob;
 use crate::tui::panes::{PaneEvent, PaneId, PaneJob};
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -112,53 +112,25 @@ impl Services {
     }
 
     fn pane_job(&self, id: PaneId, job: PaneJob) {
-        match job {
+        let job = match job {
             PaneJob::Entitlements(job) => return self.entitlements_job(id, job),
             PaneJob::Audit(AuditJob::Load) => return self.load_audit(),
-            PaneJob::Key(_) => {}
+            PaneJob::Key(job) => job,
             other => return self.lists_job(id, other),
-        }
+        };
         let tx = self.tx.clone();
         let conn = self.conn.clone();
         let ctx = self.ctx.clone();
         tokio::spawn(async move {
-            let Some(c) = conn.get() else {
-                let ev = match job {
-                    PaneJob::Key(KeyJob::Renew { slot, .. }) => {
-                        PaneEvent::Key(KeyPaneEvent::Renewed {
-                            slot,
-                            result: Err("not connected to a Store yet".into()),
-                        })
-                    }
-                    _ => return,
-                };
-                Self::send(&tx, JobEvent::Pane(id, ev));
-                return;
-            };
-            let ev = match job {
-                PaneJob::Key(KeyJob::Renew { slot, request }) => {
-                    let actor = crate::journal::Actor::from_profile(&ctx.config.profile);
-                    let report = crate::tui::writes::run(
-                        &c.client,
-                        &ctx.paths.journal_db(),
-                        &actor,
-                        request,
-                    )
-                    .await;
-                    let result = match (report.line, report.new_key) {
-                        (Ok(_), Some(k)) => Ok(k),
-                        (Ok(line), None) => Err(format!("{line}, but no new key came back")),
-                        (Err(e), _) => Err(e),
-                    };
-                    Self::send(
-                        &tx,
-                        JobEvent::Pending(read_pending(&ctx.paths.journal_db())),
-                    );
-                    PaneEvent::Key(KeyPaneEvent::Renewed { slot, result })
-                }
-                _ => return,
-            };
-            Self::send(&tx, JobEvent::Pane(id, ev));
+            let journal = ctx.paths.journal_db();
+            let actor = crate::journal::Actor::from_profile(&ctx.config.profile);
+            let writes = !matches!(job, KeyJob::FetchOffers { .. });
+            let client = conn.get().map(|c| &c.client);
+            let ev = crate::tui::panes::key_job::run(client, &journal, &actor, job).await;
+            if writes {
+                Self::send(&tx, JobEvent::Pending(read_pending(&journal)));
+            }
+            Self::send(&tx, JobEvent::Pane(id, PaneEvent::Key(ev)));
         });
     }
 

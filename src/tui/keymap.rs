@@ -28,6 +28,7 @@ pub enum Command {
     PasteKey,
     ClearKey,
     DemoCustomer,
+    Offers,
     ReplayPending,
     RawView,
     Renew,
@@ -252,6 +253,12 @@ pub const BINDINGS: &[Binding] = &[
         scope: Scope::Key,
     },
     Binding {
+        keys: &[(Char('o'), NONE)],
+        label: "o",
+        command: Command::Offers,
+        scope: Scope::Key,
+    },
+    Binding {
         keys: &[(Char('d'), NONE)],
         label: "d",
         command: Command::DemoCustomer,
@@ -469,6 +476,12 @@ pub const COMMANDS: &[CommandInfo] = &[
         name: "replay",
         description: "Send pending writes again with their original keys (asks for confirmation)",
         write: true,
+    },
+    CommandInfo {
+        command: Command::Offers,
+        name: "offers",
+        description: "Targeted offers of a user (MSA token); claim one (asks for confirmation)",
+        write: false,
     },
     CommandInfo {
         command: Command::DemoCustomer,

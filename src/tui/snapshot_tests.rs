@@ -595,3 +595,37 @@ fn grant_needs_a_purchase_key_and_an_availability_id() {
     );
     snap("grant_confirm", &app);
 }
+
+#[test]
+fn targeted_offers_flow_screens() {
+    use crate::store::model::TargetedOffer;
+    use crate::tui::panes::key::KeyPaneEvent;
+    use crate::tui::panes::{PaneEvent, PaneId};
+    let mut app = test_app(Environment::Sandbox);
+    connected(&mut app);
+    press(&mut app, KeyCode::Char('o'));
+    snap("offers_token_form", &app);
+    app.update(Action::Paste("msa-token-for-the-test".into()));
+    let text = render_text(&app, 80, 24);
+    assert!(!text.contains("msa-token-for-the-test"), "{text}");
+    assert!(text.contains("22 characters, hidden"), "{text}");
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    assert_eq!(fx.len(), 1, "{fx:?}");
+    assert!(
+        !format!("{fx:?}").contains("msa-token-for-the-test"),
+        "Debug masks the token"
+    );
+    app.update(Action::Job(JobEvent::Pane(
+        PaneId::Key,
+        PaneEvent::Key(KeyPaneEvent::Offers(Ok(vec![TargetedOffer {
+            offers: vec!["9NSDDLC00003".into(), "9NSDCOIN0500".into()],
+            tracking_id: "0c6e5b1a-2d3f-4a4b-9c5d-6e7f8a9b0c1d".into(),
+        }]))),
+    )));
+    snap("offers_list", &app);
+    press(&mut app, KeyCode::Enter);
+    snap("offers_receipt_form", &app);
+}

@@ -47,10 +47,27 @@ pub struct LoadedKey {
 }
 
 /// Jobs the key pane asks for.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum KeyJob {
     /// Renew the key in `slot`, through the journal (a renewal is a write).
     Renew { slot: Slot, request: WriteRequest },
+    /// List the targeted offers open to the user of an MSA token.
+    FetchOffers { token: String },
+    /// Claim an offer, through the journal.
+    ClaimOffer { request: WriteRequest },
+}
+
+// Tokens are credentials: a Debug print (a log line) never carries one.
+impl std::fmt::Debug for KeyJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyJob::Renew { slot, request } => write!(f, "Renew {{ {slot:?}, {request:?} }}"),
+            KeyJob::FetchOffers { token } => {
+                write!(f, "FetchOffers {{ token: {} }}", keys::fingerprint(token))
+            }
+            KeyJob::ClaimOffer { request } => write!(f, "ClaimOffer {{ {request:?} }}"),
+        }
+    }
 }
 
 /// Results for the key pane.
@@ -59,6 +76,8 @@ pub enum KeyPaneEvent {
         slot: Slot,
         result: Result<String, String>,
     },
+    Offers(Result<Vec<crate::store::model::TargetedOffer>, String>),
+    OfferClaimed(Result<String, String>),
 }
 
 impl std::fmt::Debug for KeyPaneEvent {
@@ -67,12 +86,16 @@ impl std::fmt::Debug for KeyPaneEvent {
             KeyPaneEvent::Renewed { slot, result } => {
                 write!(f, "Renewed {{ slot: {slot:?}, ok: {} }}", result.is_ok())
             }
+            KeyPaneEvent::Offers(r) => write!(f, "Offers {{ ok: {} }}", r.is_ok()),
+            KeyPaneEvent::OfferClaimed(r) => write!(f, "OfferClaimed {{ {r:?} }}"),
         }
     }
 }
 
 #[derive(Default)]
 pub struct KeyPane {
+    /// The targeted-offers flow (`o`), when open.
+    pub offers: super::offers::OfferFlow,
     pub input: Input,
     pub editing: bool,
     pub collections: Option<LoadedKey>,
@@ -196,6 +219,10 @@ impl KeyPane {
     }
 
     pub fn paste(&mut self, text: String, ctx: &PaneCtx) -> PaneOutput {
+        if self.offers.is_active() {
+            self.offers.paste(&text);
+            return PaneOutput::none();
+        }
         // Keep what was pasted visible (trimmed to one line) if it is rejected.
         let shown: String = text
             .chars()
@@ -207,6 +234,9 @@ impl KeyPane {
     }
 
     pub fn on_key(&mut self, k: TermKey, ctx: &PaneCtx) -> Option<PaneOutput> {
+        if self.offers.is_active() {
+            return Some(self.offers.on_key(k, ctx));
+        }
         if self.editing {
             return match (k.code, k.modifiers) {
                 (KeyCode::Enter, _) => {
@@ -275,6 +305,10 @@ impl KeyPane {
                     ..KeyPane::default()
                 };
                 Routed::handled(PaneOutput::toast("case cleared"))
+            }
+            Command::Offers => {
+                self.offers.start();
+                Routed::handled(PaneOutput::none())
             }
             Command::RawView => {
                 self.raw = !self.raw;
@@ -381,13 +415,16 @@ impl KeyPane {
     }
 
     pub fn on_job_started(&mut self, job: &KeyJob) {
-        match job {
-            KeyJob::Renew { slot, .. } => self.renewing = Some(*slot),
+        if let KeyJob::Renew { slot, .. } = job {
+            self.renewing = Some(*slot);
         }
     }
 
     pub fn on_event(&mut self, ev: KeyPaneEvent, ctx: &PaneCtx) -> PaneOutput {
         match ev {
+            KeyPaneEvent::Offers(result) => self.offers.on_loaded(result),
+            KeyPaneEvent::OfferClaimed(Ok(line)) => PaneOutput::toast(line),
+            KeyPaneEvent::OfferClaimed(Err(e)) => PaneOutput::error(e),
             KeyPaneEvent::Renewed { slot, result } => {
                 self.renewing = None;
                 match result {

@@ -14,6 +14,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane, app: &App) {
+    draw(f, area, theme, pane, app);
+    pane.offers.view(f, area, theme);
+}
+
+fn draw(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane, app: &App) {
     let [input_area, strip, rest] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Length(1),

@@ -9,9 +9,11 @@ pub mod entitlements_detail;
 pub mod entitlements_job;
 pub mod entitlements_view;
 pub mod key;
+pub mod key_job;
 pub mod key_view;
 pub mod list;
 pub mod lists_job;
+pub mod offers;
 pub mod orders;
 pub mod subscriptions;
 pub mod timeline;
@@ -95,7 +97,8 @@ impl PaneId {
             | Command::ClearKey
             | Command::RawView
             | Command::Renew
-            | Command::DemoCustomer => Some(PaneId::Key),
+            | Command::DemoCustomer
+            | Command::Offers => Some(PaneId::Key),
             Command::ToggleValidity
             | Command::ToggleDuplicates
             | Command::SortNext

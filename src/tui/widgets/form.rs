@@ -17,6 +17,8 @@ pub struct FormField {
     pub label: &'static str,
     pub hint: &'static str,
     pub input: Input,
+    /// A credential: drawn as dots, never as text.
+    pub secret: bool,
 }
 
 #[derive(Debug)]
@@ -45,11 +47,20 @@ impl Form {
                     label,
                     hint,
                     input: Input::new((*value).to_string()),
+                    secret: false,
                 })
                 .collect(),
             focus: 0,
             error: None,
         }
+    }
+
+    /// Mark field `i` as a credential.
+    pub fn secret(mut self, i: usize) -> Self {
+        if let Some(f) = self.fields.get_mut(i) {
+            f.secret = true;
+        }
+        self
     }
 
     /// The trimmed text of field `i`.
@@ -104,7 +115,12 @@ impl Form {
                             theme.dim()
                         },
                     ),
-                    Span::raw(fld.input.value().to_string()),
+                    Span::raw(if fld.secret && !fld.input.value().is_empty() {
+                        let n = fld.input.value().chars().count();
+                        format!("{} ({n} characters, hidden)", "•".repeat(n.min(12)))
+                    } else {
+                        fld.input.value().to_string()
+                    }),
                 ];
                 if focused {
                     spans.push(Span::styled("▏", theme.key_hint()));
