@@ -97,8 +97,24 @@ impl Form {
     }
 
     pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let h = self.fields.len() as u16 + 4 + u16::from(self.error.is_some());
-        let r = centered(area, area.width.saturating_sub(6).min(80), h);
+        let w = area.width.saturating_sub(6).min(80);
+        let inner = usize::from(w.saturating_sub(2)).max(1);
+        // Long hints and errors wrap: count the rows they really take.
+        let rows = |chars: usize| chars.div_ceil(inner).max(1) as u16;
+        let field_rows: u16 = self
+            .fields
+            .iter()
+            .map(|fld| {
+                rows(16 + fld.input.value().chars().count().max(1) + 1 + fld.hint.chars().count())
+            })
+            .sum();
+        let error_rows = self
+            .error
+            .as_ref()
+            .map_or(0, |e| rows(e.chars().count() + 2));
+        let footer = rows(78);
+        let h = (field_rows + error_rows + 1 + footer + 2).min(area.height);
+        let r = centered(area, w, h);
         f.render_widget(Clear, r);
         let mut lines: Vec<Line> = self
             .fields
