@@ -371,7 +371,8 @@ async fn pane_lists_the_whale_with_v9_in_exactly_50_requests() {
         EntEvent::Plan {
             mode: QueryMode::V9 {
                 products: 100,
-                chunks: 1
+                chunks: 1,
+                ..
             },
             ..
         }

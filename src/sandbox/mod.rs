@@ -159,14 +159,25 @@ impl Sandbox {
         self.app.faults.clear();
     }
 
-    /// Every product id of the sandbox catalog: the embedded profile's
-    /// product list, as a publisher's profile lists its own catalog.
+    /// Every product id the sandbox knows — its catalog and every product a
+    /// demo customer owns (the whale's hundred products are not in the
+    /// catalog file) — in first-seen order: the embedded profile's product
+    /// list, as a publisher's profile lists its own catalog.
     pub fn product_ids(&self) -> Vec<String> {
-        self.app
-            .world()
+        let world = self.app.world();
+        let mut seen = std::collections::HashSet::new();
+        world
             .catalog
             .iter()
-            .map(|p| p.product_id.clone())
+            .map(|p| p.product_id.as_str())
+            .chain(
+                world
+                    .customers
+                    .iter()
+                    .flat_map(|c| c.ents.iter().map(|e| e.item.product_id.as_str())),
+            )
+            .filter(|id| seen.insert(id.to_ascii_uppercase()))
+            .map(String::from)
             .collect()
     }
 

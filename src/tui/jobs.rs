@@ -24,6 +24,8 @@ pub struct Connected {
     /// Product ids for v9 queries: the profile's, or for the embedded
     /// sandbox its catalog (a publisher's profile lists its own catalog).
     pub product_ids: Vec<String>,
+    /// Where `product_ids` came from, for the pane to say.
+    pub product_source: String,
     /// The embedded sandbox, kept alive for as long as the console runs.
     pub _sandbox: Option<crate::sandbox::Sandbox>,
 }
@@ -266,8 +268,15 @@ impl Services {
             match job {
                 EntJob::Fetch(req) => {
                     let fetch_id = req.fetch_id;
-                    ent_job::fetch(&c.client, &c.product_ids, &profile.name, req, cancel, send)
-                        .await;
+                    ent_job::fetch(
+                        &c.client,
+                        &c.product_ids,
+                        &c.product_source,
+                        req,
+                        cancel,
+                        send,
+                    )
+                    .await;
                     listings
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
@@ -344,10 +353,12 @@ async fn open_store(ctx: &Context) -> Result<(Connected, Connection), String> {
         None => std::fs::read_to_string(ctx.paths.sandbox_dir().join("signing_key.pub.pem")).ok(),
     };
     let mut product_ids = ctx.config.profile.product_ids.clone();
+    let mut product_source = format!("profile \"{}\"", ctx.config.profile.name);
     if product_ids.is_empty()
         && let Some(s) = &sandbox
     {
         product_ids = s.product_ids();
+        product_source = "the embedded sandbox's catalog".into();
     }
     let info = Connection {
         base_description: client.endpoints().collections.clone(),
@@ -361,6 +372,7 @@ async fn open_store(ctx: &Context) -> Result<(Connected, Connection), String> {
     let connected = Connected {
         client,
         product_ids,
+        product_source,
         _sandbox: sandbox,
     };
     Ok((connected, info))

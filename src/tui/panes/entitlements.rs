@@ -27,7 +27,12 @@ use tui_input::backend::crossterm::EventHandler;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum QueryMode {
     /// v9 PublisherQuery over the profile's product ids, chunked by 100.
-    V9 { products: usize, chunks: usize },
+    /// `source` says where the product ids came from.
+    V9 {
+        products: usize,
+        chunks: usize,
+        source: String,
+    },
     /// v8 b2bLicensePreview; the reason says why not v9.
     V8 { reason: String },
 }
@@ -35,8 +40,12 @@ pub enum QueryMode {
 impl QueryMode {
     pub fn describe(&self) -> String {
         match self {
-            QueryMode::V9 { products, chunks } => format!(
-                "v9 PublisherQuery · {products} product id(s) from the profile in {chunks} chunk(s) of ≤100"
+            QueryMode::V9 {
+                products,
+                chunks,
+                source,
+            } => format!(
+                "v9 PublisherQuery · {products} product id(s) of {source} in {chunks} chunk(s) of ≤100"
             ),
             QueryMode::V8 { reason } => format!("v8 b2bLicensePreview · {reason}"),
         }

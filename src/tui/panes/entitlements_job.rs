@@ -17,17 +17,19 @@ use tokio_util::sync::CancellationToken;
 
 pub type Send = Arc<dyn Fn(EntEvent) + std::marker::Send + Sync>;
 
-/// v9 with the profile's product ids, else v8 — and why.
-pub fn choose_query(product_ids: &[String], profile: &str) -> QueryMode {
+/// v9 with the product ids, else v8 — and why. `source` names where the
+/// ids come from, e.g. `profile "retail"`.
+pub fn choose_query(product_ids: &[String], source: &str) -> QueryMode {
     let chunks = chunk_ids(product_ids, V9_MAX_PRODUCTS);
     if chunks.is_empty() {
         QueryMode::V8 {
-            reason: format!("profile \"{profile}\" lists no product_ids, and v9 needs them"),
+            reason: format!("{source} lists no product_ids, and v9 needs them"),
         }
     } else {
         QueryMode::V9 {
             products: chunks.iter().map(Vec::len).sum(),
             chunks: chunks.len(),
+            source: source.to_string(),
         }
     }
 }
@@ -70,13 +72,13 @@ fn watch_waits(client: &StoreClient, fetch_id: u64, send: Send) {
 pub async fn fetch(
     client: &StoreClient,
     product_ids: &[String],
-    profile: &str,
+    source: &str,
     req: FetchRequest,
     cancel: CancellationToken,
     send: Send,
 ) {
     let fetch_id = req.fetch_id;
-    let mode = choose_query(product_ids, profile);
+    let mode = choose_query(product_ids, source);
     send(EntEvent::Plan {
         fetch_id,
         mode: mode.clone(),
@@ -162,7 +164,7 @@ mod tests {
 
     #[test]
     fn query_choice_says_why() {
-        match choose_query(&[], "sandbox") {
+        match choose_query(&[], "profile \"sandbox\"") {
             QueryMode::V8 { reason } => assert!(reason.contains("no product_ids"), "{reason}"),
             other => panic!("{other:?}"),
         }
@@ -171,7 +173,8 @@ mod tests {
             choose_query(&ids, "x"),
             QueryMode::V9 {
                 products: 250,
-                chunks: 3
+                chunks: 3,
+                source: "x".into(),
             }
         );
     }
