@@ -226,3 +226,21 @@ fn a_session_leaks_no_secret_or_key_into_the_log() {
         "the client secret reached the journal"
     );
 }
+
+/// The real console on the embedded sandbox lists the whale completely:
+/// v9 over every product the sandbox knows, all 10,000 items.
+#[test]
+fn the_console_lists_the_whale_completely() {
+    let mut s = start(&[]);
+    s.wait_for("calls");
+    s.send(b"d");
+    s.wait_for("wally");
+    s.send(b"jjjjj\r");
+    s.wait_for("loaded demo customer wally");
+    s.send(b"2");
+    s.wait_for("10,000 of 10,000");
+    let screen = s.screen();
+    assert!(screen.contains("v9 PublisherQuery"), "{screen}");
+    s.send(b"q");
+    assert!(s.wait_exit().success());
+}
