@@ -13,7 +13,6 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 /// Something that happened.
-#[derive(Debug)]
 pub enum Action {
     Key(KeyEvent),
     Paste(String),
@@ -26,7 +25,6 @@ pub enum Action {
 }
 
 /// A background job reporting back.
-#[derive(Debug)]
 pub enum JobEvent {
     Connected(Connection),
     ConnectFailed(String),
@@ -41,7 +39,7 @@ pub enum JobEvent {
 }
 
 /// Something the app wants done outside `update`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum Effect {
     Quit,
     ReadClipboard,
@@ -56,6 +54,69 @@ pub enum Effect {
     Pane(PaneId, crate::tui::panes::PaneJob),
 }
 
+// Pasted and copied text is often a key: Debug (a log line, a panic
+// message) shows its length, never its text.
+impl std::fmt::Debug for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Key(k) => write!(f, "Key({k:?})"),
+            Action::Paste(t) => write!(f, "Paste({} chars)", t.chars().count()),
+            Action::Mouse(m) => write!(f, "Mouse({m:?})"),
+            Action::Resize(w, h) => write!(f, "Resize({w}, {h})"),
+            Action::Tick(t) => write!(f, "Tick({t})"),
+            Action::Job(j) => write!(f, "Job({j:?})"),
+            Action::Quit => f.write_str("Quit"),
+        }
+    }
+}
+
+impl std::fmt::Debug for JobEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // The connection carries the demo customers' keys.
+            JobEvent::Connected(c) => write!(f, "Connected({})", c.base_description),
+            JobEvent::ConnectFailed(e) => write!(f, "ConnectFailed({e:?})"),
+            JobEvent::Clipboard(r) => match r {
+                Ok(t) => write!(f, "Clipboard({} chars)", t.chars().count()),
+                Err(e) => write!(f, "Clipboard(Err({e:?}))"),
+            },
+            JobEvent::Copied(r) => write!(f, "Copied({r:?})"),
+            JobEvent::Pending(r) => write!(f, "Pending({:?})", r.as_ref().map(Vec::len)),
+            JobEvent::Replayed(lines) => write!(f, "Replayed({lines:?})"),
+            JobEvent::Pane(id, ev) => write!(f, "Pane({id:?}, {ev:?})"),
+        }
+    }
+}
+
+// Shows where, never the demo customers' keys.
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("base", &self.base_description)
+            .field("client_id", &self.client_id)
+            .field("demo_customers", &self.demo_customers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Effect::Quit => f.write_str("Quit"),
+            Effect::ReadClipboard => f.write_str("ReadClipboard"),
+            Effect::Copy { text, label } => {
+                write!(
+                    f,
+                    "Copy {{ {} chars, label: {label:?} }}",
+                    text.chars().count()
+                )
+            }
+            Effect::ReplayPending => f.write_str("ReplayPending"),
+            Effect::Pane(id, job) => write!(f, "Pane({id:?}, {job:?})"),
+        }
+    }
+}
+
 /// One pending write, as the status bar and the replay dialog show it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PendingLine {
@@ -68,7 +129,7 @@ pub struct PendingLine {
 }
 
 /// What the console is talking to, once connected.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Connection {
     pub base_description: String,
     pub client_id: String,
@@ -770,5 +831,45 @@ mod budget_tests {
         )));
         assert_eq!(app.budget_left, Some(38));
         assert!(render_text(&app, 100, 30).contains("calls 38/100"));
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_carries_a_key() {
+        let key = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+        let demo = crate::sandbox::DemoCustomer {
+            name: "ada".into(),
+            user_id: "ada@x".into(),
+            about: String::new(),
+            collections_key: key.into(),
+            purchase_key: key.into(),
+        };
+        let texts = [
+            format!("{:?}", Action::Paste(key.into())),
+            format!(
+                "{:?}",
+                Effect::Copy {
+                    text: key.into(),
+                    label: "the key".into()
+                }
+            ),
+            format!("{:?}", JobEvent::Clipboard(Ok(key.into()))),
+            format!(
+                "{:?}",
+                Action::Job(JobEvent::Connected(Connection {
+                    base_description: "http://127.0.0.1:1".into(),
+                    client_id: "c".into(),
+                    sandbox_public_key_pem: None,
+                    demo_customers: vec![demo],
+                }))
+            ),
+        ];
+        for t in texts {
+            assert!(!t.contains("eyJ"), "{t}");
+        }
     }
 }
