@@ -10,13 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use storedesk::browse::{Column, Dataset, Filter, Format, SortSpec, View, export, sort};
 use storedesk::clock::Clock;
-use storedesk::config::{Environment, Profile, Secret};
+use storedesk::config::Environment;
 use storedesk::sandbox::{self, Sandbox, SandboxOptions};
 use storedesk::store::model::{
     AcquisitionType, Entitlement, EntitlementStatus, ProductKind, QueryResponse, StoreTime,
     TimeSpan, TrialData,
 };
-use storedesk::store::{ClientConfig, RetryPolicy, StoreClient};
+use storedesk::store::{RetryPolicy, StoreClient};
 use storedesk::tui::panes::PaneCtx;
 use storedesk::tui::panes::entitlements::{
     EntEvent, EntitlementsPane, FetchRequest, FetchState, QueryMode,
@@ -253,13 +253,7 @@ async fn start() -> Env {
 
 fn client(sb: &Sandbox) -> StoreClient {
     let info = &sb.info;
-    let mut endpoints = Profile::builtin_sandbox().endpoints(Some(&info.base_url));
-    endpoints.tenant = info.tenant.clone();
-    let mut cfg = ClientConfig::new(
-        endpoints,
-        &info.client_id,
-        Secret::new(info.client_secret.clone()),
-    );
+    let mut cfg = info.client_config();
     cfg.timeout = Duration::from_secs(10);
     cfg.retry = RetryPolicy {
         base_delay: Duration::from_millis(10),

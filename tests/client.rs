@@ -37,13 +37,7 @@ impl Env {
 
     fn config(&self) -> ClientConfig {
         let info = &self.sb.info;
-        let mut endpoints = Profile::builtin_sandbox().endpoints(Some(&info.base_url));
-        endpoints.tenant = info.tenant.clone();
-        let mut cfg = ClientConfig::new(
-            endpoints,
-            &info.client_id,
-            Secret::new(info.client_secret.clone()),
-        );
+        let mut cfg = info.client_config();
         cfg.timeout = Duration::from_secs(10);
         cfg.retry = RetryPolicy {
             base_delay: Duration::from_millis(10),

@@ -7,11 +7,11 @@ use chrono::Utc;
 use std::path::PathBuf;
 use std::time::Duration;
 use storedesk::clock::Clock;
-use storedesk::config::{Environment, Profile, Secret};
+use storedesk::config::Environment;
 use storedesk::journal::{Actor, AuditFilter, Journal, WriteRequest};
 use storedesk::sandbox::{Sandbox, SandboxOptions};
+use storedesk::store::StoreClient;
 use storedesk::store::model::{EventState, RecurrenceState};
-use storedesk::store::{ClientConfig, StoreClient};
 use storedesk::tui::app::{Action, App, Connection, Effect, JobEvent, Overlay, Session};
 use storedesk::tui::keymap::Command;
 use storedesk::tui::panes::{PaneId, PaneJob, lists_job};
@@ -40,13 +40,7 @@ impl Rig {
         .await
         .unwrap();
         let info = &sandbox.info;
-        let mut endpoints = Profile::builtin_sandbox().endpoints(Some(&info.base_url));
-        endpoints.tenant = info.tenant.clone();
-        let mut cfg = ClientConfig::new(
-            endpoints,
-            info.client_id.clone(),
-            Secret::new(info.client_secret.clone()),
-        );
+        let mut cfg = info.client_config();
         cfg.timeout = Duration::from_secs(10);
         let client = StoreClient::new(cfg).unwrap();
         Rig {

@@ -54,13 +54,7 @@ impl Rig {
         .await
         .unwrap();
         let info = &sandbox.info;
-        let mut endpoints = Profile::builtin_sandbox().endpoints(Some(&info.base_url));
-        endpoints.tenant = info.tenant.clone();
-        let mut cfg = ClientConfig::new(
-            endpoints,
-            info.client_id.clone(),
-            Secret::new(info.client_secret.clone()),
-        );
+        let mut cfg = info.client_config();
         // Short, so "hang after applying" becomes a timeout quickly.
         cfg.timeout = Duration::from_secs(2);
         let client = StoreClient::new(cfg).unwrap();

@@ -117,6 +117,21 @@ pub struct SandboxInfo {
     pub customers: Vec<DemoCustomer>,
 }
 
+impl SandboxInfo {
+    /// Client settings for this sandbox, as its own app: every service URL
+    /// under the base URL, its tenant, client id and secret.
+    pub fn client_config(&self) -> crate::store::ClientConfig {
+        let mut endpoints =
+            crate::config::Profile::builtin_sandbox().endpoints(Some(&self.base_url));
+        endpoints.tenant = self.tenant.clone();
+        crate::store::ClientConfig::new(
+            endpoints,
+            self.client_id.clone(),
+            crate::config::Secret::new(self.client_secret.clone()),
+        )
+    }
+}
+
 impl fmt::Debug for SandboxInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SandboxInfo")
@@ -129,13 +144,23 @@ impl fmt::Debug for SandboxInfo {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 pub struct DemoCustomer {
     pub name: String,
     pub user_id: String,
     pub about: String,
     pub collections_key: String,
     pub purchase_key: String,
+}
+
+// The keys are credentials even in a sandbox: Debug names, never shows them.
+impl fmt::Debug for DemoCustomer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DemoCustomer")
+            .field("name", &self.name)
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A running sandbox. Dropping it stops the server too (without waiting).
