@@ -84,6 +84,66 @@ impl<T> Load<T> {
     }
 }
 
+/// The purchase key a customer list follows, whether the Store is
+/// reachable, and the ids of its loads — what the Orders and Subscriptions
+/// panes would otherwise each keep and check by hand.
+#[derive(Debug)]
+pub struct Source {
+    key: Option<String>,
+    connected: bool,
+    next_load: u64,
+}
+
+impl Default for Source {
+    fn default() -> Self {
+        Self {
+            key: None,
+            connected: false,
+            next_load: 1,
+        }
+    }
+}
+
+impl Source {
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    pub fn connected(&self) -> bool {
+        self.connected
+    }
+
+    /// Follow the case's key; true when it changed (the pane drops its data).
+    pub fn follow(&mut self, key: Option<&str>, connected: bool) -> bool {
+        self.connected = connected;
+        if self.key.as_deref() == key {
+            return false;
+        }
+        self.key = key.map(String::from);
+        true
+    }
+
+    /// Whether a pane now on screen should start its first read.
+    pub fn wants_first_load<T>(&self, focused: bool, load: &Load<T>) -> bool {
+        focused && self.key.is_some() && self.connected && matches!(load, Load::Idle)
+    }
+
+    /// A fresh load id and the key to read with, or why there is none.
+    pub fn begin(&mut self) -> Result<(u64, String), &'static str> {
+        let Some(key) = self.key.clone() else {
+            return Err(
+                "no purchase key in the case: paste the customer's UserPurchaseId in the Key pane (1)",
+            );
+        };
+        if !self.connected {
+            return Err("not connected to a Store yet");
+        }
+        let id = self.next_load;
+        self.next_load += 1;
+        Ok((id, key))
+    }
+}
+
 /// The selected row, the scroll position the view keeps, and whether the
 /// detail box is open.
 #[derive(Debug, Default)]

@@ -9,7 +9,7 @@ use crate::store::model::{Order, OrderLineItem};
 use crate::tui::app::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
-use crate::tui::panes::list::{self, Cursor, Failure, Load};
+use crate::tui::panes::list::{self, Cursor, Failure, Load, Source};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::table::{self, TableColumn, TableSpec};
@@ -102,7 +102,7 @@ const ONCE_A_DAY: i64 = 24 * 3600;
 
 pub struct OrdersPane {
     /// The purchase key the data belongs to (or is being read for).
-    key: Option<String>,
+    src: Source,
     pub load: Load<Vec<Order>>,
     /// One per line item: (order index, line index); an order without
     /// line items gets one row with `None`.
@@ -110,24 +110,20 @@ pub struct OrdersPane {
     pub cursor: Cursor,
     /// Bumped whenever the data changes, so the Timeline knows to rebuild.
     pub generation: u64,
-    next_load: u64,
     /// `r` pressed once within a day of the last read: the next `r` reads.
     refresh_armed: bool,
-    connected: bool,
     now: DateTime<Utc>,
 }
 
 impl Default for OrdersPane {
     fn default() -> Self {
         Self {
-            key: None,
+            src: Source::default(),
             load: Load::Idle,
             rows: Vec::new(),
             cursor: Cursor::default(),
             generation: 0,
-            next_load: 1,
             refresh_armed: false,
-            connected: false,
             now: DateTime::<Utc>::UNIX_EPOCH,
         }
     }
@@ -139,39 +135,31 @@ impl OrdersPane {
     }
 
     pub fn has_key(&self) -> bool {
-        self.key.is_some()
+        self.src.key().is_some()
     }
 
     /// After every update: follow the case's purchase key, and read the
     /// orders the first time the pane is on screen with a key.
     pub fn sync(&mut self, focused: bool, purchase_key: Option<&str>, ctx: &PaneCtx) -> PaneOutput {
         self.now = ctx.now;
-        self.connected = ctx.conn.is_some();
-        if self.key.as_deref() != purchase_key {
-            self.key = purchase_key.map(String::from);
+        if self.src.follow(purchase_key, ctx.conn.is_some()) {
             self.load = Load::Idle;
             self.rows.clear();
             self.cursor.reset();
             self.refresh_armed = false;
             self.generation += 1;
         }
-        if focused && self.key.is_some() && self.load == Load::Idle && self.connected {
+        if self.src.wants_first_load(focused, &self.load) {
             return self.start_load();
         }
         PaneOutput::none()
     }
 
     fn start_load(&mut self) -> PaneOutput {
-        let Some(key) = self.key.clone() else {
-            return PaneOutput::error(
-                "no purchase key in the case: paste the customer's UserPurchaseId in the Key pane (1)",
-            );
+        let (load_id, key) = match self.src.begin() {
+            Ok(x) => x,
+            Err(why) => return PaneOutput::error(why),
         };
-        if !self.connected {
-            return PaneOutput::error("not connected to a Store yet");
-        }
-        let load_id = self.next_load;
-        self.next_load += 1;
         self.load = Load::Loading { load_id };
         self.refresh_armed = false;
         PaneOutput::effect(Effect::Pane(
@@ -259,12 +247,12 @@ impl OrdersPane {
     }
 
     pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let (headline, next) = match (&self.key, &self.load) {
+        let (headline, next) = match (self.src.key(), &self.load) {
             (None, _) => (
                 "No purchase key in this case.".to_string(),
                 "Orders need the customer's UserPurchaseId: paste it in the Key pane (1), or press d there for a demo customer.".to_string(),
             ),
-            (Some(_), Load::Idle) if !self.connected => (
+            (Some(_), Load::Idle) if !self.src.connected() => (
                 "Waiting for the Store connection…".to_string(),
                 "The orders are read as soon as the console is connected.".to_string(),
             ),
@@ -301,8 +289,8 @@ impl OrdersPane {
             Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
         let orders = self.orders();
         let who = self
-            .key
-            .as_deref()
+            .src
+            .key()
             .and_then(crate::store::keyinfo::user_id)
             .unwrap_or_else(|| "customer".into());
         let refunded = orders

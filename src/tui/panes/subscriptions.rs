@@ -8,7 +8,7 @@ use crate::store::model::{Recurrence, RecurrenceState};
 use crate::tui::app::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
-use crate::tui::panes::list::{self, Cursor, Failure, Load};
+use crate::tui::panes::list::{self, Cursor, Failure, Load, Source};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::confirm::ConfirmDialog;
@@ -141,29 +141,25 @@ pub fn lapsed(r: &Recurrence, now: DateTime<Utc>) -> bool {
 }
 
 pub struct SubscriptionsPane {
-    key: Option<String>,
+    src: Source,
     pub load: Load<Vec<Recurrence>>,
     pub cursor: Cursor,
     pub prompt: Option<ExtendPrompt>,
     /// A confirmed change is under way.
     pub writing: bool,
     pub generation: u64,
-    next_load: u64,
-    connected: bool,
     now: DateTime<Utc>,
 }
 
 impl Default for SubscriptionsPane {
     fn default() -> Self {
         Self {
-            key: None,
+            src: Source::default(),
             load: Load::Idle,
             cursor: Cursor::default(),
             prompt: None,
             writing: false,
             generation: 0,
-            next_load: 1,
-            connected: false,
             now: DateTime::<Utc>::UNIX_EPOCH,
         }
     }
@@ -184,31 +180,23 @@ impl SubscriptionsPane {
 
     pub fn sync(&mut self, focused: bool, purchase_key: Option<&str>, ctx: &PaneCtx) -> PaneOutput {
         self.now = ctx.now;
-        self.connected = ctx.conn.is_some();
-        if self.key.as_deref() != purchase_key {
-            self.key = purchase_key.map(String::from);
+        if self.src.follow(purchase_key, ctx.conn.is_some()) {
             self.load = Load::Idle;
             self.cursor.reset();
             self.prompt = None;
             self.generation += 1;
         }
-        if focused && self.key.is_some() && self.load == Load::Idle && self.connected {
+        if self.src.wants_first_load(focused, &self.load) {
             return self.start_load();
         }
         PaneOutput::none()
     }
 
     fn start_load(&mut self) -> PaneOutput {
-        let Some(key) = self.key.clone() else {
-            return PaneOutput::error(
-                "no purchase key in the case: paste the customer's UserPurchaseId in the Key pane (1)",
-            );
+        let (load_id, key) = match self.src.begin() {
+            Ok(x) => x,
+            Err(why) => return PaneOutput::error(why),
         };
-        if !self.connected {
-            return PaneOutput::error("not connected to a Store yet");
-        }
-        let load_id = self.next_load;
-        self.next_load += 1;
         self.load = Load::Loading { load_id };
         PaneOutput::effect(subs_job(SubsJob::Load { load_id, key }))
     }
@@ -347,13 +335,13 @@ impl SubscriptionsPane {
 
     /// The row a change would apply to, or why there is none.
     fn write_target(&self) -> Result<&Recurrence, String> {
-        if self.key.is_none() {
+        if self.src.key().is_none() {
             return Err("a subscription change needs the customer's UserPurchaseId: paste it in the Key pane (1)".into());
         }
         if self.writing {
             return Err("a subscription change is already under way".into());
         }
-        if !self.connected {
+        if !self.src.connected() {
             return Err("not connected to a Store yet".into());
         }
         self.current().ok_or_else(|| {
@@ -374,7 +362,7 @@ impl SubscriptionsPane {
     /// Build the change and hand it to the confirmation dialog.
     fn ask(&mut self, id: &str, change: &str, days: Option<u32>, ctx: &PaneCtx) -> PaneOutput {
         let (Some(key), Some(r)) = (
-            self.key.clone(),
+            self.src.key().map(String::from),
             self.items().iter().find(|r| r.id == id).cloned(),
         ) else {
             return PaneOutput::error("that subscription is no longer in the list");
@@ -428,12 +416,12 @@ impl SubscriptionsPane {
     }
 
     pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let (headline, next) = match (&self.key, &self.load) {
+        let (headline, next) = match (self.src.key(), &self.load) {
             (None, _) => (
                 "No purchase key in this case.".to_string(),
                 "Subscriptions need the customer's UserPurchaseId: paste it in the Key pane (1), or press d there for a demo customer.".to_string(),
             ),
-            (Some(_), Load::Idle) if !self.connected => (
+            (Some(_), Load::Idle) if !self.src.connected() => (
                 "Waiting for the Store connection…".to_string(),
                 "The subscriptions are read as soon as the console is connected.".to_string(),
             ),
@@ -475,8 +463,8 @@ impl SubscriptionsPane {
         ])
         .areas(area);
         let who = self
-            .key
-            .as_deref()
+            .src
+            .key()
             .and_then(crate::store::keyinfo::user_id)
             .unwrap_or_else(|| "customer".into());
         let active = items
