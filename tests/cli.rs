@@ -118,3 +118,26 @@ fn help_lists_every_subcommand() {
         assert!(text.contains(sub), "--help lacks {sub}: {text}");
     }
 }
+
+#[test]
+fn retail_without_tenant_says_which_field_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = storedesk()
+        .args(["--profile", "retail", "--data-dir"])
+        .arg(dir.path())
+        .arg("--config")
+        .arg(dir.path().join("none.toml"))
+        .args(["entitlements", "--key", "aaa.bbb.ccc"])
+        .env_remove("STOREDESK_TENANT_ID")
+        .env_remove("STOREDESK_CLIENT_ID")
+        .env("STOREDESK_CLIENT_SECRET", "s3cr3t-value")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no tenant_id") && err.contains("STOREDESK_TENANT_ID"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cr3t-value"), "{err}");
+}

@@ -14,6 +14,8 @@ pub enum ConnectError {
     Secret(#[from] SecretError),
     #[error("cannot start the embedded sandbox: {0}")]
     Sandbox(String),
+    #[error("{0}")]
+    Profile(String),
     #[error(transparent)]
     Client(#[from] StoreError),
 }
@@ -67,6 +69,24 @@ pub async fn connect(
         );
         let client = StoreClient::new(cfg)?;
         return Ok((client, Some(sandbox)));
+    }
+    // Without these the token URL and the keys' client id check make no
+    // sense; say which is missing rather than fail on a strange URL.
+    for (field, value, env) in [
+        ("tenant_id", &profile.tenant_id, "STOREDESK_TENANT_ID"),
+        ("client_id", &profile.client_id, "STOREDESK_CLIENT_ID"),
+    ] {
+        if value.trim().is_empty() {
+            return Err(ConnectError::Profile(format!(
+                "profile {:?} has no {field}: set it in the config file{}",
+                profile.name,
+                if profile.name == "retail" {
+                    format!(" or the {env} environment variable")
+                } else {
+                    String::new()
+                }
+            )));
+        }
     }
     let secret = profile.resolve_secret()?;
     let cfg = client_config(ctx, profile, None, None, &profile.client_id, secret);
