@@ -259,7 +259,6 @@ impl Services {
                         fetch_id: r.fetch_id,
                         result: Err(FetchError::Failed(msg)),
                     },
-                    EntJob::Orders { .. } => EntEvent::Orders(Err(msg)),
                     _ => EntEvent::Written(Err(format!("not sent: {msg}"))),
                 });
                 return;
@@ -281,9 +280,6 @@ impl Services {
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .remove(&fetch_id);
-                }
-                EntJob::Orders { purchase_key } => {
-                    ent_job::orders(&c.client, &purchase_key, send).await
                 }
                 EntJob::Write(req) => {
                     let actor = crate::journal::Actor::from_profile(profile);

@@ -629,3 +629,65 @@ fn targeted_offers_flow_screens() {
     press(&mut app, KeyCode::Enter);
     snap("offers_receipt_form", &app);
 }
+
+#[test]
+fn entitlement_detail_gets_its_orders_from_the_orders_pane_one_query() {
+    use crate::store::model::Order;
+    use crate::tui::app::Effect;
+    use crate::tui::panes::orders::{OrdersEvent, OrdersJob};
+    use crate::tui::panes::{PaneEvent, PaneId, PaneJob};
+    let mut app = entitlements_app(|_| {});
+    let iat = now().timestamp() - 86_400;
+    app.update(Action::Paste(ms_key(
+        "purchase",
+        iat,
+        iat + 30 * 86_400,
+        iat,
+    )));
+    press(&mut app, KeyCode::Char('2'));
+    app.panes.entitlements.set_filter(crate::browse::Filter {
+        text: "COIN0500".into(),
+        ..Default::default()
+    });
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    let loads: Vec<u64> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Pane(PaneId::Orders, PaneJob::Orders(OrdersJob::Load { load_id, .. })) => {
+                Some(*load_id)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(loads.len(), 1, "the detail asks the Orders pane: {fx:?}");
+    assert!(render_text(&app, 200, 50).contains("Reading orders…"));
+    let order: Order = serde_json::from_value(serde_json::json!({
+        "orderId": "0b6e1c2a-7777-4a4b-9c5d-6e7f8a9b0c07",
+        "orderPurchasedDate": "2026-11-18T10:00:00.0000000+00:00",
+        "orderLineItems": [{"lineItemId": "l1", "lineItemState": "Purchased",
+            "productId": "9NSDCOIN0500", "quantity": 3, "skuId": "0010"}]
+    }))
+    .unwrap();
+    let fx = app.update(Action::Job(JobEvent::Pane(
+        PaneId::Orders,
+        PaneEvent::Orders(OrdersEvent::Loaded {
+            load_id: loads[0],
+            result: Ok(vec![order]),
+        }),
+    )));
+    assert!(fx.is_empty(), "no second orders query: {fx:?}");
+    let text = render_text(&app, 200, 50);
+    assert!(
+        text.contains("0b6e1c2a-7777-4a4b-9c5d-6e7f8a9b0c07"),
+        "{text}"
+    );
+    // Going to the Orders pane costs no new query either.
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('3'),
+        KeyModifiers::NONE,
+    )));
+    assert!(fx.is_empty(), "{fx:?}");
+}

@@ -75,10 +75,6 @@ pub enum EntJob {
         content: Arc<str>,
         rows: usize,
     },
-    /// The customer's orders (purchase key), to relate by transactionId.
-    Orders {
-        purchase_key: String,
-    },
     /// A confirmed write, run through the journal.
     Write(WriteRequest),
 }
@@ -99,9 +95,6 @@ impl std::fmt::Debug for EntJob {
             EntJob::Export {
                 file_name, rows, ..
             } => write!(f, "Export {{ {file_name}, {rows} rows }}"),
-            EntJob::Orders { purchase_key } => {
-                write!(f, "Orders {{ key: {} }}", keys::fingerprint(purchase_key))
-            }
             EntJob::Write(w) => write!(f, "Write({w:?})"),
         }
     }
@@ -130,7 +123,6 @@ pub enum EntEvent {
         result: Result<PageProgress, FetchError>,
     },
     Exported(Result<(PathBuf, usize), String>),
-    Orders(Result<Vec<Order>, String>),
     Written(Result<String, String>),
 }
 
@@ -498,13 +490,6 @@ impl EntitlementsPane {
                 path.display()
             )),
             EntEvent::Exported(Err(m)) => PaneOutput::error(format!("export failed: {m}")),
-            EntEvent::Orders(r) => {
-                self.orders = Some(match r {
-                    Ok(o) => OrdersState::Loaded(o),
-                    Err(m) => OrdersState::Failed(m),
-                });
-                PaneOutput::none()
-            }
             EntEvent::Written(r) => {
                 self.writing = false;
                 match r {
@@ -1019,6 +1004,19 @@ impl EntitlementsPane {
         out
     }
 
+    /// Whether the detail view waits for the customer's orders.
+    pub fn awaits_orders(&self) -> bool {
+        matches!(self.orders, Some(OrdersState::Loading))
+    }
+
+    /// The orders as the Orders pane read them.
+    pub fn receive_orders(&mut self, result: Result<Vec<Order>, String>) {
+        self.orders = Some(match result {
+            Ok(o) => OrdersState::Loaded(o),
+            Err(m) => OrdersState::Failed(m),
+        });
+    }
+
     fn want_orders(&mut self) -> PaneOutput {
         match (&self.orders, &self.purchase_key) {
             (_, None) => {
@@ -1026,12 +1024,11 @@ impl EntitlementsPane {
                 PaneOutput::none()
             }
             (Some(OrdersState::Loaded(_) | OrdersState::Loading), _) => PaneOutput::none(),
-            (_, Some(k)) => {
-                let fx = ent_job(EntJob::Orders {
-                    purchase_key: k.clone(),
-                });
+            // The Orders pane reads them — once per key, as the docs ask —
+            // and `Panes::sync` hands them over.
+            (_, Some(_)) => {
                 self.orders = Some(OrdersState::Loading);
-                PaneOutput::effect(fx)
+                PaneOutput::none()
             }
         }
     }

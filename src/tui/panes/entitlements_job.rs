@@ -116,16 +116,6 @@ pub async fn fetch(
     send(EntEvent::Finished { fetch_id, result });
 }
 
-/// Every order of the customer (last 90 days), to relate by transactionId.
-pub async fn orders(client: &StoreClient, purchase_key: &str, send: Send) {
-    let mut all = Vec::new();
-    let cancel = CancellationToken::new();
-    let r = client
-        .orders(purchase_key, None, &cancel, |p| all.extend(p.items))
-        .await;
-    send(EntEvent::Orders(r.map(|_| all).map_err(|e| e.to_string())));
-}
-
 /// Run a confirmed write through the journal: recorded as pending before it
 /// is sent, sent once with its idempotency key, settled by the answer.
 pub async fn write(

@@ -259,6 +259,16 @@ impl Panes {
             out.error = out.error.or(o.error);
             out.toast = out.toast.or(o.toast);
         }
+        // The Entitlements detail relates orders by transactionId: it gets
+        // them from the Orders pane, so a customer's orders are read once.
+        if self.entitlements.awaits_orders()
+            && let Some(key) = purchase
+        {
+            match self.orders.result_for(key) {
+                Some(result) => self.entitlements.receive_orders(result),
+                None => out.effects.extend(self.orders.ensure_loaded().effects),
+            }
+        }
         out
     }
 

@@ -155,6 +155,26 @@ impl OrdersPane {
         PaneOutput::none()
     }
 
+    /// Another pane needs the orders: read them now if nobody has.
+    pub fn ensure_loaded(&mut self) -> PaneOutput {
+        if matches!(self.load, Load::Idle) && self.src.key().is_some() {
+            return self.start_load();
+        }
+        PaneOutput::none()
+    }
+
+    /// The orders read for `key`, once there is an answer.
+    pub fn result_for(&self, key: &str) -> Option<Result<Vec<Order>, String>> {
+        if self.src.key() != Some(key) {
+            return None;
+        }
+        match &self.load {
+            Load::Loaded { data, .. } => Some(Ok(data.clone())),
+            Load::Failed(f) => Some(Err(f.line())),
+            _ => None,
+        }
+    }
+
     fn start_load(&mut self) -> PaneOutput {
         let (load_id, key) = match self.src.begin() {
             Ok(x) => x,
