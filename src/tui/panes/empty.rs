@@ -1,28 +1,10 @@
-//! A pane with nothing loaded yet: says what to do next.
+//! The one empty-state look: a pane with nothing to show says what to do next.
 
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
-
-pub struct EmptyPane {
-    pub headline: &'static str,
-    pub next_step: &'static str,
-}
-
-impl EmptyPane {
-    pub fn new(headline: &'static str, next_step: &'static str) -> Self {
-        Self {
-            headline,
-            next_step,
-        }
-    }
-
-    pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        draw_empty(f, area, theme, self.headline, self.next_step);
-    }
-}
 
 /// The one empty-state look, shared by every pane.
 pub fn draw_empty(f: &mut Frame, area: Rect, theme: &Theme, headline: &str, next_step: &str) {
