@@ -148,17 +148,19 @@ fn first_frame_help_and_quit_restore_the_terminal() {
 }
 
 #[test]
-fn sigterm_restores_the_terminal() {
-    let mut s = start(&[]);
-    s.wait_for("SANDBOX");
-    let pid = s.child.process_id().expect("pid") as i32;
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
+fn sigterm_and_sighup_restore_the_terminal() {
+    for sig in [
         nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    s.wait_exit();
-    s.assert_restored();
+        nix::sys::signal::Signal::SIGHUP,
+    ] {
+        let mut s = start(&[]);
+        s.wait_for("SANDBOX");
+        let pid = s.child.process_id().expect("pid") as i32;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).unwrap();
+        let status = s.wait_exit();
+        assert!(status.success(), "{sig}: {status:?}");
+        s.assert_restored();
+    }
 }
 
 #[test]
