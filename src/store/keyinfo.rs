@@ -50,6 +50,13 @@ pub fn customer_id(key: &str) -> String {
     user_id(key).unwrap_or_else(|| format!("key:{}", fingerprint(key)))
 }
 
+/// Whether two keys name the same customer of the same service: a renewed
+/// key, not a different customer. Keys without a userId never match.
+pub fn same_customer(a: &str, b: &str) -> bool {
+    let iss = |k: &str| payload(k).and_then(|p| p.get("iss")?.as_str().map(String::from));
+    user_id(a).is_some_and(|u| user_id(b).as_deref() == Some(u.as_str())) && iss(a) == iss(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +88,18 @@ mod tests {
         assert!(customer_id("a.b.c").starts_with("key:"));
         assert_eq!(fingerprint("abc"), "ba7816bf");
         assert_eq!(fingerprint(" abc\n"), "ba7816bf");
+    }
+
+    #[test]
+    fn a_renewed_key_is_the_same_customer_another_user_is_not() {
+        let k = |user: &str, iss: &str, iat: i64| {
+            key(serde_json::json!({ CLAIM_USER_ID: user, "iss": iss, "iat": iat }))
+        };
+        let coll = "https://collections.mp.microsoft.com/v6.0/keys";
+        let purch = "https://purchase.mp.microsoft.com/v6.0/keys";
+        assert!(same_customer(&k("u1", coll, 1), &k("u1", coll, 2)));
+        assert!(!same_customer(&k("u1", coll, 1), &k("u2", coll, 1)));
+        assert!(!same_customer(&k("u1", coll, 1), &k("u1", purch, 1)));
+        assert!(!same_customer("not-a-key", "not-a-key"));
     }
 }

@@ -691,3 +691,49 @@ fn entitlement_detail_gets_its_orders_from_the_orders_pane_one_query() {
     )));
     assert!(fx.is_empty(), "{fx:?}");
 }
+
+#[test]
+fn a_renewed_key_keeps_the_listing_a_new_customer_lists_again() {
+    use crate::tui::app::Effect;
+    use crate::tui::panes::PaneId;
+    let mut app = entitlements_app(|_| {});
+    let fetches = |fx: &[Effect]| {
+        fx.iter()
+            .filter(|e| matches!(e, Effect::Pane(PaneId::Entitlements, _)))
+            .count()
+    };
+    // Same user (demo-alice), later iat: what a renewal returns.
+    let iat = now().timestamp() - 3600;
+    app.update(Action::Paste(ms_key(
+        "collections",
+        iat,
+        iat + 30 * 86_400,
+        iat,
+    )));
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('2'),
+        KeyModifiers::NONE,
+    )));
+    assert_eq!(fetches(&fx), 0, "no new listing for a renewed key: {fx:?}");
+    assert_eq!(app.panes.entitlements.data.len(), 12);
+    // Another customer's key lists again.
+    let header = r#"{"typ":"JWT","alg":"RS256"}"#;
+    let payload = serde_json::json!({
+        "http://schemas.microsoft.com/marketplace/2015/08/claims/key/userId": "demo-bob",
+        "iss": "https://collections.mp.microsoft.com/v6.0/keys",
+        "aud": "https://collections.mp.microsoft.com/v6.0/keys",
+        "iat": iat, "nbf": iat, "exp": iat + 30 * 86_400,
+    });
+    let bob = format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload.to_string()),
+        URL_SAFE_NO_PAD.encode(b"sig")
+    );
+    app.update(Action::Paste(bob));
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('2'),
+        KeyModifiers::NONE,
+    )));
+    assert_eq!(fetches(&fx), 1, "a different customer is listed: {fx:?}");
+}

@@ -362,6 +362,17 @@ impl EntitlementsPane {
                 };
                 out
             }
+            // A renewed key of the same customer: the listing still holds,
+            // and listing again could cost up to 100 calls.
+            Some(k)
+                if matches!(self.fetch, FetchState::Done(_))
+                    && self.fetched_key.as_deref().is_some_and(|old| {
+                        old != k && crate::store::keyinfo::same_customer(old, k)
+                    }) =>
+            {
+                self.fetched_key = Some(k.to_string());
+                PaneOutput::none()
+            }
             Some(k) if self.fetched_key.as_deref() != Some(k) => {
                 if ctx.conn.is_none() || !(focused || self.is_fetching()) {
                     return PaneOutput::none();

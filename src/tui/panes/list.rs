@@ -113,14 +113,20 @@ impl Source {
         self.connected
     }
 
-    /// Follow the case's key; true when it changed (the pane drops its data).
+    /// Follow the case's key; true when the customer changed (the pane
+    /// drops its data). A renewed key of the same customer is adopted
+    /// without a new read.
     pub fn follow(&mut self, key: Option<&str>, connected: bool) -> bool {
         self.connected = connected;
         if self.key.as_deref() == key {
             return false;
         }
+        let same = match (self.key.as_deref(), key) {
+            (Some(old), Some(new)) => crate::store::keyinfo::same_customer(old, new),
+            _ => false,
+        };
         self.key = key.map(String::from);
-        true
+        !same
     }
 
     /// Whether a pane now on screen should start its first read.
