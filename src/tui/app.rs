@@ -873,3 +873,29 @@ mod debug_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+    use crate::tui::render::render_text;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_long_error_is_shown_whole_at_80_columns() {
+        let session = Session {
+            environment: Environment::Retail,
+            profile: "retail".into(),
+            operator: "t".into(),
+            writes_allowed: false,
+            read_only_reason: None,
+        };
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        let mut app = App::new(session, now, (80, 24));
+        let msg = "cannot connect: environment variable STOREDESK_CLIENT_SECRET (the client secret of profile \"retail\") is not set";
+        app.update(Action::Job(JobEvent::ConnectFailed(msg.into())));
+        let text = render_text(&app, 80, 24);
+        let flat: String = text.lines().collect::<Vec<_>>().join("");
+        assert!(flat.contains("is not set"), "{text}");
+        assert!(flat.contains("STOREDESK_CLIENT_SECRET"), "{text}");
+    }
+}

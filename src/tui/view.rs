@@ -28,7 +28,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
     let [top, body, bottom] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
-        Constraint::Length(1),
+        Constraint::Length(status::height(app, theme, area.width)),
     ])
     .areas(area);
     tabs::view(f, top, theme, app.focus);

@@ -6,9 +6,69 @@ use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
+
+/// The longest a message may grow the status area, in rows.
+const MAX_MESSAGE_ROWS: u16 = 3;
+
+fn message(app: &App, theme: &Theme) -> Option<Span<'static>> {
+    if let Some(e) = &app.last_error {
+        Some(Span::styled(format!("✗ {e}"), theme.error_text()))
+    } else {
+        app.toast.as_ref().map(|t| Span::raw(format!("✓ {t}")))
+    }
+}
+
+/// Rows the status area needs at `width`: one, or more when the message
+/// does not fit beside the facts — an agent must be able to read a whole
+/// error, not its first half.
+pub fn height(app: &App, theme: &Theme, width: u16) -> u16 {
+    let facts: usize = facts(app, theme).iter().map(Span::width).sum();
+    match message(app, theme) {
+        Some(m) if facts + 2 + m.width() > usize::from(width) => {
+            let w = usize::from(width.max(1));
+            1 + (m.width().div_ceil(w) as u16).min(MAX_MESSAGE_ROWS)
+        }
+        _ => 1,
+    }
+}
 
 pub fn view(f: &mut Frame, area: Rect, theme: &Theme, app: &App) {
+    let mut spans = facts(app, theme);
+    let msg = message(app, theme);
+    if area.height <= 1 {
+        if let Some(m) = msg {
+            spans.push(Span::styled("│ ", theme.dim()));
+            spans.push(m);
+        }
+        f.render_widget(
+            Paragraph::new(Line::from(spans)).style(theme.status_bar()),
+            area,
+        );
+        return;
+    }
+    let first = Rect { height: 1, ..area };
+    let rest = Rect {
+        y: area.y + 1,
+        height: area.height - 1,
+        ..area
+    };
+    f.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme.status_bar()),
+        first,
+    );
+    if let Some(m) = msg {
+        f.render_widget(
+            Paragraph::new(Line::from(m))
+                .style(theme.status_bar())
+                .wrap(Wrap { trim: false }),
+            rest,
+        );
+    }
+}
+
+/// Badge, profile, customer, calls, write mode, pending writes.
+fn facts(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     let s = &app.session;
     let mut spans = vec![
         Span::styled(format!(" {} ", s.environment), theme.badge(s.environment)),
@@ -47,15 +107,5 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, app: &App) {
             theme.bad(),
         ));
     }
-    if let Some(e) = &app.last_error {
-        spans.push(Span::styled("│ ", theme.dim()));
-        spans.push(Span::styled(format!("✗ {e}"), theme.error_text()));
-    } else if let Some(t) = &app.toast {
-        spans.push(Span::styled("│ ", theme.dim()));
-        spans.push(Span::raw(format!("✓ {t}")));
-    }
-    f.render_widget(
-        Paragraph::new(Line::from(spans)).style(theme.status_bar()),
-        area,
-    );
+    spans
 }
