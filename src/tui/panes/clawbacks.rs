@@ -298,28 +298,16 @@ impl ClawbacksPane {
             ClawEvent::Peeked { load_id, result } if self.load.awaits(load_id) => {
                 self.generation += 1;
                 let keep = self.current().map(|r| r.message_id.clone());
-                match result {
-                    Ok(mut p) => {
-                        p.rows.sort_by_key(|r| std::cmp::Reverse(r.time()));
-                        if let Some(k) = keep
-                            && let Some(i) = p.rows.iter().position(|r| r.message_id == k)
-                        {
-                            self.cursor.selected = i;
-                        }
-                        let n = p.rows.len();
-                        self.load = Load::Loaded {
-                            at: ctx.now,
-                            data: p,
-                        };
-                        self.cursor.clamp(n);
-                        PaneOutput::none()
-                    }
-                    Err(f) => {
-                        let msg = format!("clawback queue: {}", f.line());
-                        self.load = Load::Failed(f);
-                        PaneOutput::error(msg)
-                    }
+                let result = result.map(|mut p| {
+                    p.rows.sort_by_key(|r| std::cmp::Reverse(r.time()));
+                    p
+                });
+                let out = self.load.settle(result, ctx.now, "clawback queue");
+                if let Some(p) = self.load.data() {
+                    let index = keep.and_then(|k| p.rows.iter().position(|r| r.message_id == k));
+                    self.cursor.reselect(index, p.rows.len());
                 }
+                out
             }
             ClawEvent::Peeked { .. } => PaneOutput::none(),
             ClawEvent::Received { message_id, result } => {

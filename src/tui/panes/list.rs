@@ -4,6 +4,7 @@
 
 use crate::store::StoreError;
 use crate::tui::keymap::Command;
+use crate::tui::panes::PaneOutput;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::table::TableColumn;
 use chrono::{DateTime, Utc};
@@ -60,6 +61,27 @@ pub enum Load<T> {
 }
 
 impl<T> Load<T> {
+    /// Settle a read with its answer. A failure is also reported as
+    /// "`what`: reason" for the status bar.
+    pub fn settle(
+        &mut self,
+        result: Result<T, Failure>,
+        at: DateTime<Utc>,
+        what: &str,
+    ) -> PaneOutput {
+        match result {
+            Ok(data) => {
+                *self = Load::Loaded { at, data };
+                PaneOutput::none()
+            }
+            Err(f) => {
+                let msg = format!("{what}: {}", f.line());
+                *self = Load::Failed(f);
+                PaneOutput::error(msg)
+            }
+        }
+    }
+
     pub fn data(&self) -> Option<&T> {
         match self {
             Load::Loaded { data, .. } => Some(data),
@@ -185,6 +207,15 @@ impl Cursor {
         self.selected = 0;
         self.offset.set(0);
         self.detail = false;
+    }
+
+    /// After a reload: stay on the row that was selected (found at
+    /// `index` in the new rows, if it is still there), within `len` rows.
+    pub fn reselect(&mut self, index: Option<usize>, len: usize) {
+        if let Some(i) = index {
+            self.selected = i;
+        }
+        self.clamp(len);
     }
 
     /// Keep the selection inside `len` rows.

@@ -192,28 +192,20 @@ impl OrdersPane {
         match ev {
             OrdersEvent::Loaded { load_id, result } if self.load.awaits(load_id) => {
                 self.generation += 1;
-                match result {
-                    Ok(mut orders) => {
-                        // Newest first; undated orders last.
-                        orders.sort_by(|a, b| {
-                            let t = |o: &Order| o.order_purchased_date.as_ref().map(|t| t.0);
-                            t(b).cmp(&t(a))
-                        });
-                        self.rows = rows_of(&orders);
-                        self.load = Load::Loaded {
-                            at: ctx.now,
-                            data: orders,
-                        };
-                        self.cursor.clamp(self.rows.len());
-                        PaneOutput::none()
-                    }
-                    Err(f) => {
-                        let msg = format!("orders: {}", f.line());
-                        self.load = Load::Failed(f);
-                        self.rows.clear();
-                        PaneOutput::error(msg)
-                    }
+                let result = result.map(|mut orders| {
+                    // Newest first; undated orders last.
+                    orders.sort_by(|a, b| {
+                        let t = |o: &Order| o.order_purchased_date.as_ref().map(|t| t.0);
+                        t(b).cmp(&t(a))
+                    });
+                    orders
+                });
+                let out = self.load.settle(result, ctx.now, "orders");
+                self.rows = self.load.data().map(|o| rows_of(o)).unwrap_or_default();
+                if self.load.data().is_some() {
+                    self.cursor.clamp(self.rows.len());
                 }
+                out
             }
             // An answer for a key no longer in the case.
             OrdersEvent::Loaded { .. } => PaneOutput::none(),

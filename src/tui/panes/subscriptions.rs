@@ -212,32 +212,20 @@ impl SubscriptionsPane {
             SubsEvent::Loaded { load_id, result } if self.load.awaits(load_id) => {
                 self.generation += 1;
                 let keep = self.current().map(|r| r.id.clone());
-                match result {
-                    Ok(mut items) => {
-                        // What the customer still has first: latest expiration first.
-                        items.sort_by(|a, b| {
-                            let t = |r: &Recurrence| r.expiration_time.as_ref().map(|t| t.0);
-                            t(b).cmp(&t(a))
-                        });
-                        if let Some(k) = keep
-                            && let Some(i) = items.iter().position(|r| r.id == k)
-                        {
-                            self.cursor.selected = i;
-                        }
-                        let n = items.len();
-                        self.load = Load::Loaded {
-                            at: ctx.now,
-                            data: items,
-                        };
-                        self.cursor.clamp(n);
-                        PaneOutput::none()
-                    }
-                    Err(f) => {
-                        let msg = format!("subscriptions: {}", f.line());
-                        self.load = Load::Failed(f);
-                        PaneOutput::error(msg)
-                    }
+                let result = result.map(|mut items| {
+                    // What the customer still has first: latest expiration first.
+                    items.sort_by(|a, b| {
+                        let t = |r: &Recurrence| r.expiration_time.as_ref().map(|t| t.0);
+                        t(b).cmp(&t(a))
+                    });
+                    items
+                });
+                let out = self.load.settle(result, ctx.now, "subscriptions");
+                if let Some(items) = self.load.data() {
+                    let index = keep.and_then(|k| items.iter().position(|r| r.id == k));
+                    self.cursor.reselect(index, items.len());
                 }
+                out
             }
             SubsEvent::Loaded { .. } => PaneOutput::none(),
             SubsEvent::Written(result) => {
