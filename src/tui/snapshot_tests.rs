@@ -59,6 +59,16 @@ fn connected(app: &mut App) {
 
 /// A Microsoft-shaped key (unverifiable offline), deterministic.
 pub fn ms_key(kind: &str, iat: i64, exp: i64, nbf: i64) -> String {
+    ms_key_for("demo-alice", kind, iat, exp, nbf)
+}
+
+/// A 30-day key of demo-alice issued at `iat`, as the Store mints them.
+pub fn key_issued(kind: &str, iat: i64) -> String {
+    ms_key(kind, iat, iat + 30 * 86_400, iat)
+}
+
+/// The same, for another customer.
+pub fn ms_key_for(user: &str, kind: &str, iat: i64, exp: i64, nbf: i64) -> String {
     let (iss, renew) = match kind {
         "purchase" => (
             "https://purchase.mp.microsoft.com/v6.0/keys",
@@ -73,7 +83,7 @@ pub fn ms_key(kind: &str, iat: i64, exp: i64, nbf: i64) -> String {
     let payload = serde_json::json!({
         "http://schemas.microsoft.com/marketplace/2015/08/claims/key/clientId": "1a2b3c4d-0000-4000-8000-000000000001",
         "http://schemas.microsoft.com/marketplace/2015/08/claims/key/payload": "ZdcOq0/N2rjytCRzCHSqnfczv3f0343wfSydx7hghfu0snWzMqyoAGy5",
-        "http://schemas.microsoft.com/marketplace/2015/08/claims/key/userId": "demo-alice",
+        "http://schemas.microsoft.com/marketplace/2015/08/claims/key/userId": user,
         "http://schemas.microsoft.com/marketplace/2015/08/claims/key/refreshUri": renew,
         "iat": iat, "iss": iss, "aud": iss, "exp": exp, "nbf": nbf,
     });
@@ -188,7 +198,7 @@ fn key_pane_valid_collections_key() {
     let iat = now().timestamp() - 86_400 * 3;
     app.update(Action::Paste(format!(
         "Bearer {}",
-        ms_key("collections", iat, iat + 30 * 86_400, iat)
+        key_issued("collections", iat)
     )));
     snap("key_valid", &app);
 }
@@ -215,19 +225,9 @@ fn key_pane_case_with_both_keys_and_raw_view() {
     let mut app = test_app(Environment::Sandbox);
     connected(&mut app);
     let iat = now().timestamp() - 86_400 * 13;
-    app.update(Action::Paste(ms_key(
-        "collections",
-        iat,
-        iat + 30 * 86_400,
-        iat,
-    )));
+    app.update(Action::Paste(key_issued("collections", iat)));
     let iat2 = now().timestamp() - 86_400 * 31;
-    app.update(Action::Paste(ms_key(
-        "purchase",
-        iat2,
-        iat2 + 30 * 86_400,
-        iat2,
-    )));
+    app.update(Action::Paste(key_issued("purchase", iat2)));
     snap("key_case_purchase_expired", &app);
     press(&mut app, KeyCode::Char('J'));
     snap("key_raw", &app);
@@ -248,12 +248,7 @@ fn renew_confirmation_dialog_sandbox_and_retail() {
         app.session.writes_allowed = true;
         connected(&mut app);
         let iat = now().timestamp() - 86_400 * 15;
-        app.update(Action::Paste(ms_key(
-            "collections",
-            iat,
-            iat + 30 * 86_400,
-            iat,
-        )));
+        app.update(Action::Paste(key_issued("collections", iat)));
         let fx = app.run_command(Command::Renew);
         assert!(fx.is_empty(), "nothing may be sent before confirmation");
         snap(&format!("confirm_renew_{env}"), &app);
@@ -372,12 +367,7 @@ fn entitlements_app(on_first: impl FnOnce(&mut App)) -> App {
     let mut app = test_app(Environment::Sandbox);
     connected(&mut app);
     let iat = now().timestamp() - 86_400 * 3;
-    app.update(Action::Paste(ms_key(
-        "collections",
-        iat,
-        iat + 30 * 86_400,
-        iat,
-    )));
+    app.update(Action::Paste(key_issued("collections", iat)));
     let fx = app.update(Action::Key(KeyEvent::new(
         KeyCode::Char('2'),
         KeyModifiers::NONE,
@@ -565,12 +555,7 @@ fn grant_needs_a_purchase_key_and_an_availability_id() {
         app.last_error
     );
     let iat = now().timestamp() - 86_400;
-    app.update(Action::Paste(ms_key(
-        "purchase",
-        iat,
-        iat + 30 * 86_400,
-        iat,
-    )));
+    app.update(Action::Paste(key_issued("purchase", iat)));
     press(&mut app, KeyCode::Char('2'));
     app.run_command(Command::Grant);
     assert!(
@@ -638,12 +623,7 @@ fn entitlement_detail_gets_its_orders_from_the_orders_pane_one_query() {
     use crate::tui::panes::{PaneEvent, PaneId, PaneJob};
     let mut app = entitlements_app(|_| {});
     let iat = now().timestamp() - 86_400;
-    app.update(Action::Paste(ms_key(
-        "purchase",
-        iat,
-        iat + 30 * 86_400,
-        iat,
-    )));
+    app.update(Action::Paste(key_issued("purchase", iat)));
     press(&mut app, KeyCode::Char('2'));
     app.panes.entitlements.set_filter(crate::browse::Filter {
         text: "COIN0500".into(),
@@ -704,12 +684,7 @@ fn a_renewed_key_keeps_the_listing_a_new_customer_lists_again() {
     };
     // Same user (demo-alice), later iat: what a renewal returns.
     let iat = now().timestamp() - 3600;
-    app.update(Action::Paste(ms_key(
-        "collections",
-        iat,
-        iat + 30 * 86_400,
-        iat,
-    )));
+    app.update(Action::Paste(key_issued("collections", iat)));
     let fx = app.update(Action::Key(KeyEvent::new(
         KeyCode::Char('2'),
         KeyModifiers::NONE,
@@ -717,19 +692,7 @@ fn a_renewed_key_keeps_the_listing_a_new_customer_lists_again() {
     assert_eq!(fetches(&fx), 0, "no new listing for a renewed key: {fx:?}");
     assert_eq!(app.panes.entitlements.data.len(), 12);
     // Another customer's key lists again.
-    let header = r#"{"typ":"JWT","alg":"RS256"}"#;
-    let payload = serde_json::json!({
-        "http://schemas.microsoft.com/marketplace/2015/08/claims/key/userId": "demo-bob",
-        "iss": "https://collections.mp.microsoft.com/v6.0/keys",
-        "aud": "https://collections.mp.microsoft.com/v6.0/keys",
-        "iat": iat, "nbf": iat, "exp": iat + 30 * 86_400,
-    });
-    let bob = format!(
-        "{}.{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload.to_string()),
-        URL_SAFE_NO_PAD.encode(b"sig")
-    );
+    let bob = ms_key_for("demo-bob", "collections", iat, iat + 30 * 86_400, iat);
     app.update(Action::Paste(bob));
     let fx = app.update(Action::Key(KeyEvent::new(
         KeyCode::Char('2'),

@@ -14,7 +14,7 @@ use crate::tui::panes::subscriptions::{SubsEvent, SubsJob};
 use crate::tui::panes::timeline::{TimelineEvent, TimelineJob};
 use crate::tui::panes::{PaneEvent, PaneId, PaneJob};
 use crate::tui::render::render_text;
-use crate::tui::snapshot_tests::{ms_key, test_app};
+use crate::tui::snapshot_tests::{key_issued, test_app};
 use chrono::{Duration, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::json;
@@ -81,12 +81,12 @@ fn connect(app: &mut App) {
 
 fn purchase_key() -> String {
     let iat = now().timestamp() - 86_400;
-    ms_key("purchase", iat, iat + 30 * 86_400, iat)
+    key_issued("purchase", iat)
 }
 
 fn collections_key() -> String {
     let iat = now().timestamp() - 86_400;
-    ms_key("collections", iat, iat + 30 * 86_400, iat)
+    key_issued("collections", iat)
 }
 
 /// An app with a purchase key in the case, connected.
