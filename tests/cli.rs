@@ -1,10 +1,25 @@
 //! The binary's front door: bad config, bad flags and a bad data dir each
 //! give one clear message and exit code 2, before the terminal is touched.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 fn storedesk() -> Command {
     Command::new(env!("CARGO_BIN_EXE_storedesk"))
+}
+
+/// storedesk with its data dir and config file named (neither need exist).
+fn storedesk_at(data: &Path, config: &Path) -> Command {
+    let mut c = storedesk();
+    c.arg("--data-dir").arg(data).arg("--config").arg(config);
+    c
+}
+
+/// Refused before anything ran: exit code 2; the message on stderr.
+fn refused(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    err
 }
 
 #[test]
@@ -16,15 +31,10 @@ fn bad_config_names_file_line_and_field() {
         "[profiles.qa]\nenvironment = \"sandbox\"\nclient_secert = \"x\"\n",
     )
     .unwrap();
-    let out = storedesk()
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
+    let out = storedesk_at(&dir.path().join("data"), &cfg)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&out);
     assert!(err.contains(&cfg.display().to_string()), "{err}");
     assert!(err.contains("line 3"), "{err}");
     assert!(err.contains("client_secert"), "{err}");
@@ -37,17 +47,11 @@ fn invalid_toml_is_one_message() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("config.toml");
     std::fs::write(&cfg, "default_profile = \n").unwrap();
-    let out = storedesk()
-        .args(["--config"])
-        .arg(&cfg)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("inspect")
-        .arg("x")
+    let out = storedesk_at(&dir.path().join("data"), &cfg)
+        .args(["inspect", "x"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&out);
     assert!(
         err.contains("bad config file") && err.contains("line 1"),
         "{err}"
@@ -57,15 +61,11 @@ fn invalid_toml_is_one_message() {
 #[test]
 fn unknown_profile_lists_the_known_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let out = storedesk()
-        .args(["--profile", "staging", "--data-dir"])
-        .arg(dir.path())
-        .arg("--config")
-        .arg(dir.path().join("none.toml"))
+    let out = storedesk_at(dir.path(), &dir.path().join("none.toml"))
+        .args(["--profile", "staging"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&out);
     assert!(
         err.contains("staging") && err.contains("retail") && err.contains("sandbox"),
         "{err}"
@@ -75,8 +75,7 @@ fn unknown_profile_lists_the_known_ones() {
 #[test]
 fn unknown_flag_gets_clap_error() {
     let out = storedesk().arg("--frobnicate").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&out);
     assert!(err.contains("--frobnicate"), "{err}");
 }
 
@@ -86,15 +85,10 @@ fn unusable_data_dir_is_a_clear_message() {
     // A file where the data dir should be.
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
-    let out = storedesk()
-        .arg("--data-dir")
-        .arg(&file)
-        .arg("--config")
-        .arg(dir.path().join("none.toml"))
+    let out = storedesk_at(&file, &dir.path().join("none.toml"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&out);
     assert!(
         err.contains("data dir") && err.contains("not-a-dir"),
         "{err}"
@@ -122,11 +116,8 @@ fn help_lists_every_subcommand() {
 #[test]
 fn retail_without_tenant_says_which_field_is_missing() {
     let dir = tempfile::tempdir().unwrap();
-    let out = storedesk()
-        .args(["--profile", "retail", "--data-dir"])
-        .arg(dir.path())
-        .arg("--config")
-        .arg(dir.path().join("none.toml"))
+    let out = storedesk_at(dir.path(), &dir.path().join("none.toml"))
+        .args(["--profile", "retail"])
         .args(["entitlements", "--key", "aaa.bbb.ccc"])
         .env_remove("STOREDESK_TENANT_ID")
         .env_remove("STOREDESK_CLIENT_ID")
