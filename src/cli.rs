@@ -12,6 +12,8 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(
     name = "storedesk",
+    // Both executables document the command users type, `storedesk`.
+    bin_name = "storedesk",
     version,
     about = "Terminal console for Microsoft Store entitlements",
     long_about = "Terminal console for Microsoft Store entitlements.\n\nWith no configuration it starts an embedded Store sandbox on loopback, seeded with demo customers."
@@ -227,33 +229,29 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         })
 }
 
+/// The console binary's entry: the whole command line.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    // `inspect` is a pure look at a key: it neither writes nor logs, so a
-    // developer piping keys through it pays no start-up for either.
-    let read_only = matches!(cli.command, Some(Command::Inspect(_)));
-    if !read_only {
-        // reqwest is built without a default TLS provider; ring is the light one.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+    if let Some(Command::Inspect(a)) = &cli.command {
+        return inspect(cli.global, a);
     }
-    let ctx = match Context::resolve(cli.global.clone(), !read_only) {
+    // reqwest is built without a default TLS provider; ring is the light one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ctx = match Context::resolve(cli.global.clone(), true) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let _log = if read_only {
-        None
-    } else {
-        match crate::logging::init(&ctx.paths, &ctx.globals.log_level) {
-            Ok(g) => Some(g),
-            Err(e) => {
-                eprintln!("storedesk: {e}");
-                return ExitCode::from(2);
-            }
+    let _log = match crate::logging::init(&ctx.paths, &ctx.globals.log_level) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("storedesk: {e}");
+            return ExitCode::from(2);
         }
     };
     match cli.command {
         None => crate::tui::run(ctx),
         Some(Command::Sandbox(a)) => crate::sandbox::cli::run(&ctx, &a),
+        // Answered above, before any of this set-up.
         Some(Command::Inspect(a)) => crate::keys::cli::run(&ctx, &a),
         Some(Command::Entitlements(a)) => crate::store::cli::entitlements(&ctx, &a),
         Some(Command::Consume(a)) => crate::journal::cli::consume(&ctx, &a),
@@ -261,4 +259,37 @@ pub fn run() -> ExitCode {
         Some(Command::Audit(a)) => crate::journal::cli::audit(&ctx, &a),
         Some(Command::Pending(a)) => crate::journal::cli::pending(&ctx, &a),
     }
+}
+
+/// `storedesk inspect`, shared by both binaries. A pure look at a key: it
+/// neither writes nor logs nor sets up TLS, so a developer piping keys
+/// through it pays no start-up for any of them.
+pub fn inspect(globals: Globals, args: &InspectArgs) -> ExitCode {
+    match Context::resolve(globals, false) {
+        Ok(ctx) => crate::keys::cli::run(&ctx, args),
+        Err(code) => code,
+    }
+}
+
+/// The command line the `storedesk` front answers itself (see
+/// [`crate::launch`]): the global options and `inspect`, nothing else. Any
+/// other command line, `--help` and every parse error included, is left to
+/// the console binary's [`Cli`], so messages and help are the same.
+#[derive(Parser, Debug)]
+#[command(
+    name = "storedesk",
+    bin_name = "storedesk",
+    disable_help_subcommand = true,
+    subcommand_required = true
+)]
+pub struct FrontCli {
+    #[command(flatten)]
+    pub global: Globals,
+    #[command(subcommand)]
+    pub command: FrontCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FrontCommand {
+    Inspect(InspectArgs),
 }

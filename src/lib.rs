@@ -1,6 +1,8 @@
 //! storedesk: a terminal console for Microsoft Store entitlements.
 //!
-//! The library holds everything; `main.rs` only hands over to [`cli::run`].
+//! The library holds everything. Two thin executables: `storedesk`
+//! ([`launch::main`]: `inspect` itself, the rest handed over) and
+//! `storedesk-console` ([`cli::run`]: the whole command line).
 //! See `ARCHITECTURE.md` for the map.
 
 pub mod browse;
@@ -9,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod journal;
 pub mod keys;
+pub mod launch;
 pub mod logging;
 pub mod paths;
 pub mod sandbox;

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    storedesk::cli::run()
+    storedesk::launch::main()
 }

@@ -72,11 +72,26 @@ fn data_dir(with_pub_key: bool) -> tempfile::TempDir {
     d
 }
 
+/// The `storedesk` front (which answers `inspect` itself).
+const FRONT: &str = env!("CARGO_BIN_EXE_storedesk");
+/// The console executable, which answers the whole command line.
+const CONSOLE: &str = env!("CARGO_BIN_EXE_storedesk-console");
+
 fn run(dir: &tempfile::TempDir, args: &[&str], stdin: Option<&[u8]>, now: i64) -> Output {
+    run_bin(FRONT, dir, args, stdin, now)
+}
+
+fn run_bin(
+    bin: &str,
+    dir: &tempfile::TempDir,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+    now: i64,
+) -> Output {
     let now = chrono::DateTime::from_timestamp(now, 0)
         .unwrap()
         .to_rfc3339();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_storedesk"));
+    let mut cmd = Command::new(bin);
     cmd.arg("--data-dir")
         .arg(dir.path())
         .args(["--now", &now, "inspect"])
@@ -342,4 +357,34 @@ fn client_id_is_compared_with_the_profile() {
             .unwrap()
             .contains("InconsistentClientId")
     );
+}
+
+/// The front and the console executable give the same answer, byte for
+/// byte and exit code for exit code, whichever a user happens to run.
+#[test]
+fn front_and_console_answer_alike() {
+    let dir = data_dir(true);
+    let key = sandbox_key(IAT);
+    let mut tampered = key.clone();
+    tampered.pop();
+    tampered.push(if key.ends_with('A') { 'B' } else { 'A' });
+    let docs = docs_example_key();
+    let cases: Vec<(Vec<&str>, Option<&[u8]>)> = vec![
+        (vec![&key], None),
+        (vec!["--json", &key], None),
+        (vec![&tampered], None),
+        (vec![&docs], None),
+        (vec!["-"], Some(key.as_bytes())),
+        (vec!["not a key"], None),
+        (vec![], Some(b"")),
+    ];
+    for (args, stdin) in cases {
+        for now in [IAT + DAY, IAT + 40 * DAY] {
+            let front = run_bin(FRONT, &dir, &args, stdin, now);
+            let console = run_bin(CONSOLE, &dir, &args, stdin, now);
+            assert_eq!(front.status.code(), console.status.code(), "{args:?}");
+            assert_eq!(text(&front.stdout), text(&console.stdout), "{args:?}");
+            assert_eq!(text(&front.stderr), text(&console.stderr), "{args:?}");
+        }
+    }
 }

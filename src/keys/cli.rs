@@ -8,6 +8,7 @@ use super::{
 use crate::cli::{Context, InspectArgs};
 use chrono::{DateTime, Local, Utc};
 use serde_json::{Value, json};
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -125,9 +126,10 @@ fn read_pem(path: &Path) -> (Option<String>, Option<String>) {
 }
 
 fn to_text(c: &Cleaned, a: &Assessment, now: DateTime<Utc>) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(4096);
+    // Writing to a String cannot fail; `write!` skips a temporary per line.
     let mut line = |label: &str, value: &str| {
-        out.push_str(&format!("{label:<LABEL_WIDTH$}{value}\n"));
+        let _ = writeln!(out, "{label:<LABEL_WIDTH$}{value}");
     };
     for n in &c.notes {
         line("Input", n);
@@ -206,14 +208,15 @@ fn to_text(c: &Cleaned, a: &Assessment, now: DateTime<Utc>) -> String {
         .unwrap_or(0);
     for r in &a.claims {
         let value = shorten(&r.value);
-        if r.name == r.uri {
-            out.push_str(&format!("  {:<width$}  {value}\n", r.name));
+        let _ = if r.name == r.uri {
+            writeln!(out, "  {:<width$}  {value}", r.name)
         } else {
-            out.push_str(&format!(
-                "  {:<width$}  {value}\n  {:<width$}    ({})\n",
+            writeln!(
+                out,
+                "  {:<width$}  {value}\n  {:<width$}    ({})",
                 r.name, "", r.uri
-            ));
-        }
+            )
+        };
     }
     out
 }
