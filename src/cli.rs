@@ -177,6 +177,9 @@ pub struct PendingArgs {
     pub replay: bool,
 }
 
+/// The exit status of a refused command line: bad flags, config or data dir.
+pub const USAGE_ERROR: u8 = 2;
+
 /// Everything a command needs from the environment, resolved once.
 pub struct Context {
     pub globals: Globals,
@@ -188,19 +191,20 @@ pub struct Context {
 impl Context {
     /// `writes`: whether the command writes in the data dir (logs, journal,
     /// sandbox state); read-only commands start faster without the probe.
+    /// On failure the reason is printed; exit with [`USAGE_ERROR`].
     pub fn resolve(globals: Globals, writes: bool) -> Result<Self, ExitCode> {
         let paths = match Paths::resolve(globals.data_dir.clone(), globals.config.clone(), writes) {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("storedesk: {e}");
-                return Err(ExitCode::from(2));
+                return Err(ExitCode::from(USAGE_ERROR));
             }
         };
         let config = match config::load(&paths.config_file, globals.profile.as_deref()) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("storedesk: {e}");
-                return Err(ExitCode::from(2));
+                return Err(ExitCode::from(USAGE_ERROR));
             }
         };
         let clock = match globals.now {
@@ -233,7 +237,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Inspect(a)) = &cli.command {
-        return inspect(cli.global, a);
+        return ExitCode::from(inspect(cli.global, a));
     }
     // reqwest is built without a default TLS provider; ring is the light one.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -252,7 +256,7 @@ pub fn run() -> ExitCode {
         None => crate::tui::run(ctx),
         Some(Command::Sandbox(a)) => crate::sandbox::cli::run(&ctx, &a),
         // Answered above, before any of this set-up.
-        Some(Command::Inspect(a)) => crate::keys::cli::run(&ctx, &a),
+        Some(Command::Inspect(a)) => ExitCode::from(crate::keys::cli::run(&ctx, &a)),
         Some(Command::Entitlements(a)) => crate::store::cli::entitlements(&ctx, &a),
         Some(Command::Consume(a)) => crate::journal::cli::consume(&ctx, &a),
         Some(Command::Grant(a)) => crate::journal::cli::grant(&ctx, &a),
@@ -261,13 +265,13 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// `storedesk inspect`, shared by both binaries. A pure look at a key: it
-/// neither writes nor logs nor sets up TLS, so a developer piping keys
-/// through it pays no start-up for any of them.
-pub fn inspect(globals: Globals, args: &InspectArgs) -> ExitCode {
+/// `storedesk inspect`, shared by both executables; returns the exit status.
+/// A pure look at a key: it neither writes nor logs nor sets up TLS, so a
+/// developer piping keys through it pays no start-up for any of them.
+pub fn inspect(globals: Globals, args: &InspectArgs) -> u8 {
     match Context::resolve(globals, false) {
         Ok(ctx) => crate::keys::cli::run(&ctx, args),
-        Err(code) => code,
+        Err(_) => USAGE_ERROR,
     }
 }
 

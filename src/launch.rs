@@ -10,11 +10,11 @@
 //! links only the key code, so it starts like a small tool. Measurements are
 //! in BENCHMARKS.md; the design note is in ARCHITECTURE.md.
 
+use crate::cli::USAGE_ERROR;
 use crate::cli::{FrontCli, FrontCommand};
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// The console executable's file name, as Cargo builds and installs it.
 pub const CONSOLE_EXE: &str = if cfg!(windows) {
@@ -23,7 +23,14 @@ pub const CONSOLE_EXE: &str = if cfg!(windows) {
     "storedesk-console"
 };
 
-pub fn main() -> ExitCode {
+/// The front's whole work; returns the exit status (or does not return, once
+/// the console has taken over). A panic — a bug — exits 101 as Rust's own
+/// `main` would, after the panic message.
+pub fn main() -> u8 {
+    std::panic::catch_unwind(front).unwrap_or(101)
+}
+
+fn front() -> u8 {
     let args: Vec<OsString> = std::env::args_os().collect();
     match FrontCli::try_parse_from(&args) {
         Ok(FrontCli {
@@ -39,12 +46,12 @@ fn console_path() -> std::io::Result<PathBuf> {
     Ok(std::env::current_exe()?.with_file_name(CONSOLE_EXE))
 }
 
-fn hand_over(args: Vec<OsString>) -> ExitCode {
+fn hand_over(args: Vec<OsString>) -> u8 {
     let path = match console_path() {
         Ok(p) => p,
         Err(e) => {
             eprintln!("storedesk: cannot find its own executable to locate {CONSOLE_EXE}: {e}");
-            return ExitCode::from(2);
+            return USAGE_ERROR;
         }
     };
     let mut cmd = std::process::Command::new(&path);
@@ -60,7 +67,7 @@ fn hand_over(args: Vec<OsString>) -> ExitCode {
     } else {
         eprintln!("storedesk: cannot start {}: {err}", path.display());
     }
-    ExitCode::from(2)
+    USAGE_ERROR
 }
 
 /// Replaces this process with the console; returns only on failure.

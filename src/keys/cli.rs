@@ -11,14 +11,15 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
-use std::process::ExitCode;
 
 const LABEL_WIDTH: usize = 13;
 /// Longer claim values (the opaque payload) are shortened in text output;
 /// `--json` and the raw JSON keep them whole.
 const MAX_VALUE_CHARS: usize = 96;
 
-pub fn run(ctx: &Context, a: &InspectArgs) -> ExitCode {
+/// The exit status: 0 usable, 1 not usable, 2 not a key. A number rather
+/// than an `ExitCode`, because the `storedesk` front returns it from a C `main`.
+pub fn run(ctx: &Context, a: &InspectArgs) -> u8 {
     let cleaned = match read_key(a.key.as_deref()) {
         Ok(c) => c,
         Err(msg) => return fail(&msg),
@@ -41,12 +42,6 @@ pub fn run(ctx: &Context, a: &InspectArgs) -> ExitCode {
     {
         assessment.signature = SignatureStatus::NotChecked(err);
     }
-    tracing::info!(
-        fingerprint = %assessment.fingerprint,
-        kind = assessment.kind.as_str(),
-        verdict = assessment.verdict.label(),
-        "inspect"
-    );
 
     let out = if a.json {
         let mut s =
@@ -70,13 +65,13 @@ pub fn run(ctx: &Context, a: &InspectArgs) -> ExitCode {
 }
 
 /// 0 when the key can be used now, else 1.
-pub fn exit_code(a: &Assessment) -> ExitCode {
-    ExitCode::from(if a.is_usable() { 0 } else { 1 })
+pub fn exit_code(a: &Assessment) -> u8 {
+    if a.is_usable() { 0 } else { 1 }
 }
 
-fn fail(msg: &str) -> ExitCode {
+fn fail(msg: &str) -> u8 {
     eprintln!("storedesk inspect: {msg}");
-    ExitCode::from(2)
+    2
 }
 
 fn read_key(arg: Option<&str>) -> Result<Cleaned, String> {
