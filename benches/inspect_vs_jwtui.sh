@@ -21,6 +21,9 @@ echo "key: ${#key} bytes"
 
 data=$(mktemp -d)
 trap 'rm -rf "$data"' EXIT
-hyperfine -N --warmup 30 --runs "$runs" \
-    -n "storedesk inspect" "target/release/storedesk --data-dir $data inspect $key" \
-    -n "jwtui -s -n" "jwtui -s -n $key"
+storedesk=(-n "storedesk inspect" "target/release/storedesk --data-dir $data inspect $key")
+jwtui=(-n "jwtui -s -n" "jwtui -s -n $key")
+# Twice, in both orders: hyperfine runs one command's batch after the other,
+# and on a shared machine the load drifts between batches.
+hyperfine -N --warmup 30 --runs "$runs" "${storedesk[@]}" "${jwtui[@]}"
+hyperfine -N --warmup 30 --runs "$runs" "${jwtui[@]}" "${storedesk[@]}"

@@ -10,8 +10,7 @@
 //! links only the key code, so it starts like a small tool. Measurements are
 //! in BENCHMARKS.md; the design note is in ARCHITECTURE.md.
 
-use crate::cli::USAGE_ERROR;
-use crate::cli::{FrontCli, FrontCommand};
+use crate::cli::{FrontCli, FrontCommand, USAGE_ERROR};
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -71,15 +70,11 @@ fn hand_over(args: Vec<OsString>) -> u8 {
 }
 
 /// Replaces this process with the console; returns only on failure.
+/// Messages still say `storedesk` (clap's `bin_name`); `ps` shows the
+/// executable that really runs.
 #[cfg(unix)]
 fn run(mut cmd: std::process::Command) -> std::io::Error {
     use std::os::unix::process::CommandExt;
-    // Messages and `ps` should say `storedesk`, as the user typed it.
-    cmd.arg0(
-        std::env::args_os()
-            .next()
-            .unwrap_or_else(|| "storedesk".into()),
-    );
     cmd.exec()
 }
 
