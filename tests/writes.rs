@@ -465,6 +465,49 @@ fn start_sandbox_process(data: &Path, faults: &[&str]) -> SandboxProcess {
     SandboxProcess { child, info }
 }
 
+fn customer_key(sb: &SandboxProcess, name: &str) -> String {
+    let c = sb.info["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap();
+    c["collections_key"].as_str().unwrap().to_string()
+}
+
+/// A client of the test's own, to watch the sandbox process over HTTP.
+fn watcher(sb: &SandboxProcess) -> StoreClient {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut endpoints = Profile::builtin_sandbox().endpoints(sb.info["base_url"].as_str());
+    endpoints.tenant = sb.info["tenant"].as_str().unwrap().into();
+    StoreClient::new(ClientConfig::new(
+        endpoints,
+        sb.info["client_id"].as_str().unwrap(),
+        Secret::new(sb.info["client_secret"].as_str().unwrap().to_string()),
+    ))
+    .unwrap()
+}
+
+/// The customer's balance of [`COINS`], read over HTTP.
+async fn coins(watcher: &StoreClient, key: &str) -> i64 {
+    let req = PublisherQueryRequest {
+        beneficiaries: vec![Beneficiary::b2b(key)],
+        product_sku_ids: Some(vec![ProductSkuId {
+            product_id: COINS.into(),
+            sku_id: None,
+        }]),
+        ..Default::default()
+    };
+    watcher
+        .publisher_query_page(&req)
+        .await
+        .unwrap()
+        .value
+        .items[0]
+        .quantity
+        .unwrap()
+}
+
 /// A profile pointing at the sandbox process, secret by env reference.
 fn write_config(dir: &Path, info: &Value) -> PathBuf {
     let text = format!(
@@ -497,42 +540,10 @@ async fn sigkill_between_send_and_answer_then_replay() {
     let dir = tempfile::tempdir().unwrap();
     let sb = start_sandbox_process(dir.path(), &["consume:hang-after-commit"]);
     let secret = sb.info["client_secret"].as_str().unwrap().to_string();
-    let cora = sb.info["customers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "cora")
-        .unwrap();
-    let key = cora["collections_key"].as_str().unwrap().to_string();
+    let key = customer_key(&sb, "cora");
     let config = write_config(dir.path(), &sb.info);
-
-    // A client of our own to watch the balance over HTTP.
-    let mut endpoints = Profile::builtin_sandbox().endpoints(sb.info["base_url"].as_str());
-    endpoints.tenant = sb.info["tenant"].as_str().unwrap().into();
-    let watcher = StoreClient::new(ClientConfig::new(
-        endpoints,
-        sb.info["client_id"].as_str().unwrap(),
-        Secret::new(secret.clone()),
-    ))
-    .unwrap();
-    let balance = || async {
-        let req = PublisherQueryRequest {
-            beneficiaries: vec![Beneficiary::b2b(&key)],
-            product_sku_ids: Some(vec![ProductSkuId {
-                product_id: COINS.into(),
-                sku_id: None,
-            }]),
-            ..Default::default()
-        };
-        watcher
-            .publisher_query_page(&req)
-            .await
-            .unwrap()
-            .value
-            .items[0]
-            .quantity
-            .unwrap()
-    };
+    let watcher = watcher(&sb);
+    let balance = || coins(&watcher, &key);
     assert_eq!(balance().await, 25);
 
     let mut consume = storedesk(dir.path(), &config, &secret)
@@ -703,4 +714,121 @@ fn headless_refusals() {
     // Nothing was journaled by either.
     let j = Journal::open(&dir.path().join("data").join("journal.sqlite")).unwrap();
     assert!(j.writes().unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// Headless consume asking on a real terminal
+// ---------------------------------------------------------------------------
+
+/// `storedesk consume` without `--yes`, in a pseudo-terminal: the answer
+/// typed at the prompt and what the process printed so far.
+fn consume_answering(dir: &Path, sb: &SandboxProcess, key: &str, answer: &str) -> (u32, String) {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    let config = write_config(dir, &sb.info);
+    let pair = native_pty_system()
+        .openpty(PtySize {
+            rows: 40,
+            cols: 120,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.arg("--config");
+    cmd.arg(&config);
+    cmd.args(["--profile", "qa", "--data-dir"]);
+    cmd.arg(dir.join("data"));
+    cmd.args([
+        "consume",
+        "--key",
+        key,
+        "--product",
+        COINS,
+        "--quantity",
+        "3",
+    ]);
+    cmd.env(
+        "QA_SANDBOX_SECRET",
+        sb.info["client_secret"].as_str().unwrap(),
+    );
+    cmd.env_remove("STOREDESK_NOW");
+    let mut child = pair.slave.spawn_command(cmd).unwrap();
+    drop(pair.slave);
+    let mut reader = pair.master.try_clone_reader().unwrap();
+    let mut writer = pair.master.take_writer().unwrap();
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let out2 = out.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            out2.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    let text = || String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !text().contains("Send it? [y/N]") {
+        assert!(Instant::now() < deadline, "no prompt; got:\n{}", text());
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "exited early:\n{}",
+            text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    writer.write_all(answer.as_bytes()).unwrap();
+    writer.write_all(b"\n").unwrap();
+    writer.flush().unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "did not exit:\n{}", text());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Let the reader drain the last line.
+    std::thread::sleep(Duration::from_millis(200));
+    drop(pair.master);
+    (status.exit_code(), text())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_consume_asks_on_the_terminal_and_sends_only_on_yes() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &[]);
+    let key = customer_key(&sb, "cora");
+    let watcher = watcher(&sb);
+    assert_eq!(coins(&watcher, &key).await, 25);
+    let db = dir.path().join("data").join("journal.sqlite");
+
+    // The prompt shows the exact request with the key masked; "n" (or
+    // anything but y/yes) sends nothing and journals nothing.
+    for answer in ["n", "", "sure"] {
+        let (code, out) =
+            tokio::task::block_in_place(|| consume_answering(dir.path(), &sb, &key, answer));
+        assert_eq!(code, 2, "{answer:?}: {out}");
+        assert!(out.contains("cancelled; nothing was sent"), "{out}");
+        assert!(out.contains(COINS) && out.contains("SANDBOX"), "{out}");
+        assert!(!out.contains(&key), "the prompt shows the key");
+        assert_eq!(coins(&watcher, &key).await, 25);
+        assert!(Journal::open(&db).unwrap().writes().unwrap().is_empty());
+    }
+
+    // "y" sends it once.
+    let (code, out) = tokio::task::block_in_place(|| consume_answering(dir.path(), &sb, &key, "y"));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("done: #1") && out.contains("trackingId"),
+        "{out}"
+    );
+    assert_eq!(coins(&watcher, &key).await, 22);
+    let writes = Journal::open(&db).unwrap().writes().unwrap();
+    assert_eq!(writes.len(), 1);
+    assert_eq!(writes[0].state, WriteState::Done);
 }
