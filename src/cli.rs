@@ -171,10 +171,25 @@ pub struct AuditArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+#[command(group(clap::ArgGroup::new("outcome").args(["applied", "not_applied"])))]
 pub struct PendingArgs {
     /// Replay every pending write with its original idempotency key
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resolve")]
     pub replay: bool,
+    /// Settle pending write ID by hand, after checking the Store — for writes
+    /// that are not safe to replay (a subscription extension, refund or
+    /// auto-renew change whose answer was lost)
+    #[arg(long, value_name = "ID", requires_all = ["outcome", "note"])]
+    pub resolve: Option<i64>,
+    /// With --resolve: the Store shows the change
+    #[arg(long, requires = "resolve")]
+    pub applied: bool,
+    /// With --resolve: the Store does not show the change
+    #[arg(long, requires = "resolve")]
+    pub not_applied: bool,
+    /// With --resolve: what was checked, for the audit log
+    #[arg(long, value_name = "TEXT", requires = "resolve")]
+    pub note: Option<String>,
 }
 
 /// The exit status of a refused command line: bad flags, config or data dir.

@@ -12,8 +12,8 @@ use std::time::Duration;
 use storedesk::clock::Clock;
 use storedesk::config::{Environment, Profile, Secret};
 use storedesk::journal::{
-    self, Actor, AuditFilter, GrantParams, Journal, ReplayStatus, WriteKind, WriteOutcome,
-    WriteRecord, WriteRequest, WriteState,
+    self, Actor, AuditFilter, Claim, GrantParams, Journal, ReplayStatus, ResolveOutcome, WriteKind,
+    WriteOutcome, WriteRecord, WriteRequest, WriteState,
 };
 use storedesk::sandbox::{FaultSpec, Sandbox, SandboxOptions};
 use storedesk::store::model::{
@@ -375,20 +375,38 @@ async fn subscription_extend_is_never_resent_blindly() {
     let after = rig.recurrence(&pkey).await;
     let gained = after.expiration_time.unwrap().0 - before.expiration_time.unwrap().0;
     assert_eq!(gained.num_days(), 5, "extended once, not twice");
+    // While another live storedesk holds it, it cannot be resolved under it.
+    let other = Journal::open(&rig.dir.path().join("journal.sqlite")).unwrap();
+    assert_eq!(other.claim(write_id).unwrap(), Claim::Claimed);
+    assert!(matches!(
+        journal::resolve(&rig.journal, write_id, true, "checked", &rig.actor).unwrap(),
+        ResolveOutcome::Busy { .. }
+    ));
+    drop(other);
+    // Nor under another profile.
+    let mut stranger = rig.actor.clone();
+    stranger.profile = "qa".into();
+    assert!(matches!(
+        journal::resolve(&rig.journal, write_id, true, "checked", &stranger).unwrap(),
+        ResolveOutcome::OtherProfile(_)
+    ));
     // The operator checked and resolves it; the key is erased then.
-    assert!(
-        rig.journal
-            .resolve_manually(
-                write_id,
-                WriteState::Done,
-                "expiry moved by 5 days",
-                &rig.actor
-            )
-            .unwrap()
-    );
-    let w = rig.journal.write(write_id).unwrap().unwrap();
+    let ResolveOutcome::Resolved(w) = journal::resolve(
+        &rig.journal,
+        write_id,
+        true,
+        "expiry moved by 5 days",
+        &rig.actor,
+    )
+    .unwrap() else {
+        panic!("not resolved")
+    };
     assert_eq!(w.state, WriteState::Done);
     assert!(!w.has_key);
+    assert!(matches!(
+        journal::resolve(&rig.journal, write_id, false, "again", &rig.actor).unwrap(),
+        ResolveOutcome::NotPending(_)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -831,4 +849,117 @@ async fn headless_consume_asks_on_the_terminal_and_sends_only_on_yes() {
     let writes = Journal::open(&db).unwrap().writes().unwrap();
     assert_eq!(writes.len(), 1);
     assert_eq!(writes[0].state, WriteState::Done);
+}
+
+// ---------------------------------------------------------------------------
+// Settling by hand what is not safe to replay
+// ---------------------------------------------------------------------------
+
+/// A lost answer to a subscription extension stays pending (resending could
+/// extend twice) and blocks the profile's headless writes; the operator
+/// checks the Store and settles it with `pending --resolve`, audited with
+/// their note. Everything through the real binary.
+#[test]
+fn pending_resolve_settles_what_replay_will_not_resend() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let db = data.join("journal.sqlite");
+    let actor = Actor::from_profile(&Profile::builtin_sandbox());
+    let id = {
+        let j = Journal::open(&db).unwrap();
+        let req = WriteRequest::recurrence_change("eyJ.k.y", "rec-1", "Extend", Some(5), None);
+        j.record(&req, &actor).unwrap()
+        // Dropped here: the recording "process" is gone, its claim dead.
+    };
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--config")
+            .arg(dir.path().join("none.toml"))
+            .arg("pending")
+            .args(args)
+            .env_remove("STOREDESK_PROFILE")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let id_s = id.to_string();
+
+    let (code, out, _) = run(&[]);
+    assert_eq!(code, Some(4), "{out}");
+    assert!(
+        out.contains(&format!("#{id} ")) && out.contains("NOT safe to replay"),
+        "{out}"
+    );
+    assert!(out.contains("--resolve ID"), "{out}");
+
+    // The outcome and a note are required, and only one outcome.
+    for bad in [
+        &["--resolve", &id_s, "--applied"][..],
+        &["--resolve", &id_s, "--note", "checked"],
+        &[
+            "--resolve",
+            &id_s,
+            "--applied",
+            "--not-applied",
+            "--note",
+            "x",
+        ],
+        &["--resolve", &id_s, "--replay", "--applied", "--note", "x"],
+        &["--applied"],
+    ] {
+        let (code, _, err) = run(bad);
+        assert_eq!(code, Some(2), "{bad:?}: {err}");
+    }
+    let (code, _, err) = run(&["--resolve", &id_s, "--applied", "--note", "  "]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--note must say what was checked"), "{err}");
+    assert_eq!(
+        Journal::open(&db)
+            .unwrap()
+            .write(id)
+            .unwrap()
+            .unwrap()
+            .state,
+        WriteState::Pending
+    );
+
+    let note = "Partner Center shows the end date moved 5 days";
+    let (code, out, err) = run(&["--resolve", &id_s, "--applied", "--note", note]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.starts_with(&format!(
+            "resolved: #{id} Extend subscription rec-1 · applied (done)"
+        )),
+        "{out}"
+    );
+    let j = Journal::open(&db).unwrap();
+    let w = j.write(id).unwrap().unwrap();
+    assert_eq!(w.state, WriteState::Done);
+    assert!(!w.has_key, "the sealed key is erased once settled");
+    let last = j.audit(&AuditFilter::default()).unwrap().pop().unwrap();
+    assert_eq!(last.event, "done");
+    assert_eq!(last.write_id, Some(id));
+    assert_eq!(
+        last.result.as_deref(),
+        Some(&*format!("resolved by hand: {note}"))
+    );
+    assert_eq!(last.operator, actor.operator);
+    drop(j);
+
+    let (code, _, err) = run(&["--resolve", &id_s, "--not-applied", "--note", "again"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("is not pending: it is done"), "{err}");
+    let (code, _, err) = run(&["--resolve", "999", "--not-applied", "--note", "x"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no write #999"), "{err}");
+    let (code, out, _) = run(&[]);
+    assert_eq!((code, out.as_str()), (Some(0), "no pending writes\n"));
 }

@@ -1,5 +1,5 @@
-//! Headless write commands: `consume`, `grant`, `pending [--replay]`,
-//! `audit [--json]`.
+//! Headless write commands: `consume`, `grant`, `pending [--replay |
+//! --resolve ID]`, `audit [--json]`.
 //!
 //! Exit codes: 0 done · 1 the Store refused the write (nothing applied) or
 //! an error · 2 refused before sending (usage, read-only profile, no
@@ -15,7 +15,7 @@
 
 use super::Journal;
 use super::audit::{self, AuditFilter};
-use super::exec::{self, ReplayStatus, WriteOutcome};
+use super::exec::{self, ReplayStatus, ResolveOutcome, WriteOutcome};
 use super::request::{Actor, GrantParams, WriteRequest};
 use super::writes::WriteRecord;
 use crate::cli::{AuditArgs, ConsumeArgs, Context, GrantArgs, PendingArgs};
@@ -97,6 +97,9 @@ pub fn pending(ctx: &Context, a: &PendingArgs) -> ExitCode {
         Err(e) => return fail(EXIT_REFUSED, e),
     };
     let actor = Actor::from_profile(&ctx.config.profile);
+    if let Some(id) = a.resolve {
+        return resolve(&journal, id, a, &actor);
+    }
     if !a.replay {
         let list = match journal.pending() {
             Ok(l) => l,
@@ -106,7 +109,8 @@ pub fn pending(ctx: &Context, a: &PendingArgs) -> ExitCode {
             return print_out("no pending writes\n");
         }
         let mut text = format!(
-            "{} pending write(s); replay with `storedesk --profile <profile> pending --replay`:\n",
+            "{} pending write(s); replay with `storedesk --profile <profile> pending --replay`, \
+             or settle one by hand with `pending --resolve ID --applied|--not-applied --note TEXT`:\n",
             list.len()
         );
         for w in &list {
@@ -158,6 +162,54 @@ pub fn pending(ctx: &Context, a: &PendingArgs) -> ExitCode {
     })
 }
 
+/// `pending --resolve ID --applied|--not-applied --note TEXT`: a journal
+/// change only (nothing is sent), so it is allowed on read-only profiles.
+fn resolve(journal: &Journal, id: i64, a: &PendingArgs, actor: &Actor) -> ExitCode {
+    let note = a.note.as_deref().unwrap_or_default().trim();
+    if note.is_empty() {
+        return fail(
+            EXIT_USAGE,
+            "--note must say what was checked (it goes into the audit log)",
+        );
+    }
+    match exec::resolve(journal, id, a.applied, note, actor) {
+        Ok(ResolveOutcome::Resolved(w)) => print_out(&format!(
+            "resolved: #{} {} · {} · {}\n",
+            w.id,
+            w.summary,
+            if a.applied {
+                "applied (done)"
+            } else {
+                "not applied (failed)"
+            },
+            w.result.as_deref().unwrap_or_default()
+        )),
+        Ok(ResolveOutcome::Unknown) => fail(EXIT_USAGE, format!("no write #{id} in the journal")),
+        Ok(ResolveOutcome::NotPending(w)) => fail(
+            EXIT_USAGE,
+            format!(
+                "write #{id} ({}) is not pending: it is {}",
+                w.summary,
+                w.state.as_str()
+            ),
+        ),
+        Ok(ResolveOutcome::OtherProfile(w)) => fail(
+            EXIT_USAGE,
+            format!(
+                "write #{id} was recorded under profile {:?}; resolve it with --profile {}",
+                w.profile, w.profile
+            ),
+        ),
+        Ok(ResolveOutcome::Busy { owner }) => fail(
+            EXIT_BLOCKED,
+            format!(
+                "write #{id} is being sent right now by another storedesk ({owner}); its answer will settle it"
+            ),
+        ),
+        Err(e) => fail(EXIT_REFUSED, e),
+    }
+}
+
 fn is_still_pending(s: &ReplayStatus) -> bool {
     !matches!(
         s,
@@ -187,15 +239,21 @@ fn replay_line(w: &WriteRecord, s: &ReplayStatus) -> String {
             w.profile, w.profile
         ),
         ReplayStatus::NeedsReview => format!(
-            "{head}: not safe to resend; check the subscription in the console and resolve it there"
+            "{head}: not safe to resend; check the subscription, then `storedesk --profile {} pending --resolve {} --applied|--not-applied --note TEXT`",
+            w.profile, w.id
         ),
         ReplayStatus::Error { message } => format!("{head}: cannot replay · {message}"),
     }
 }
 
 fn describe_pending(w: &WriteRecord) -> String {
+    let unsafe_to_replay = if WriteRequest::replay_is_safe(w.kind, &w.body) {
+        ""
+    } else {
+        " · NOT safe to replay: check the Store, then --resolve"
+    };
     format!(
-        "  #{} {} · {} · profile {} ({}) · customer {} · key {} · {} attempt(s) · last: {}\n",
+        "  #{} {} · {} · profile {} ({}) · customer {} · key {} · {} attempt(s) · last: {}{unsafe_to_replay}\n",
         w.id,
         w.created_at,
         w.summary,
@@ -360,7 +418,8 @@ async fn settle_earlier(
             EXIT_BLOCKED,
             format!(
                 "not sent: {blocking} earlier write(s) of profile {:?} are still pending. Their outcome is unknown; \
-                 sending more now could apply a change twice. Run `storedesk --profile {} pending --replay` until they settle.",
+                 sending more now could apply a change twice. Run `storedesk --profile {} pending --replay` until they settle \
+                 (one not safe to replay: check the Store, then `pending --resolve ID`).",
                 actor.profile, actor.profile
             ),
         ));

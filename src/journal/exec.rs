@@ -11,7 +11,7 @@
 use super::JournalError;
 use super::db::Journal;
 use super::request::{Actor, WriteKind, WriteRequest};
-use super::writes::{Correlation, OrderTransaction, Settlement, WriteRecord, WriteState};
+use super::writes::{Claim, Correlation, OrderTransaction, Settlement, WriteRecord, WriteState};
 use serde::Serialize;
 use serde_json::Value;
 use std::future::Future;
@@ -293,6 +293,64 @@ pub async fn replay_pending<S: WriteSender>(
         reports.push(ReplayReport { write, status });
     }
     Ok(reports)
+}
+
+/// What became of a request to settle a pending write by hand.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResolveOutcome {
+    /// Settled as the operator said; audited with their note.
+    Resolved(WriteRecord),
+    /// No write has that id.
+    Unknown,
+    /// Already done or failed: nothing to resolve.
+    NotPending(WriteRecord),
+    /// Recorded under another profile: resolve it with that profile.
+    OtherProfile(WriteRecord),
+    /// A live process is sending it right now; its answer will settle it.
+    Busy { owner: String },
+}
+
+/// Settle a pending write by hand, after the operator checked the Store:
+/// for writes that are not safe to replay (a subscription extension,
+/// refund or auto-renew change whose answer was lost) or cannot be replayed
+/// (the sealed key is gone). `applied` says whether the Store shows the
+/// change. Claims the write first, so it cannot race a replay in flight.
+pub fn resolve(
+    journal: &Journal,
+    id: i64,
+    applied: bool,
+    note: &str,
+    actor: &Actor,
+) -> Result<ResolveOutcome, JournalError> {
+    let Some(write) = journal.write(id)? else {
+        return Ok(ResolveOutcome::Unknown);
+    };
+    if write.state != WriteState::Pending {
+        return Ok(ResolveOutcome::NotPending(write));
+    }
+    if write.profile != actor.profile {
+        return Ok(ResolveOutcome::OtherProfile(write));
+    }
+    match journal.claim(id)? {
+        Claim::Claimed => {}
+        Claim::Busy { owner } => return Ok(ResolveOutcome::Busy { owner }),
+        Claim::NotPending => {
+            return Ok(match journal.write(id)? {
+                Some(w) => ResolveOutcome::NotPending(w),
+                None => ResolveOutcome::Unknown,
+            });
+        }
+    }
+    let state = if applied {
+        WriteState::Done
+    } else {
+        WriteState::Failed
+    };
+    journal.resolve_manually(id, state, note, actor)?;
+    Ok(match journal.write(id)? {
+        Some(w) => ResolveOutcome::Resolved(w),
+        None => ResolveOutcome::Unknown,
+    })
 }
 
 /// Replay one pending write (see [`replay_pending`]).

@@ -26,8 +26,8 @@ pub mod writes;
 pub use audit::{AuditEntry, AuditEvent, AuditFilter};
 pub use db::{Journal, SCHEMA_VERSION};
 pub use exec::{
-    ReplayReport, ReplayStatus, SendResult, WriteOutcome, WriteSender, execute, pending,
-    replay_one, replay_pending,
+    ReplayReport, ReplayStatus, ResolveOutcome, SendResult, WriteOutcome, WriteSender, execute,
+    pending, replay_one, replay_pending, resolve,
 };
 pub use request::{Actor, GrantParams, WriteKind, WritePreview, WriteRequest};
 pub use writes::{

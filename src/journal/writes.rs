@@ -542,7 +542,9 @@ impl Journal {
     }
 
     /// Settle a write by hand after the operator checked the Store (for
-    /// writes that are not safe to replay). Audited as `resolved`.
+    /// writes that are not safe to replay); see [`super::resolve`], which
+    /// claims it first. Audited as done / failed with the result
+    /// "resolved by hand: <note>" and the operator's name.
     pub fn resolve_manually(
         &self,
         id: i64,

@@ -331,9 +331,11 @@ fn replay_line(r: &crate::journal::ReplayReport) -> String {
             "{what}: recorded under profile {}; still pending here",
             r.write.profile
         ),
-        ReplayStatus::NeedsReview => {
-            format!("{what}: not safe to resend automatically, still pending — check it by hand")
-        }
+        ReplayStatus::NeedsReview => format!(
+            "{what}: not safe to resend, still pending — check the subscription, then \
+             `storedesk pending --resolve {} --applied|--not-applied --note TEXT`",
+            r.write.id
+        ),
         ReplayStatus::Error { message } => format!("{what}: error ({message})"),
     }
 }
