@@ -360,6 +360,9 @@ async fn cora_clawbacks_match_a_journaled_consume_ack_removes_one_and_the_timeli
         })
         .unwrap();
     assert_eq!(acks.last().map(|a| a.event.as_str()), Some("done"));
+    // An acknowledgement names no customer, and the audit log says so
+    // rather than showing the fingerprint of an empty key.
+    assert!(acks.iter().all(|a| a.customer_fp == "none"), "{acks:?}");
 
     // The timeline: orders read, the consume's audit entries, the events
     // tied to cora by order; entitlements named as not listed.

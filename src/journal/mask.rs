@@ -10,10 +10,19 @@ pub const KEY_PLACEHOLDER: &str = "<customer-key>";
 /// What any other secret-looking value becomes.
 pub const MASK: &str = "***";
 
+/// What stands for the customer of a write that names none (a clawback
+/// acknowledgement): not the fingerprint of an empty key, which would look
+/// like one more customer in the audit log.
+pub const NO_CUSTOMER: &str = "none";
+
 /// First 8 hex digits of SHA-256 of the key: enough to tell customers apart
 /// in the audit log, useless for calling the Store.
 pub fn fingerprint(key: &str) -> String {
-    let digest = Sha256::digest(key.trim().as_bytes());
+    let key = key.trim();
+    if key.is_empty() {
+        return NO_CUSTOMER.to_string();
+    }
+    let digest = Sha256::digest(key.as_bytes());
     digest[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -116,6 +125,8 @@ mod tests {
         assert!(f.chars().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(f, fingerprint(&format!(" {KEY}\n")));
         assert_ne!(f, fingerprint("other"));
+        assert_eq!(fingerprint(""), NO_CUSTOMER);
+        assert_eq!(fingerprint(" \n"), NO_CUSTOMER);
     }
 
     #[test]
