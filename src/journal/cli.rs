@@ -98,7 +98,7 @@ pub fn pending(ctx: &Context, a: &PendingArgs) -> ExitCode {
     };
     let actor = Actor::from_profile(&ctx.config.profile);
     if let Some(id) = a.resolve {
-        return resolve(&journal, id, a, &actor);
+        return resolve(ctx, &journal, id, a, &actor);
     }
     if !a.replay {
         let list = match journal.pending() {
@@ -162,9 +162,13 @@ pub fn pending(ctx: &Context, a: &PendingArgs) -> ExitCode {
     })
 }
 
-/// `pending --resolve ID --applied|--not-applied --note TEXT`: a journal
-/// change only (nothing is sent), so it is allowed on read-only profiles.
-fn resolve(journal: &Journal, id: i64, a: &PendingArgs, actor: &Actor) -> ExitCode {
+/// `pending --resolve ID --applied|--not-applied --note TEXT`. Nothing is
+/// sent, but it rewrites the record of a customer-affecting write, so like
+/// a replay it needs a profile that allows writes.
+fn resolve(ctx: &Context, journal: &Journal, id: i64, a: &PendingArgs, actor: &Actor) -> ExitCode {
+    if let Some(refusal) = write_refusal(ctx) {
+        return fail(EXIT_USAGE, refusal);
+    }
     let note = a.note.as_deref().unwrap_or_default().trim();
     if note.is_empty() {
         return fail(
@@ -173,39 +177,11 @@ fn resolve(journal: &Journal, id: i64, a: &PendingArgs, actor: &Actor) -> ExitCo
         );
     }
     match exec::resolve(journal, id, a.applied, note, actor) {
-        Ok(ResolveOutcome::Resolved(w)) => print_out(&format!(
-            "resolved: #{} {} · {} · {}\n",
-            w.id,
-            w.summary,
-            if a.applied {
-                "applied (done)"
-            } else {
-                "not applied (failed)"
-            },
-            w.result.as_deref().unwrap_or_default()
-        )),
-        Ok(ResolveOutcome::Unknown) => fail(EXIT_USAGE, format!("no write #{id} in the journal")),
-        Ok(ResolveOutcome::NotPending(w)) => fail(
-            EXIT_USAGE,
-            format!(
-                "write #{id} ({}) is not pending: it is {}",
-                w.summary,
-                w.state.as_str()
-            ),
-        ),
-        Ok(ResolveOutcome::OtherProfile(w)) => fail(
-            EXIT_USAGE,
-            format!(
-                "write #{id} was recorded under profile {:?}; resolve it with --profile {}",
-                w.profile, w.profile
-            ),
-        ),
-        Ok(ResolveOutcome::Busy { owner }) => fail(
-            EXIT_BLOCKED,
-            format!(
-                "write #{id} is being sent right now by another storedesk ({owner}); its answer will settle it"
-            ),
-        ),
+        Ok(outcome @ ResolveOutcome::Resolved(_)) => {
+            print_out(&format!("{}\n", outcome.message(id)))
+        }
+        Ok(outcome @ ResolveOutcome::Busy { .. }) => fail(EXIT_BLOCKED, outcome.message(id)),
+        Ok(outcome) => fail(EXIT_USAGE, outcome.message(id)),
         Err(e) => fail(EXIT_REFUSED, e),
     }
 }

@@ -310,6 +310,38 @@ pub enum ResolveOutcome {
     Busy { owner: String },
 }
 
+impl ResolveOutcome {
+    /// One line for the operator, the same in the console and the CLI.
+    pub fn message(&self, id: i64) -> String {
+        match self {
+            Self::Resolved(w) => format!(
+                "resolved: #{} {} · {} · {}",
+                w.id,
+                w.summary,
+                if w.state == WriteState::Done {
+                    "applied (done)"
+                } else {
+                    "not applied (failed)"
+                },
+                w.result.as_deref().unwrap_or_default()
+            ),
+            Self::Unknown => format!("no write #{id} in the journal"),
+            Self::NotPending(w) => format!(
+                "write #{id} ({}) is not pending: it is {}",
+                w.summary,
+                w.state.as_str()
+            ),
+            Self::OtherProfile(w) => format!(
+                "write #{id} was recorded under profile {:?}; resolve it with --profile {}",
+                w.profile, w.profile
+            ),
+            Self::Busy { owner } => format!(
+                "write #{id} is being sent right now by another storedesk ({owner}); its answer will settle it"
+            ),
+        }
+    }
+}
+
 /// Settle a pending write by hand, after the operator checked the Store:
 /// for writes that are not safe to replay (a subscription extension,
 /// refund or auto-renew change whose answer was lost) or cannot be replayed

@@ -8,6 +8,7 @@ use crate::config::Environment;
 use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::panes::{PaneId, Panes};
 use crate::tui::widgets::confirm::{ConfirmDialog, ConfirmOutcome};
+use crate::tui::widgets::form::{Form, FormOutcome};
 use crate::tui::widgets::palette::PaletteState;
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
@@ -34,6 +35,8 @@ pub enum JobEvent {
     Pending(Result<Vec<PendingLine>, String>),
     /// A replay of pending writes finished: one line per write.
     Replayed(Vec<String>),
+    /// A pending write was settled by hand (Ok), or could not be (Err).
+    Resolved(Result<String, String>),
     /// A pane's own job result, routed to that pane.
     Pane(PaneId, crate::tui::panes::PaneEvent),
 }
@@ -50,6 +53,12 @@ pub enum Effect {
     },
     /// Send every pending write again with its original idempotency key.
     ReplayPending,
+    /// Settle pending write `id` by hand (nothing is sent to the Store).
+    ResolvePending {
+        id: i64,
+        applied: bool,
+        note: String,
+    },
     /// A pane's own job (a Store call, a journal write…).
     Pane(PaneId, crate::tui::panes::PaneJob),
 }
@@ -83,6 +92,7 @@ impl std::fmt::Debug for JobEvent {
             JobEvent::Copied(r) => write!(f, "Copied({r:?})"),
             JobEvent::Pending(r) => write!(f, "Pending({:?})", r.as_ref().map(Vec::len)),
             JobEvent::Replayed(lines) => write!(f, "Replayed({lines:?})"),
+            JobEvent::Resolved(r) => write!(f, "Resolved({r:?})"),
             JobEvent::Pane(id, ev) => write!(f, "Pane({id:?}, {ev:?})"),
         }
     }
@@ -112,6 +122,12 @@ impl std::fmt::Debug for Effect {
                 )
             }
             Effect::ReplayPending => f.write_str("ReplayPending"),
+            Effect::ResolvePending { id, applied, note } => {
+                write!(
+                    f,
+                    "ResolvePending {{ id: {id}, applied: {applied}, note: {note:?} }}"
+                )
+            }
             Effect::Pane(id, job) => write!(f, "Pane({id:?}, {job:?})"),
         }
     }
@@ -121,6 +137,10 @@ impl std::fmt::Debug for Effect {
 #[derive(Clone, Debug, PartialEq)]
 pub struct PendingLine {
     pub id: i64,
+    pub profile: String,
+    /// False for a write that must not be resent blindly (a subscription
+    /// extension, refund or auto-renew change): it is settled by hand.
+    pub replay_safe: bool,
     pub summary: String,
     pub customer_fp: String,
     pub created_at: String,
@@ -153,6 +173,8 @@ pub enum Overlay {
     },
     Palette(PaletteState),
     Confirm(Box<ConfirmDialog>),
+    /// `:resolve`: which pending write, its outcome and the operator's note.
+    Resolve(Box<Form>),
     /// Pick a demo customer of the embedded sandbox.
     Demo {
         selected: usize,
@@ -286,8 +308,13 @@ impl App {
             }
             JobEvent::Pending(Ok(lines)) => {
                 if !lines.is_empty() && self.pending.is_empty() {
+                    let by_hand = if lines.iter().any(|l| !l.replay_safe) {
+                        "; :resolve settles by hand the ones replay must not resend"
+                    } else {
+                        ""
+                    };
                     self.last_error = Some(format!(
-                        "{} write(s) left pending without a definite answer: run :replay to send them again with their original keys",
+                        "{} write(s) left pending without a definite answer: run :replay to send them again with their original keys{by_hand}",
                         lines.len()
                     ));
                 }
@@ -296,6 +323,14 @@ impl App {
             }
             JobEvent::Pending(Err(e)) => {
                 self.last_error = Some(format!("cannot read the journal: {e}"));
+                vec![]
+            }
+            JobEvent::Resolved(Ok(line)) => {
+                self.toast = Some(line);
+                vec![]
+            }
+            JobEvent::Resolved(Err(e)) => {
+                self.last_error = Some(format!("not resolved: {e}"));
                 vec![]
             }
             JobEvent::Replayed(lines) => {
@@ -375,9 +410,16 @@ impl App {
     }
 
     fn on_paste(&mut self, text: String) -> Vec<Effect> {
-        if let Some(Overlay::Palette(p)) = &mut self.overlay {
-            p.insert_str(&text);
-            return vec![];
+        match &mut self.overlay {
+            Some(Overlay::Palette(p)) => {
+                p.insert_str(&text);
+                return vec![];
+            }
+            Some(Overlay::Resolve(form)) => {
+                form.insert_str(&text);
+                return vec![];
+            }
+            _ => {}
         }
         // A paste anywhere but a text field is a key for the case.
         let ctx = self.pane_ctx();
@@ -489,6 +531,25 @@ impl App {
                 }
                 vec![]
             }
+            Some(Overlay::Resolve(form)) => match form.on_key(key) {
+                FormOutcome::Editing => vec![],
+                FormOutcome::Cancelled => {
+                    self.overlay = None;
+                    self.toast = Some("cancelled: nothing was changed".into());
+                    vec![]
+                }
+                FormOutcome::Submitted => {
+                    match resolve_request(form, &self.pending, &self.session.profile) {
+                        Ok((line, applied, note)) => {
+                            let dialog =
+                                resolve_dialog(&line, applied, note, self.session.environment);
+                            self.overlay = Some(Overlay::Confirm(Box::new(dialog)));
+                        }
+                        Err(e) => form.error = Some(e),
+                    }
+                    vec![]
+                }
+            },
             Some(Overlay::Confirm(d)) => match d.on_key(key) {
                 ConfirmOutcome::Pending => vec![],
                 ConfirmOutcome::Cancelled => {
@@ -544,6 +605,44 @@ impl App {
             Effect::ReplayPending,
         );
         self.overlay = Some(Overlay::Confirm(Box::new(dialog)));
+        vec![]
+    }
+
+    /// `:resolve`: a form for the write, its outcome and a note; then the
+    /// confirmation dialog. The write offered first is the oldest of this
+    /// profile that replay will not resend.
+    fn ask_resolve(&mut self) -> Vec<Effect> {
+        let profile = &self.session.profile;
+        let mine = || self.pending.iter().filter(|p| &p.profile == profile);
+        let Some(first) = mine().find(|p| !p.replay_safe).or_else(|| mine().next()) else {
+            self.toast = Some(if self.pending.is_empty() {
+                "no pending writes: every write has a definite answer".into()
+            } else {
+                format!(
+                    "no pending writes of profile {profile}: start storedesk with the profile they were recorded under"
+                )
+            });
+            return vec![];
+        };
+        let id = first.id.to_string();
+        let mut form = Form::new(
+            "Settle a pending write by hand — check the Store first",
+            &[
+                (
+                    "write #",
+                    "the pending write (status bar, :replay, `storedesk pending`)",
+                    &id,
+                ),
+                (
+                    "applied?",
+                    "y: the Store shows the change · n: it does not",
+                    "",
+                ),
+                ("note", "what you checked, for the audit log", ""),
+            ],
+        );
+        form.focus = 1;
+        self.overlay = Some(Overlay::Resolve(Box::new(form)));
         vec![]
     }
 
@@ -604,6 +703,7 @@ impl App {
             }
             Command::PasteKey => vec![Effect::ReadClipboard],
             Command::ReplayPending => self.ask_replay(),
+            Command::ResolvePending => self.ask_resolve(),
             Command::DemoCustomer => {
                 match self.connection() {
                     Some(c) if !c.demo_customers.is_empty() => {
@@ -641,6 +741,74 @@ impl App {
             }
         }
     }
+}
+
+/// The `:resolve` form, checked: the pending write it names (of this
+/// profile), the outcome and the note; or why not, for the form to show.
+fn resolve_request(
+    form: &Form,
+    pending: &[PendingLine],
+    profile: &str,
+) -> Result<(PendingLine, bool, String), String> {
+    let raw_id = form.value(0).trim_start_matches('#');
+    let id: i64 = raw_id
+        .parse()
+        .map_err(|_| format!("write #: {raw_id:?} is not a number"))?;
+    let line = pending
+        .iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| format!("write #{id} is not pending"))?;
+    if line.profile != profile {
+        return Err(format!(
+            "write #{id} was recorded under profile {}: start storedesk with --profile {}",
+            line.profile, line.profile
+        ));
+    }
+    let applied = match form.value(1).to_ascii_lowercase().as_str() {
+        "y" | "yes" => true,
+        "n" | "no" => false,
+        _ => return Err("applied?: answer y (the Store shows the change) or n".into()),
+    };
+    let note = form.value(2);
+    if note.is_empty() {
+        return Err("note: say what you checked; it goes into the audit log".into());
+    }
+    Ok((line.clone(), applied, note.to_string()))
+}
+
+/// The confirmation for `:resolve`: nothing is sent, but the outcome is
+/// final, so it gets the same dialog as a write.
+fn resolve_dialog(
+    line: &PendingLine,
+    applied: bool,
+    note: String,
+    environment: Environment,
+) -> ConfirmDialog {
+    let outcome = if applied {
+        "APPLIED: the write is marked done"
+    } else {
+        "NOT applied: the write is marked failed"
+    };
+    ConfirmDialog::new(
+        format!("Settle write #{} by hand", line.id),
+        environment,
+        line.customer_fp.clone(),
+        "the local journal only: nothing is sent to the Store".into(),
+        format!(
+            "#{} {} · since {} · {} attempt(s)\nrecord it as: {outcome}\nnote: {note}",
+            line.id,
+            line.summary,
+            line.created_at.chars().take(19).collect::<String>(),
+            line.attempts
+        ),
+        "it stops being pending; the audit log keeps the outcome, your note and your name".into(),
+        Some("RESOLVE".into()),
+        Effect::ResolvePending {
+            id: line.id,
+            applied,
+            note,
+        },
+    )
 }
 
 #[cfg(test)]

@@ -87,6 +87,7 @@ impl Services {
             Effect::Copy { text, label } => self.copy(text, label),
             Effect::Pane(id, job) => self.pane_job(id, job),
             Effect::ReplayPending => self.replay_pending(),
+            Effect::ResolvePending { id, applied, note } => self.resolve_pending(id, applied, note),
         }
         false
     }
@@ -159,6 +160,25 @@ impl Services {
                 Err(e) => vec![format!("journal error: {e}")],
             };
             Self::send(&tx, JobEvent::Replayed(lines));
+            Self::send(&tx, JobEvent::Pending(read_pending(&path)));
+        });
+    }
+
+    /// Settle a pending write by hand (a local journal change).
+    fn resolve_pending(&self, id: i64, applied: bool, note: String) {
+        let tx = self.tx.clone();
+        let ctx = self.ctx.clone();
+        tokio::task::spawn_blocking(move || {
+            let path = ctx.paths.journal_db();
+            let actor = crate::journal::Actor::from_profile(&ctx.config.profile);
+            let result = crate::journal::Journal::open(&path)
+                .and_then(|j| crate::journal::resolve(&j, id, applied, &note, &actor))
+                .map_err(|e| format!("journal error: {e}"))
+                .and_then(|o| match o {
+                    crate::journal::ResolveOutcome::Resolved(_) => Ok(o.message(id)),
+                    other => Err(other.message(id)),
+                });
+            Self::send(&tx, JobEvent::Resolved(result));
             Self::send(&tx, JobEvent::Pending(read_pending(&path)));
         });
     }
@@ -303,6 +323,8 @@ pub fn read_pending(path: &std::path::Path) -> Result<Vec<crate::tui::app::Pendi
         .into_iter()
         .map(|w| crate::tui::app::PendingLine {
             id: w.id,
+            replay_safe: crate::journal::WriteRequest::replay_is_safe(w.kind, &w.body),
+            profile: w.profile,
             summary: w.summary,
             customer_fp: w.customer_fp,
             created_at: w.created_at,

@@ -30,6 +30,7 @@ pub enum Command {
     DemoCustomer,
     Offers,
     ReplayPending,
+    ResolvePending,
     RawView,
     Renew,
     Consume,
@@ -475,6 +476,12 @@ pub const COMMANDS: &[CommandInfo] = &[
         command: Command::ReplayPending,
         name: "replay",
         description: "Send pending writes again with their original keys (asks for confirmation)",
+        write: true,
+    },
+    CommandInfo {
+        command: Command::ResolvePending,
+        name: "resolve",
+        description: "Settle a pending write by hand after checking the Store (asks for the outcome and a note)",
         write: true,
     },
     CommandInfo {

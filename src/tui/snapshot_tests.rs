@@ -469,6 +469,8 @@ fn pending_writes_are_prominent_and_replay_asks_first() {
     connected(&mut app);
     app.update(Action::Job(JobEvent::Pending(Ok(vec![PendingLine {
         id: 7,
+        profile: "sandbox".into(),
+        replay_safe: true,
         summary: "consume 3 × 9NBLGGH4R315".into(),
         customer_fp: "75bcf0e2".into(),
         created_at: "2026-11-23T09:58:00.0000000+00:00".into(),
@@ -485,6 +487,110 @@ fn pending_writes_are_prominent_and_replay_asks_first() {
         KeyModifiers::NONE,
     )));
     assert_eq!(fx, vec![Effect::ReplayPending]);
+}
+
+/// `:resolve` offers the write replay will not resend, checks the form,
+/// then asks like any write; only Enter there lets the effect out.
+#[test]
+fn resolve_asks_for_outcome_and_note_then_confirms() {
+    use crate::tui::app::{Effect, Overlay, PendingLine};
+    let mut app = test_app(Environment::Sandbox);
+    connected(&mut app);
+    let line = |id: i64, profile: &str, replay_safe: bool, summary: &str| PendingLine {
+        id,
+        profile: profile.into(),
+        replay_safe,
+        summary: summary.into(),
+        customer_fp: "0ac48c0c".into(),
+        created_at: "2026-11-23T09:58:00.0000000+00:00".into(),
+        attempts: 1,
+        last_error: Some("connection reset after the request was sent".into()),
+    };
+    app.update(Action::Job(JobEvent::Pending(Ok(vec![
+        line(3, "qa", false, "Extend subscription 7d1f3b2c"),
+        line(4, "sandbox", true, "consume 1 × 9NSDCOIN0500"),
+        line(5, "sandbox", false, "Extend subscription 5e6f7a8b"),
+    ]))));
+    let type_text = |app: &mut App, t: &str| {
+        for c in t.chars() {
+            press(app, KeyCode::Char(c));
+        }
+    };
+    assert!(app.run_command(Command::ResolvePending).is_empty());
+    let Some(Overlay::Resolve(form)) = &app.overlay else {
+        panic!("no form")
+    };
+    assert_eq!(form.value(0), "5", "this profile's write that replay skips");
+    snap("resolve_form", &app);
+
+    // Each field is checked, with the reason in the form.
+    let form_error = |app: &App| match &app.overlay {
+        Some(Overlay::Resolve(f)) => f.error.clone().unwrap_or_default(),
+        _ => panic!("the form closed"),
+    };
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        form_error(&app).contains("answer y"),
+        "{}",
+        form_error(&app)
+    );
+    type_text(&mut app, "y");
+    press(&mut app, KeyCode::Enter);
+    assert!(form_error(&app).contains("say what you checked"));
+    press(&mut app, KeyCode::Up); // to "write #"
+    press(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "3");
+    press(&mut app, KeyCode::Tab);
+    press(&mut app, KeyCode::Tab); // to "note"
+    type_text(&mut app, "expiry moved 5 days in Partner Center");
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        form_error(&app).contains("--profile qa"),
+        "{}",
+        form_error(&app)
+    );
+    press(&mut app, KeyCode::Tab); // to "write #"
+    press(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "9");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(form_error(&app), "write #9 is not pending");
+    press(&mut app, KeyCode::Backspace);
+    type_text(&mut app, "5");
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    assert!(fx.is_empty(), "nothing before confirmation");
+    snap("resolve_confirm", &app);
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    assert_eq!(
+        fx,
+        vec![Effect::ResolvePending {
+            id: 5,
+            applied: true,
+            note: "expiry moved 5 days in Partner Center".into()
+        }]
+    );
+    app.update(Action::Job(JobEvent::Resolved(Ok(
+        "resolved: #5 Extend subscription 5e6f7a8b · applied (done)".into(),
+    ))));
+    assert!(
+        app.toast
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("resolved: #5")
+    );
+
+    // Esc in the form changes nothing.
+    app.run_command(Command::ResolvePending);
+    assert!(
+        app.update(Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)))
+            .is_empty()
+    );
+    assert!(app.overlay.is_none());
 }
 
 #[test]
