@@ -326,6 +326,8 @@ impl App {
                 vec![]
             }
             JobEvent::Resolved(Ok(line)) => {
+                // The error on screen was most likely about this write.
+                self.last_error = None;
                 self.toast = Some(line);
                 vec![]
             }
@@ -809,6 +811,7 @@ fn resolve_dialog(
             note,
         },
     )
+    .local_only()
 }
 
 #[cfg(test)]

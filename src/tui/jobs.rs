@@ -354,9 +354,7 @@ fn replay_line(r: &crate::journal::ReplayReport) -> String {
             r.write.profile
         ),
         ReplayStatus::NeedsReview => format!(
-            "{what}: not safe to resend, still pending — check the subscription, then \
-             `storedesk pending --resolve {} --applied|--not-applied --note TEXT`",
-            r.write.id
+            "{what}: not safe to resend, still pending — check the subscription, then :resolve it"
         ),
         ReplayStatus::Error { message } => format!("{what}: error ({message})"),
     }

@@ -26,6 +26,9 @@ pub struct ConfirmDialog {
     pub must_type: Option<String>,
     pub typed: Input,
     pub mismatch: bool,
+    /// Confirming changes only the local journal: the footer says
+    /// "records" rather than "sends".
+    pub local_only: bool,
     on_confirm: Effect,
 }
 
@@ -72,8 +75,15 @@ impl ConfirmDialog {
             must_type,
             typed: Input::default(),
             mismatch: false,
+            local_only: false,
             on_confirm,
         }
+    }
+
+    /// For a confirmation that sends nothing (settling a write by hand).
+    pub fn local_only(mut self) -> Self {
+        self.local_only = true;
+        self
     }
 
     /// The dialog for a journaled write, from the journal's own preview
@@ -182,7 +192,11 @@ impl ConfirmDialog {
                 lines.push(Line::from(vec![
                     Span::raw("Type "),
                     Span::styled(want.clone(), theme.title()),
-                    Span::raw(" and press Enter to send · Esc cancels"),
+                    Span::raw(if self.local_only {
+                        " and press Enter to record it · Esc cancels"
+                    } else {
+                        " and press Enter to send · Esc cancels"
+                    }),
                 ]));
                 let mut l = vec![
                     Span::styled("> ", theme.key_hint()),
@@ -195,9 +209,17 @@ impl ConfirmDialog {
             }
             None => lines.push(Line::from(vec![
                 Span::styled("Enter", theme.key_hint()),
-                Span::raw(" sends it once · "),
+                Span::raw(if self.local_only {
+                    " records it · "
+                } else {
+                    " sends it once · "
+                }),
                 Span::styled("Esc", theme.key_hint()),
-                Span::raw(" cancels (nothing is sent)"),
+                Span::raw(if self.local_only {
+                    " cancels (nothing changes)"
+                } else {
+                    " cancels (nothing is sent)"
+                }),
             ])),
         }
         f.render_widget(
@@ -214,10 +236,21 @@ impl ConfirmDialog {
 fn word_wrapped_rows(s: &str, width: usize) -> u16 {
     let width = width.max(1);
     let mut rows = 1usize;
-    let mut used = 0usize;
-    for word in s.split(' ') {
+    // The paragraph keeps a line's indent (trim: false); the split below
+    // would lose it, as empty words at the start of a row take no room.
+    let rest = s.trim_start_matches(' ');
+    let mut used = s.len() - rest.len();
+    if used > width {
+        rows += (used - 1) / width;
+        used = (used - 1) % width + 1;
+    }
+    for (i, word) in rest.split(' ').enumerate() {
         let len = word.chars().count();
-        let need = if used == 0 { len } else { used + 1 + len };
+        let need = match (i, used) {
+            (0, _) => used + len, // right after the indent
+            (_, 0) => len,
+            _ => used + 1 + len,
+        };
         if need <= width {
             used = need;
         } else if len <= width {
@@ -247,5 +280,8 @@ mod tests {
             5
         );
         assert_eq!(word_wrapped_rows("x 123456789012345", 5), 4);
+        // An indented body line: the indent takes room too.
+        assert_eq!(word_wrapped_rows("  abc def", 9), 1);
+        assert_eq!(word_wrapped_rows("  abc def", 8), 2);
     }
 }
