@@ -68,7 +68,7 @@ pub enum Command {
     Grant(GrantArgs),
     /// Export the audit log
     Audit(AuditArgs),
-    /// Show or replay pending writes left by an interrupted run
+    /// Show, replay or settle by hand the pending writes left by an interrupted run
     Pending(PendingArgs),
 }
 

@@ -22,15 +22,15 @@ pub const CONSOLE_EXE: &str = if cfg!(windows) {
     "storedesk-console"
 };
 
-/// The front's whole work; returns the exit status (or does not return, once
-/// the console has taken over). A panic — a bug — exits 101 as Rust's own
-/// `main` would, after the panic message.
-pub fn main() -> u8 {
-    std::panic::catch_unwind(front).unwrap_or(101)
+/// The front's whole work on the command line `args` (program name first);
+/// returns the exit status (or does not return, once the console has taken
+/// over). A panic — a bug — exits 101 as Rust's own `main` would, after the
+/// panic message.
+pub fn main(args: Vec<OsString>) -> u8 {
+    std::panic::catch_unwind(|| front(args)).unwrap_or(101)
 }
 
-fn front() -> u8 {
-    let args: Vec<OsString> = std::env::args_os().collect();
+fn front(args: Vec<OsString>) -> u8 {
     match FrontCli::try_parse_from(&args) {
         Ok(FrontCli {
             global,

@@ -388,3 +388,32 @@ fn front_and_console_answer_alike() {
         }
     }
 }
+
+/// A reader that goes away (`| head -0`) is the same non-event for both
+/// executables: no message, the exit code of the assessment, no SIGPIPE.
+#[test]
+fn a_closed_pipe_is_not_an_error_for_either_executable() {
+    let dir = data_dir(true);
+    let key = sandbox_key(IAT);
+    for bin in [FRONT, CONSOLE] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let now = chrono::DateTime::from_timestamp(IAT + DAY, 0)
+            .unwrap()
+            .to_rfc3339();
+        let out = Command::new(bin)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["--now", &now, "inspect", &key])
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("HOME", dir.path())
+            .env_remove("STOREDESK_CONFIG")
+            .env_remove("STOREDESK_PROFILE")
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{bin}: {:?}", out.status);
+        assert_eq!(text(&out.stderr), "", "{bin}");
+    }
+}

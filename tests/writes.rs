@@ -390,19 +390,27 @@ async fn subscription_extend_is_never_resent_blindly() {
         journal::resolve(&rig.journal, write_id, true, "checked", &stranger).unwrap(),
         ResolveOutcome::OtherProfile(_)
     ));
-    // The operator checked and resolves it; the key is erased then.
-    let ResolveOutcome::Resolved(w) = journal::resolve(
-        &rig.journal,
-        write_id,
-        true,
-        "expiry moved by 5 days",
-        &rig.actor,
-    )
-    .unwrap() else {
+    // The operator checked and resolves it; the key is erased then. A key
+    // pasted into the note by mistake does not reach the audit log.
+    let note = format!("expiry moved by 5 days for {pkey}");
+    let ResolveOutcome::Resolved(w) =
+        journal::resolve(&rig.journal, write_id, true, &note, &rig.actor).unwrap()
+    else {
         panic!("not resolved")
     };
     assert_eq!(w.state, WriteState::Done);
     assert!(!w.has_key);
+    let result = w.result.unwrap_or_default();
+    assert!(
+        result.starts_with("resolved by hand: expiry moved by 5 days for <token "),
+        "{result}"
+    );
+    let audit = rig.journal.audit(&AuditFilter::default()).unwrap();
+    assert!(
+        audit
+            .iter()
+            .all(|e| !e.result.as_deref().unwrap_or("").contains(&pkey))
+    );
     assert!(matches!(
         journal::resolve(&rig.journal, write_id, false, "again", &rig.actor).unwrap(),
         ResolveOutcome::NotPending(_)
@@ -810,8 +818,12 @@ fn consume_answering(dir: &Path, sb: &SandboxProcess, key: &str, answer: &str) -
         assert!(Instant::now() < deadline, "did not exit:\n{}", text());
         std::thread::sleep(Duration::from_millis(50));
     };
-    // Let the reader drain the last line.
-    std::thread::sleep(Duration::from_millis(200));
+    // The last line may still be on its way from the terminal.
+    while !(text().contains("nothing was sent") || text().contains("done:"))
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     drop(pair.master);
     (status.exit_code(), text())
 }

@@ -176,6 +176,14 @@ fn resolve(ctx: &Context, journal: &Journal, id: i64, a: &PendingArgs, actor: &A
             "--note must say what was checked (it goes into the audit log)",
         );
     }
+    if let Ok(Some(w)) = journal.write(id)
+        && w.state == super::WriteState::Pending
+        && WriteRequest::replay_is_safe(w.kind, &w.body)
+    {
+        eprintln!(
+            "storedesk: note: #{id} can be replayed (`pending --replay`), which gets a definite answer from the Store and the order ids clawbacks are matched by; settling it by hand records neither"
+        );
+    }
     match exec::resolve(journal, id, a.applied, note, actor) {
         Ok(outcome @ ResolveOutcome::Resolved(_)) => {
             print_out(&format!("{}\n", outcome.message(id)))

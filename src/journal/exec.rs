@@ -378,9 +378,13 @@ pub fn resolve(
     } else {
         WriteState::Failed
     };
-    journal.resolve_manually(id, state, note, actor)?;
+    // A key pasted into the note must not reach the audit log.
+    let note = crate::store::error::redact(note, None);
+    let settled = journal.resolve_manually(id, state, &note, actor)?;
     Ok(match journal.write(id)? {
-        Some(w) => ResolveOutcome::Resolved(w),
+        Some(w) if settled => ResolveOutcome::Resolved(w),
+        // Settled by someone else between our claim and our update.
+        Some(w) => ResolveOutcome::NotPending(w),
         None => ResolveOutcome::Unknown,
     })
 }

@@ -53,6 +53,9 @@ pub enum Effect {
     },
     /// Send every pending write again with its original idempotency key.
     ReplayPending,
+    /// Read the journal's pending writes again (another storedesk may have
+    /// left some since this one started).
+    ReadPending,
     /// Settle pending write `id` by hand (nothing is sent to the Store).
     ResolvePending {
         id: i64,
@@ -122,6 +125,7 @@ impl std::fmt::Debug for Effect {
                 )
             }
             Effect::ReplayPending => f.write_str("ReplayPending"),
+            Effect::ReadPending => f.write_str("ReadPending"),
             Effect::ResolvePending { id, applied, note } => {
                 write!(
                     f,
@@ -208,6 +212,8 @@ pub struct App {
     pub now: DateTime<Utc>,
     pub size: (u16, u16),
     pub should_quit: bool,
+    /// `:resolve` asked for a fresh pending list; the form opens on it.
+    resolve_wanted: bool,
     /// Set whenever state changed, so the loop draws only then.
     pub dirty: bool,
 }
@@ -228,6 +234,7 @@ impl App {
             now,
             size,
             should_quit: false,
+            resolve_wanted: false,
             dirty: true,
         }
     }
@@ -319,15 +326,26 @@ impl App {
                     ));
                 }
                 self.pending = lines;
+                if std::mem::take(&mut self.resolve_wanted) {
+                    return self.open_resolve_form();
+                }
                 vec![]
             }
             JobEvent::Pending(Err(e)) => {
+                self.resolve_wanted = false;
                 self.last_error = Some(format!("cannot read the journal: {e}"));
                 vec![]
             }
             JobEvent::Resolved(Ok(line)) => {
-                // The error on screen was most likely about this write.
-                self.last_error = None;
+                // A notice about pending writes is out of date now; any other
+                // error stays.
+                if self
+                    .last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("pending"))
+                {
+                    self.last_error = None;
+                }
                 self.toast = Some(line);
                 vec![]
             }
@@ -610,13 +628,24 @@ impl App {
         vec![]
     }
 
-    /// `:resolve`: a form for the write, its outcome and a note; then the
-    /// confirmation dialog. The write offered first is the oldest of this
-    /// profile that replay will not resend.
+    /// `:resolve`: read the pending writes afresh (a headless run may have
+    /// left some since this console started), then open the form.
     fn ask_resolve(&mut self) -> Vec<Effect> {
+        self.resolve_wanted = true;
+        vec![Effect::ReadPending]
+    }
+
+    /// The `:resolve` form: the write, its outcome and a note; then the
+    /// confirmation dialog. Offered first: the oldest write of this profile
+    /// that replay will not resend.
+    fn open_resolve_form(&mut self) -> Vec<Effect> {
         let profile = &self.session.profile;
-        let mine = || self.pending.iter().filter(|p| &p.profile == profile);
-        let Some(first) = mine().find(|p| !p.replay_safe).or_else(|| mine().next()) else {
+        let mine: Vec<&PendingLine> = self
+            .pending
+            .iter()
+            .filter(|p| &p.profile == profile)
+            .collect();
+        if mine.is_empty() {
             self.toast = Some(if self.pending.is_empty() {
                 "no pending writes: every write has a definite answer".into()
             } else {
@@ -625,8 +654,12 @@ impl App {
                 )
             });
             return vec![];
-        };
-        let id = first.id.to_string();
+        }
+        let id = mine
+            .iter()
+            .find(|p| !p.replay_safe)
+            .map(|p| p.id.to_string())
+            .unwrap_or_default();
         let mut form = Form::new(
             "Settle a pending write by hand — check the Store first",
             &[
@@ -643,7 +676,7 @@ impl App {
                 ("note", "what you checked, for the audit log", ""),
             ],
         );
-        form.focus = 1;
+        form.focus = if id.is_empty() { 0 } else { 1 };
         self.overlay = Some(Overlay::Resolve(Box::new(form)));
         vec![]
     }
@@ -791,13 +824,18 @@ fn resolve_dialog(
     } else {
         "NOT applied: the write is marked failed"
     };
+    let prefer_replay = if line.replay_safe {
+        "\nthis write CAN be replayed: :replay gets a definite answer from the Store (and the order ids a clawback is matched by); settle it by hand only if replay cannot"
+    } else {
+        ""
+    };
     ConfirmDialog::new(
         format!("Settle write #{} by hand", line.id),
         environment,
         line.customer_fp.clone(),
         "the local journal only: nothing is sent to the Store".into(),
         format!(
-            "#{} {} · since {} · {} attempt(s)\nrecord it as: {outcome}\nnote: {note}",
+            "#{} {} · since {} · {} attempt(s)\nrecord it as: {outcome}\nnote: {note}{prefer_replay}",
             line.id,
             line.summary,
             line.created_at.chars().take(19).collect::<String>(),

@@ -87,6 +87,13 @@ impl Services {
             Effect::Copy { text, label } => self.copy(text, label),
             Effect::Pane(id, job) => self.pane_job(id, job),
             Effect::ReplayPending => self.replay_pending(),
+            Effect::ReadPending => {
+                let tx = self.tx.clone();
+                let path = self.ctx.paths.journal_db();
+                tokio::task::spawn_blocking(move || {
+                    Self::send(&tx, JobEvent::Pending(read_pending(&path)));
+                });
+            }
             Effect::ResolvePending { id, applied, note } => self.resolve_pending(id, applied, note),
         }
         false

@@ -506,17 +506,34 @@ fn resolve_asks_for_outcome_and_note_then_confirms() {
         attempts: 1,
         last_error: Some("connection reset after the request was sent".into()),
     };
-    app.update(Action::Job(JobEvent::Pending(Ok(vec![
+    let lines = vec![
         line(3, "qa", false, "Extend subscription 7d1f3b2c"),
         line(4, "sandbox", true, "consume 1 × 9NSDCOIN0500"),
         line(5, "sandbox", false, "Extend subscription 5e6f7a8b"),
-    ]))));
+    ];
     let type_text = |app: &mut App, t: &str| {
         for c in t.chars() {
             press(app, KeyCode::Char(c));
         }
     };
-    assert!(app.run_command(Command::ResolvePending).is_empty());
+    // The list is read afresh first: with none pending, no form.
+    assert_eq!(
+        app.run_command(Command::ResolvePending),
+        vec![Effect::ReadPending]
+    );
+    app.update(Action::Job(JobEvent::Pending(Ok(vec![]))));
+    assert!(app.overlay.is_none());
+    assert!(
+        app.toast
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("no pending writes")
+    );
+    assert_eq!(
+        app.run_command(Command::ResolvePending),
+        vec![Effect::ReadPending]
+    );
+    app.update(Action::Job(JobEvent::Pending(Ok(lines.clone()))));
     let Some(Overlay::Resolve(form)) = &app.overlay else {
         panic!("no form")
     };
@@ -586,11 +603,30 @@ fn resolve_asks_for_outcome_and_note_then_confirms() {
 
     // Esc in the form changes nothing.
     app.run_command(Command::ResolvePending);
+    app.update(Action::Job(JobEvent::Pending(Ok(lines.clone()))));
+    assert!(matches!(app.overlay, Some(Overlay::Resolve(_))));
     assert!(
         app.update(Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)))
             .is_empty()
     );
     assert!(app.overlay.is_none());
+
+    // A write replay could settle is not offered; typed in, the dialog
+    // says to prefer :replay.
+    app.run_command(Command::ResolvePending);
+    app.update(Action::Job(JobEvent::Pending(Ok(vec![lines[1].clone()]))));
+    let Some(Overlay::Resolve(form)) = &app.overlay else {
+        panic!("no form")
+    };
+    assert_eq!(form.value(0), "");
+    type_text(&mut app, "4");
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "n");
+    press(&mut app, KeyCode::Tab);
+    type_text(&mut app, "never reached the Store");
+    press(&mut app, KeyCode::Enter);
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("this write CAN be replayed"), "{text}");
 }
 
 #[test]
