@@ -137,9 +137,12 @@ fn retail_without_tenant_says_which_field_is_missing() {
 /// else needs `storedesk-console` next to it, and says so when it is not.
 #[test]
 fn front_alone_inspects_and_names_the_missing_console() {
-    let dir = tempfile::tempdir().unwrap();
+    // A hard link, not a copy: a copy's open write handle can be inherited
+    // by a child another test forks meanwhile, and exec then fails with
+    // "Text file busy". Hence a dir on the target's file system.
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let lone = dir.path().join("storedesk");
-    std::fs::copy(env!("CARGO_BIN_EXE_storedesk"), &lone).unwrap();
+    std::fs::hard_link(env!("CARGO_BIN_EXE_storedesk"), &lone).unwrap();
     let data = dir.path().join("data");
     let config = dir.path().join("none.toml");
     let key = concat!(
