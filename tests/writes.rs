@@ -491,14 +491,20 @@ fn start_sandbox_process(data: &Path, faults: &[&str]) -> SandboxProcess {
     SandboxProcess { child, info }
 }
 
+/// A demo customer's UserCollectionsId.
 fn customer_key(sb: &SandboxProcess, name: &str) -> String {
+    demo_key(sb, name, "collections_key")
+}
+
+/// `field` (`collections_key` / `purchase_key`) of a demo customer.
+fn demo_key(sb: &SandboxProcess, name: &str, field: &str) -> String {
     let c = sb.info["customers"]
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["name"] == name)
         .unwrap();
-    c["collections_key"].as_str().unwrap().to_string()
+    c[field].as_str().unwrap().to_string()
 }
 
 /// A client of the test's own, to watch the sandbox process over HTTP.
@@ -514,12 +520,16 @@ fn watcher(sb: &SandboxProcess) -> StoreClient {
     .unwrap()
 }
 
-/// The customer's balance of [`COINS`], read over HTTP.
-async fn coins(watcher: &StoreClient, key: &str) -> i64 {
+/// The customer's entitlements to `product`, read over HTTP.
+async fn items_of(
+    watcher: &StoreClient,
+    key: &str,
+    product: &str,
+) -> Vec<storedesk::store::model::Entitlement> {
     let req = PublisherQueryRequest {
         beneficiaries: vec![Beneficiary::b2b(key)],
         product_sku_ids: Some(vec![ProductSkuId {
-            product_id: COINS.into(),
+            product_id: product.into(),
             sku_id: None,
         }]),
         ..Default::default()
@@ -529,9 +539,12 @@ async fn coins(watcher: &StoreClient, key: &str) -> i64 {
         .await
         .unwrap()
         .value
-        .items[0]
-        .quantity
-        .unwrap()
+        .items
+}
+
+/// The customer's balance of [`COINS`], read over HTTP.
+async fn coins(watcher: &StoreClient, key: &str) -> i64 {
+    items_of(watcher, key, COINS).await[0].quantity.unwrap()
 }
 
 /// A profile pointing at the sandbox process, secret by env reference.
@@ -746,9 +759,9 @@ fn headless_refusals() {
 // Headless consume asking on a real terminal
 // ---------------------------------------------------------------------------
 
-/// `storedesk consume` without `--yes`, in a pseudo-terminal: the answer
-/// typed at the prompt and what the process printed so far.
-fn consume_answering(dir: &Path, sb: &SandboxProcess, key: &str, answer: &str) -> (u32, String) {
+/// A headless write (`args`, without `--yes`) in a pseudo-terminal: the
+/// answer typed at the prompt; the exit code and what the process printed.
+fn write_answering(dir: &Path, sb: &SandboxProcess, args: &[&str], answer: &str) -> (u32, String) {
     use portable_pty::{CommandBuilder, PtySize, native_pty_system};
     use std::io::{Read, Write};
     use std::sync::{Arc, Mutex};
@@ -768,15 +781,7 @@ fn consume_answering(dir: &Path, sb: &SandboxProcess, key: &str, answer: &str) -
     cmd.arg(&config);
     cmd.args(["--profile", "qa", "--data-dir"]);
     cmd.arg(dir.join("data"));
-    cmd.args([
-        "consume",
-        "--key",
-        key,
-        "--product",
-        COINS,
-        "--quantity",
-        "3",
-    ]);
+    cmd.args(args);
     cmd.env(
         "QA_SANDBOX_SECRET",
         sb.info["client_secret"].as_str().unwrap(),
@@ -788,6 +793,7 @@ fn consume_answering(dir: &Path, sb: &SandboxProcess, key: &str, answer: &str) -
     let mut writer = pair.master.take_writer().unwrap();
     let out = Arc::new(Mutex::new(Vec::new()));
     let out2 = out.clone();
+    let (drained, drained_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
         while let Ok(n) = reader.read(&mut buf) {
@@ -796,6 +802,7 @@ fn consume_answering(dir: &Path, sb: &SandboxProcess, key: &str, answer: &str) -
             }
             out2.lock().unwrap().extend_from_slice(&buf[..n]);
         }
+        let _ = drained.send(());
     });
     let text = || String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -818,12 +825,8 @@ fn consume_answering(dir: &Path, sb: &SandboxProcess, key: &str, answer: &str) -
         assert!(Instant::now() < deadline, "did not exit:\n{}", text());
         std::thread::sleep(Duration::from_millis(50));
     };
-    // The last line may still be on its way from the terminal.
-    while !(text().contains("nothing was sent") || text().contains("done:"))
-        && Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // The reader ends once the terminal has no writer left: all read.
+    let _ = drained_rx.recv_timeout(Duration::from_secs(10));
     drop(pair.master);
     (status.exit_code(), text())
 }
@@ -836,12 +839,21 @@ async fn headless_consume_asks_on_the_terminal_and_sends_only_on_yes() {
     let watcher = watcher(&sb);
     assert_eq!(coins(&watcher, &key).await, 25);
     let db = dir.path().join("data").join("journal.sqlite");
+    let consume = [
+        "consume",
+        "--key",
+        &key,
+        "--product",
+        COINS,
+        "--quantity",
+        "3",
+    ];
 
     // The prompt shows the exact request with the key masked; "n" (or
     // anything but y/yes) sends nothing and journals nothing.
     for answer in ["n", "", "sure"] {
         let (code, out) =
-            tokio::task::block_in_place(|| consume_answering(dir.path(), &sb, &key, answer));
+            tokio::task::block_in_place(|| write_answering(dir.path(), &sb, &consume, answer));
         assert_eq!(code, 2, "{answer:?}: {out}");
         assert!(out.contains("cancelled; nothing was sent"), "{out}");
         assert!(out.contains(COINS) && out.contains("SANDBOX"), "{out}");
@@ -851,7 +863,8 @@ async fn headless_consume_asks_on_the_terminal_and_sends_only_on_yes() {
     }
 
     // "y" sends it once.
-    let (code, out) = tokio::task::block_in_place(|| consume_answering(dir.path(), &sb, &key, "y"));
+    let (code, out) =
+        tokio::task::block_in_place(|| write_answering(dir.path(), &sb, &consume, "y"));
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("done: #1") && out.contains("trackingId"),
@@ -974,4 +987,41 @@ fn pending_resolve_settles_what_replay_will_not_resend() {
     assert!(err.contains("no write #999"), "{err}");
     let (code, out, _) = run(&[]);
     assert_eq!((code, out.as_str()), (Some(0), "no pending writes\n"));
+}
+
+/// `grant` asks the same way: "no" sends nothing, "yes" grants once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headless_grant_asks_on_the_terminal_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &[]);
+    let key = customer_key(&sb, "cora");
+    let purchase_key = demo_key(&sb, "cora", "purchase_key");
+    let watcher = watcher(&sb);
+    assert!(items_of(&watcher, &key, FREE_SKIN).await.is_empty());
+    let grant = [
+        "grant",
+        "--key",
+        &purchase_key,
+        "--product",
+        FREE_SKIN,
+        "--sku",
+        "0010",
+        "--availability",
+        "9NSDAV000004",
+    ];
+    let (code, out) =
+        tokio::task::block_in_place(|| write_answering(dir.path(), &sb, &grant, "no"));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("cancelled; nothing was sent") && out.contains(FREE_SKIN),
+        "{out}"
+    );
+    assert!(!out.contains(&purchase_key), "the prompt shows the key");
+    assert!(items_of(&watcher, &key, FREE_SKIN).await.is_empty());
+
+    let (code, out) =
+        tokio::task::block_in_place(|| write_answering(dir.path(), &sb, &grant, "yes"));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("done: #1") && out.contains("orderId"), "{out}");
+    assert_eq!(items_of(&watcher, &key, FREE_SKIN).await.len(), 1);
 }
