@@ -393,6 +393,50 @@ fn orders_load_once_per_key_list_detail_and_empty_states() {
     assert!(text.contains("No orders in the last 90 days"), "{text}");
 }
 
+/// `/` narrows the orders as you type (every word must appear; a line item
+/// id, which a clawback names, counts too); Enter keeps it, Esc clears it.
+#[test]
+fn orders_filter_narrows_the_lines_as_you_type() {
+    let mut app = case_app();
+    let fx = press(&mut app, KeyCode::Char('3'));
+    let [Effect::Pane(PaneId::Orders, PaneJob::Orders(OrdersJob::Load { load_id, .. }))] =
+        fx.as_slice()
+    else {
+        panic!("{fx:?}")
+    };
+    job(
+        &mut app,
+        PaneId::Orders,
+        PaneEvent::Orders(OrdersEvent::Loaded {
+            load_id: *load_id,
+            result: Ok(orders_fixture()),
+        }),
+    );
+    assert_eq!(app.panes.orders.rows.len(), 5);
+    press(&mut app, KeyCode::Char('/'));
+    // While typing, letters are the query, not commands (r would re-read).
+    for c in "gems REF".chars() {
+        assert!(press(&mut app, KeyCode::Char(c)).is_empty());
+    }
+    assert_eq!(app.panes.orders.rows.len(), 1, "the refunded gems line");
+    snap("orders_filter", &app);
+    press(&mut app, KeyCode::Enter);
+    assert!(!app.panes.orders.filter.typing);
+    assert_eq!(app.panes.orders.rows.len(), 1, "Enter keeps the query");
+    // The selection follows the filtered rows.
+    let (o, _) = app.panes.orders.current().unwrap();
+    assert_eq!(o.order_id, "5f9e4d3c-2b1a-4f0e-8d9c-8b7a6f5e4d3c");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.panes.orders.rows.len(), 5, "Esc clears it");
+    press(&mut app, KeyCode::Char('/'));
+    for c in "0005-4000".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    assert_eq!(app.panes.orders.rows.len(), 1, "a line item id matches");
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.panes.orders.rows.len(), 5, "Esc while typing drops it");
+}
+
 #[test]
 fn orders_without_a_purchase_key_say_so_even_with_a_collections_key() {
     let mut app = test_app(Environment::Sandbox);

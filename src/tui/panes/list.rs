@@ -1,6 +1,6 @@
 //! What the Orders, Subscriptions, Clawbacks and Timeline panes share: the
 //! load state of one read, the failure an agent can act on, the row cursor,
-//! and the header and detail boxes they draw.
+//! the `/` text filter, and the header and detail boxes they draw.
 
 use crate::store::StoreError;
 use crate::tui::keymap::Command;
@@ -8,11 +8,14 @@ use crate::tui::panes::PaneOutput;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::table::TableColumn;
 use chrono::{DateTime, Utc};
+use crossterm::event::{Event, KeyCode, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use std::cell::Cell;
+use tui_input::Input;
+use tui_input::backend::crossterm::EventHandler;
 
 /// A read that did not work, with what it most likely means.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,6 +172,95 @@ impl Source {
         let id = self.next_load;
         self.next_load += 1;
         Ok((id, key))
+    }
+}
+
+/// `/` in a list pane: a live filter over its rows. Every word of the query
+/// must appear in a row's text, case-insensitive. Enter keeps the query,
+/// Esc while typing drops it, and Esc (Back) later clears it.
+#[derive(Debug, Default)]
+pub struct TextFilter {
+    pub input: Input,
+    /// The query is being typed: keys go to it, not to the keymap.
+    pub typing: bool,
+}
+
+impl TextFilter {
+    pub fn start(&mut self) {
+        self.typing = true;
+    }
+
+    pub fn query(&self) -> &str {
+        self.input.value().trim()
+    }
+
+    pub fn is_active(&self) -> bool {
+        !self.query().is_empty()
+    }
+
+    /// Whether a row whose cells are `cells` passes.
+    pub fn matches<'a>(&self, cells: impl IntoIterator<Item = &'a str>) -> bool {
+        let q = self.query().to_lowercase();
+        if q.is_empty() {
+            return true;
+        }
+        let text = cells
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
+        q.split_whitespace().all(|w| text.contains(w))
+    }
+
+    /// A key while typing: `Some(changed)`, where `changed` says whether the
+    /// query changed (the rows must be filtered again); `None` when not typing.
+    pub fn on_key(&mut self, k: KeyEvent) -> Option<bool> {
+        if !self.typing {
+            return None;
+        }
+        Some(match k.code {
+            KeyCode::Enter => {
+                self.typing = false;
+                false
+            }
+            KeyCode::Esc => {
+                self.typing = false;
+                self.clear()
+            }
+            _ => {
+                let before = self.input.value().to_string();
+                self.input.handle_event(&Event::Key(k));
+                before != self.input.value()
+            }
+        })
+    }
+
+    /// Text pasted while typing the query.
+    pub fn paste(&mut self, s: &str) -> bool {
+        if !self.typing {
+            return false;
+        }
+        let v = format!("{}{}", self.input.value(), s.trim());
+        self.input = Input::new(v);
+        true
+    }
+
+    /// Drop the query; true if there was one.
+    pub fn clear(&mut self) -> bool {
+        let had = self.is_active();
+        self.input = Input::default();
+        had
+    }
+
+    /// "/query" (with a cursor while typing) for a pane's header, if any.
+    pub fn label(&self) -> Option<String> {
+        (self.typing || self.is_active()).then(|| {
+            format!(
+                "/{}{}",
+                self.input.value(),
+                if self.typing { "▏" } else { "" }
+            )
+        })
     }
 }
 

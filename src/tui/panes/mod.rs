@@ -276,6 +276,7 @@ impl Panes {
     pub fn accepts_text(&self, id: PaneId) -> bool {
         id == PaneId::Key
             || (id == PaneId::Subscriptions && self.subscriptions.accepts_text())
+            || (id == PaneId::Orders && self.orders.accepts_text())
             || (id == PaneId::Entitlements && self.entitlements.form.is_some())
     }
 
@@ -283,6 +284,10 @@ impl Panes {
         match id {
             PaneId::Key => self.key.paste(text, ctx),
             PaneId::Subscriptions => self.subscriptions.on_paste(&text),
+            PaneId::Orders => {
+                self.orders.on_paste(&text);
+                PaneOutput::none()
+            }
             PaneId::Entitlements => {
                 self.entitlements.paste_into_form(&text);
                 PaneOutput::none()
@@ -298,6 +303,7 @@ impl Panes {
             PaneId::Entitlements => self.entitlements.on_key(k, ctx),
             PaneId::Audit => self.audit.on_key(k),
             PaneId::Subscriptions => self.subscriptions.on_key(k, ctx),
+            PaneId::Orders => self.orders.on_key(k),
             _ => None,
         }
     }

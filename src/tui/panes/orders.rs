@@ -9,7 +9,7 @@ use crate::store::model::{Order, OrderLineItem};
 use crate::tui::app::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
-use crate::tui::panes::list::{self, Cursor, Failure, Load, Source};
+use crate::tui::panes::list::{self, Cursor, Failure, Load, Source, TextFilter};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::table::{self, TableColumn, TableSpec};
@@ -106,8 +106,11 @@ pub struct OrdersPane {
     pub load: Load<Vec<Order>>,
     /// One per line item: (order index, line index); an order without
     /// line items gets one row with `None`.
+    all_rows: Vec<(usize, Option<usize>)>,
+    /// The rows that pass the filter, in order: what the table shows.
     pub rows: Vec<(usize, Option<usize>)>,
     pub cursor: Cursor,
+    pub filter: TextFilter,
     /// Bumped whenever the data changes, so the Timeline knows to rebuild.
     pub generation: u64,
     /// `r` pressed once within a day of the last read: the next `r` reads.
@@ -120,8 +123,10 @@ impl Default for OrdersPane {
         Self {
             src: Source::default(),
             load: Load::Idle,
+            all_rows: Vec::new(),
             rows: Vec::new(),
             cursor: Cursor::default(),
+            filter: TextFilter::default(),
             generation: 0,
             refresh_armed: false,
             now: DateTime::<Utc>::UNIX_EPOCH,
@@ -144,7 +149,9 @@ impl OrdersPane {
         self.now = ctx.now;
         if self.src.follow(purchase_key, ctx.conn.is_some()) {
             self.load = Load::Idle;
+            self.all_rows.clear();
             self.rows.clear();
+            self.filter = TextFilter::default();
             self.cursor.reset();
             self.refresh_armed = false;
             self.generation += 1;
@@ -201,14 +208,52 @@ impl OrdersPane {
                     orders
                 });
                 let out = self.load.settle(result, ctx.now, "orders");
-                self.rows = self.load.data().map(|o| rows_of(o)).unwrap_or_default();
-                if self.load.data().is_some() {
-                    self.cursor.clamp(self.rows.len());
-                }
+                self.all_rows = self.load.data().map(|o| rows_of(o)).unwrap_or_default();
+                self.refilter();
                 out
             }
             // An answer for a key no longer in the case.
             OrdersEvent::Loaded { .. } => PaneOutput::none(),
+        }
+    }
+
+    /// The rows that pass the filter; the cursor stays in range.
+    fn refilter(&mut self) {
+        let orders = self.load.data().map(Vec::as_slice).unwrap_or(&[]);
+        self.rows = self
+            .all_rows
+            .iter()
+            .copied()
+            .filter(|&r| {
+                let mut cells: Vec<Cow<'_, str>> = (0..COLUMNS.len())
+                    .map(|c| cell_text(orders, r, c))
+                    .collect();
+                // Not a column, but what a clawback names.
+                if let Some(line) = r.1.and_then(|l| orders.get(r.0)?.order_line_items.get(l)) {
+                    cells.push(Cow::Borrowed(line.line_item_id.as_str()));
+                }
+                self.filter.matches(cells.iter().map(|c| c.as_ref()))
+            })
+            .collect();
+        self.cursor.clamp(self.rows.len());
+    }
+
+    /// Keys while the filter is typed; `None` lets the keymap have them.
+    pub fn on_key(&mut self, k: crossterm::event::KeyEvent) -> Option<PaneOutput> {
+        let changed = self.filter.on_key(k)?;
+        if changed {
+            self.refilter();
+        }
+        Some(PaneOutput::none())
+    }
+
+    pub fn accepts_text(&self) -> bool {
+        self.filter.typing
+    }
+
+    pub fn on_paste(&mut self, text: &str) {
+        if self.filter.paste(text) {
+            self.refilter();
         }
     }
 
@@ -221,6 +266,14 @@ impl OrdersPane {
         }
         let out = match cmd {
             Command::Refresh => self.refresh(),
+            Command::Filter => {
+                self.filter.start();
+                PaneOutput::none()
+            }
+            Command::Back if self.filter.clear() => {
+                self.refilter();
+                PaneOutput::none()
+            }
             Command::Copy => match self.current() {
                 Some((o, _)) => PaneOutput::effect(Effect::Copy {
                     text: serde_json::to_string_pretty(o).unwrap_or_default(),
@@ -309,10 +362,13 @@ impl OrdersPane {
             .iter()
             .filter(|o| o.order_refunded_date.is_some())
             .count();
+        let lines = match self.filter.label() {
+            Some(q) => format!("{q} {} of {} lines", self.rows.len(), self.all_rows.len()),
+            None => format!("{} lines", self.rows.len()),
+        };
         let facts = format!(
-            "{who} · {} orders · {} lines · {refunded} refunded · last 90 days · read {} UTC",
+            "{who} · {} orders · {lines} · {refunded} refunded · last 90 days · read {} UTC",
             orders.len(),
-            self.rows.len(),
             list::when(self.load.loaded_at()),
         );
         list::header(
@@ -321,7 +377,7 @@ impl OrdersPane {
             theme,
             "Orders",
             &facts,
-            "Enter detail · y copy · r re-read (≤ once a day)",
+            "Enter detail · / filter · y copy · r re-read (≤ once a day)",
         );
         let spec = TableSpec {
             columns: list::fitting(COLUMNS, body.width),
@@ -332,30 +388,9 @@ impl OrdersPane {
         };
         let rows = &self.rows;
         let cell = |r: usize, c: usize| -> Cow<'_, str> {
-            let Some((o, l)) = rows.get(r).and_then(|&(o, l)| {
-                let order = orders.get(o)?;
-                Some((order, l.and_then(|l| order.order_line_items.get(l))))
-            }) else {
-                return Cow::Borrowed("");
-            };
-            match (c, l) {
-                (0, _) => Cow::Borrowed(o.order_id.as_str()),
-                (1, _) => Cow::Owned(list::day(o.order_purchased_date.as_ref().map(|t| t.0))),
-                (2, _) => Cow::Owned(match &o.order_refunded_date {
-                    Some(t) => list::day(Some(t.0)),
-                    None => String::new(),
-                }),
-                (3, None) => Cow::Borrowed("(no line items)"),
-                (3, Some(l)) => Cow::Borrowed(l.product_id.as_str()),
-                (4, Some(l)) => Cow::Borrowed(l.sku_id.as_str()),
-                (5, Some(l)) => Cow::Owned(l.quantity.to_string()),
-                (6, Some(l)) => Cow::Owned(state_text(l)),
-                (7, Some(l)) => Cow::Borrowed(match l.was_consumable_quantity_revoked {
-                    Some(true) => "yes",
-                    Some(false) => "no",
-                    None => "",
-                }),
-                _ => Cow::Borrowed(""),
+            match rows.get(r) {
+                Some(&row) => cell_text(orders, row, c),
+                None => Cow::Borrowed(""),
             }
         };
         let style = |r: usize| -> Style {
@@ -435,6 +470,35 @@ impl OrdersPane {
             &rows,
             &extra,
         );
+    }
+}
+
+/// Column `c` of table row `row` (an order and maybe one of its lines):
+/// what the table draws and the filter searches.
+fn cell_text(orders: &[Order], row: (usize, Option<usize>), c: usize) -> Cow<'_, str> {
+    let (o, l) = row;
+    let Some(o) = orders.get(o) else {
+        return Cow::Borrowed("");
+    };
+    let l = l.and_then(|l| o.order_line_items.get(l));
+    match (c, l) {
+        (0, _) => Cow::Borrowed(o.order_id.as_str()),
+        (1, _) => Cow::Owned(list::day(o.order_purchased_date.as_ref().map(|t| t.0))),
+        (2, _) => Cow::Owned(match &o.order_refunded_date {
+            Some(t) => list::day(Some(t.0)),
+            None => String::new(),
+        }),
+        (3, None) => Cow::Borrowed("(no line items)"),
+        (3, Some(l)) => Cow::Borrowed(l.product_id.as_str()),
+        (4, Some(l)) => Cow::Borrowed(l.sku_id.as_str()),
+        (5, Some(l)) => Cow::Owned(l.quantity.to_string()),
+        (6, Some(l)) => Cow::Owned(state_text(l)),
+        (7, Some(l)) => Cow::Borrowed(match l.was_consumable_quantity_revoked {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "",
+        }),
+        _ => Cow::Borrowed(""),
     }
 }
 
