@@ -6,18 +6,17 @@ use crate::journal::AuditEntry;
 use crate::tui::app::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
+use crate::tui::panes::list::TextFilter;
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::table::{self, TableColumn, TableSpec};
-use crossterm::event::{Event, KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use std::borrow::Cow;
-use tui_input::Input;
-use tui_input::backend::crossterm::EventHandler;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum AuditJob {
@@ -99,8 +98,7 @@ pub struct AuditPane {
     pub visible: Vec<usize>,
     pub selected: usize,
     pub offset: std::cell::Cell<usize>,
-    pub filter: Input,
-    pub filtering: bool,
+    pub filter: TextFilter,
     pub loading: bool,
     pub loaded: bool,
     pub error: Option<String>,
@@ -144,33 +142,19 @@ impl AuditPane {
     }
 
     fn refilter(&mut self) {
-        let q = self.filter.value().trim().to_lowercase();
         self.visible = self
             .entries
             .iter()
             .enumerate()
-            .filter(|(_, e)| q.is_empty() || haystack(e).contains(&q))
+            .filter(|(_, e)| self.filter.matches([haystack(e).as_str()]))
             .map(|(i, _)| i)
             .collect();
         self.selected = self.selected.min(self.visible.len().saturating_sub(1));
     }
 
     pub fn on_key(&mut self, k: KeyEvent) -> Option<PaneOutput> {
-        if !self.filtering {
-            return None;
-        }
-        match k.code {
-            KeyCode::Enter | KeyCode::Esc => {
-                if k.code == KeyCode::Esc {
-                    self.filter = Input::default();
-                    self.refilter();
-                }
-                self.filtering = false;
-            }
-            _ => {
-                self.filter.handle_event(&Event::Key(k));
-                self.refilter();
-            }
+        if self.filter.on_key(k)? {
+            self.refilter();
         }
         Some(PaneOutput::none())
     }
@@ -209,14 +193,13 @@ impl AuditPane {
             Command::Back => {
                 if self.detail {
                     self.detail = false;
-                } else if !self.filter.value().is_empty() {
-                    self.filter = Input::default();
+                } else if self.filter.clear() {
                     self.refilter();
                 }
                 PaneOutput::none()
             }
             Command::Filter => {
-                self.filtering = true;
+                self.filter.start();
                 PaneOutput::none()
             }
             Command::Refresh => self.load(),
@@ -250,13 +233,9 @@ impl AuditPane {
         }
         let [head, body] =
             Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
-        let q = self.filter.value();
         let mut spans = vec![Span::styled(" Audit log ", theme.title())];
-        if self.filtering || !q.is_empty() {
-            spans.push(Span::styled(format!("/{q}"), theme.key_hint()));
-            if self.filtering {
-                spans.push(Span::styled("▏", theme.key_hint()));
-            }
+        if let Some(q) = self.filter.label() {
+            spans.push(Span::styled(q, theme.key_hint()));
         }
         spans.push(Span::raw(format!(
             " — {} of {} entries",
