@@ -4,7 +4,7 @@
 
 use crate::config::Environment;
 use crate::journal::RecordedOrderTransaction;
-use crate::store::model::{ClawbackEvent, Order, Recurrence};
+use crate::store::model::{ClawbackEvent, Order, Recurrence, RecurrenceState};
 use crate::tui::app::{Action, App, Connection, Effect, JobEvent};
 use crate::tui::keymap::Command;
 use crate::tui::panes::clawbacks::{ClawEvent, ClawJob, ClawRow, Peeked, Receipt};
@@ -473,6 +473,43 @@ fn subs_loaded() -> App {
         }),
     );
     app
+}
+
+/// `/` narrows the subscriptions; a write then applies to the row shown
+/// selected, not to whatever sat at that position unfiltered.
+#[test]
+fn subscriptions_filter_and_act_on_the_row_shown() {
+    let mut app = subs_loaded();
+    press(&mut app, KeyCode::Char('/'));
+    for c in "pass dunning".chars() {
+        assert!(press(&mut app, KeyCode::Char(c)).is_empty());
+    }
+    press(&mut app, KeyCode::Enter);
+    let subs = &app.panes.subscriptions;
+    assert_eq!(
+        subs.current().map(|r| r.id.as_str()),
+        Some("mdr:0:05000000000000000000000000000000:05000000-0000-4000-8000-000000000005")
+    );
+    snap("subscriptions_filter", &app);
+    // Nothing else selectable while only one row shows.
+    press(&mut app, KeyCode::Down);
+    assert_eq!(
+        app.panes
+            .subscriptions
+            .current()
+            .map(|r| r.recurrence_state.clone()),
+        Some(Some(RecurrenceState::InDunning))
+    );
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.panes.subscriptions.filter.is_active());
+    assert_eq!(
+        app.panes
+            .subscriptions
+            .current()
+            .map(|r| r.recurrence_state.clone()),
+        Some(Some(RecurrenceState::InDunning)),
+        "clearing keeps the selection on the same subscription"
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use crate::store::model::{Recurrence, RecurrenceState};
 use crate::tui::app::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
-use crate::tui::panes::list::{self, Cursor, Failure, Load, Source};
+use crate::tui::panes::list::{self, Cursor, Failure, Load, Source, TextFilter};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::confirm::ConfirmDialog;
@@ -143,6 +143,9 @@ pub fn lapsed(r: &Recurrence, now: DateTime<Utc>) -> bool {
 pub struct SubscriptionsPane {
     src: Source,
     pub load: Load<Vec<Recurrence>>,
+    /// Indexes into the items that pass the filter: what the table shows.
+    visible: Vec<usize>,
+    pub filter: TextFilter,
     pub cursor: Cursor,
     pub prompt: Option<ExtendPrompt>,
     /// A confirmed change is under way.
@@ -156,12 +159,38 @@ impl Default for SubscriptionsPane {
         Self {
             src: Source::default(),
             load: Load::Idle,
+            visible: Vec::new(),
+            filter: TextFilter::default(),
             cursor: Cursor::default(),
             prompt: None,
             writing: false,
             generation: 0,
             now: DateTime::<Utc>::UNIX_EPOCH,
         }
+    }
+}
+
+/// Column `c` of a subscription's row: what the table draws and the filter
+/// searches.
+fn cell_text(r: &Recurrence, c: usize, now: DateTime<Utc>) -> Cow<'_, str> {
+    match c {
+        0 => Cow::Borrowed(r.product_id.as_str()),
+        1 => Cow::Owned(state_cell(r, now)),
+        2 => Cow::Owned(list::rel(r.expiration_time.as_ref().map(|t| t.0), now)),
+        3 => Cow::Owned(list::rel(
+            r.expiration_time_with_grace.as_ref().map(|t| t.0),
+            now,
+        )),
+        4 => Cow::Borrowed(if r.auto_renew { "on" } else { "off" }),
+        5 => Cow::Borrowed(if r.is_trial { "yes" } else { "no" }),
+        6 => Cow::Owned(list::day(r.start_time.as_ref().map(|t| t.0))),
+        7 => Cow::Owned(match &r.cancellation_date {
+            Some(t) => list::day(Some(t.0)),
+            None => String::new(),
+        }),
+        8 => Cow::Borrowed(r.sku_id.as_str()),
+        9 => Cow::Borrowed(r.id.as_str()),
+        _ => Cow::Borrowed(""),
     }
 }
 
@@ -175,13 +204,33 @@ impl SubscriptionsPane {
     }
 
     pub fn current(&self) -> Option<&Recurrence> {
-        self.items().get(self.cursor.selected)
+        let i = *self.visible.get(self.cursor.selected)?;
+        self.items().get(i)
+    }
+
+    /// The items that pass the filter; the selection stays on `keep` (a
+    /// recurrence id) if it still shows.
+    fn refilter(&mut self, keep: Option<String>) {
+        let now = self.now;
+        let items = self.load.data().map(Vec::as_slice).unwrap_or(&[]);
+        self.visible = (0..items.len())
+            .filter(|&i| {
+                let cells: Vec<Cow<'_, str>> = (0..COLUMNS.len())
+                    .map(|c| cell_text(&items[i], c, now))
+                    .collect();
+                self.filter.matches(cells.iter().map(|c| c.as_ref()))
+            })
+            .collect();
+        let index = keep.and_then(|k| self.visible.iter().position(|&i| items[i].id == k));
+        self.cursor.reselect(index, self.visible.len());
     }
 
     pub fn sync(&mut self, focused: bool, purchase_key: Option<&str>, ctx: &PaneCtx) -> PaneOutput {
         self.now = ctx.now;
         if self.src.follow(purchase_key, ctx.conn.is_some()) {
             self.load = Load::Idle;
+            self.visible.clear();
+            self.filter = TextFilter::default();
             self.cursor.reset();
             self.prompt = None;
             self.generation += 1;
@@ -221,9 +270,8 @@ impl SubscriptionsPane {
                     items
                 });
                 let out = self.load.settle(result, ctx.now, "subscriptions");
-                if let Some(items) = self.load.data() {
-                    let index = keep.and_then(|k| items.iter().position(|r| r.id == k));
-                    self.cursor.reselect(index, items.len());
+                if self.load.data().is_some() {
+                    self.refilter(keep);
                 }
                 out
             }
@@ -241,9 +289,16 @@ impl SubscriptionsPane {
         }
     }
 
-    /// Keys for the extension prompt while it is open.
+    /// Keys for the extension prompt while it is open, or for the filter
+    /// while it is typed.
     pub fn on_key(&mut self, k: KeyEvent, ctx: &PaneCtx) -> Option<PaneOutput> {
-        let p = self.prompt.as_mut()?;
+        let Some(p) = self.prompt.as_mut() else {
+            if self.filter.on_key(k)? {
+                let keep = self.current().map(|r| r.id.clone());
+                self.refilter(keep);
+            }
+            return Some(PaneOutput::none());
+        };
         Some(match k.code {
             KeyCode::Esc => {
                 self.prompt = None;
@@ -273,7 +328,7 @@ impl SubscriptionsPane {
     }
 
     pub fn accepts_text(&self) -> bool {
-        self.prompt.is_some()
+        self.prompt.is_some() || self.filter.typing
     }
 
     pub fn on_paste(&mut self, text: &str) -> PaneOutput {
@@ -281,15 +336,26 @@ impl SubscriptionsPane {
             let digits: String = text.chars().filter(|c| c.is_ascii_digit()).collect();
             p.input = Input::new(format!("{}{digits}", p.input.value()));
             p.error = None;
+        } else if self.filter.paste(text) {
+            self.refilter(None);
         }
         PaneOutput::none()
     }
 
     pub fn on_command(&mut self, cmd: Command, ctx: &PaneCtx) -> Routed {
-        if self.cursor.on_command(cmd, self.items().len()) {
+        if self.cursor.on_command(cmd, self.visible.len()) {
             return Routed::handled(PaneOutput::none());
         }
         let out = match cmd {
+            Command::Filter => {
+                self.filter.start();
+                PaneOutput::none()
+            }
+            Command::Back if self.filter.clear() => {
+                let keep = self.current().map(|r| r.id.clone());
+                self.refilter(keep);
+                PaneOutput::none()
+            }
             Command::Refresh if self.load.is_loading() => {
                 PaneOutput::toast("the subscriptions are being read already")
             }
@@ -465,11 +531,15 @@ impl SubscriptionsPane {
             theme,
             "Subscriptions",
             &format!(
-                "{who} · {} subscriptions, {active} active · read {} UTC",
+                "{who} · {}{} subscriptions, {active} active · read {} UTC",
+                self.filter
+                    .label()
+                    .map(|q| format!("{q} {} of ", self.visible.len()))
+                    .unwrap_or_default(),
                 items.len(),
                 list::when(self.load.loaded_at())
             ),
-            "Enter detail · y copy · r re-read · : cancel/extend/refund/auto-renew-off",
+            "Enter detail · / filter · y copy · r re-read · : cancel/extend/refund/auto-renew-off",
         );
         if self.writing {
             f.render_widget(
@@ -492,37 +562,21 @@ impl SubscriptionsPane {
         }
         let spec = TableSpec {
             columns: list::fitting(COLUMNS, body.width),
-            len: items.len(),
+            len: self.visible.len(),
             selected: Some(self.cursor.selected),
             sort: None,
             offset: self.cursor.offset.get(),
         };
+        let visible = &self.visible;
+        let row_item = |row: usize| visible.get(row).and_then(|&i| items.get(i));
         let cell = |row: usize, c: usize| -> Cow<'_, str> {
-            let Some(r) = items.get(row) else {
-                return Cow::Borrowed("");
-            };
-            match c {
-                0 => Cow::Borrowed(r.product_id.as_str()),
-                1 => Cow::Owned(state_cell(r, now)),
-                2 => Cow::Owned(list::rel(r.expiration_time.as_ref().map(|t| t.0), now)),
-                3 => Cow::Owned(list::rel(
-                    r.expiration_time_with_grace.as_ref().map(|t| t.0),
-                    now,
-                )),
-                4 => Cow::Borrowed(if r.auto_renew { "on" } else { "off" }),
-                5 => Cow::Borrowed(if r.is_trial { "yes" } else { "no" }),
-                6 => Cow::Owned(list::day(r.start_time.as_ref().map(|t| t.0))),
-                7 => Cow::Owned(match &r.cancellation_date {
-                    Some(t) => list::day(Some(t.0)),
-                    None => String::new(),
-                }),
-                8 => Cow::Borrowed(r.sku_id.as_str()),
-                9 => Cow::Borrowed(r.id.as_str()),
-                _ => Cow::Borrowed(""),
+            match row_item(row) {
+                Some(r) => cell_text(r, c, now),
+                None => Cow::Borrowed(""),
             }
         };
         let style = |row: usize| -> Style {
-            let Some(r) = items.get(row) else {
+            let Some(r) = row_item(row) else {
                 return Style::default();
             };
             if lapsed(r, now) {
