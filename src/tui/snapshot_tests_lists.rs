@@ -634,6 +634,38 @@ fn claw_loaded(fp: &str) -> App {
     app
 }
 
+/// `/` narrows the queue (an order id from a ticket, a product, a state);
+/// the acknowledgement then names the event shown selected.
+#[test]
+fn clawbacks_filter_then_acknowledge_the_row_shown() {
+    let mut app = claw_loaded("1a2b3c4d");
+    press(&mut app, KeyCode::Char('/'));
+    for c in "5f9e4d3c".chars() {
+        assert!(press(&mut app, KeyCode::Char(c)).is_empty());
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.panes.clawbacks.current().unwrap().message_id, "msg-1");
+    snap("clawbacks_filter", &app);
+    let fx = app.run_command(Command::AckClawback);
+    assert!(
+        matches!(
+            fx.as_slice(),
+            [Effect::Pane(PaneId::Clawbacks, PaneJob::Clawbacks(ClawJob::Receive { message_id, count: 2 }))]
+                if message_id == "msg-1"
+        ),
+        "{fx:?}"
+    );
+    // A query nothing matches leaves nothing to act on.
+    let mut app = claw_loaded("1a2b3c4d");
+    press(&mut app, KeyCode::Char('/'));
+    for c in "chargeback coin".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    assert!(app.panes.clawbacks.current().is_none());
+    press(&mut app, KeyCode::Esc);
+    assert!(app.panes.clawbacks.current().is_some());
+}
+
 #[test]
 fn clawbacks_peek_match_and_acknowledge_through_the_dialog() {
     let mut app = claw_loaded("1a2b3c4d");

@@ -11,7 +11,7 @@ use crate::store::model::{ClawbackEvent, EventState};
 use crate::tui::app::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
-use crate::tui::panes::list::{self, Cursor, Failure, Load};
+use crate::tui::panes::list::{self, Cursor, Failure, Load, TextFilter};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::confirm::ConfirmDialog;
@@ -230,6 +230,9 @@ pub fn match_text(m: &Result<Vec<RecordedOrderTransaction>, String>) -> String {
 
 pub struct ClawbacksPane {
     pub load: Load<Peeked>,
+    /// Indexes into the rows that pass the filter: what the table shows.
+    visible: Vec<usize>,
+    pub filter: TextFilter,
     pub cursor: Cursor,
     /// An acknowledgement is being prepared (receive) or sent.
     pub busy: Option<&'static str>,
@@ -243,6 +246,8 @@ impl Default for ClawbacksPane {
     fn default() -> Self {
         Self {
             load: Load::Idle,
+            visible: Vec::new(),
+            filter: TextFilter::default(),
             cursor: Cursor::default(),
             busy: None,
             generation: 0,
@@ -250,6 +255,42 @@ impl Default for ClawbacksPane {
             connected: false,
             now: DateTime::<Utc>::UNIX_EPOCH,
         }
+    }
+}
+
+/// Column `c` of an event's row: what the table draws and the filter
+/// searches.
+fn cell_text(r: &ClawRow, c: usize) -> Cow<'_, str> {
+    let e = match &r.event {
+        Ok(e) => e,
+        Err(why) => {
+            return match c {
+                0 => Cow::Owned(list::day(r.inserted())),
+                1 => Cow::Borrowed("undecodable"),
+                4 => Cow::Owned(why.clone()),
+                _ => Cow::Borrowed(""),
+            };
+        }
+    };
+    match c {
+        0 => Cow::Owned(list::day(r.time())),
+        1 => Cow::Owned(
+            e.data
+                .event_state
+                .as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "—".into()),
+        ),
+        2 => Cow::Borrowed(what_to_do(r.state()).0),
+        3 => Cow::Borrowed(e.data.product_id.as_str()),
+        4 => {
+            let m = match_text(&r.matches);
+            Cow::Owned(m.strip_prefix("matches ").map(String::from).unwrap_or(m))
+        }
+        5 => Cow::Borrowed(e.data.order_id.as_str()),
+        6 => Cow::Borrowed(e.data.line_item_id.as_str()),
+        7 => Cow::Borrowed(source_label(&e.source)),
+        _ => Cow::Borrowed(""),
     }
 }
 
@@ -263,7 +304,42 @@ impl ClawbacksPane {
     }
 
     pub fn current(&self) -> Option<&ClawRow> {
-        self.rows().get(self.cursor.selected)
+        let i = *self.visible.get(self.cursor.selected)?;
+        self.rows().get(i)
+    }
+
+    /// The rows that pass the filter; the selection stays on `keep` (a
+    /// message id) if it still shows.
+    fn refilter(&mut self, keep: Option<String>) {
+        let rows = self.load.data().map(|p| p.rows.as_slice()).unwrap_or(&[]);
+        self.visible = (0..rows.len())
+            .filter(|&i| {
+                let cells: Vec<Cow<'_, str>> =
+                    (0..COLUMNS.len()).map(|c| cell_text(&rows[i], c)).collect();
+                self.filter.matches(cells.iter().map(|c| c.as_ref()))
+            })
+            .collect();
+        let index = keep.and_then(|k| self.visible.iter().position(|&i| rows[i].message_id == k));
+        self.cursor.reselect(index, self.visible.len());
+    }
+
+    /// Keys while the filter is typed; `None` lets the keymap have them.
+    pub fn on_key(&mut self, k: crossterm::event::KeyEvent) -> Option<PaneOutput> {
+        if self.filter.on_key(k)? {
+            let keep = self.current().map(|r| r.message_id.clone());
+            self.refilter(keep);
+        }
+        Some(PaneOutput::none())
+    }
+
+    pub fn accepts_text(&self) -> bool {
+        self.filter.typing
+    }
+
+    pub fn on_paste(&mut self, text: &str) {
+        if self.filter.paste(text) {
+            self.refilter(None);
+        }
     }
 
     /// The queue belongs to the app, not to a customer: it is peeked the
@@ -303,9 +379,8 @@ impl ClawbacksPane {
                     p
                 });
                 let out = self.load.settle(result, ctx.now, "clawback queue");
-                if let Some(p) = self.load.data() {
-                    let index = keep.and_then(|k| p.rows.iter().position(|r| r.message_id == k));
-                    self.cursor.reselect(index, p.rows.len());
+                if self.load.data().is_some() {
+                    self.refilter(keep);
                 }
                 out
             }
@@ -336,7 +411,14 @@ impl ClawbacksPane {
     }
 
     pub fn on_command(&mut self, cmd: Command, _ctx: &PaneCtx) -> Routed {
-        if self.cursor.on_command(cmd, self.rows().len()) {
+        if self.cursor.on_command(cmd, self.visible.len()) {
+            return Routed::handled(PaneOutput::none());
+        }
+        if let Some(changed) = self.filter.on_command(cmd) {
+            if changed {
+                let keep = self.current().map(|r| r.message_id.clone());
+                self.refilter(keep);
+            }
             return Routed::handled(PaneOutput::none());
         }
         let out = match cmd {
@@ -504,10 +586,14 @@ impl ClawbacksPane {
             theme,
             "Clawback queue",
             &format!(
-                "peek only · {} events{more} · {matched} matched to consumes{sas}",
+                "peek only · {}{} events{more} · {matched} matched to consumes{sas}",
+                self.filter
+                    .label()
+                    .map(|q| format!("{q} {} of ", self.visible.len()))
+                    .unwrap_or_default(),
                 rows.len()
             ),
-            "Enter detail · y copy · r peek · :ack-clawback",
+            "Enter detail · / filter · y copy · r peek · :ack-clawback",
         );
         if let Some(b) = self.busy {
             f.render_widget(
@@ -517,49 +603,21 @@ impl ClawbacksPane {
         }
         let spec = TableSpec {
             columns: list::fitting(COLUMNS, body.width),
-            len: rows.len(),
+            len: self.visible.len(),
             selected: Some(self.cursor.selected),
             sort: None,
             offset: self.cursor.offset.get(),
         };
+        let visible = &self.visible;
+        let row_at = |i: usize| visible.get(i).and_then(|&v| rows.get(v));
         let cell = |i: usize, c: usize| -> Cow<'_, str> {
-            let Some(r) = rows.get(i) else {
-                return Cow::Borrowed("");
-            };
-            let e = match &r.event {
-                Ok(e) => e,
-                Err(why) => {
-                    return match c {
-                        0 => Cow::Owned(list::day(r.inserted())),
-                        1 => Cow::Borrowed("undecodable"),
-                        4 => Cow::Owned(why.clone()),
-                        _ => Cow::Borrowed(""),
-                    };
-                }
-            };
-            match c {
-                0 => Cow::Owned(list::day(r.time())),
-                1 => Cow::Owned(
-                    e.data
-                        .event_state
-                        .as_ref()
-                        .map(|s| s.to_string())
-                        .unwrap_or_else(|| "—".into()),
-                ),
-                2 => Cow::Borrowed(what_to_do(r.state()).0),
-                3 => Cow::Borrowed(e.data.product_id.as_str()),
-                4 => {
-                    let m = match_text(&r.matches);
-                    Cow::Owned(m.strip_prefix("matches ").map(String::from).unwrap_or(m))
-                }
-                5 => Cow::Borrowed(e.data.order_id.as_str()),
-                6 => Cow::Borrowed(e.data.line_item_id.as_str()),
-                7 => Cow::Borrowed(source_label(&e.source)),
-                _ => Cow::Borrowed(""),
+            match row_at(i) {
+                Some(r) => cell_text(r, c),
+                None => Cow::Borrowed(""),
             }
         };
         let style = |i: usize| -> Style {
-            match rows.get(i) {
+            match row_at(i) {
                 Some(r) if r.event.is_err() => theme.bad(),
                 Some(r) => match r.state() {
                     Some(EventState::Revoked) => theme.bad(),

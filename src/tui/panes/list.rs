@@ -235,6 +235,20 @@ impl TextFilter {
         })
     }
 
+    /// `/` starts typing; Esc (Back) clears a query that is set.
+    /// `Some(changed)` when `cmd` was one of those (`changed`: filter the
+    /// rows again), `None` otherwise.
+    pub fn on_command(&mut self, cmd: Command) -> Option<bool> {
+        match cmd {
+            Command::Filter => {
+                self.start();
+                Some(false)
+            }
+            Command::Back if self.is_active() => Some(self.clear()),
+            _ => None,
+        }
+    }
+
     /// Text pasted while typing the query.
     pub fn paste(&mut self, s: &str) -> bool {
         if !self.typing {

@@ -277,6 +277,7 @@ impl Panes {
         id == PaneId::Key
             || (id == PaneId::Subscriptions && self.subscriptions.accepts_text())
             || (id == PaneId::Orders && self.orders.accepts_text())
+            || (id == PaneId::Clawbacks && self.clawbacks.accepts_text())
             || (id == PaneId::Entitlements && self.entitlements.form.is_some())
     }
 
@@ -286,6 +287,10 @@ impl Panes {
             PaneId::Subscriptions => self.subscriptions.on_paste(&text),
             PaneId::Orders => {
                 self.orders.on_paste(&text);
+                PaneOutput::none()
+            }
+            PaneId::Clawbacks => {
+                self.clawbacks.on_paste(&text);
                 PaneOutput::none()
             }
             PaneId::Entitlements => {
@@ -304,6 +309,7 @@ impl Panes {
             PaneId::Audit => self.audit.on_key(k),
             PaneId::Subscriptions => self.subscriptions.on_key(k, ctx),
             PaneId::Orders => self.orders.on_key(k),
+            PaneId::Clawbacks => self.clawbacks.on_key(k),
             _ => None,
         }
     }

@@ -264,16 +264,14 @@ impl OrdersPane {
         if self.cursor.on_command(cmd, self.rows.len()) {
             return Routed::handled(PaneOutput::none());
         }
+        if let Some(changed) = self.filter.on_command(cmd) {
+            if changed {
+                self.refilter();
+            }
+            return Routed::handled(PaneOutput::none());
+        }
         let out = match cmd {
             Command::Refresh => self.refresh(),
-            Command::Filter => {
-                self.filter.start();
-                PaneOutput::none()
-            }
-            Command::Back if self.filter.clear() => {
-                self.refilter();
-                PaneOutput::none()
-            }
             Command::Copy => match self.current() {
                 Some((o, _)) => PaneOutput::effect(Effect::Copy {
                     text: serde_json::to_string_pretty(o).unwrap_or_default(),

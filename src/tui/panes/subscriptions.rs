@@ -346,16 +346,14 @@ impl SubscriptionsPane {
         if self.cursor.on_command(cmd, self.visible.len()) {
             return Routed::handled(PaneOutput::none());
         }
-        let out = match cmd {
-            Command::Filter => {
-                self.filter.start();
-                PaneOutput::none()
-            }
-            Command::Back if self.filter.clear() => {
+        if let Some(changed) = self.filter.on_command(cmd) {
+            if changed {
                 let keep = self.current().map(|r| r.id.clone());
                 self.refilter(keep);
-                PaneOutput::none()
             }
+            return Routed::handled(PaneOutput::none());
+        }
+        let out = match cmd {
             Command::Refresh if self.load.is_loading() => {
                 PaneOutput::toast("the subscriptions are being read already")
             }
