@@ -126,12 +126,12 @@ impl std::fmt::Debug for Effect {
             }
             Effect::ReplayPending => f.write_str("ReplayPending"),
             Effect::ReadPending => f.write_str("ReadPending"),
-            Effect::ResolvePending { id, applied, note } => {
-                write!(
-                    f,
-                    "ResolvePending {{ id: {id}, applied: {applied}, note: {note:?} }}"
-                )
-            }
+            // The note is free text (a pasted key would show): its length only.
+            Effect::ResolvePending { id, applied, note } => write!(
+                f,
+                "ResolvePending {{ id: {id}, applied: {applied}, note: {} chars }}",
+                note.chars().count()
+            ),
             Effect::Pane(id, job) => write!(f, "Pane({id:?}, {job:?})"),
         }
     }
@@ -327,6 +327,11 @@ impl App {
                 }
                 self.pending = lines;
                 if std::mem::take(&mut self.resolve_wanted) {
+                    // Something else opened meanwhile: do not take it over.
+                    if self.overlay.is_some() {
+                        self.toast = Some("the :resolve form was not opened over another window; run :resolve again".into());
+                        return vec![];
+                    }
                     return self.open_resolve_form();
                 }
                 vec![]
@@ -573,8 +578,12 @@ impl App {
             Some(Overlay::Confirm(d)) => match d.on_key(key) {
                 ConfirmOutcome::Pending => vec![],
                 ConfirmOutcome::Cancelled => {
+                    self.toast = Some(if d.local_only {
+                        "cancelled: nothing changed".into()
+                    } else {
+                        "cancelled: nothing was sent".into()
+                    });
                     self.overlay = None;
-                    self.toast = Some("cancelled: nothing was sent".into());
                     vec![]
                 }
                 ConfirmOutcome::Confirmed(effect) => {
@@ -808,7 +817,12 @@ fn resolve_request(
     if note.is_empty() {
         return Err("note: say what you checked; it goes into the audit log".into());
     }
-    Ok((line.clone(), applied, note.to_string()))
+    // A key pasted into the note is shown and recorded by fingerprint only.
+    Ok((
+        line.clone(),
+        applied,
+        crate::store::error::redact(note, None),
+    ))
 }
 
 /// The confirmation for `:resolve`: nothing is sent, but the outcome is

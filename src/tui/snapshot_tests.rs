@@ -339,6 +339,14 @@ fn audit_pane_lists_filters_and_details() {
     snap("audit_filtered", &app);
     press(&mut app, KeyCode::Enter);
     snap("audit_detail", &app);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.panes.audit.visible.len(), 5);
+    // A paste while typing the filter goes into it, not into the Key pane.
+    press(&mut app, KeyCode::Char('/'));
+    app.update(Action::Paste("renew_key".into()));
+    assert_eq!(app.focus, crate::tui::panes::PaneId::Audit);
+    assert_eq!(app.panes.audit.visible.len(), 1);
 }
 
 /// An app whose Entitlements pane was fed two deterministic pages
@@ -627,6 +635,34 @@ fn resolve_asks_for_outcome_and_note_then_confirms() {
     press(&mut app, KeyCode::Enter);
     let text = render_text(&app, 200, 50);
     assert!(text.contains("this write CAN be replayed"), "{text}");
+    // Esc there: nothing changed (not "nothing was sent": nothing is sent).
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.toast.as_deref(), Some("cancelled: nothing changed"));
+
+    // A key pasted into the note is shown by fingerprint only.
+    app.run_command(Command::ResolvePending);
+    app.update(Action::Job(JobEvent::Pending(Ok(lines.clone()))));
+    type_text(&mut app, "y");
+    press(&mut app, KeyCode::Tab);
+    let key = key_issued("collections", 0);
+    app.update(Action::Paste(format!("checked {key}")));
+    press(&mut app, KeyCode::Enter);
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("note: checked <token "), "{text}");
+    assert!(!text.contains(&key));
+    press(&mut app, KeyCode::Esc);
+
+    // The form never takes over a window opened while the list was read.
+    app.run_command(Command::ResolvePending);
+    app.run_command(Command::Palette);
+    app.update(Action::Job(JobEvent::Pending(Ok(lines.clone()))));
+    assert!(matches!(app.overlay, Some(Overlay::Palette(_))));
+    assert!(
+        app.toast
+            .as_deref()
+            .unwrap_or("")
+            .contains("run :resolve again")
+    );
 }
 
 #[test]

@@ -413,6 +413,17 @@ fn orders_filter_narrows_the_lines_as_you_type() {
         }),
     );
     assert_eq!(app.panes.orders.rows.len(), 5);
+    // The selection stays on its line while the filter narrows around it.
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    let picked = app.panes.orders.current().unwrap().0.order_id.clone();
+    press(&mut app, KeyCode::Char('/'));
+    for c in "coin".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    assert_eq!(app.panes.orders.rows.len(), 3);
+    assert_eq!(app.panes.orders.current().unwrap().0.order_id, picked);
+    press(&mut app, KeyCode::Esc);
     press(&mut app, KeyCode::Char('/'));
     // While typing, letters are the query, not commands (r would re-read).
     for c in "gems REF".chars() {
@@ -509,6 +520,34 @@ fn subscriptions_filter_and_act_on_the_row_shown() {
             .map(|r| r.recurrence_state.clone()),
         Some(Some(RecurrenceState::InDunning)),
         "clearing keeps the selection on the same subscription"
+    );
+    // A re-read (as after a write) keeps it too, though a new subscription
+    // now sorts before it.
+    let mut reread = recurrences_fixture();
+    reread
+        .push(serde_json::from_value(recurrence(7, "9NSDSUB00002", "Active", -1, 60, 0)).unwrap());
+    let fx = press(&mut app, KeyCode::Char('r'));
+    let [
+        Effect::Pane(PaneId::Subscriptions, PaneJob::Subscriptions(SubsJob::Load { load_id, .. })),
+    ] = fx.as_slice()
+    else {
+        panic!("{fx:?}")
+    };
+    job(
+        &mut app,
+        PaneId::Subscriptions,
+        PaneEvent::Subscriptions(SubsEvent::Loaded {
+            load_id: *load_id,
+            result: Ok(reread),
+        }),
+    );
+    assert_eq!(
+        app.panes
+            .subscriptions
+            .current()
+            .map(|r| r.recurrence_state.clone()),
+        Some(Some(RecurrenceState::InDunning)),
+        "a re-read keeps the selected subscription"
     );
 }
 

@@ -152,6 +152,12 @@ impl AuditPane {
         self.selected = self.selected.min(self.visible.len().saturating_sub(1));
     }
 
+    pub fn on_paste(&mut self, text: &str) {
+        if self.filter.paste(text) {
+            self.refilter();
+        }
+    }
+
     pub fn on_key(&mut self, k: KeyEvent) -> Option<PaneOutput> {
         if self.filter.on_key(k)? {
             self.refilter();

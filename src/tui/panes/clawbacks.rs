@@ -234,6 +234,8 @@ pub struct ClawbacksPane {
     visible: Vec<usize>,
     pub filter: TextFilter,
     pub cursor: Cursor,
+    /// The event selected when a peek began, to select again after.
+    reselect: Option<String>,
     /// An acknowledgement is being prepared (receive) or sent.
     pub busy: Option<&'static str>,
     pub generation: u64,
@@ -249,6 +251,7 @@ impl Default for ClawbacksPane {
             visible: Vec::new(),
             filter: TextFilter::default(),
             cursor: Cursor::default(),
+            reselect: None,
             busy: None,
             generation: 0,
             next_load: 1,
@@ -359,6 +362,7 @@ impl ClawbacksPane {
         }
         let load_id = self.next_load;
         self.next_load += 1;
+        self.reselect = self.current().map(|r| r.message_id.clone());
         self.load = Load::Loading { load_id };
         PaneOutput::effect(claw_job(ClawJob::Peek { load_id }))
     }
@@ -373,7 +377,7 @@ impl ClawbacksPane {
         match ev {
             ClawEvent::Peeked { load_id, result } if self.load.awaits(load_id) => {
                 self.generation += 1;
-                let keep = self.current().map(|r| r.message_id.clone());
+                let keep = self.reselect.take();
                 let result = result.map(|mut p| {
                     p.rows.sort_by_key(|r| std::cmp::Reverse(r.time()));
                     p

@@ -278,6 +278,7 @@ impl Panes {
             || (id == PaneId::Subscriptions && self.subscriptions.accepts_text())
             || (id == PaneId::Orders && self.orders.accepts_text())
             || (id == PaneId::Clawbacks && self.clawbacks.accepts_text())
+            || (id == PaneId::Audit && self.audit.filter.typing)
             || (id == PaneId::Entitlements && self.entitlements.form.is_some())
     }
 
@@ -291,6 +292,10 @@ impl Panes {
             }
             PaneId::Clawbacks => {
                 self.clawbacks.on_paste(&text);
+                PaneOutput::none()
+            }
+            PaneId::Audit => {
+                self.audit.on_paste(&text);
                 PaneOutput::none()
             }
             PaneId::Entitlements => {

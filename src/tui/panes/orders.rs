@@ -219,6 +219,7 @@ impl OrdersPane {
 
     /// The rows that pass the filter; the cursor stays in range.
     fn refilter(&mut self) {
+        let keep = self.rows.get(self.cursor.selected).copied();
         let orders = self.load.data().map(Vec::as_slice).unwrap_or(&[]);
         self.rows = self
             .all_rows
@@ -235,7 +236,8 @@ impl OrdersPane {
                 self.filter.matches(cells.iter().map(|c| c.as_ref()))
             })
             .collect();
-        self.cursor.clamp(self.rows.len());
+        let index = keep.and_then(|k| self.rows.iter().position(|&r| r == k));
+        self.cursor.reselect(index, self.rows.len());
     }
 
     /// Keys while the filter is typed; `None` lets the keymap have them.

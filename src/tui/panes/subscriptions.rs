@@ -148,6 +148,8 @@ pub struct SubscriptionsPane {
     pub filter: TextFilter,
     pub cursor: Cursor,
     pub prompt: Option<ExtendPrompt>,
+    /// The subscription selected when a read began, to select again after.
+    reselect: Option<String>,
     /// A confirmed change is under way.
     pub writing: bool,
     pub generation: u64,
@@ -163,6 +165,7 @@ impl Default for SubscriptionsPane {
             filter: TextFilter::default(),
             cursor: Cursor::default(),
             prompt: None,
+            reselect: None,
             writing: false,
             generation: 0,
             now: DateTime::<Utc>::UNIX_EPOCH,
@@ -246,6 +249,7 @@ impl SubscriptionsPane {
             Ok(x) => x,
             Err(why) => return PaneOutput::error(why),
         };
+        self.reselect = self.current().map(|r| r.id.clone());
         self.load = Load::Loading { load_id };
         PaneOutput::effect(subs_job(SubsJob::Load { load_id, key }))
     }
@@ -260,7 +264,7 @@ impl SubscriptionsPane {
         match ev {
             SubsEvent::Loaded { load_id, result } if self.load.awaits(load_id) => {
                 self.generation += 1;
-                let keep = self.current().map(|r| r.id.clone());
+                let keep = self.reselect.take();
                 let result = result.map(|mut items| {
                     // What the customer still has first: latest expiration first.
                     items.sort_by(|a, b| {
