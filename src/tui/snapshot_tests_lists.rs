@@ -412,7 +412,7 @@ fn orders_filter_narrows_the_lines_as_you_type() {
             result: Ok(orders_fixture()),
         }),
     );
-    assert_eq!(app.panes.orders.rows.len(), 5);
+    assert_eq!(app.panes.orders.shown.len(), 5);
     // The selection stays on its line while the filter narrows around it.
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Down);
@@ -421,7 +421,7 @@ fn orders_filter_narrows_the_lines_as_you_type() {
     for c in "coin".chars() {
         press(&mut app, KeyCode::Char(c));
     }
-    assert_eq!(app.panes.orders.rows.len(), 3);
+    assert_eq!(app.panes.orders.shown.len(), 3);
     assert_eq!(app.panes.orders.current().unwrap().0.order_id, picked);
     press(&mut app, KeyCode::Esc);
     press(&mut app, KeyCode::Char('/'));
@@ -429,23 +429,23 @@ fn orders_filter_narrows_the_lines_as_you_type() {
     for c in "gems REF".chars() {
         assert!(press(&mut app, KeyCode::Char(c)).is_empty());
     }
-    assert_eq!(app.panes.orders.rows.len(), 1, "the refunded gems line");
+    assert_eq!(app.panes.orders.shown.len(), 1, "the refunded gems line");
     snap("orders_filter", &app);
     press(&mut app, KeyCode::Enter);
-    assert!(!app.panes.orders.filter.typing);
-    assert_eq!(app.panes.orders.rows.len(), 1, "Enter keeps the query");
+    assert!(!app.panes.orders.shown.filter.typing);
+    assert_eq!(app.panes.orders.shown.len(), 1, "Enter keeps the query");
     // The selection follows the filtered rows.
     let (o, _) = app.panes.orders.current().unwrap();
     assert_eq!(o.order_id, "5f9e4d3c-2b1a-4f0e-8d9c-8b7a6f5e4d3c");
     press(&mut app, KeyCode::Esc);
-    assert_eq!(app.panes.orders.rows.len(), 5, "Esc clears it");
+    assert_eq!(app.panes.orders.shown.len(), 5, "Esc clears it");
     press(&mut app, KeyCode::Char('/'));
     for c in "0005-4000".chars() {
         press(&mut app, KeyCode::Char(c));
     }
-    assert_eq!(app.panes.orders.rows.len(), 1, "a line item id matches");
+    assert_eq!(app.panes.orders.shown.len(), 1, "a line item id matches");
     press(&mut app, KeyCode::Esc);
-    assert_eq!(app.panes.orders.rows.len(), 5, "Esc while typing drops it");
+    assert_eq!(app.panes.orders.shown.len(), 5, "Esc while typing drops it");
 }
 
 #[test]
@@ -512,7 +512,7 @@ fn subscriptions_filter_and_act_on_the_row_shown() {
         Some(Some(RecurrenceState::InDunning))
     );
     press(&mut app, KeyCode::Esc);
-    assert!(!app.panes.subscriptions.filter.is_active());
+    assert!(!app.panes.subscriptions.shown.filter.is_active());
     assert_eq!(
         app.panes
             .subscriptions

@@ -11,7 +11,7 @@ use crate::store::model::{ClawbackEvent, EventState};
 use crate::tui::app::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
-use crate::tui::panes::list::{self, Cursor, Failure, Load, TextFilter};
+use crate::tui::panes::list::{self, Cursor, Failure, Load, Shown};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::confirm::ConfirmDialog;
@@ -230,9 +230,7 @@ pub fn match_text(m: &Result<Vec<RecordedOrderTransaction>, String>) -> String {
 
 pub struct ClawbacksPane {
     pub load: Load<Peeked>,
-    /// Indexes into the rows that pass the filter: what the table shows.
-    visible: Vec<usize>,
-    pub filter: TextFilter,
+    pub shown: Shown,
     pub cursor: Cursor,
     /// The event selected when a peek began, to select again after.
     reselect: Option<String>,
@@ -248,8 +246,7 @@ impl Default for ClawbacksPane {
     fn default() -> Self {
         Self {
             load: Load::Idle,
-            visible: Vec::new(),
-            filter: TextFilter::default(),
+            shown: Shown::default(),
             cursor: Cursor::default(),
             reselect: None,
             busy: None,
@@ -307,28 +304,24 @@ impl ClawbacksPane {
     }
 
     pub fn current(&self) -> Option<&ClawRow> {
-        let i = *self.visible.get(self.cursor.selected)?;
-        self.rows().get(i)
+        self.rows().get(self.shown.item(self.cursor.selected)?)
     }
 
     /// The rows that pass the filter; the selection stays on `keep` (a
     /// message id) if it still shows.
     fn refilter(&mut self, keep: Option<String>) {
         let rows = self.load.data().map(|p| p.rows.as_slice()).unwrap_or(&[]);
-        self.visible = (0..rows.len())
-            .filter(|&i| {
-                let cells: Vec<Cow<'_, str>> =
-                    (0..COLUMNS.len()).map(|c| cell_text(&rows[i], c)).collect();
-                self.filter.matches(cells.iter().map(|c| c.as_ref()))
-            })
-            .collect();
-        let index = keep.and_then(|k| self.visible.iter().position(|&i| rows[i].message_id == k));
-        self.cursor.reselect(index, self.visible.len());
+        self.shown.refilter(
+            rows.len(),
+            |i| (0..COLUMNS.len()).map(|c| cell_text(&rows[i], c)).collect(),
+            |i| keep.as_deref() == Some(rows[i].message_id.as_str()),
+            &mut self.cursor,
+        );
     }
 
     /// Keys while the filter is typed; `None` lets the keymap have them.
     pub fn on_key(&mut self, k: crossterm::event::KeyEvent) -> Option<PaneOutput> {
-        if self.filter.on_key(k)? {
+        if self.shown.filter.on_key(k)? {
             let keep = self.current().map(|r| r.message_id.clone());
             self.refilter(keep);
         }
@@ -336,11 +329,11 @@ impl ClawbacksPane {
     }
 
     pub fn accepts_text(&self) -> bool {
-        self.filter.typing
+        self.shown.filter.typing
     }
 
     pub fn on_paste(&mut self, text: &str) {
-        if self.filter.paste(text) {
+        if self.shown.filter.paste(text) {
             self.refilter(None);
         }
     }
@@ -415,10 +408,10 @@ impl ClawbacksPane {
     }
 
     pub fn on_command(&mut self, cmd: Command, _ctx: &PaneCtx) -> Routed {
-        if self.cursor.on_command(cmd, self.visible.len()) {
+        if self.cursor.on_command(cmd, self.shown.len()) {
             return Routed::handled(PaneOutput::none());
         }
-        if let Some(changed) = self.filter.on_command(cmd) {
+        if let Some(changed) = self.shown.filter.on_command(cmd) {
             if changed {
                 let keep = self.current().map(|r| r.message_id.clone());
                 self.refilter(keep);
@@ -590,12 +583,8 @@ impl ClawbacksPane {
             theme,
             "Clawback queue",
             &format!(
-                "peek only · {}{} events{more} · {matched} matched to consumes{sas}",
-                self.filter
-                    .label()
-                    .map(|q| format!("{q} {} of ", self.visible.len()))
-                    .unwrap_or_default(),
-                rows.len()
+                "peek only · {}{more} · {matched} matched to consumes{sas}",
+                self.shown.count(rows.len(), "events")
             ),
             "Enter detail · / filter · y copy · r peek · :ack-clawback",
         );
@@ -607,13 +596,13 @@ impl ClawbacksPane {
         }
         let spec = TableSpec {
             columns: list::fitting(COLUMNS, body.width),
-            len: self.visible.len(),
+            len: self.shown.len(),
             selected: Some(self.cursor.selected),
             sort: None,
             offset: self.cursor.offset.get(),
         };
-        let visible = &self.visible;
-        let row_at = |i: usize| visible.get(i).and_then(|&v| rows.get(v));
+        let shown = &self.shown;
+        let row_at = |i: usize| shown.item(i).and_then(|v| rows.get(v));
         let cell = |i: usize, c: usize| -> Cow<'_, str> {
             match row_at(i) {
                 Some(r) => cell_text(r, c),

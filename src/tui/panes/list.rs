@@ -13,6 +13,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use std::borrow::Cow;
 use std::cell::Cell;
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
@@ -275,6 +276,55 @@ impl TextFilter {
                 if self.typing { "▏" } else { "" }
             )
         })
+    }
+}
+
+/// What a list pane shows of its items: the `/` filter and, in order, the
+/// indexes of the items that pass it. The pane's [`Cursor`] moves over these.
+#[derive(Debug, Default)]
+pub struct Shown {
+    pub filter: TextFilter,
+    rows: Vec<usize>,
+}
+
+impl Shown {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The index of the item shown at `row`.
+    pub fn item(&self, row: usize) -> Option<usize> {
+        self.rows.get(row).copied()
+    }
+
+    /// Filter `total` items again by their cells. The cursor lands on the
+    /// first item `keep` picks out (the one selected before, found by what
+    /// identifies it), else stays in range.
+    pub fn refilter<'a>(
+        &mut self,
+        total: usize,
+        cells: impl Fn(usize) -> Vec<Cow<'a, str>>,
+        keep: impl Fn(usize) -> bool,
+        cursor: &mut Cursor,
+    ) {
+        let filter = &self.filter;
+        self.rows = (0..total)
+            .filter(|&i| filter.matches(cells(i).iter().map(|c| c.as_ref())))
+            .collect();
+        let index = self.rows.iter().position(|&i| keep(i));
+        cursor.reselect(index, self.rows.len());
+    }
+
+    /// "/query 1 of 6 noun" while a query is set or typed, else "6 noun".
+    pub fn count(&self, total: usize, noun: &str) -> String {
+        match self.filter.label() {
+            Some(q) => format!("{q} {} of {total} {noun}", self.len()),
+            None => format!("{total} {noun}"),
+        }
     }
 }
 

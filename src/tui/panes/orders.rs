@@ -9,7 +9,7 @@ use crate::store::model::{Order, OrderLineItem};
 use crate::tui::app::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
-use crate::tui::panes::list::{self, Cursor, Failure, Load, Source, TextFilter};
+use crate::tui::panes::list::{self, Cursor, Failure, Load, Shown, Source};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::table::{self, TableColumn, TableSpec};
@@ -97,6 +97,10 @@ const COLUMNS: &[TableColumn] = &[
     },
 ];
 
+/// A table row: an order (index) and one of its line items (index), or
+/// `None` for an order without line items.
+type Row = (usize, Option<usize>);
+
 /// How long the docs want between two orders queries for one customer.
 const ONCE_A_DAY: i64 = 24 * 3600;
 
@@ -106,11 +110,10 @@ pub struct OrdersPane {
     pub load: Load<Vec<Order>>,
     /// One per line item: (order index, line index); an order without
     /// line items gets one row with `None`.
-    all_rows: Vec<(usize, Option<usize>)>,
-    /// The rows that pass the filter, in order: what the table shows.
-    pub rows: Vec<(usize, Option<usize>)>,
+    all_rows: Vec<Row>,
+    /// Which of those pass the filter: what the table shows.
+    pub shown: Shown,
     pub cursor: Cursor,
-    pub filter: TextFilter,
     /// Bumped whenever the data changes, so the Timeline knows to rebuild.
     pub generation: u64,
     /// `r` pressed once within a day of the last read: the next `r` reads.
@@ -124,9 +127,8 @@ impl Default for OrdersPane {
             src: Source::default(),
             load: Load::Idle,
             all_rows: Vec::new(),
-            rows: Vec::new(),
+            shown: Shown::default(),
             cursor: Cursor::default(),
-            filter: TextFilter::default(),
             generation: 0,
             refresh_armed: false,
             now: DateTime::<Utc>::UNIX_EPOCH,
@@ -150,8 +152,7 @@ impl OrdersPane {
         if self.src.follow(purchase_key, ctx.conn.is_some()) {
             self.load = Load::Idle;
             self.all_rows.clear();
-            self.rows.clear();
-            self.filter = TextFilter::default();
+            self.shown = Shown::default();
             self.cursor.reset();
             self.refresh_armed = false;
             self.generation += 1;
@@ -207,9 +208,10 @@ impl OrdersPane {
                     });
                     orders
                 });
+                let keep = self.current_row();
                 let out = self.load.settle(result, ctx.now, "orders");
                 self.all_rows = self.load.data().map(|o| rows_of(o)).unwrap_or_default();
-                self.refilter();
+                self.refilter(keep);
                 out
             }
             // An answer for a key no longer in the case.
@@ -217,15 +219,21 @@ impl OrdersPane {
         }
     }
 
-    /// The rows that pass the filter; the cursor stays in range.
-    fn refilter(&mut self) {
-        let keep = self.rows.get(self.cursor.selected).copied();
-        let orders = self.load.data().map(Vec::as_slice).unwrap_or(&[]);
-        self.rows = self
-            .all_rows
-            .iter()
+    /// The row under the cursor.
+    fn current_row(&self) -> Option<Row> {
+        self.all_rows
+            .get(self.shown.item(self.cursor.selected)?)
             .copied()
-            .filter(|&r| {
+    }
+
+    /// The rows that pass the filter; the cursor stays on `keep` if shown.
+    fn refilter(&mut self, keep: Option<Row>) {
+        let orders = self.load.data().map(Vec::as_slice).unwrap_or(&[]);
+        let rows = &self.all_rows;
+        self.shown.refilter(
+            rows.len(),
+            |i| {
+                let r = rows[i];
                 let mut cells: Vec<Cow<'_, str>> = (0..COLUMNS.len())
                     .map(|c| cell_text(orders, r, c))
                     .collect();
@@ -233,29 +241,28 @@ impl OrdersPane {
                 if let Some(line) = r.1.and_then(|l| orders.get(r.0)?.order_line_items.get(l)) {
                     cells.push(Cow::Borrowed(line.line_item_id.as_str()));
                 }
-                self.filter.matches(cells.iter().map(|c| c.as_ref()))
-            })
-            .collect();
-        let index = keep.and_then(|k| self.rows.iter().position(|&r| r == k));
-        self.cursor.reselect(index, self.rows.len());
+                cells
+            },
+            |i| Some(rows[i]) == keep,
+            &mut self.cursor,
+        );
     }
 
     /// Keys while the filter is typed; `None` lets the keymap have them.
     pub fn on_key(&mut self, k: crossterm::event::KeyEvent) -> Option<PaneOutput> {
-        let changed = self.filter.on_key(k)?;
-        if changed {
-            self.refilter();
+        if self.shown.filter.on_key(k)? {
+            self.refilter(self.current_row());
         }
         Some(PaneOutput::none())
     }
 
     pub fn accepts_text(&self) -> bool {
-        self.filter.typing
+        self.shown.filter.typing
     }
 
     pub fn on_paste(&mut self, text: &str) {
-        if self.filter.paste(text) {
-            self.refilter();
+        if self.shown.filter.paste(text) {
+            self.refilter(self.current_row());
         }
     }
 
@@ -263,12 +270,12 @@ impl OrdersPane {
         if cmd != Command::Refresh {
             self.refresh_armed = false;
         }
-        if self.cursor.on_command(cmd, self.rows.len()) {
+        if self.cursor.on_command(cmd, self.shown.len()) {
             return Routed::handled(PaneOutput::none());
         }
-        if let Some(changed) = self.filter.on_command(cmd) {
+        if let Some(changed) = self.shown.filter.on_command(cmd) {
             if changed {
-                self.refilter();
+                self.refilter(self.current_row());
             }
             return Routed::handled(PaneOutput::none());
         }
@@ -306,7 +313,7 @@ impl OrdersPane {
 
     /// The order and line item under the cursor.
     pub fn current(&self) -> Option<(&Order, Option<&OrderLineItem>)> {
-        let (o, l) = *self.rows.get(self.cursor.selected)?;
+        let (o, l) = self.current_row()?;
         let order = self.orders().get(o)?;
         Some((order, l.and_then(|l| order.order_line_items.get(l))))
     }
@@ -362,10 +369,7 @@ impl OrdersPane {
             .iter()
             .filter(|o| o.order_refunded_date.is_some())
             .count();
-        let lines = match self.filter.label() {
-            Some(q) => format!("{q} {} of {} lines", self.rows.len(), self.all_rows.len()),
-            None => format!("{} lines", self.rows.len()),
-        };
+        let lines = self.shown.count(self.all_rows.len(), "lines");
         let facts = format!(
             "{who} · {} orders · {lines} · {refunded} refunded · last 90 days · read {} UTC",
             orders.len(),
@@ -381,20 +385,21 @@ impl OrdersPane {
         );
         let spec = TableSpec {
             columns: list::fitting(COLUMNS, body.width),
-            len: self.rows.len(),
+            len: self.shown.len(),
             selected: Some(self.cursor.selected),
             sort: None,
             offset: self.cursor.offset.get(),
         };
-        let rows = &self.rows;
+        let (rows, shown) = (&self.all_rows, &self.shown);
+        let row_at = |r: usize| shown.item(r).and_then(|i| rows.get(i));
         let cell = |r: usize, c: usize| -> Cow<'_, str> {
-            match rows.get(r) {
+            match row_at(r) {
                 Some(&row) => cell_text(orders, row, c),
                 None => Cow::Borrowed(""),
             }
         };
         let style = |r: usize| -> Style {
-            let line = rows.get(r).and_then(|&(o, l)| {
+            let line = row_at(r).and_then(|&(o, l)| {
                 orders
                     .get(o)
                     .and_then(|o| l.and_then(|l| o.order_line_items.get(l)))
@@ -475,7 +480,7 @@ impl OrdersPane {
 
 /// Column `c` of table row `row` (an order and maybe one of its lines):
 /// what the table draws and the filter searches.
-fn cell_text(orders: &[Order], row: (usize, Option<usize>), c: usize) -> Cow<'_, str> {
+fn cell_text(orders: &[Order], row: Row, c: usize) -> Cow<'_, str> {
     let (o, l) = row;
     let Some(o) = orders.get(o) else {
         return Cow::Borrowed("");
@@ -502,7 +507,7 @@ fn cell_text(orders: &[Order], row: (usize, Option<usize>), c: usize) -> Cow<'_,
     }
 }
 
-fn rows_of(orders: &[Order]) -> Vec<(usize, Option<usize>)> {
+fn rows_of(orders: &[Order]) -> Vec<Row> {
     orders
         .iter()
         .enumerate()

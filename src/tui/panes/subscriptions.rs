@@ -8,7 +8,7 @@ use crate::store::model::{Recurrence, RecurrenceState};
 use crate::tui::app::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
-use crate::tui::panes::list::{self, Cursor, Failure, Load, Source, TextFilter};
+use crate::tui::panes::list::{self, Cursor, Failure, Load, Shown, Source};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::confirm::ConfirmDialog;
@@ -143,9 +143,7 @@ pub fn lapsed(r: &Recurrence, now: DateTime<Utc>) -> bool {
 pub struct SubscriptionsPane {
     src: Source,
     pub load: Load<Vec<Recurrence>>,
-    /// Indexes into the items that pass the filter: what the table shows.
-    visible: Vec<usize>,
-    pub filter: TextFilter,
+    pub shown: Shown,
     pub cursor: Cursor,
     pub prompt: Option<ExtendPrompt>,
     /// The subscription selected when a read began, to select again after.
@@ -161,8 +159,7 @@ impl Default for SubscriptionsPane {
         Self {
             src: Source::default(),
             load: Load::Idle,
-            visible: Vec::new(),
-            filter: TextFilter::default(),
+            shown: Shown::default(),
             cursor: Cursor::default(),
             prompt: None,
             reselect: None,
@@ -207,8 +204,7 @@ impl SubscriptionsPane {
     }
 
     pub fn current(&self) -> Option<&Recurrence> {
-        let i = *self.visible.get(self.cursor.selected)?;
-        self.items().get(i)
+        self.items().get(self.shown.item(self.cursor.selected)?)
     }
 
     /// The items that pass the filter; the selection stays on `keep` (a
@@ -216,24 +212,23 @@ impl SubscriptionsPane {
     fn refilter(&mut self, keep: Option<String>) {
         let now = self.now;
         let items = self.load.data().map(Vec::as_slice).unwrap_or(&[]);
-        self.visible = (0..items.len())
-            .filter(|&i| {
-                let cells: Vec<Cow<'_, str>> = (0..COLUMNS.len())
+        self.shown.refilter(
+            items.len(),
+            |i| {
+                (0..COLUMNS.len())
                     .map(|c| cell_text(&items[i], c, now))
-                    .collect();
-                self.filter.matches(cells.iter().map(|c| c.as_ref()))
-            })
-            .collect();
-        let index = keep.and_then(|k| self.visible.iter().position(|&i| items[i].id == k));
-        self.cursor.reselect(index, self.visible.len());
+                    .collect()
+            },
+            |i| keep.as_deref() == Some(items[i].id.as_str()),
+            &mut self.cursor,
+        );
     }
 
     pub fn sync(&mut self, focused: bool, purchase_key: Option<&str>, ctx: &PaneCtx) -> PaneOutput {
         self.now = ctx.now;
         if self.src.follow(purchase_key, ctx.conn.is_some()) {
             self.load = Load::Idle;
-            self.visible.clear();
-            self.filter = TextFilter::default();
+            self.shown = Shown::default();
             self.cursor.reset();
             self.prompt = None;
             self.generation += 1;
@@ -297,7 +292,7 @@ impl SubscriptionsPane {
     /// while it is typed.
     pub fn on_key(&mut self, k: KeyEvent, ctx: &PaneCtx) -> Option<PaneOutput> {
         let Some(p) = self.prompt.as_mut() else {
-            if self.filter.on_key(k)? {
+            if self.shown.filter.on_key(k)? {
                 let keep = self.current().map(|r| r.id.clone());
                 self.refilter(keep);
             }
@@ -332,7 +327,7 @@ impl SubscriptionsPane {
     }
 
     pub fn accepts_text(&self) -> bool {
-        self.prompt.is_some() || self.filter.typing
+        self.prompt.is_some() || self.shown.filter.typing
     }
 
     pub fn on_paste(&mut self, text: &str) -> PaneOutput {
@@ -340,17 +335,17 @@ impl SubscriptionsPane {
             let digits: String = text.chars().filter(|c| c.is_ascii_digit()).collect();
             p.input = Input::new(format!("{}{digits}", p.input.value()));
             p.error = None;
-        } else if self.filter.paste(text) {
+        } else if self.shown.filter.paste(text) {
             self.refilter(None);
         }
         PaneOutput::none()
     }
 
     pub fn on_command(&mut self, cmd: Command, ctx: &PaneCtx) -> Routed {
-        if self.cursor.on_command(cmd, self.visible.len()) {
+        if self.cursor.on_command(cmd, self.shown.len()) {
             return Routed::handled(PaneOutput::none());
         }
-        if let Some(changed) = self.filter.on_command(cmd) {
+        if let Some(changed) = self.shown.filter.on_command(cmd) {
             if changed {
                 let keep = self.current().map(|r| r.id.clone());
                 self.refilter(keep);
@@ -533,12 +528,8 @@ impl SubscriptionsPane {
             theme,
             "Subscriptions",
             &format!(
-                "{who} · {}{} subscriptions, {active} active · read {} UTC",
-                self.filter
-                    .label()
-                    .map(|q| format!("{q} {} of ", self.visible.len()))
-                    .unwrap_or_default(),
-                items.len(),
+                "{who} · {}, {active} active · read {} UTC",
+                self.shown.count(items.len(), "subscriptions"),
                 list::when(self.load.loaded_at())
             ),
             "Enter detail · / filter · y copy · r re-read · : cancel/extend/refund/auto-renew-off",
@@ -564,13 +555,13 @@ impl SubscriptionsPane {
         }
         let spec = TableSpec {
             columns: list::fitting(COLUMNS, body.width),
-            len: self.visible.len(),
+            len: self.shown.len(),
             selected: Some(self.cursor.selected),
             sort: None,
             offset: self.cursor.offset.get(),
         };
-        let visible = &self.visible;
-        let row_item = |row: usize| visible.get(row).and_then(|&i| items.get(i));
+        let shown = &self.shown;
+        let row_item = |row: usize| shown.item(row).and_then(|i| items.get(i));
         let cell = |row: usize, c: usize| -> Cow<'_, str> {
             match row_item(row) {
                 Some(r) => cell_text(r, c, now),
