@@ -1,11 +1,12 @@
 //! Key decoding budget (issue 7): decode + assess a real-size key ≤ 20 µs;
-//! reject 1 MiB of garbage ≤ 1 ms.
+//! reject 1 MiB of garbage ≤ 1 ms. `inspect -` throughput (issue 13):
+//! ≥ 50,000 keys/s on one core, as NDJSON and as text.
 //!
 //! cargo bench --bench keys
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rand::SeedableRng;
 use rsa::RsaPrivateKey;
@@ -91,6 +92,42 @@ fn bench(c: &mut Criterion) {
     g.bench_function("reject 64 KiB garbage text (full scan)", |b| {
         b.iter(|| clean_input(black_box(&near_cap)).unwrap_err())
     });
+    g.finish();
+
+    // `storedesk inspect -`: the same function the command runs, over
+    // 10,000 real-size keys in memory (the output buffered as the command
+    // buffers stdout).
+    let env = storedesk::commands::inspect::InspectEnv {
+        now: chrono::DateTime::from_timestamp(IAT + 86_400, 0).unwrap(),
+        profile_client_id: Some("1d5773695a3b44928227393bfef1e13d".into()),
+        sandbox_public_key_pem: None,
+        pem_error: None,
+    };
+    const KEYS: usize = 10_000;
+    let input = format!("{ms_key}\n").repeat(KEYS);
+    let mut g = c.benchmark_group("inspect_stream");
+    g.throughput(Throughput::Elements(KEYS as u64));
+    g.sample_size(10);
+    for json in [true, false] {
+        let name = if json {
+            "10k keys --json (NDJSON)"
+        } else {
+            "10k keys text"
+        };
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut out = Vec::with_capacity(64 << 20);
+                let mut err = Vec::new();
+                storedesk::commands::inspect::stream(
+                    black_box(input.as_bytes()),
+                    &env,
+                    json,
+                    &mut out,
+                    &mut err,
+                )
+            })
+        });
+    }
     g.finish();
 }
 

@@ -133,55 +133,10 @@ fn retail_without_tenant_says_which_field_is_missing() {
     assert!(!err.contains("s3cr3t-value"), "{err}");
 }
 
-/// `storedesk` is a small front: `inspect` needs nothing beside it; anything
-/// else needs `storedesk-console` next to it, and says so when it is not.
+/// One executable: its version, its help and its parse errors, all in the
+/// name of `storedesk`.
 #[test]
-fn front_alone_inspects_and_names_the_missing_console() {
-    // A hard link, not a copy: a copy's open write handle can be inherited
-    // by a child another test forks meanwhile, and exec then fails with
-    // "Text file busy". Hence a dir on the target's file system.
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let lone = dir.path().join("storedesk");
-    std::fs::hard_link(env!("CARGO_BIN_EXE_storedesk"), &lone).unwrap();
-    let data = dir.path().join("data");
-    let config = dir.path().join("none.toml");
-    let key = concat!(
-        "eyJhbGciOiJIUzI1NiJ9.",
-        "eyJzdWIiOiJ4IiwiaWF0IjoxNzkwMDAwMDAwLCJleHAiOjE3OTAwMDM2MDB9.",
-        "c2ln"
-    );
-    let out = Command::new(&lone)
-        .arg("--data-dir")
-        .arg(&data)
-        .arg("--config")
-        .arg(&config)
-        .args(["--now", "2026-09-21T14:30:00Z", "inspect", key])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("Verdict "), "{stdout}");
-
-    for args in [&["--version"][..], &["audit"], &[]] {
-        let out = Command::new(&lone)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(args)
-            .output()
-            .unwrap();
-        let err = refused(&out);
-        assert!(
-            err.contains("storedesk-console is missing")
-                && err.contains(&dir.path().join("storedesk-console").display().to_string()),
-            "{args:?}: {err}"
-        );
-    }
-}
-
-/// Everything but `inspect` reaches the console with the arguments intact:
-/// its version, its help, its parse errors, all in the name of `storedesk`.
-#[test]
-fn front_hands_other_command_lines_to_the_console() {
+fn version_help_and_parse_errors_speak_as_storedesk() {
     let out = storedesk().arg("--version").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(

@@ -72,13 +72,10 @@ fn data_dir(with_pub_key: bool) -> tempfile::TempDir {
     d
 }
 
-/// The `storedesk` front (which answers `inspect` itself).
-const FRONT: &str = env!("CARGO_BIN_EXE_storedesk");
-/// The console executable, which answers the whole command line.
-const CONSOLE: &str = env!("CARGO_BIN_EXE_storedesk-console");
+const BIN: &str = env!("CARGO_BIN_EXE_storedesk");
 
 fn run(dir: &tempfile::TempDir, args: &[&str], stdin: Option<&[u8]>, now: i64) -> Output {
-    run_bin(FRONT, dir, args, stdin, now)
+    run_bin(BIN, dir, args, stdin, now)
 }
 
 fn run_bin(
@@ -359,61 +356,127 @@ fn client_id_is_compared_with_the_profile() {
     );
 }
 
-/// The front and the console executable give the same answer, byte for
-/// byte and exit code for exit code, whichever a user happens to run.
+/// A reader that goes away (`| head -0`) is a non-event: no message, the
+/// exit code of the assessment, no SIGPIPE.
 #[test]
-fn front_and_console_answer_alike() {
+fn a_closed_pipe_is_not_an_error() {
+    let dir = data_dir(true);
+    let key = sandbox_key(IAT);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let now = chrono::DateTime::from_timestamp(IAT + DAY, 0)
+        .unwrap()
+        .to_rfc3339();
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["--now", &now, "inspect", &key])
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("HOME", dir.path())
+        .env_remove("STOREDESK_CONFIG")
+        .env_remove("STOREDESK_PROFILE")
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", out.status);
+    assert_eq!(text(&out.stderr), "");
+}
+
+/// `inspect -` reads any number of keys, one per line: one result per
+/// non-blank line, in input order, and the worst exit code.
+#[test]
+fn many_keys_on_stdin_give_one_result_each_in_order() {
     let dir = data_dir(true);
     let key = sandbox_key(IAT);
     let mut tampered = key.clone();
     tampered.pop();
     tampered.push(if key.ends_with('A') { 'B' } else { 'A' });
-    let docs = docs_example_key();
-    let cases: Vec<(Vec<&str>, Option<&[u8]>)> = vec![
-        (vec![&key], None),
-        (vec!["--json", &key], None),
-        (vec![&tampered], None),
-        (vec![&docs], None),
-        (vec!["-"], Some(key.as_bytes())),
-        (vec!["not a key"], None),
-        (vec![], Some(b"")),
-    ];
-    for (args, stdin) in cases {
-        for now in [IAT + DAY, IAT + 40 * DAY] {
-            let front = run_bin(FRONT, &dir, &args, stdin, now);
-            let console = run_bin(CONSOLE, &dir, &args, stdin, now);
-            assert_eq!(front.status.code(), console.status.code(), "{args:?}");
-            assert_eq!(text(&front.stdout), text(&console.stdout), "{args:?}");
-            assert_eq!(text(&front.stderr), text(&console.stderr), "{args:?}");
-        }
-    }
+    let input = format!(
+        "{key}\n\n  \nnot a key\r\nBearer {tampered}\n{}\n",
+        docs_example_key()
+    );
+    let out = run(&dir, &["-", "--json"], Some(input.as_bytes()), IAT + DAY);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a line with no key is the worst"
+    );
+    let lines: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let numbers: Vec<u64> = lines.iter().map(|v| v["line"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, [1, 4, 5, 6], "blank lines skipped, order kept");
+    assert_eq!(lines[0]["usable"], true);
+    assert!(lines[1]["error"].as_str().unwrap().contains("not a key"));
+    assert_eq!(lines[2]["signature"]["status"], "invalid");
+    assert_eq!(lines[3]["verdict"]["label"], "inconsistent");
+    let err = text(&out.stderr);
+    assert!(err.contains("line 4: not a key"), "{err}");
+
+    // Without the bad line the worst is "not usable" (1).
+    let input = format!("{key}\n{tampered}\n");
+    let out = run(&dir, &["-", "--json"], Some(input.as_bytes()), IAT + DAY);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout).lines().count(), 2);
+
+    // Text: each result under a header naming its line.
+    let input = format!("{key}\nhello\n{key}\n");
+    let out = run(&dir, &["-"], Some(input.as_bytes()), IAT + DAY);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(2));
+    let headers: Vec<&str> = stdout.lines().filter(|l| l.starts_with("# line")).collect();
+    assert_eq!(headers, ["# line 1", "# line 2", "# line 3"], "{stdout}");
+    assert!(
+        stdout.contains("# line 2\nError        not a JWT"),
+        "{stdout}"
+    );
 }
 
-/// A reader that goes away (`| head -0`) is the same non-event for both
-/// executables: no message, the exit code of the assessment, no SIGPIPE.
+/// A line over the size limit is reported and skipped; the next key is
+/// still read.
 #[test]
-fn a_closed_pipe_is_not_an_error_for_either_executable() {
+fn an_overlong_line_is_skipped_and_the_rest_read() {
     let dir = data_dir(true);
     let key = sandbox_key(IAT);
-    for bin in [FRONT, CONSOLE] {
-        let (reader, writer) = std::io::pipe().unwrap();
-        drop(reader);
-        let now = chrono::DateTime::from_timestamp(IAT + DAY, 0)
+    let mut input = vec![b'e'; 200_000];
+    input.push(b'\n');
+    input.extend_from_slice(key.as_bytes());
+    let out = run(&dir, &["-", "--json"], Some(&input), IAT + DAY);
+    assert_eq!(out.status.code(), Some(2));
+    let lines: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(
+        lines[0]["error"]
+            .as_str()
             .unwrap()
-            .to_rfc3339();
-        let out = Command::new(bin)
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(["--now", &now, "inspect", &key])
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .env("HOME", dir.path())
-            .env_remove("STOREDESK_CONFIG")
-            .env_remove("STOREDESK_PROFILE")
-            .stdout(writer)
-            .stderr(Stdio::piped())
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{bin}: {:?}", out.status);
-        assert_eq!(text(&out.stderr), "", "{bin}");
-    }
+            .contains("input too large: 200000 bytes")
+    );
+    assert_eq!(lines[1]["usable"], true);
+}
+
+/// `inspect - </dev/zero` ends at once with a clear error, without reading
+/// the endless input.
+#[test]
+fn binary_input_ends_the_run_at_once() {
+    let dir = data_dir(false);
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["inspect", "-"])
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("HOME", dir.path())
+        .env_remove("STOREDESK_CONFIG")
+        .env_remove("STOREDESK_PROFILE")
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("binary data (NUL byte at byte 0)"), "{err}");
+    assert!(out.stdout.is_empty());
 }

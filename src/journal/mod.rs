@@ -14,7 +14,6 @@
 //! - [`cli`]: the headless `consume`, `grant`, `audit`, `pending` commands
 
 pub mod audit;
-pub mod cli;
 pub mod db;
 pub mod exec;
 pub mod mask;

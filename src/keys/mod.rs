@@ -8,7 +8,6 @@
 mod assess;
 mod claims;
 mod clean;
-pub mod cli;
 mod decode;
 mod human;
 

@@ -29,7 +29,6 @@
 //! `refreshUri` (`https://collections.mp.microsoft.com/v6.0/b2b/keys/renew`…);
 //! the client maps a refreshUri's path onto its profile's base URL.
 
-pub mod cli;
 pub mod faults;
 
 mod auth;

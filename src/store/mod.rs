@@ -4,10 +4,8 @@
 pub mod auth;
 pub mod budget;
 pub mod clawback;
-pub mod cli;
 pub mod client;
 pub mod collections;
-pub mod connect;
 pub mod error;
 pub mod keyinfo;
 pub mod model;

@@ -2,7 +2,8 @@
 //! job runs on a tokio task and reports back as an Action, so the UI never
 //! waits on the network or the disk.
 
-use crate::cli::Context;
+use crate::clock::Clock;
+use crate::journal::Actor;
 use crate::store::StoreClient;
 use crate::tui::app::{Action, Connection, Effect, JobEvent};
 use crate::tui::panes::audit::{AuditEvent, AuditJob};
@@ -30,8 +31,29 @@ pub struct Connected {
     pub _sandbox: Option<crate::sandbox::Sandbox>,
 }
 
+/// Where the console's local files are and who is acting: what the jobs
+/// need of the environment, resolved by the caller (`commands::console`).
+pub struct Env {
+    pub clock: Clock,
+    pub journal_path: std::path::PathBuf,
+    pub exports_dir: std::path::PathBuf,
+    pub actor: Actor,
+}
+
+impl Env {
+    fn journal_db(&self) -> std::path::PathBuf {
+        self.journal_path.clone()
+    }
+}
+
+/// How the console reaches its Store: a future the caller built (it may
+/// start the embedded sandbox), run in the background once the UI is up.
+pub type Connector = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(Connected, Connection), String>> + Send>,
+>;
+
 pub struct Services {
-    ctx: Arc<Context>,
+    ctx: Arc<Env>,
     tx: mpsc::UnboundedSender<Action>,
     conn: Arc<OnceCell<Connected>>,
     clipboard: Arc<Mutex<Option<arboard::Clipboard>>>,
@@ -40,9 +62,9 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(ctx: Context, tx: mpsc::UnboundedSender<Action>) -> Self {
+    pub fn new(env: Env, tx: mpsc::UnboundedSender<Action>) -> Self {
         Self {
-            ctx: Arc::new(ctx),
+            ctx: Arc::new(env),
             tx,
             conn: Arc::new(OnceCell::new()),
             clipboard: Arc::new(Mutex::new(None)),
@@ -60,19 +82,16 @@ impl Services {
     }
 
     /// Start the embedded sandbox (or reach the profile's Store) in the background.
-    pub fn connect(&self) {
+    pub fn connect(&self, connector: Connector) {
         let ctx = self.ctx.clone();
         let tx = self.tx.clone();
         let cell = self.conn.clone();
         tokio::spawn(async move {
-            match open_store(&ctx).await {
+            match connector.await {
                 Ok((connected, info)) => {
                     let _ = cell.set(connected);
                     Self::send(&tx, JobEvent::Connected(info));
-                    Self::send(
-                        &tx,
-                        JobEvent::Pending(read_pending(&ctx.paths.journal_db())),
-                    );
+                    Self::send(&tx, JobEvent::Pending(read_pending(&ctx.journal_db())));
                 }
                 Err(e) => Self::send(&tx, JobEvent::ConnectFailed(e)),
             }
@@ -89,7 +108,7 @@ impl Services {
             Effect::ReplayPending => self.replay_pending(),
             Effect::ReadPending => {
                 let tx = self.tx.clone();
-                let path = self.ctx.paths.journal_db();
+                let path = self.ctx.journal_db();
                 tokio::task::spawn_blocking(move || {
                     Self::send(&tx, JobEvent::Pending(read_pending(&path)));
                 });
@@ -132,8 +151,8 @@ impl Services {
         let conn = self.conn.clone();
         let ctx = self.ctx.clone();
         tokio::spawn(async move {
-            let journal = ctx.paths.journal_db();
-            let actor = crate::journal::Actor::from_profile(&ctx.config.profile);
+            let journal = ctx.journal_db();
+            let actor = ctx.actor.clone();
             let writes = !matches!(job, KeyJob::FetchOffers { .. });
             let client = conn.get().map(|c| &c.client);
             let ev = crate::tui::panes::key_job::run(client, &journal, &actor, job).await;
@@ -157,8 +176,8 @@ impl Services {
                 );
                 return;
             };
-            let path = ctx.paths.journal_db();
-            let actor = crate::journal::Actor::from_profile(&ctx.config.profile);
+            let path = ctx.journal_db();
+            let actor = ctx.actor.clone();
             let lines = match crate::journal::Journal::open(&path) {
                 Ok(j) => match crate::journal::replay_pending(&j, &c.client, &actor).await {
                     Ok(reports) => reports.iter().map(replay_line).collect(),
@@ -176,8 +195,8 @@ impl Services {
         let tx = self.tx.clone();
         let ctx = self.ctx.clone();
         tokio::task::spawn_blocking(move || {
-            let path = ctx.paths.journal_db();
-            let actor = crate::journal::Actor::from_profile(&ctx.config.profile);
+            let path = ctx.journal_db();
+            let actor = ctx.actor.clone();
             let result = crate::journal::Journal::open(&path)
                 .and_then(|j| crate::journal::resolve(&j, id, applied, &note, &actor))
                 .map_err(|e| format!("journal error: {e}"))
@@ -197,8 +216,8 @@ impl Services {
         let conn = self.conn.clone();
         let ctx = self.ctx.clone();
         tokio::spawn(async move {
-            let path = ctx.paths.journal_db();
-            let actor = crate::journal::Actor::from_profile(&ctx.config.profile);
+            let path = ctx.journal_db();
+            let actor = ctx.actor.clone();
             let write = crate::tui::panes::lists_job::is_write(&job);
             let client = conn.get().map(|c| &c.client);
             if let Some(ev) = crate::tui::panes::lists_job::run(client, &path, &actor, job).await {
@@ -213,7 +232,7 @@ impl Services {
     /// Read the audit log (a local SQLite read, off the UI thread).
     fn load_audit(&self) {
         let tx = self.tx.clone();
-        let path = self.ctx.paths.journal_db();
+        let path = self.ctx.journal_db();
         tokio::task::spawn_blocking(move || {
             let result = crate::journal::Journal::open(&path)
                 .and_then(|j| j.audit(&crate::journal::AuditFilter::default()))
@@ -253,7 +272,7 @@ impl Services {
                 content,
                 rows,
             } => {
-                let dir = self.ctx.paths.exports_dir();
+                let dir = self.ctx.exports_dir.clone();
                 tokio::task::spawn_blocking(move || {
                     let path = dir.join(&file_name);
                     let r = std::fs::create_dir_all(&dir)
@@ -290,7 +309,6 @@ impl Services {
                 });
                 return;
             };
-            let profile = &ctx.config.profile;
             match job {
                 EntJob::Fetch(req) => {
                     let fetch_id = req.fetch_id;
@@ -309,12 +327,9 @@ impl Services {
                         .remove(&fetch_id);
                 }
                 EntJob::Write(req) => {
-                    let actor = crate::journal::Actor::from_profile(profile);
-                    ent_job::write(&c.client, &ctx.paths.journal_db(), &actor, req, send).await;
-                    Self::send(
-                        &tx,
-                        JobEvent::Pending(read_pending(&ctx.paths.journal_db())),
-                    );
+                    let actor = ctx.actor.clone();
+                    ent_job::write(&c.client, &ctx.journal_db(), &actor, req, send).await;
+                    Self::send(&tx, JobEvent::Pending(read_pending(&ctx.journal_db())));
                 }
                 EntJob::Cancel { .. } | EntJob::Export { .. } => {}
             }
@@ -365,42 +380,6 @@ fn replay_line(r: &crate::journal::ReplayReport) -> String {
         ),
         ReplayStatus::Error { message } => format!("{what}: error ({message})"),
     }
-}
-
-/// Reach the profile's Store: the embedded sandbox or a remote one.
-async fn open_store(ctx: &Context) -> Result<(Connected, Connection), String> {
-    let (client, sandbox) = crate::store::connect::connect(ctx)
-        .await
-        .map_err(|e| e.to_string())?;
-    let pem = match &sandbox {
-        Some(s) => Some(s.info.public_key_pem.clone()),
-        // A `storedesk sandbox` elsewhere keeps its public key on disk.
-        None => std::fs::read_to_string(ctx.paths.sandbox_dir().join("signing_key.pub.pem")).ok(),
-    };
-    let mut product_ids = ctx.config.profile.product_ids.clone();
-    let mut product_source = format!("profile \"{}\"", ctx.config.profile.name);
-    if product_ids.is_empty()
-        && let Some(s) = &sandbox
-    {
-        product_ids = s.product_ids();
-        product_source = "the embedded sandbox's catalog".into();
-    }
-    let info = Connection {
-        base_description: client.endpoints().collections.clone(),
-        client_id: client.config().client_id.clone(),
-        sandbox_public_key_pem: pem,
-        demo_customers: sandbox
-            .as_ref()
-            .map(|s| s.info.customers.clone())
-            .unwrap_or_default(),
-    };
-    let connected = Connected {
-        client,
-        product_ids,
-        product_source,
-        _sandbox: sandbox,
-    };
-    Ok((connected, info))
 }
 
 fn with_clipboard<T>(

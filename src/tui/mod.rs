@@ -14,8 +14,6 @@ pub mod view;
 pub mod widgets;
 pub mod writes;
 
-use crate::cli::Context;
-use crate::config::Environment;
 use app::{Action, App, Session};
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
@@ -81,14 +79,19 @@ fn install_panic_hook() {
     }));
 }
 
-/// The console: `storedesk` with no subcommand.
-pub fn run(ctx: Context) -> ExitCode {
-    let rt = match crate::cli::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+/// What the console needs to start, resolved by the caller
+/// (`commands::console`): who is acting, where the local files are, and
+/// how to reach the Store.
+pub struct Console {
+    pub session: Session,
+    pub env: jobs::Env,
+    pub connect: jobs::Connector,
+}
+
+/// The console: `storedesk` with no subcommand, on the runtime `rt`.
+pub fn run(rt: tokio::runtime::Runtime, console: Console) -> ExitCode {
     install_panic_hook();
-    let result = rt.block_on(run_async(ctx));
+    let result = rt.block_on(run_async(console));
     restore_terminal();
     // Background jobs (a slow Store call) must not hold the exit.
     rt.shutdown_timeout(Duration::from_millis(200));
@@ -102,40 +105,23 @@ pub fn run(ctx: Context) -> ExitCode {
     }
 }
 
-pub fn session_for(ctx: &Context) -> Session {
-    let p = &ctx.config.profile;
-    let writes_allowed = p.writes_allowed(ctx.globals.allow_writes);
-    Session {
-        environment: p.environment,
-        profile: p.name.clone(),
-        operator: p.operator.clone(),
-        writes_allowed,
-        read_only_reason: (!writes_allowed).then(|| {
-            format!(
-                "profile {:?} is read-only{}: start with --allow-writes or set read_only = false to enable writes",
-                p.name,
-                if p.environment == Environment::Retail { " (retail default)" } else { "" }
-            )
-        }),
-    }
-}
-
-async fn run_async(ctx: Context) -> anyhow::Result<()> {
+async fn run_async(console: Console) -> anyhow::Result<()> {
+    let Console {
+        session,
+        env,
+        connect,
+    } = console;
     let started = Instant::now();
     let exit_when_ready = std::env::var_os("STOREDESK_EXIT_WHEN_READY").is_some();
     let (mut terminal, _guard) = setup_terminal()?;
     let size = terminal.size()?;
     let theme = theme::Theme::from_env();
-    let mut app = App::new(
-        session_for(&ctx),
-        ctx.clock.now(),
-        (size.width, size.height),
-    );
+    let mut app = App::new(session, env.clock.now(), (size.width, size.height));
     app.panes.key.local_offset = Some(*chrono::Local::now().offset());
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
-    let services = jobs::Services::new(ctx, tx.clone());
-    services.connect();
+    let services = jobs::Services::new(env, tx.clone());
+    services.connect(connect);
 
     let mut events = EventStream::new();
     let mut sigterm = signal(tokio::signal::unix::SignalKind::terminate())?;

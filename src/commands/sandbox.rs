@@ -1,14 +1,14 @@
 //! `storedesk sandbox [--port N] [--data DIR] [--json] [--fault SPEC]… [reset]`
 
-use super::{FaultSpec, SandboxOptions};
-use crate::cli::{Context, SandboxAction, SandboxArgs};
+use crate::commands::{Context, SandboxAction, SandboxArgs};
+use crate::sandbox::{FaultSpec, SandboxOptions};
 use std::io::Write;
 use std::process::ExitCode;
 
 pub fn run(ctx: &Context, a: &SandboxArgs) -> ExitCode {
     let data_dir = a.data.clone().unwrap_or_else(|| ctx.paths.sandbox_dir());
     if let Some(SandboxAction::Reset) = a.action {
-        return match super::reset(&data_dir) {
+        return match crate::sandbox::reset(&data_dir) {
             Ok(()) => {
                 println!(
                     "sandbox state in {} reset; the next start re-seeds it",
@@ -32,7 +32,7 @@ pub fn run(ctx: &Context, a: &SandboxArgs) -> ExitCode {
             }
         }
     }
-    let rt = match crate::cli::runtime() {
+    let rt = match crate::commands::runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
@@ -43,7 +43,7 @@ pub fn run(ctx: &Context, a: &SandboxArgs) -> ExitCode {
             clock: ctx.clock.clone(),
             faults,
         };
-        let sb = match super::start(opts).await {
+        let sb = match crate::sandbox::start(opts).await {
             Ok(sb) => sb,
             Err(e) => {
                 eprintln!("storedesk: {e}");
@@ -60,7 +60,7 @@ pub fn run(ctx: &Context, a: &SandboxArgs) -> ExitCode {
     })
 }
 
-fn print(info: &super::SandboxInfo, json: bool) -> std::io::Result<()> {
+fn print(info: &crate::sandbox::SandboxInfo, json: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     if json {
         let v = serde_json::json!({

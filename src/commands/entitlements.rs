@@ -1,10 +1,10 @@
 //! `storedesk entitlements`: list a customer's entitlements headless.
 //! Results go to stdout (table, JSON or CSV); progress and errors to stderr.
 
-use super::collections::QueryOptions;
-use super::error::StoreError;
-use super::model::{Entitlement, EntitlementStatus, ProductKind};
-use crate::cli::{Context, EntitlementsArgs};
+use crate::commands::{Context, EntitlementsArgs};
+use crate::store::collections::QueryOptions;
+use crate::store::error::StoreError;
+use crate::store::model::{Entitlement, EntitlementStatus, ProductKind};
 use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
@@ -20,7 +20,7 @@ fn query_choice(product_ids: &[String]) -> (bool, String) {
     } else {
         let chunks = product_ids
             .len()
-            .div_ceil(super::collections::V9_MAX_PRODUCTS);
+            .div_ceil(crate::store::collections::V9_MAX_PRODUCTS);
         (
             true,
             format!(
@@ -91,7 +91,7 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
         Ok(k) => k,
         Err(e) => return usage(&e),
     };
-    let rt = match crate::cli::runtime() {
+    let rt = match crate::commands::runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
@@ -157,7 +157,7 @@ async fn fetch_all(ctx: &Context, key: &str) -> Result<Vec<Entitlement>, ExitCod
         }
     });
     let mut items = Vec::new();
-    let on_page = |ev: super::paging::PageEvent<Entitlement>| {
+    let on_page = |ev: crate::store::paging::PageEvent<Entitlement>| {
         let p = ev.progress;
         match p.calls_left {
             Some(left) => eprintln!("  page {} · {} items · {left} calls left", p.pages, p.items),

@@ -1,5 +1,5 @@
-//! Headless write commands: `consume`, `grant`, `pending [--replay |
-//! --resolve ID]`, `audit [--json]`.
+//! Headless write commands: `consume`, `grant`, and what `pending` shares
+//! with them (replaying earlier writes first, exit codes, output).
 //!
 //! Exit codes: 0 done · 1 the Store refused the write (nothing applied) or
 //! an error · 2 refused before sending (usage, read-only profile, no
@@ -13,23 +13,21 @@
 //! had in fact gone through, the customer is charged twice. Settling the
 //! old one first also makes the new preview start from a known state.
 
-use super::Journal;
-use super::audit::{self, AuditFilter};
-use super::exec::{self, ReplayStatus, ResolveOutcome, WriteOutcome};
-use super::request::{Actor, GrantParams, WriteRequest};
-use super::writes::WriteRecord;
-use crate::cli::{AuditArgs, ConsumeArgs, Context, GrantArgs, PendingArgs};
+use super::{ConsumeArgs, Context, GrantArgs};
 use crate::config::Environment;
+use crate::journal::Journal;
+use crate::journal::exec::{self, WriteOutcome};
+use crate::journal::request::{Actor, GrantParams, WriteRequest};
 use crate::store::StoreClient;
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
-const EXIT_REFUSED: u8 = 1;
-const EXIT_USAGE: u8 = 2;
-const EXIT_BLOCKED: u8 = 3;
-const EXIT_PENDING: u8 = 4;
+pub(super) const EXIT_REFUSED: u8 = 1;
+pub(super) const EXIT_USAGE: u8 = 2;
+pub(super) const EXIT_BLOCKED: u8 = 3;
+pub(super) const EXIT_PENDING: u8 = 4;
 
-fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
+pub(super) fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("storedesk: {msg}");
     ExitCode::from(code)
 }
@@ -74,184 +72,8 @@ pub fn grant(ctx: &Context, a: &GrantArgs) -> ExitCode {
     })
 }
 
-pub fn audit(ctx: &Context, a: &AuditArgs) -> ExitCode {
-    let journal = match Journal::open_with_clock(&ctx.paths.journal_db(), ctx.clock.clone()) {
-        Ok(j) => j,
-        Err(e) => return fail(EXIT_REFUSED, e),
-    };
-    let entries = match journal.audit(&AuditFilter::default()) {
-        Ok(e) => e,
-        Err(e) => return fail(EXIT_REFUSED, e),
-    };
-    let text = if a.json {
-        audit::to_json_lines(&entries)
-    } else {
-        audit::to_table(&entries)
-    };
-    print_out(&text)
-}
-
-pub fn pending(ctx: &Context, a: &PendingArgs) -> ExitCode {
-    let journal = match Journal::open_with_clock(&ctx.paths.journal_db(), ctx.clock.clone()) {
-        Ok(j) => j,
-        Err(e) => return fail(EXIT_REFUSED, e),
-    };
-    let actor = Actor::from_profile(&ctx.config.profile);
-    if let Some(id) = a.resolve {
-        return resolve(ctx, &journal, id, a, &actor);
-    }
-    if !a.replay {
-        let list = match journal.pending() {
-            Ok(l) => l,
-            Err(e) => return fail(EXIT_REFUSED, e),
-        };
-        if list.is_empty() {
-            return print_out("no pending writes\n");
-        }
-        let mut text = format!(
-            "{} pending write(s); replay with `storedesk --profile <profile> pending --replay`, \
-             or settle one by hand with `pending --resolve ID --applied|--not-applied --note TEXT`:\n",
-            list.len()
-        );
-        for w in &list {
-            text.push_str(&describe_pending(w));
-        }
-        let code = print_out(&text);
-        return if code == ExitCode::SUCCESS {
-            ExitCode::from(EXIT_PENDING)
-        } else {
-            code
-        };
-    }
-    if let Some(refusal) = write_refusal(ctx) {
-        return fail(EXIT_USAGE, refusal);
-    }
-    let rt = match crate::cli::runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
-    rt.block_on(async {
-        let (client, _sandbox) = match crate::store::connect::connect(ctx).await {
-            Ok(c) => c,
-            Err(e) => return fail(EXIT_REFUSED, e),
-        };
-        let reports = match exec::replay_pending(&journal, &client, &actor).await {
-            Ok(r) => r,
-            Err(e) => return fail(EXIT_REFUSED, e),
-        };
-        if reports.is_empty() {
-            return print_out("no pending writes\n");
-        }
-        let mut still_pending = 0;
-        for r in &reports {
-            let line = replay_line(&r.write, &r.status);
-            if is_still_pending(&r.status) {
-                still_pending += 1;
-                eprintln!("{line}");
-            } else {
-                println!("{line}");
-            }
-        }
-        if still_pending > 0 {
-            return fail(
-                EXIT_PENDING,
-                format!("{still_pending} write(s) still pending; run `storedesk pending --replay` again (with the profile they were recorded under)"),
-            );
-        }
-        ExitCode::SUCCESS
-    })
-}
-
-/// `pending --resolve ID --applied|--not-applied --note TEXT`. Nothing is
-/// sent, but it rewrites the record of a customer-affecting write, so like
-/// a replay it needs a profile that allows writes.
-fn resolve(ctx: &Context, journal: &Journal, id: i64, a: &PendingArgs, actor: &Actor) -> ExitCode {
-    if let Some(refusal) = write_refusal(ctx) {
-        return fail(EXIT_USAGE, refusal);
-    }
-    let note = a.note.as_deref().unwrap_or_default().trim();
-    if note.is_empty() {
-        return fail(
-            EXIT_USAGE,
-            "--note must say what was checked (it goes into the audit log)",
-        );
-    }
-    if let Ok(Some(w)) = journal.write(id)
-        && w.state == super::WriteState::Pending
-        && WriteRequest::replay_is_safe(w.kind, &w.body)
-    {
-        eprintln!(
-            "storedesk: note: #{id} can be replayed (`pending --replay`), which gets a definite answer from the Store and the order ids clawbacks are matched by; settling it by hand records neither"
-        );
-    }
-    match exec::resolve(journal, id, a.applied, note, actor) {
-        Ok(outcome @ ResolveOutcome::Resolved(_)) => {
-            print_out(&format!("{}\n", outcome.message(id)))
-        }
-        Ok(outcome @ ResolveOutcome::Busy { .. }) => fail(EXIT_BLOCKED, outcome.message(id)),
-        Ok(outcome) => fail(EXIT_USAGE, outcome.message(id)),
-        Err(e) => fail(EXIT_REFUSED, e),
-    }
-}
-
-fn is_still_pending(s: &ReplayStatus) -> bool {
-    !matches!(
-        s,
-        ReplayStatus::Replayed {
-            outcome: WriteOutcome::Done { .. } | WriteOutcome::Failed { .. }
-        } | ReplayStatus::AlreadySettled
-    )
-}
-
-fn replay_line(w: &WriteRecord, s: &ReplayStatus) -> String {
-    let head = format!(
-        "#{} {} [{}] key {}",
-        w.id, w.summary, w.kind, w.idempotency_key
-    );
-    match s {
-        ReplayStatus::Replayed { outcome } => match outcome {
-            WriteOutcome::Done { result, .. } => format!("{head}: done · {result}"),
-            WriteOutcome::Failed { reason, .. } => {
-                format!("{head}: refused by the Store, nothing applied · {reason}")
-            }
-            WriteOutcome::Pending { reason, .. } => format!("{head}: still pending · {reason}"),
-        },
-        ReplayStatus::AlreadySettled => format!("{head}: settled meanwhile by another storedesk"),
-        ReplayStatus::Busy => format!("{head}: being sent by another storedesk right now"),
-        ReplayStatus::OtherProfile => format!(
-            "{head}: recorded under profile {:?}; replay it with --profile {}",
-            w.profile, w.profile
-        ),
-        ReplayStatus::NeedsReview => format!(
-            "{head}: not safe to resend; check the subscription, then `storedesk --profile {} pending --resolve {} --applied|--not-applied --note TEXT`",
-            w.profile, w.id
-        ),
-        ReplayStatus::Error { message } => format!("{head}: cannot replay · {message}"),
-    }
-}
-
-fn describe_pending(w: &WriteRecord) -> String {
-    let unsafe_to_replay = if WriteRequest::replay_is_safe(w.kind, &w.body) {
-        ""
-    } else {
-        " · NOT safe to replay: check the Store, then --resolve"
-    };
-    format!(
-        "  #{} {} · {} · profile {} ({}) · customer {} · key {} · {} attempt(s) · last: {}{unsafe_to_replay}\n",
-        w.id,
-        w.created_at,
-        w.summary,
-        w.profile,
-        w.environment,
-        w.customer_fp,
-        w.idempotency_key,
-        w.attempts,
-        w.last_error.as_deref().unwrap_or("no answer (interrupted)")
-    )
-}
-
 /// Why writes are off for this profile, if they are.
-fn write_refusal(ctx: &Context) -> Option<String> {
+pub(super) fn write_refusal(ctx: &Context) -> Option<String> {
     let p = &ctx.config.profile;
     (!p.writes_allowed(ctx.globals.allow_writes)).then(|| {
         format!(
@@ -261,7 +83,7 @@ fn write_refusal(ctx: &Context) -> Option<String> {
     })
 }
 
-fn print_out(text: &str) -> ExitCode {
+pub(super) fn print_out(text: &str) -> ExitCode {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -315,12 +137,12 @@ fn run_write(
         Ok(j) => j,
         Err(e) => return fail(EXIT_REFUSED, format!("not sent: {e}")),
     };
-    let rt = match crate::cli::runtime() {
+    let rt = match crate::commands::runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
     rt.block_on(async {
-        let (client, _sandbox) = match crate::store::connect::connect(ctx).await {
+        let (client, _sandbox) = match super::connect::connect(ctx).await {
             Ok(c) => c,
             Err(e) => return fail(EXIT_REFUSED, format!("not sent: {e}")),
         };
@@ -368,8 +190,8 @@ fn run_write(
 
 fn idempotency_label(req: &WriteRequest) -> &'static str {
     match req.kind {
-        super::WriteKind::Consume => "trackingId",
-        super::WriteKind::Grant => "orderId",
+        crate::journal::WriteKind::Consume => "trackingId",
+        crate::journal::WriteKind::Grant => "orderId",
         _ => "idempotency key",
     }
 }
@@ -392,8 +214,8 @@ async fn settle_earlier(
     let mut blocking = 0;
     for w in &pending {
         let status = exec::replay_one(journal, client, w, actor).await;
-        eprintln!("  {}", replay_line(w, &status));
-        if w.profile == actor.profile && is_still_pending(&status) {
+        eprintln!("  {}", super::pending::replay_line(w, &status));
+        if w.profile == actor.profile && super::pending::is_still_pending(&status) {
             blocking += 1;
         }
     }

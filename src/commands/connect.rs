@@ -1,11 +1,11 @@
 //! Build a `StoreClient` from the active profile — starting the embedded
 //! sandbox first when the profile asks for it. Shared by the headless
-//! commands, the console and the journal.
+//! commands and the console; the library below never starts a sandbox.
 
-use super::client::{ClientConfig, StoreClient};
-use super::error::StoreError;
-use crate::cli::Context;
+use super::Context;
 use crate::config::{Profile, Secret, SecretError};
+use crate::store::client::{ClientConfig, StoreClient};
+use crate::store::error::StoreError;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]

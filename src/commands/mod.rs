@@ -1,5 +1,18 @@
-//! Command line: no subcommand opens the console; the others are headless
-//! tools for scripts (QA) and for quick looks (developers).
+//! The edge: the command line. No subcommand opens the console; the others
+//! are headless tools for scripts (QA) and for quick looks (developers).
+//!
+//! This is the only module that knows clap and the resolved [`Context`];
+//! it starts the embedded sandbox when the profile asks for it
+//! ([`connect`]) and hands plain values to the library below it.
+
+pub mod audit;
+pub mod connect;
+pub mod console;
+pub mod entitlements;
+pub mod inspect;
+pub mod pending;
+pub mod sandbox;
+pub mod writes;
 
 use crate::clock::Clock;
 use crate::config::{self, LoadedConfig};
@@ -12,8 +25,6 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(
     name = "storedesk",
-    // Both executables document the command users type, `storedesk`.
-    bin_name = "storedesk",
     version,
     about = "Terminal console for Microsoft Store entitlements",
     long_about = "Terminal console for Microsoft Store entitlements.\n\nWith no configuration it starts an embedded Store sandbox on loopback, seeded with demo customers."
@@ -248,11 +259,16 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         })
 }
 
-/// The console binary's entry: the whole command line.
+/// The executable's entry: the whole command line.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Inspect(a)) = &cli.command {
-        return ExitCode::from(inspect(cli.global, a));
+        // A pure look at keys: it neither writes nor logs nor sets up TLS,
+        // so a script piping keys through it pays no start-up for any of them.
+        return match Context::resolve(cli.global, false) {
+            Ok(ctx) => ExitCode::from(inspect::run(&ctx, a)),
+            Err(code) => code,
+        };
     }
     // reqwest is built without a default TLS provider; ring is the light one.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -264,51 +280,18 @@ pub fn run() -> ExitCode {
         Ok(g) => g,
         Err(e) => {
             eprintln!("storedesk: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(USAGE_ERROR);
         }
     };
     match cli.command {
-        None => crate::tui::run(ctx),
-        Some(Command::Sandbox(a)) => crate::sandbox::cli::run(&ctx, &a),
+        None => console::run(ctx),
+        Some(Command::Sandbox(a)) => sandbox::run(&ctx, &a),
         // Answered above, before any of this set-up.
-        Some(Command::Inspect(a)) => ExitCode::from(crate::keys::cli::run(&ctx, &a)),
-        Some(Command::Entitlements(a)) => crate::store::cli::entitlements(&ctx, &a),
-        Some(Command::Consume(a)) => crate::journal::cli::consume(&ctx, &a),
-        Some(Command::Grant(a)) => crate::journal::cli::grant(&ctx, &a),
-        Some(Command::Audit(a)) => crate::journal::cli::audit(&ctx, &a),
-        Some(Command::Pending(a)) => crate::journal::cli::pending(&ctx, &a),
+        Some(Command::Inspect(a)) => ExitCode::from(inspect::run(&ctx, &a)),
+        Some(Command::Entitlements(a)) => entitlements::entitlements(&ctx, &a),
+        Some(Command::Consume(a)) => writes::consume(&ctx, &a),
+        Some(Command::Grant(a)) => writes::grant(&ctx, &a),
+        Some(Command::Audit(a)) => audit::run(&ctx, &a),
+        Some(Command::Pending(a)) => pending::run(&ctx, &a),
     }
-}
-
-/// `storedesk inspect`, shared by both executables; returns the exit status.
-/// A pure look at a key: it neither writes nor logs nor sets up TLS, so a
-/// developer piping keys through it pays no start-up for any of them.
-pub fn inspect(globals: Globals, args: &InspectArgs) -> u8 {
-    match Context::resolve(globals, false) {
-        Ok(ctx) => crate::keys::cli::run(&ctx, args),
-        Err(_) => USAGE_ERROR,
-    }
-}
-
-/// The command line the `storedesk` front answers itself (see
-/// [`crate::launch`]): the global options and `inspect`, nothing else. Any
-/// other command line, `--help` and every parse error included, is left to
-/// the console binary's [`Cli`], so messages and help are the same.
-#[derive(Parser, Debug)]
-#[command(
-    name = "storedesk",
-    bin_name = "storedesk",
-    disable_help_subcommand = true,
-    subcommand_required = true
-)]
-pub struct FrontCli {
-    #[command(flatten)]
-    pub global: Globals,
-    #[command(subcommand)]
-    pub command: FrontCommand,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum FrontCommand {
-    Inspect(InspectArgs),
 }

@@ -1,0 +1,24 @@
+//! `storedesk audit [--json]`: the audit log, as a table or JSON lines.
+
+use super::writes::{EXIT_REFUSED, fail, print_out};
+use super::{AuditArgs, Context};
+use crate::journal::Journal;
+use crate::journal::audit::{self, AuditFilter};
+use std::process::ExitCode;
+
+pub fn run(ctx: &Context, a: &AuditArgs) -> ExitCode {
+    let journal = match Journal::open_with_clock(&ctx.paths.journal_db(), ctx.clock.clone()) {
+        Ok(j) => j,
+        Err(e) => return fail(EXIT_REFUSED, e),
+    };
+    let entries = match journal.audit(&AuditFilter::default()) {
+        Ok(e) => e,
+        Err(e) => return fail(EXIT_REFUSED, e),
+    };
+    let text = if a.json {
+        audit::to_json_lines(&entries)
+    } else {
+        audit::to_table(&entries)
+    };
+    print_out(&text)
+}

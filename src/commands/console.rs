@@ -1,0 +1,83 @@
+//! `storedesk` with no subcommand: the console. Resolves what the TUI
+//! needs from the command line and the profile, then hands over.
+
+use super::Context;
+use super::connect::connect;
+use crate::config::Environment;
+use crate::journal::Actor;
+use crate::tui::app::{Connection, Session};
+use crate::tui::jobs::{Connected, Env};
+use std::process::ExitCode;
+
+pub fn run(ctx: Context) -> ExitCode {
+    let rt = match super::runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let env = Env {
+        clock: ctx.clock.clone(),
+        journal_path: ctx.paths.journal_db(),
+        exports_dir: ctx.paths.exports_dir(),
+        actor: Actor::from_profile(&ctx.config.profile),
+    };
+    let session = session_for(&ctx);
+    let console = crate::tui::Console {
+        session,
+        env,
+        connect: Box::pin(async move { open_store(&ctx).await }),
+    };
+    crate::tui::run(rt, console)
+}
+
+/// Facts about the session that the status bar shows.
+pub fn session_for(ctx: &Context) -> Session {
+    let p = &ctx.config.profile;
+    let writes_allowed = p.writes_allowed(ctx.globals.allow_writes);
+    Session {
+        environment: p.environment,
+        profile: p.name.clone(),
+        operator: p.operator.clone(),
+        writes_allowed,
+        read_only_reason: (!writes_allowed).then(|| {
+            format!(
+                "profile {:?} is read-only{}: start with --allow-writes or set read_only = false to enable writes",
+                p.name,
+                if p.environment == Environment::Retail { " (retail default)" } else { "" }
+            )
+        }),
+    }
+}
+
+/// Reach the profile's Store: the embedded sandbox or a remote one.
+async fn open_store(ctx: &Context) -> Result<(Connected, Connection), String> {
+    let (client, sandbox) = connect(ctx).await.map_err(|e| e.to_string())?;
+    let pem = match &sandbox {
+        Some(s) => Some(s.info.public_key_pem.clone()),
+        // A `storedesk sandbox` elsewhere keeps its public key on disk.
+        None => std::fs::read_to_string(ctx.paths.sandbox_dir().join("signing_key.pub.pem")).ok(),
+    };
+    let mut product_ids = ctx.config.profile.product_ids.clone();
+    let mut product_source = format!("profile \"{}\"", ctx.config.profile.name);
+    if product_ids.is_empty()
+        && let Some(s) = &sandbox
+    {
+        product_ids = s.product_ids();
+        product_source = "the embedded sandbox's catalog".into();
+    }
+    let info = Connection {
+        base_description: client.endpoints().collections.clone(),
+        client_id: client.config().client_id.clone(),
+        sandbox_public_key_pem: pem,
+        demo_customers: sandbox
+            .as_ref()
+            .map(|s| s.info.customers.clone())
+            .unwrap_or_default(),
+    };
+    let connected = Connected {
+        client,
+        product_ids,
+        product_source,
+        _sandbox: sandbox,
+    };
+    Ok((connected, info))
+}

@@ -1,0 +1,172 @@
+//! `storedesk pending [--replay | --resolve ID --applied|--not-applied
+//! --note TEXT]`: show, replay or settle by hand the writes left without a
+//! definite answer. Exit codes as for the writes (`super::writes`).
+
+use super::writes::{
+    EXIT_BLOCKED, EXIT_PENDING, EXIT_REFUSED, EXIT_USAGE, fail, print_out, write_refusal,
+};
+use super::{Context, PendingArgs};
+use crate::journal::Journal;
+use crate::journal::exec::{self, ReplayStatus, ResolveOutcome, WriteOutcome};
+use crate::journal::request::{Actor, WriteRequest};
+use crate::journal::writes::WriteRecord;
+use std::process::ExitCode;
+
+pub fn run(ctx: &Context, a: &PendingArgs) -> ExitCode {
+    let journal = match Journal::open_with_clock(&ctx.paths.journal_db(), ctx.clock.clone()) {
+        Ok(j) => j,
+        Err(e) => return fail(EXIT_REFUSED, e),
+    };
+    let actor = Actor::from_profile(&ctx.config.profile);
+    if let Some(id) = a.resolve {
+        return resolve(ctx, &journal, id, a, &actor);
+    }
+    if !a.replay {
+        let list = match journal.pending() {
+            Ok(l) => l,
+            Err(e) => return fail(EXIT_REFUSED, e),
+        };
+        if list.is_empty() {
+            return print_out("no pending writes\n");
+        }
+        let mut text = format!(
+            "{} pending write(s); replay with `storedesk --profile <profile> pending --replay`, \
+             or settle one by hand with `pending --resolve ID --applied|--not-applied --note TEXT`:\n",
+            list.len()
+        );
+        for w in &list {
+            text.push_str(&describe_pending(w));
+        }
+        let code = print_out(&text);
+        return if code == ExitCode::SUCCESS {
+            ExitCode::from(EXIT_PENDING)
+        } else {
+            code
+        };
+    }
+    if let Some(refusal) = write_refusal(ctx) {
+        return fail(EXIT_USAGE, refusal);
+    }
+    let rt = match crate::commands::runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async {
+        let (client, _sandbox) = match super::connect::connect(ctx).await {
+            Ok(c) => c,
+            Err(e) => return fail(EXIT_REFUSED, e),
+        };
+        let reports = match exec::replay_pending(&journal, &client, &actor).await {
+            Ok(r) => r,
+            Err(e) => return fail(EXIT_REFUSED, e),
+        };
+        if reports.is_empty() {
+            return print_out("no pending writes\n");
+        }
+        let mut still_pending = 0;
+        for r in &reports {
+            let line = replay_line(&r.write, &r.status);
+            if is_still_pending(&r.status) {
+                still_pending += 1;
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
+        }
+        if still_pending > 0 {
+            return fail(
+                EXIT_PENDING,
+                format!("{still_pending} write(s) still pending; run `storedesk pending --replay` again (with the profile they were recorded under)"),
+            );
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+/// `pending --resolve ID --applied|--not-applied --note TEXT`. Nothing is
+/// sent, but it rewrites the record of a customer-affecting write, so like
+/// a replay it needs a profile that allows writes.
+fn resolve(ctx: &Context, journal: &Journal, id: i64, a: &PendingArgs, actor: &Actor) -> ExitCode {
+    if let Some(refusal) = write_refusal(ctx) {
+        return fail(EXIT_USAGE, refusal);
+    }
+    let note = a.note.as_deref().unwrap_or_default().trim();
+    if note.is_empty() {
+        return fail(
+            EXIT_USAGE,
+            "--note must say what was checked (it goes into the audit log)",
+        );
+    }
+    if let Ok(Some(w)) = journal.write(id)
+        && w.state == crate::journal::WriteState::Pending
+        && WriteRequest::replay_is_safe(w.kind, &w.body)
+    {
+        eprintln!(
+            "storedesk: note: #{id} can be replayed (`pending --replay`), which gets a definite answer from the Store and the order ids clawbacks are matched by; settling it by hand records neither"
+        );
+    }
+    match exec::resolve(journal, id, a.applied, note, actor) {
+        Ok(outcome @ ResolveOutcome::Resolved(_)) => {
+            print_out(&format!("{}\n", outcome.message(id)))
+        }
+        Ok(outcome @ ResolveOutcome::Busy { .. }) => fail(EXIT_BLOCKED, outcome.message(id)),
+        Ok(outcome) => fail(EXIT_USAGE, outcome.message(id)),
+        Err(e) => fail(EXIT_REFUSED, e),
+    }
+}
+
+pub(super) fn is_still_pending(s: &ReplayStatus) -> bool {
+    !matches!(
+        s,
+        ReplayStatus::Replayed {
+            outcome: WriteOutcome::Done { .. } | WriteOutcome::Failed { .. }
+        } | ReplayStatus::AlreadySettled
+    )
+}
+
+pub(super) fn replay_line(w: &WriteRecord, s: &ReplayStatus) -> String {
+    let head = format!(
+        "#{} {} [{}] key {}",
+        w.id, w.summary, w.kind, w.idempotency_key
+    );
+    match s {
+        ReplayStatus::Replayed { outcome } => match outcome {
+            WriteOutcome::Done { result, .. } => format!("{head}: done · {result}"),
+            WriteOutcome::Failed { reason, .. } => {
+                format!("{head}: refused by the Store, nothing applied · {reason}")
+            }
+            WriteOutcome::Pending { reason, .. } => format!("{head}: still pending · {reason}"),
+        },
+        ReplayStatus::AlreadySettled => format!("{head}: settled meanwhile by another storedesk"),
+        ReplayStatus::Busy => format!("{head}: being sent by another storedesk right now"),
+        ReplayStatus::OtherProfile => format!(
+            "{head}: recorded under profile {:?}; replay it with --profile {}",
+            w.profile, w.profile
+        ),
+        ReplayStatus::NeedsReview => format!(
+            "{head}: not safe to resend; check the subscription, then `storedesk --profile {} pending --resolve {} --applied|--not-applied --note TEXT`",
+            w.profile, w.id
+        ),
+        ReplayStatus::Error { message } => format!("{head}: cannot replay · {message}"),
+    }
+}
+
+fn describe_pending(w: &WriteRecord) -> String {
+    let unsafe_to_replay = if WriteRequest::replay_is_safe(w.kind, &w.body) {
+        ""
+    } else {
+        " · NOT safe to replay: check the Store, then --resolve"
+    };
+    format!(
+        "  #{} {} · {} · profile {} ({}) · customer {} · key {} · {} attempt(s) · last: {}{unsafe_to_replay}\n",
+        w.id,
+        w.created_at,
+        w.summary,
+        w.profile,
+        w.environment,
+        w.customer_fp,
+        w.idempotency_key,
+        w.attempts,
+        w.last_error.as_deref().unwrap_or("no answer (interrupted)")
+    )
+}
