@@ -3,11 +3,12 @@
 //! definite answer. Exit codes as for the writes (`super::writes`).
 
 use super::writes::{
-    EXIT_BLOCKED, EXIT_PENDING, EXIT_REFUSED, EXIT_USAGE, fail, print_out, write_refusal,
+    EXIT_BLOCKED, EXIT_PENDING, EXIT_REFUSED, EXIT_USAGE, fail, is_still_pending, print_out,
+    replay_line, write_refusal,
 };
 use super::{Context, PendingArgs};
 use crate::journal::Journal;
-use crate::journal::exec::{self, ReplayStatus, ResolveOutcome, WriteOutcome};
+use crate::journal::exec::{self, ResolveOutcome};
 use crate::journal::request::{Actor, WriteRequest};
 use crate::journal::writes::WriteRecord;
 use std::process::ExitCode;
@@ -112,42 +113,6 @@ fn resolve(ctx: &Context, journal: &Journal, id: i64, a: &PendingArgs, actor: &A
         Ok(outcome @ ResolveOutcome::Busy { .. }) => fail(EXIT_BLOCKED, outcome.message(id)),
         Ok(outcome) => fail(EXIT_USAGE, outcome.message(id)),
         Err(e) => fail(EXIT_REFUSED, e),
-    }
-}
-
-pub(super) fn is_still_pending(s: &ReplayStatus) -> bool {
-    !matches!(
-        s,
-        ReplayStatus::Replayed {
-            outcome: WriteOutcome::Done { .. } | WriteOutcome::Failed { .. }
-        } | ReplayStatus::AlreadySettled
-    )
-}
-
-pub(super) fn replay_line(w: &WriteRecord, s: &ReplayStatus) -> String {
-    let head = format!(
-        "#{} {} [{}] key {}",
-        w.id, w.summary, w.kind, w.idempotency_key
-    );
-    match s {
-        ReplayStatus::Replayed { outcome } => match outcome {
-            WriteOutcome::Done { result, .. } => format!("{head}: done · {result}"),
-            WriteOutcome::Failed { reason, .. } => {
-                format!("{head}: refused by the Store, nothing applied · {reason}")
-            }
-            WriteOutcome::Pending { reason, .. } => format!("{head}: still pending · {reason}"),
-        },
-        ReplayStatus::AlreadySettled => format!("{head}: settled meanwhile by another storedesk"),
-        ReplayStatus::Busy => format!("{head}: being sent by another storedesk right now"),
-        ReplayStatus::OtherProfile => format!(
-            "{head}: recorded under profile {:?}; replay it with --profile {}",
-            w.profile, w.profile
-        ),
-        ReplayStatus::NeedsReview => format!(
-            "{head}: not safe to resend; check the subscription, then `storedesk --profile {} pending --resolve {} --applied|--not-applied --note TEXT`",
-            w.profile, w.id
-        ),
-        ReplayStatus::Error { message } => format!("{head}: cannot replay · {message}"),
     }
 }
 

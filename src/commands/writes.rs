@@ -16,8 +16,9 @@
 use super::{ConsumeArgs, Context, GrantArgs};
 use crate::config::Environment;
 use crate::journal::Journal;
-use crate::journal::exec::{self, WriteOutcome};
+use crate::journal::exec::{self, ReplayStatus, WriteOutcome};
 use crate::journal::request::{Actor, GrantParams, WriteRequest};
+use crate::journal::writes::WriteRecord;
 use crate::store::StoreClient;
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::process::ExitCode;
@@ -214,8 +215,8 @@ async fn settle_earlier(
     let mut blocking = 0;
     for w in &pending {
         let status = exec::replay_one(journal, client, w, actor).await;
-        eprintln!("  {}", super::pending::replay_line(w, &status));
-        if w.profile == actor.profile && super::pending::is_still_pending(&status) {
+        eprintln!("  {}", replay_line(w, &status));
+        if w.profile == actor.profile && is_still_pending(&status) {
             blocking += 1;
         }
     }
@@ -260,5 +261,41 @@ fn confirm(req: &WriteRequest, actor: &Actor, product: &str) -> bool {
         Environment::Sandbox => {
             answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes")
         }
+    }
+}
+
+pub(super) fn is_still_pending(s: &ReplayStatus) -> bool {
+    !matches!(
+        s,
+        ReplayStatus::Replayed {
+            outcome: WriteOutcome::Done { .. } | WriteOutcome::Failed { .. }
+        } | ReplayStatus::AlreadySettled
+    )
+}
+
+pub(super) fn replay_line(w: &WriteRecord, s: &ReplayStatus) -> String {
+    let head = format!(
+        "#{} {} [{}] key {}",
+        w.id, w.summary, w.kind, w.idempotency_key
+    );
+    match s {
+        ReplayStatus::Replayed { outcome } => match outcome {
+            WriteOutcome::Done { result, .. } => format!("{head}: done · {result}"),
+            WriteOutcome::Failed { reason, .. } => {
+                format!("{head}: refused by the Store, nothing applied · {reason}")
+            }
+            WriteOutcome::Pending { reason, .. } => format!("{head}: still pending · {reason}"),
+        },
+        ReplayStatus::AlreadySettled => format!("{head}: settled meanwhile by another storedesk"),
+        ReplayStatus::Busy => format!("{head}: being sent by another storedesk right now"),
+        ReplayStatus::OtherProfile => format!(
+            "{head}: recorded under profile {:?}; replay it with --profile {}",
+            w.profile, w.profile
+        ),
+        ReplayStatus::NeedsReview => format!(
+            "{head}: not safe to resend; check the subscription, then `storedesk --profile {} pending --resolve {} --applied|--not-applied --note TEXT`",
+            w.profile, w.id
+        ),
+        ReplayStatus::Error { message } => format!("{head}: cannot replay · {message}"),
     }
 }

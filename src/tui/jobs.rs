@@ -5,7 +5,7 @@
 use crate::clock::Clock;
 use crate::journal::Actor;
 use crate::store::StoreClient;
-use crate::tui::app::{Action, Connection, Effect, JobEvent};
+use crate::tui::action::{Action, Connection, Effect, JobEvent};
 use crate::tui::panes::audit::{AuditEvent, AuditJob};
 use crate::tui::panes::entitlements::{EntEvent, EntJob, FetchError};
 use crate::tui::panes::entitlements_job as ent_job;
@@ -338,12 +338,14 @@ impl Services {
 }
 
 /// The journal's pending writes, for the status bar.
-pub fn read_pending(path: &std::path::Path) -> Result<Vec<crate::tui::app::PendingLine>, String> {
+pub fn read_pending(
+    path: &std::path::Path,
+) -> Result<Vec<crate::tui::action::PendingLine>, String> {
     let j = crate::journal::Journal::open(path).map_err(|e| e.to_string())?;
     let rows = crate::journal::pending(&j).map_err(|e| e.to_string())?;
     Ok(rows
         .into_iter()
-        .map(|w| crate::tui::app::PendingLine {
+        .map(|w| crate::tui::action::PendingLine {
             id: w.id,
             replay_safe: crate::journal::WriteRequest::replay_is_safe(w.kind, &w.body),
             profile: w.profile,

@@ -4,6 +4,7 @@
 //! Actions; `App::update` turns them into Effects; the loop draws only when
 //! something changed, so an idle console uses no CPU.
 
+pub mod action;
 pub mod app;
 pub mod jobs;
 pub mod keymap;

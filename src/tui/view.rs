@@ -1,7 +1,7 @@
 //! Drawing: a pure function of the App.
 
 use crate::tui::app::{App, ConnState, Overlay};
-use crate::tui::panes::PaneId;
+use crate::tui::panes::{DrawCtx, PaneId};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{help, status, tabs};
 use ratatui::Frame;
@@ -61,16 +61,15 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
 }
 
 fn draw_pane(f: &mut Frame, app: &App, theme: &Theme, area: ratatui::layout::Rect) {
-    let p = &app.panes;
-    match app.focus {
-        PaneId::Key => crate::tui::panes::key_view::view(f, area, theme, &p.key, app),
-        PaneId::Entitlements => {
-            crate::tui::panes::entitlements_view::view(f, area, theme, &p.entitlements, app)
-        }
-        PaneId::Orders => p.orders.view(f, area, theme),
-        PaneId::Subscriptions => p.subscriptions.view(f, area, theme),
-        PaneId::Clawbacks => p.clawbacks.view(f, area, theme),
-        PaneId::Timeline => p.timeline.view(f, area, theme),
-        PaneId::Audit => p.audit.view(f, area, theme),
-    }
+    let conn = app.connection();
+    let ctx = DrawCtx {
+        theme,
+        now: app.now,
+        connected: conn.is_some(),
+        writes_allowed: app.session.writes_allowed,
+        read_only_reason: app.session.read_only_reason.as_deref(),
+        has_collections_key: app.panes.key.collections_token().is_some(),
+        has_demo_customers: conn.is_some_and(|c| !c.demo_customers.is_empty()),
+    };
+    app.panes.get(app.focus).draw(f, area, &ctx);
 }

@@ -3,7 +3,7 @@
 
 use crate::browse::thousands;
 use crate::journal::AuditEntry;
-use crate::tui::app::Effect;
+use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
 use crate::tui::panes::list::TextFilter;
@@ -380,4 +380,40 @@ fn draw_detail(f: &mut Frame, area: Rect, theme: &Theme, e: &AuditEntry) {
             .wrap(Wrap { trim: false }),
         r,
     );
+}
+
+impl super::Pane for AuditPane {
+    fn id(&self) -> super::PaneId {
+        super::PaneId::Audit
+    }
+    fn on_key(
+        &mut self,
+        k: crossterm::event::KeyEvent,
+        _ctx: &super::PaneCtx,
+    ) -> Option<super::PaneOutput> {
+        AuditPane::on_key(self, k)
+    }
+    fn on_command(
+        &mut self,
+        cmd: crate::tui::keymap::Command,
+        ctx: &super::PaneCtx,
+    ) -> super::Routed {
+        AuditPane::on_command(self, cmd, ctx)
+    }
+    fn accepts_text(&self) -> bool {
+        self.filter.typing
+    }
+    fn on_paste(&mut self, text: String, _ctx: &super::PaneCtx) -> super::PaneOutput {
+        AuditPane::on_paste(self, &text);
+        super::PaneOutput::none()
+    }
+    fn on_event(&mut self, ev: super::PaneEvent, _ctx: &super::PaneCtx) -> super::PaneOutput {
+        match ev {
+            super::PaneEvent::Audit(e) => AuditPane::on_event(self, e),
+            _ => super::PaneOutput::none(),
+        }
+    }
+    fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
+        self.view(f, area, ctx.theme)
+    }
 }

@@ -8,7 +8,7 @@
 
 use crate::journal::{RecordedOrderTransaction, WriteRequest};
 use crate::store::model::{ClawbackEvent, EventState};
-use crate::tui::app::Effect;
+use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
 use crate::tui::panes::list::{self, Cursor, Failure, Load, Shown};
@@ -735,6 +735,47 @@ impl ClawbacksPane {
             &rows,
             &extra,
         );
+    }
+}
+
+impl super::Pane for ClawbacksPane {
+    fn id(&self) -> super::PaneId {
+        super::PaneId::Clawbacks
+    }
+    fn on_key(
+        &mut self,
+        k: crossterm::event::KeyEvent,
+        _ctx: &super::PaneCtx,
+    ) -> Option<super::PaneOutput> {
+        ClawbacksPane::on_key(self, k)
+    }
+    fn on_command(
+        &mut self,
+        cmd: crate::tui::keymap::Command,
+        ctx: &super::PaneCtx,
+    ) -> super::Routed {
+        ClawbacksPane::on_command(self, cmd, ctx)
+    }
+    fn accepts_text(&self) -> bool {
+        ClawbacksPane::accepts_text(self)
+    }
+    fn on_paste(&mut self, text: String, _ctx: &super::PaneCtx) -> super::PaneOutput {
+        ClawbacksPane::on_paste(self, &text);
+        super::PaneOutput::none()
+    }
+    fn on_event(&mut self, ev: super::PaneEvent, ctx: &super::PaneCtx) -> super::PaneOutput {
+        match ev {
+            super::PaneEvent::Clawbacks(e) => ClawbacksPane::on_event(self, e, ctx),
+            _ => super::PaneOutput::none(),
+        }
+    }
+    fn on_job_started(&mut self, job: &super::PaneJob) {
+        if let super::PaneJob::Clawbacks(j) = job {
+            ClawbacksPane::on_job_started(self, j)
+        }
+    }
+    fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
+        self.view(f, area, ctx.theme)
     }
 }
 

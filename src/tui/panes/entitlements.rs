@@ -11,7 +11,7 @@ use crate::store::PageProgress;
 use crate::store::model::{
     AcquisitionType, Entitlement, EntitlementStatus, Order, ProductKind, ValidityType,
 };
-use crate::tui::app::Effect;
+use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::widgets::confirm::ConfirmDialog;
@@ -1188,5 +1188,46 @@ impl EntitlementsPane {
         if let EntJob::Write(_) = job {
             self.writing = true;
         }
+    }
+}
+
+impl super::Pane for EntitlementsPane {
+    fn id(&self) -> super::PaneId {
+        super::PaneId::Entitlements
+    }
+    fn on_key(
+        &mut self,
+        k: crossterm::event::KeyEvent,
+        ctx: &super::PaneCtx,
+    ) -> Option<super::PaneOutput> {
+        EntitlementsPane::on_key(self, k, ctx)
+    }
+    fn on_command(
+        &mut self,
+        cmd: crate::tui::keymap::Command,
+        ctx: &super::PaneCtx,
+    ) -> super::Routed {
+        EntitlementsPane::on_command(self, cmd, ctx)
+    }
+    fn accepts_text(&self) -> bool {
+        self.form.is_some()
+    }
+    fn on_paste(&mut self, text: String, _ctx: &super::PaneCtx) -> super::PaneOutput {
+        self.paste_into_form(&text);
+        super::PaneOutput::none()
+    }
+    fn on_event(&mut self, ev: super::PaneEvent, ctx: &super::PaneCtx) -> super::PaneOutput {
+        match ev {
+            super::PaneEvent::Entitlements(e) => EntitlementsPane::on_event(self, e, ctx),
+            _ => super::PaneOutput::none(),
+        }
+    }
+    fn on_job_started(&mut self, job: &super::PaneJob) {
+        if let super::PaneJob::Entitlements(j) = job {
+            EntitlementsPane::on_job_started(self, j)
+        }
+    }
+    fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
+        super::entitlements_view::view(f, area, ctx.theme, self, ctx)
     }
 }

@@ -6,7 +6,7 @@ use crate::browse::column::{FOREVER, short_duration};
 use crate::browse::data::{NONE, Row};
 use crate::browse::thousands;
 use crate::store::model::{Entitlement, StoreTime};
-use crate::tui::app::App;
+use crate::tui::panes::DrawCtx;
 use crate::tui::panes::entitlements::{EntitlementsPane, OrdersState};
 use crate::tui::theme::Theme;
 use chrono::{DateTime, Utc};
@@ -216,16 +216,14 @@ fn orders(theme: &Theme, pane: &EntitlementsPane, txn: &str) -> Vec<Line<'static
     v
 }
 
-fn actions(theme: &Theme, pane: &EntitlementsPane, row: &Row, app: &App) -> Vec<Line<'static>> {
+fn actions(theme: &Theme, pane: &EntitlementsPane, row: &Row, app: &DrawCtx) -> Vec<Line<'static>> {
     let d = &pane.data;
     let mut v = vec![section(theme, "Actions")];
     let kind = d.sym(row.kind);
-    if !app.session.writes_allowed {
+    if !app.writes_allowed {
         v.push(Line::from(Span::styled(
-            app.session
-                .read_only_reason
-                .clone()
-                .unwrap_or_else(|| "writes are off for this profile".into()),
+            app.read_only_reason
+                .map_or_else(|| "writes are off for this profile".into(), str::to_string),
             theme.dim(),
         )));
     }
@@ -306,7 +304,7 @@ pub fn json_lines(theme: &Theme, raw: &str) -> Vec<Line<'static>> {
         .collect()
 }
 
-pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &App) {
+pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
     let Some(detail) = &pane.detail else {
         return;
     };

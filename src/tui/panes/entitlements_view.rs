@@ -4,7 +4,7 @@
 use crate::browse::column::{display, has_unknown};
 use crate::browse::{Column, thousands};
 use crate::store::PageProgress;
-use crate::tui::app::App;
+use crate::tui::panes::DrawCtx;
 use crate::tui::panes::empty::draw_empty;
 use crate::tui::panes::entitlements::{EditorRow, EntitlementsPane, FetchState};
 use crate::tui::theme::Theme;
@@ -15,8 +15,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &App) {
-    if app.panes.key.collections_token().is_none() && !pane.has_key() {
+pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
+    if !app.has_collections_key && !pane.has_key() {
         draw_empty(
             f,
             area,
@@ -36,7 +36,7 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, a
     }
 }
 
-fn draw_list(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &App) {
+fn draw_list(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
     let editor_h = pane
         .editor
         .as_ref()
@@ -63,10 +63,10 @@ pub fn progress_text(p: &PageProgress) -> String {
     s
 }
 
-fn draw_status(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &App) {
+fn draw_status(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
     let query = match &pane.mode {
         Some(m) => m.describe(),
-        None if app.connection().is_none() => "waiting for the Store connection".into(),
+        None if !app.connected => "waiting for the Store connection".into(),
         None => "choosing the query…".into(),
     };
     let line1 = Line::from(vec![
@@ -211,7 +211,7 @@ fn draw_editor(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane
     );
 }
 
-fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &App) {
+fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
     let title = format!(" {} ", pane.view.title(&pane.data));
     let hints = " / filter · s/S sort · h/H hide/show · Enter detail · e export · y copy · r refresh · V validity · D dups ";
     let block = Block::bordered()

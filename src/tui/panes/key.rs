@@ -3,7 +3,7 @@
 
 use crate::journal::WriteRequest;
 use crate::keys::{self, AssessContext, Assessment, KeyKind, Verdict};
-use crate::tui::app::{Connection, Effect};
+use crate::tui::action::{Connection, Effect};
 use crate::tui::keymap::Command;
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::widgets::confirm::ConfirmDialog;
@@ -454,5 +454,45 @@ impl KeyPane {
             (Slot::Collections, self.collections.as_ref()),
             (Slot::Purchase, self.purchase.as_ref()),
         ]
+    }
+}
+
+impl super::Pane for KeyPane {
+    fn id(&self) -> super::PaneId {
+        super::PaneId::Key
+    }
+    fn on_key(
+        &mut self,
+        k: crossterm::event::KeyEvent,
+        ctx: &super::PaneCtx,
+    ) -> Option<super::PaneOutput> {
+        KeyPane::on_key(self, k, ctx)
+    }
+    fn on_command(
+        &mut self,
+        cmd: crate::tui::keymap::Command,
+        ctx: &super::PaneCtx,
+    ) -> super::Routed {
+        KeyPane::on_command(self, cmd, ctx)
+    }
+    fn accepts_text(&self) -> bool {
+        true
+    }
+    fn on_paste(&mut self, text: String, ctx: &super::PaneCtx) -> super::PaneOutput {
+        self.paste(text, ctx)
+    }
+    fn on_event(&mut self, ev: super::PaneEvent, ctx: &super::PaneCtx) -> super::PaneOutput {
+        match ev {
+            super::PaneEvent::Key(e) => KeyPane::on_event(self, e, ctx),
+            _ => super::PaneOutput::none(),
+        }
+    }
+    fn on_job_started(&mut self, job: &super::PaneJob) {
+        if let super::PaneJob::Key(j) = job {
+            KeyPane::on_job_started(self, j)
+        }
+    }
+    fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
+        super::key_view::view(f, area, ctx.theme, self, ctx)
     }
 }

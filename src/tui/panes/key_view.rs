@@ -1,7 +1,7 @@
 //! Drawing the Key pane.
 
 use crate::keys::{self, Assessment, SignatureStatus, Verdict};
-use crate::tui::app::App;
+use crate::tui::panes::DrawCtx;
 use crate::tui::panes::empty::draw_empty;
 use crate::tui::panes::key::{KeyPane, Slot};
 use crate::tui::theme::Theme;
@@ -13,12 +13,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane, app: &App) {
+pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane, app: &DrawCtx) {
     draw(f, area, theme, pane, app);
     pane.offers.view(f, area, theme);
 }
 
-fn draw(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane, app: &App) {
+fn draw(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane, app: &DrawCtx) {
     let [input_area, strip, rest] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Length(1),
@@ -28,9 +28,7 @@ fn draw(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane, app: &App) {
     draw_input(f, input_area, theme, pane);
     draw_case_strip(f, strip, theme, pane);
     let Some((slot, key)) = pane.current() else {
-        let demo = app
-            .connection()
-            .is_some_and(|c| !c.demo_customers.is_empty());
+        let demo = app.has_demo_customers;
         draw_empty(
             f,
             rest,

@@ -1,5 +1,6 @@
-//! The seven panes. Each owns its state, its key handling and its drawing;
-//! it reaches the network only by returning an Effect.
+//! The seven panes, each behind the one [`Pane`] trait: its key handling,
+//! commands, pastes, job results and drawing. A pane reaches the network
+//! only by returning an Effect; `Panes` dispatches to the focused one.
 
 pub mod audit;
 pub mod clawbacks;
@@ -19,10 +20,53 @@ pub mod subscriptions;
 pub mod timeline;
 
 use crate::config::Environment;
-use crate::tui::app::{Connection, Effect};
+use crate::tui::action::{Connection, Effect};
 use crate::tui::keymap::{Command, Scope};
+use crate::tui::theme::Theme;
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+/// One pane of the console. The app talks to every pane through this, so
+/// routing is one lookup ([`Panes::get_mut`]), not a match per concern.
+pub trait Pane {
+    fn id(&self) -> PaneId;
+    /// A key for this pane; `None` lets the global keymap have it.
+    fn on_key(&mut self, _k: KeyEvent, _ctx: &PaneCtx) -> Option<PaneOutput> {
+        None
+    }
+    fn on_command(&mut self, cmd: Command, ctx: &PaneCtx) -> Routed;
+    /// Whether an open text field wants pasted text.
+    fn accepts_text(&self) -> bool {
+        false
+    }
+    fn on_paste(&mut self, _text: String, _ctx: &PaneCtx) -> PaneOutput {
+        PaneOutput::none()
+    }
+    /// A job result addressed to this pane; others' are ignored.
+    fn on_event(&mut self, ev: PaneEvent, ctx: &PaneCtx) -> PaneOutput;
+    /// A confirmed job is about to run: the pane shows it as under way.
+    fn on_job_started(&mut self, _job: &PaneJob) {}
+    fn draw(&self, f: &mut Frame, area: Rect, ctx: &DrawCtx);
+    /// The keymap scope whose bindings `?` lists for this pane.
+    fn scope(&self) -> Scope {
+        self.id().scope()
+    }
+}
+
+/// What a pane may read of the world when it draws.
+pub struct DrawCtx<'a> {
+    pub theme: &'a Theme,
+    pub now: DateTime<Utc>,
+    pub connected: bool,
+    pub writes_allowed: bool,
+    pub read_only_reason: Option<&'a str>,
+    /// The case has a collections key (the Entitlements pane's input).
+    pub has_collections_key: bool,
+    /// The embedded sandbox's demo customers can be loaded (`d`).
+    pub has_demo_customers: bool,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PaneId {
@@ -272,92 +316,51 @@ impl Panes {
         out
     }
 
-    /// Whether the pane has a text field that wants pasted text.
+    pub fn get(&self, id: PaneId) -> &dyn Pane {
+        match id {
+            PaneId::Key => &self.key,
+            PaneId::Entitlements => &self.entitlements,
+            PaneId::Orders => &self.orders,
+            PaneId::Subscriptions => &self.subscriptions,
+            PaneId::Clawbacks => &self.clawbacks,
+            PaneId::Timeline => &self.timeline,
+            PaneId::Audit => &self.audit,
+        }
+    }
+
+    pub fn get_mut(&mut self, id: PaneId) -> &mut dyn Pane {
+        match id {
+            PaneId::Key => &mut self.key,
+            PaneId::Entitlements => &mut self.entitlements,
+            PaneId::Orders => &mut self.orders,
+            PaneId::Subscriptions => &mut self.subscriptions,
+            PaneId::Clawbacks => &mut self.clawbacks,
+            PaneId::Timeline => &mut self.timeline,
+            PaneId::Audit => &mut self.audit,
+        }
+    }
+
     pub fn accepts_text(&self, id: PaneId) -> bool {
-        id == PaneId::Key
-            || (id == PaneId::Subscriptions && self.subscriptions.accepts_text())
-            || (id == PaneId::Orders && self.orders.accepts_text())
-            || (id == PaneId::Clawbacks && self.clawbacks.accepts_text())
-            || (id == PaneId::Audit && self.audit.filter.typing)
-            || (id == PaneId::Entitlements && self.entitlements.form.is_some())
+        self.get(id).accepts_text()
     }
 
     pub fn on_paste(&mut self, id: PaneId, text: String, ctx: &PaneCtx) -> PaneOutput {
-        match id {
-            PaneId::Key => self.key.paste(text, ctx),
-            PaneId::Subscriptions => self.subscriptions.on_paste(&text),
-            PaneId::Orders => {
-                self.orders.on_paste(&text);
-                PaneOutput::none()
-            }
-            PaneId::Clawbacks => {
-                self.clawbacks.on_paste(&text);
-                PaneOutput::none()
-            }
-            PaneId::Audit => {
-                self.audit.on_paste(&text);
-                PaneOutput::none()
-            }
-            PaneId::Entitlements => {
-                self.entitlements.paste_into_form(&text);
-                PaneOutput::none()
-            }
-            _ => PaneOutput::none(),
-        }
+        self.get_mut(id).on_paste(text, ctx)
     }
 
-    /// A key for the focused pane. `None` lets the global keymap have it.
     pub fn on_key(&mut self, id: PaneId, k: KeyEvent, ctx: &PaneCtx) -> Option<PaneOutput> {
-        match id {
-            PaneId::Key => self.key.on_key(k, ctx),
-            PaneId::Entitlements => self.entitlements.on_key(k, ctx),
-            PaneId::Audit => self.audit.on_key(k),
-            PaneId::Subscriptions => self.subscriptions.on_key(k, ctx),
-            PaneId::Orders => self.orders.on_key(k),
-            PaneId::Clawbacks => self.clawbacks.on_key(k),
-            _ => None,
-        }
+        self.get_mut(id).on_key(k, ctx)
     }
 
     pub fn on_command(&mut self, id: PaneId, cmd: Command, ctx: &PaneCtx) -> Routed {
-        match id {
-            PaneId::Key => self.key.on_command(cmd, ctx),
-            PaneId::Entitlements => self.entitlements.on_command(cmd, ctx),
-            PaneId::Audit => self.audit.on_command(cmd, ctx),
-            PaneId::Orders => self.orders.on_command(cmd, ctx),
-            PaneId::Subscriptions => self.subscriptions.on_command(cmd, ctx),
-            PaneId::Clawbacks => self.clawbacks.on_command(cmd, ctx),
-            PaneId::Timeline => self.timeline.on_command(cmd, ctx),
-        }
+        self.get_mut(id).on_command(cmd, ctx)
     }
 
-    /// A confirmed job is about to run: the pane shows it as under way.
     pub fn on_job_started(&mut self, id: PaneId, job: &PaneJob) {
-        match (id, job) {
-            (PaneId::Key, PaneJob::Key(j)) => self.key.on_job_started(j),
-            (PaneId::Entitlements, PaneJob::Entitlements(j)) => self.entitlements.on_job_started(j),
-            (PaneId::Subscriptions, PaneJob::Subscriptions(j)) => {
-                self.subscriptions.on_job_started(j)
-            }
-            (PaneId::Clawbacks, PaneJob::Clawbacks(j)) => self.clawbacks.on_job_started(j),
-            _ => {}
-        }
+        self.get_mut(id).on_job_started(job)
     }
 
     pub fn on_event(&mut self, id: PaneId, ev: PaneEvent, ctx: &PaneCtx) -> PaneOutput {
-        match (id, ev) {
-            (PaneId::Key, PaneEvent::Key(e)) => self.key.on_event(e, ctx),
-            (PaneId::Entitlements, PaneEvent::Entitlements(e)) => {
-                self.entitlements.on_event(e, ctx)
-            }
-            (PaneId::Audit, PaneEvent::Audit(e)) => self.audit.on_event(e),
-            (PaneId::Orders, PaneEvent::Orders(e)) => self.orders.on_event(e, ctx),
-            (PaneId::Subscriptions, PaneEvent::Subscriptions(e)) => {
-                self.subscriptions.on_event(e, ctx)
-            }
-            (PaneId::Clawbacks, PaneEvent::Clawbacks(e)) => self.clawbacks.on_event(e, ctx),
-            (PaneId::Timeline, PaneEvent::Timeline(e)) => self.timeline.on_event(e, ctx),
-            _ => PaneOutput::none(),
-        }
+        self.get_mut(id).on_event(ev, ctx)
     }
 }

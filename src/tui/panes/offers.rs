@@ -4,7 +4,7 @@
 
 use crate::journal::WriteRequest;
 use crate::store::model::TargetedOffer;
-use crate::tui::app::Effect;
+use crate::tui::action::Effect;
 use crate::tui::panes::key::KeyJob;
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput};
 use crate::tui::theme::Theme;

@@ -6,7 +6,7 @@
 //! on `r` — which asks twice within a day.
 
 use crate::store::model::{Order, OrderLineItem};
-use crate::tui::app::Effect;
+use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
 use crate::tui::panes::list::{self, Cursor, Failure, Load, Shown, Source};
@@ -528,4 +528,40 @@ fn state_text(l: &OrderLineItem) -> String {
         .as_ref()
         .map(|s| s.to_string())
         .unwrap_or_else(|| "—".into())
+}
+
+impl super::Pane for OrdersPane {
+    fn id(&self) -> super::PaneId {
+        super::PaneId::Orders
+    }
+    fn on_key(
+        &mut self,
+        k: crossterm::event::KeyEvent,
+        _ctx: &super::PaneCtx,
+    ) -> Option<super::PaneOutput> {
+        OrdersPane::on_key(self, k)
+    }
+    fn on_command(
+        &mut self,
+        cmd: crate::tui::keymap::Command,
+        ctx: &super::PaneCtx,
+    ) -> super::Routed {
+        OrdersPane::on_command(self, cmd, ctx)
+    }
+    fn accepts_text(&self) -> bool {
+        OrdersPane::accepts_text(self)
+    }
+    fn on_paste(&mut self, text: String, _ctx: &super::PaneCtx) -> super::PaneOutput {
+        OrdersPane::on_paste(self, &text);
+        super::PaneOutput::none()
+    }
+    fn on_event(&mut self, ev: super::PaneEvent, ctx: &super::PaneCtx) -> super::PaneOutput {
+        match ev {
+            super::PaneEvent::Orders(e) => OrdersPane::on_event(self, e, ctx),
+            _ => super::PaneOutput::none(),
+        }
+    }
+    fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
+        self.view(f, area, ctx.theme)
+    }
 }

@@ -5,7 +5,7 @@
 
 use crate::journal::WriteRequest;
 use crate::store::model::{Recurrence, RecurrenceState};
-use crate::tui::app::Effect;
+use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
 use crate::tui::panes::list::{self, Cursor, Failure, Load, Shown, Source};
@@ -699,6 +699,46 @@ fn draw_prompt(f: &mut Frame, area: Rect, theme: &Theme, p: &ExtendPrompt) {
         .border_style(theme.warn())
         .title(" :extend-subscription ");
     f.render_widget(Paragraph::new(lines).block(block), r);
+}
+
+impl super::Pane for SubscriptionsPane {
+    fn id(&self) -> super::PaneId {
+        super::PaneId::Subscriptions
+    }
+    fn on_key(
+        &mut self,
+        k: crossterm::event::KeyEvent,
+        ctx: &super::PaneCtx,
+    ) -> Option<super::PaneOutput> {
+        SubscriptionsPane::on_key(self, k, ctx)
+    }
+    fn on_command(
+        &mut self,
+        cmd: crate::tui::keymap::Command,
+        ctx: &super::PaneCtx,
+    ) -> super::Routed {
+        SubscriptionsPane::on_command(self, cmd, ctx)
+    }
+    fn accepts_text(&self) -> bool {
+        SubscriptionsPane::accepts_text(self)
+    }
+    fn on_paste(&mut self, text: String, _ctx: &super::PaneCtx) -> super::PaneOutput {
+        SubscriptionsPane::on_paste(self, &text)
+    }
+    fn on_event(&mut self, ev: super::PaneEvent, ctx: &super::PaneCtx) -> super::PaneOutput {
+        match ev {
+            super::PaneEvent::Subscriptions(e) => SubscriptionsPane::on_event(self, e, ctx),
+            _ => super::PaneOutput::none(),
+        }
+    }
+    fn on_job_started(&mut self, job: &super::PaneJob) {
+        if let super::PaneJob::Subscriptions(j) = job {
+            SubscriptionsPane::on_job_started(self, j)
+        }
+    }
+    fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
+        self.view(f, area, ctx.theme)
+    }
 }
 
 #[cfg(test)]

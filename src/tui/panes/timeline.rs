@@ -6,7 +6,7 @@
 
 use crate::browse::data::NONE;
 use crate::journal::AuditEntry;
-use crate::tui::app::Effect;
+use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::clawbacks::{ClawbacksPane, source_label};
 use crate::tui::panes::empty::draw_empty;
@@ -686,5 +686,27 @@ fn clawbacks(s: &Sources, out: &mut Vec<Entry>) -> (Source, bool, String) {
                 ),
             )
         }
+    }
+}
+
+impl super::Pane for TimelinePane {
+    fn id(&self) -> super::PaneId {
+        super::PaneId::Timeline
+    }
+    fn on_command(
+        &mut self,
+        cmd: crate::tui::keymap::Command,
+        ctx: &super::PaneCtx,
+    ) -> super::Routed {
+        TimelinePane::on_command(self, cmd, ctx)
+    }
+    fn on_event(&mut self, ev: super::PaneEvent, ctx: &super::PaneCtx) -> super::PaneOutput {
+        match ev {
+            super::PaneEvent::Timeline(e) => TimelinePane::on_event(self, e, ctx),
+            _ => super::PaneOutput::none(),
+        }
+    }
+    fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
+        self.view(f, area, ctx.theme)
     }
 }

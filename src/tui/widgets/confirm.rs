@@ -3,7 +3,7 @@
 //! Enter in SANDBOX, the typed product id in RETAIL. Esc always cancels.
 
 use crate::config::Environment;
-use crate::tui::app::Effect;
+use crate::tui::action::Effect;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::centered;
 use crossterm::event::{Event, KeyCode, KeyEvent};
