@@ -132,11 +132,18 @@ async fn run_async(console: Console) -> anyhow::Result<()> {
         Duration::from_secs(30),
     );
     let mut first_frame = true;
+    let mut frames = FrameStats::default();
+    let mut last_draw: Option<Instant> = None;
 
     loop {
-        if app.dirty {
+        // At most one frame per FRAME_INTERVAL: a burst of pages or keys
+        // is drawn once, when it has been applied.
+        let due = last_draw.is_none_or(|t| t.elapsed() >= FRAME_INTERVAL);
+        if app.dirty && due {
             terminal.draw(|f| view::draw(f, &app, &theme))?;
             app.dirty = false;
+            last_draw = Some(Instant::now());
+            frames.drawn();
             if first_frame {
                 tracing::info!(
                     elapsed_ms = started.elapsed().as_millis() as u64,
@@ -156,6 +163,10 @@ async fn run_async(console: Console) -> anyhow::Result<()> {
                 break;
             }
         }
+        let next_frame = match (app.dirty, last_draw) {
+            (true, Some(t)) => Some(tokio::time::Instant::from_std(t + FRAME_INTERVAL)),
+            _ => None,
+        };
         let action = tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(ev)) => match to_action(ev) {
@@ -169,19 +180,83 @@ async fn run_async(console: Console) -> anyhow::Result<()> {
             _ = sigterm.recv() => Action::Quit,
             _ = sighup.recv() => Action::Quit,
             _ = minute.tick() => Action::Tick(services.now()),
+            // Wake to draw what the last burst changed.
+            _ = sleep_until(next_frame), if next_frame.is_some() => continue,
         };
-        // `update` reads no clock; it is handed the time with each action.
-        app.now = services.now();
-        for effect in app.update(action) {
-            if services.run(effect) {
-                return Ok(());
-            }
+        if matches!(action, Action::Key(_) | Action::Paste(_)) {
+            frames.input();
         }
-        if app.should_quit {
+        let mut stop = apply(&mut app, &services, action);
+        // Drain every job result already waiting before drawing once.
+        while !stop && !app.should_quit {
+            let Ok(a) = rx.try_recv() else { break };
+            stop = apply(&mut app, &services, a);
+        }
+        if stop || app.should_quit {
             break;
         }
     }
+    frames.log();
     Ok(())
+}
+
+/// No more than 60 frames a second.
+const FRAME_INTERVAL: Duration = Duration::from_micros(16_667);
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Update the app with one action and run what it asks; true when the
+/// console must stop now.
+fn apply(app: &mut App, services: &jobs::Services, action: Action) -> bool {
+    // `update` reads no clock; it is handed the time with each action.
+    app.now = services.now();
+    app.update(action).into_iter().any(|e| services.run(e))
+}
+
+/// Frames drawn and how long a key or paste waited for its frame, logged
+/// at exit (BENCHMARKS.md reads them from the log).
+#[derive(Default)]
+struct FrameStats {
+    frames: u64,
+    /// When the oldest input not yet on screen arrived.
+    waiting: Option<Instant>,
+    latencies_us: Vec<u64>,
+}
+
+impl FrameStats {
+    fn input(&mut self) {
+        self.waiting.get_or_insert_with(Instant::now);
+    }
+
+    fn drawn(&mut self) {
+        self.frames += 1;
+        if let Some(t) = self.waiting.take()
+            && self.latencies_us.len() < 100_000
+        {
+            self.latencies_us
+                .push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
+        }
+    }
+
+    fn log(mut self) {
+        self.latencies_us.sort_unstable();
+        let pct = |p: usize| {
+            let n = self.latencies_us.len();
+            (n > 0).then(|| self.latencies_us[(n * p / 100).min(n - 1)])
+        };
+        tracing::info!(
+            frames = self.frames,
+            inputs = self.latencies_us.len(),
+            key_to_frame_p50_us = pct(50),
+            key_to_frame_p99_us = pct(99),
+            "frame stats"
+        );
+    }
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> io::Result<tokio::signal::unix::Signal> {
