@@ -4,6 +4,7 @@
 //! command line to [`commands::run`]. See `ARCHITECTURE.md` for the map.
 
 pub mod browse;
+pub mod case;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -80,7 +80,7 @@ pub struct Row {
 }
 
 /// Interned strings, each with its lower-case form for text search.
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub struct Interner {
     strings: Vec<Box<str>>,
     lower: Vec<Box<str>>,
@@ -117,7 +117,7 @@ impl Interner {
 }
 
 /// Every entitlement of a listing, in arrival order.
-#[derive(Default, Debug)]
+#[derive(Clone, Default, Debug)]
 pub struct Dataset {
     rows: Vec<Row>,
     pub syms: Interner,

@@ -322,6 +322,27 @@ impl EntitlementsPane {
         matches!(self.fetch, FetchState::Running { .. })
     }
 
+    /// The listing as a part of the case of collections key `key`.
+    pub fn case_part(&self, key: Option<&str>) -> crate::case::Part<crate::browse::Dataset> {
+        use crate::case::Part;
+        let Some(key) = key else {
+            return Part::NotRead("no collections key".into());
+        };
+        if self.key_fingerprint().as_deref() != Some(keys::fingerprint(key).as_str()) {
+            return Part::NotRead("not listed yet (open 2)".into());
+        }
+        let d = Some(self.data.clone());
+        match &self.fetch {
+            FetchState::Running { .. } => Part::Reading(d),
+            FetchState::Failed(_, why) => Part::Failed {
+                why: why.clone(),
+                partial: d,
+            },
+            FetchState::Cancelled(_) => Part::Cancelled(d),
+            FetchState::Idle | FetchState::Done(_) => Part::Read(self.data.clone()),
+        }
+    }
+
     /// Columns on screen, in order.
     pub fn shown_columns(&self) -> Vec<Column> {
         Column::ALL

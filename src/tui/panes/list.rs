@@ -104,6 +104,24 @@ impl<T> Load<T> {
         matches!(self, Load::Loading { .. })
     }
 
+    /// This read as a part of the case: `not_read` says why nothing was
+    /// asked yet, `failed` where the failure is shown.
+    pub fn to_part(&self, not_read: &str, failed: &str) -> crate::case::Part<T>
+    where
+        T: Clone,
+    {
+        use crate::case::Part;
+        match self {
+            Load::Idle => Part::NotRead(not_read.into()),
+            Load::Loading { .. } => Part::Reading(None),
+            Load::Loaded { data, .. } => Part::Read(data.clone()),
+            Load::Failed(_) => Part::Failed {
+                why: failed.into(),
+                partial: None,
+            },
+        }
+    }
+
     /// Whether an answer with `load_id` is the one this state waits for.
     pub fn awaits(&self, load_id: u64) -> bool {
         matches!(self, Load::Loading { load_id: l } if *l == load_id)

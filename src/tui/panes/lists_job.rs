@@ -3,10 +3,10 @@
 //! journal's path) to the pane's event, so tests run them against the
 //! sandbox directly; `tui::jobs` runs them on tokio tasks for the console.
 
-use crate::journal::{Actor, AuditEntry, AuditFilter, Journal, WriteRequest};
+use crate::journal::{Actor, WriteRequest};
 use crate::store::StoreClient;
 use crate::tui::panes::clawbacks::{
-    ClawEvent, ClawJob, ClawRow, PEEK_MAX, Peeked, RECEIVE_VISIBILITY_SECS, Receipt,
+    ClawEvent, ClawJob, RECEIVE_VISIBILITY_SECS, Receipt,
 };
 use crate::tui::panes::list::Failure;
 use crate::tui::panes::orders::{OrdersEvent, OrdersJob};
@@ -18,76 +18,30 @@ use tokio_util::sync::CancellationToken;
 
 /// Every page of the orders query (last 90 days).
 pub async fn orders(client: &StoreClient, key: &str, load_id: u64) -> OrdersEvent {
-    let mut all = Vec::new();
-    let r = client
-        .orders(key, None, &CancellationToken::new(), |p| {
-            all.extend(p.items)
-        })
-        .await;
+    let r = crate::case::load::orders(client, key, &CancellationToken::new()).await;
     OrdersEvent::Loaded {
         load_id,
-        result: r.map(|_| all).map_err(|e| Failure::from_store(&e)),
+        result: r.map_err(|e| Failure::from_store(&e)),
     }
 }
 
 /// Every page of the recurrences query.
 pub async fn recurrences(client: &StoreClient, key: &str, load_id: u64) -> SubsEvent {
-    let mut all = Vec::new();
-    let r = client
-        .recurrences(key, &CancellationToken::new(), |p| all.extend(p.items))
-        .await;
+    let r = crate::case::load::recurrences(client, key, &CancellationToken::new()).await;
     SubsEvent::Loaded {
         load_id,
-        result: r.map(|_| all).map_err(|e| Failure::from_store(&e)),
+        result: r.map_err(|e| Failure::from_store(&e)),
     }
 }
 
-/// A SAS token, a peek of up to 32 events, and each event matched to the
-/// consumes the journal recorded for its order line.
+/// The case loader's peek: SAS token, up to 32 events, journal matches.
 pub async fn peek(client: &StoreClient, journal_path: &Path, load_id: u64) -> ClawEvent {
     ClawEvent::Peeked {
         load_id,
-        result: peek_inner(client, journal_path).await,
+        result: crate::case::load::peek(client, journal_path)
+            .await
+            .map_err(|e| Failure::from_store(&e)),
     }
-}
-
-async fn peek_inner(client: &StoreClient, journal_path: &Path) -> Result<Peeked, Failure> {
-    let sas = client
-        .clawback_sas()
-        .await
-        .map_err(|e| Failure::from_store(&e))?
-        .value;
-    let events = client
-        .queue_peek(&sas.uri, PEEK_MAX)
-        .await
-        .map_err(|e| Failure::from_store(&e))?
-        .value;
-    let journal = Journal::open(journal_path).map_err(|e| e.to_string());
-    let rows = events
-        .into_iter()
-        .enumerate()
-        .map(|(position, q)| {
-            let matches = match (&journal, &q.event) {
-                (Err(e), _) => Err(e.clone()),
-                (Ok(j), Ok(ev)) => j
-                    .order_transactions_for(&ev.data.order_id, &ev.data.line_item_id)
-                    .map_err(|e| e.to_string()),
-                (Ok(_), Err(_)) => Ok(Vec::new()),
-            };
-            ClawRow {
-                position,
-                message_id: q.message.message_id,
-                insertion_time: q.message.insertion_time,
-                dequeue_count: q.message.dequeue_count,
-                event: q.event,
-                matches,
-            }
-        })
-        .collect();
-    Ok(Peeked {
-        rows,
-        sas_expires: Some(sas.expires_on.0.0),
-    })
 }
 
 /// Receive the first `count` events (hiding them for a while) to get the
@@ -151,30 +105,7 @@ pub async fn write(
         .line
 }
 
-/// This data dir's audit entries for the case's key fingerprints, and every
-/// clawback acknowledgement (those name no customer; the Timeline ties them
-/// to the case by order id).
-pub fn audit_for(journal_path: &Path, fps: &[String]) -> Result<Vec<AuditEntry>, String> {
-    let j = Journal::open(journal_path).map_err(|e| e.to_string())?;
-    let mut filters: Vec<AuditFilter> = fps
-        .iter()
-        .map(|fp| AuditFilter {
-            customer_fp: Some(fp.clone()),
-            ..AuditFilter::default()
-        })
-        .collect();
-    filters.push(AuditFilter {
-        action: Some(crate::journal::WriteKind::ClawbackAck.as_str().into()),
-        ..AuditFilter::default()
-    });
-    let mut all = Vec::new();
-    for filter in &filters {
-        all.extend(j.audit(filter).map_err(|e| e.to_string())?);
-    }
-    all.sort_by_key(|e| e.id);
-    all.dedup_by_key(|e| e.id);
-    Ok(all)
-}
+pub use crate::case::load::audit_for;
 
 /// Run one job of these panes; `None` for a job that is not theirs.
 /// `client` is `None` while the console is not connected yet.

@@ -280,24 +280,39 @@ impl Panes {
             ctx,
         );
         let purchase = self.key.purchase_token();
+        let fps: Vec<String> = [self.key.collections_token(), purchase]
+            .into_iter()
+            .flatten()
+            .map(crate::keys::fingerprint)
+            .collect();
         let lists = [
             self.orders.sync(focus == PaneId::Orders, purchase, ctx),
             self.subscriptions
                 .sync(focus == PaneId::Subscriptions, purchase, ctx),
             self.clawbacks.sync(focus == PaneId::Clawbacks, ctx),
-            self.timeline.sync(
-                focus == PaneId::Timeline,
-                &timeline::Sources {
-                    collections_key: self.key.collections_token(),
-                    purchase_key: purchase,
-                    entitlements: &self.entitlements,
-                    orders: &self.orders,
-                    subscriptions: &self.subscriptions,
-                    clawbacks: &self.clawbacks,
-                },
-                ctx,
-            ),
+            self.timeline
+                .sync(focus == PaneId::Timeline, fps.clone(), ctx),
         ];
+        // The Timeline is a pure function of the case: rebuilt, while on
+        // screen, when a source changed.
+        if focus == PaneId::Timeline {
+            let stamp = timeline::Stamp {
+                fps,
+                entitlements: (
+                    self.entitlements.key_fingerprint(),
+                    self.entitlements.data.len(),
+                    self.entitlements.is_fetching(),
+                ),
+                orders: self.orders.generation,
+                subscriptions: self.subscriptions.generation,
+                clawbacks: self.clawbacks.generation,
+                audit: 0,
+            };
+            if let Some(stamp) = self.timeline.stale(stamp) {
+                let case = self.case();
+                self.timeline.rebuild(&case, stamp);
+            }
+        }
         for o in lists {
             out.effects.extend(o.effects);
             out.error = out.error.or(o.error);
@@ -314,6 +329,27 @@ impl Panes {
             }
         }
         out
+    }
+
+    /// The customer's case as the panes hold it now.
+    pub fn case(&self) -> crate::case::Case {
+        let collections = self.key.collections_token().map(str::to_string);
+        let purchase = self.key.purchase_token().map(str::to_string);
+        let mut case = crate::case::Case::new(collections, purchase);
+        case.entitlements = self
+            .entitlements
+            .case_part(case.collections_key.as_deref());
+        case.orders = self.orders.load.to_part("not read yet (open 3)", "see 3");
+        case.subscriptions = self
+            .subscriptions
+            .load
+            .to_part("not read yet (open 4)", "see 4");
+        case.clawbacks = self
+            .clawbacks
+            .load
+            .to_part("queue not peeked yet (open 5)", "see 5");
+        case.audit = self.timeline.audit_part();
+        case
     }
 
     pub fn get(&self, id: PaneId) -> &dyn Pane {

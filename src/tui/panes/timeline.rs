@@ -4,16 +4,11 @@
 //! case's keys. It makes no Store call of its own (the audit log is a local
 //! read) and says which sources are loaded and which are not yet.
 
-use crate::browse::data::NONE;
 use crate::journal::AuditEntry;
 use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
-use crate::tui::panes::clawbacks::{ClawbacksPane, source_label};
 use crate::tui::panes::empty::draw_empty;
-use crate::tui::panes::entitlements::{EntitlementsPane, FetchState};
 use crate::tui::panes::list::{self, Cursor, Load};
-use crate::tui::panes::orders::OrdersPane;
-use crate::tui::panes::subscriptions::SubscriptionsPane;
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::table::{self, TableColumn, TableSpec};
@@ -39,55 +34,17 @@ pub enum TimelineEvent {
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Source {
-    Entitlements,
-    Orders,
-    Subscriptions,
-    Clawbacks,
-    Audit,
-}
-
-impl Source {
-    pub fn label(self) -> &'static str {
-        match self {
-            Source::Entitlements => "owned",
-            Source::Orders => "order",
-            Source::Subscriptions => "subscription",
-            Source::Clawbacks => "clawback",
-            Source::Audit => "audit",
-        }
-    }
-}
-
-/// One moment of the case.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Entry {
-    pub at: DateTime<Utc>,
-    pub source: Source,
-    pub what: String,
-    pub detail: String,
-}
-
-/// What the other panes hold, borrowed for one sync.
-pub struct Sources<'a> {
-    pub collections_key: Option<&'a str>,
-    pub purchase_key: Option<&'a str>,
-    pub entitlements: &'a EntitlementsPane,
-    pub orders: &'a OrdersPane,
-    pub subscriptions: &'a SubscriptionsPane,
-    pub clawbacks: &'a ClawbacksPane,
-}
+pub use crate::case::timeline::{Entry, Source};
 
 /// Enough to tell whether the sources changed since the last build.
 #[derive(Clone, Debug, Default, PartialEq)]
-struct Stamp {
-    fps: Vec<String>,
-    entitlements: (Option<String>, usize, bool),
-    orders: u64,
-    subscriptions: u64,
-    clawbacks: u64,
-    audit: u64,
+pub struct Stamp {
+    pub fps: Vec<String>,
+    pub entitlements: (Option<String>, usize, bool),
+    pub orders: u64,
+    pub subscriptions: u64,
+    pub clawbacks: u64,
+    pub audit: u64,
 }
 
 const COLUMNS: &[TableColumn] = &[
@@ -154,23 +111,13 @@ impl Default for TimelinePane {
     }
 }
 
-fn case_fps(s: &Sources) -> Vec<String> {
-    [s.collections_key, s.purchase_key]
-        .into_iter()
-        .flatten()
-        .map(crate::keys::fingerprint)
-        .collect()
-}
-
 impl TimelinePane {
     /// Reads the audit log when the pane comes on screen (writes may have
-    /// happened) or the case's keys change; rebuilds the merged list when
-    /// on screen and a source changed.
-    pub fn sync(&mut self, focused: bool, s: &Sources, ctx: &PaneCtx) -> PaneOutput {
+    /// happened) or the case's keys (`fps`) change.
+    pub fn sync(&mut self, focused: bool, fps: Vec<String>, ctx: &PaneCtx) -> PaneOutput {
         self.now = ctx.now;
         let gained = focused && !self.was_focused;
         self.was_focused = focused;
-        let fps = case_fps(s);
         let mut out = PaneOutput::none();
         if fps != self.audit_fps {
             self.audit_fps = fps.clone();
@@ -181,25 +128,37 @@ impl TimelinePane {
         if focused && !fps.is_empty() && (gained || self.audit == Load::Idle) {
             out = self.load_audit();
         }
-        if focused {
-            let stamp = Stamp {
-                fps,
-                entitlements: (
-                    s.entitlements.key_fingerprint(),
-                    s.entitlements.data.len(),
-                    s.entitlements.is_fetching(),
-                ),
-                orders: s.orders.generation,
-                subscriptions: s.subscriptions.generation,
-                clawbacks: s.clawbacks.generation,
-                audit: self.audit_generation,
-            };
-            if self.stamp.as_ref() != Some(&stamp) {
-                self.rebuild(s);
-                self.stamp = Some(stamp);
-            }
-        }
         out
+    }
+
+    /// The stamp of the sources with this pane's audit read in; `None`
+    /// when the list on screen is already built from them.
+    pub fn stale(&self, mut stamp: Stamp) -> Option<Stamp> {
+        stamp.audit = self.audit_generation;
+        (self.stamp.as_ref() != Some(&stamp)).then_some(stamp)
+    }
+
+    /// The audit read as a part of the case.
+    pub fn audit_part(&self) -> crate::case::Part<Vec<AuditEntry>> {
+        use crate::case::Part;
+        match &self.audit {
+            Load::Idle => Part::NotRead("not read yet".into()),
+            Load::Loading { .. } => Part::Reading(None),
+            Load::Failed(f) => Part::Failed {
+                why: f.message.clone(),
+                partial: None,
+            },
+            Load::Loaded { data, .. } => Part::Read(data.clone()),
+        }
+    }
+
+    /// Show the timeline of `case` (a pure function of it).
+    pub fn rebuild(&mut self, case: &crate::case::Case, stamp: Stamp) {
+        let t = crate::case::timeline::build(case, self.now);
+        self.entries = t.entries;
+        self.sources = t.sources;
+        self.cursor.clamp(self.entries.len());
+        self.stamp = Some(stamp);
     }
 
     fn load_audit(&mut self) -> PaneOutput {
@@ -275,65 +234,6 @@ impl TimelinePane {
             _ => return Routed::ignored(),
         };
         Routed::handled(out)
-    }
-
-    /// Merge every loaded source, newest first.
-    fn rebuild(&mut self, s: &Sources) {
-        let mut entries = Vec::new();
-        let mut sources = Vec::new();
-        let now = self.now;
-        sources.push(entitlements(s, &mut entries));
-        sources.push(orders(s, &mut entries));
-        sources.push(subscriptions(s, now, &mut entries));
-        sources.push(clawbacks(s, &mut entries));
-        sources.push(self.audit_source(s, &mut entries));
-        entries.sort_by(|a, b| b.at.cmp(&a.at).then(a.source.cmp(&b.source)));
-        self.entries = entries;
-        self.sources = sources;
-        self.cursor.clamp(self.entries.len());
-    }
-
-    fn audit_source(&self, s: &Sources, out: &mut Vec<Entry>) -> (Source, bool, String) {
-        let src = Source::Audit;
-        match &self.audit {
-            _ if self.audit_fps.is_empty() => (src, false, "audit: no keys in the case".into()),
-            Load::Idle => (src, false, "audit: not read yet".into()),
-            Load::Loading { .. } => (src, false, "audit: reading…".into()),
-            Load::Failed(f) => (src, false, format!("audit: {}", f.message)),
-            Load::Loaded { data, .. } => {
-                let orders = s.orders.orders();
-                let mine = |a: &AuditEntry| {
-                    self.audit_fps.contains(&a.customer_fp)
-                        || (a.action == crate::journal::WriteKind::ClawbackAck.as_str()
-                            && orders
-                                .iter()
-                                .any(|o| a.request_summary.contains(&o.order_id)))
-                };
-                let mut n = 0;
-                for a in data.iter().filter(|a| mine(a)) {
-                    n += 1;
-                    let Some(at) = crate::store::model::StoreTime::parse(&a.at) else {
-                        continue;
-                    };
-                    out.push(Entry {
-                        at: at.0,
-                        source: src,
-                        what: format!("{} {}", a.action, a.event),
-                        detail: format!(
-                            "{}{} · by {} ({})",
-                            a.request_summary,
-                            a.result
-                                .as_deref()
-                                .map(|r| format!(" → {r}"))
-                                .unwrap_or_default(),
-                            a.operator,
-                            a.profile
-                        ),
-                    });
-                }
-                (src, true, format!("audit {n}"))
-            }
-        }
     }
 
     pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
@@ -447,244 +347,6 @@ impl TimelinePane {
                 ],
                 &[],
             );
-        }
-    }
-}
-
-fn at(secs: i64) -> Option<DateTime<Utc>> {
-    if secs == NONE || secs >= crate::browse::column::FOREVER {
-        return None;
-    }
-    DateTime::from_timestamp(secs, 0)
-}
-
-fn entitlements(s: &Sources, out: &mut Vec<Entry>) -> (Source, bool, String) {
-    let src = Source::Entitlements;
-    let Some(key) = s.collections_key else {
-        return (src, false, "entitlements: no collections key".into());
-    };
-    let e = s.entitlements;
-    if e.key_fingerprint().as_deref() != Some(crate::keys::fingerprint(key).as_str()) {
-        return (src, false, "entitlements: not listed yet (open 2)".into());
-    }
-    let d = &e.data;
-    for r in d.rows() {
-        let product = d.sym(r.product);
-        let kind = d.sym(r.kind);
-        let status = d.sym(r.status);
-        if let Some(t) = at(r.acquired) {
-            out.push(Entry {
-                at: t,
-                source: src,
-                what: format!("acquired {product}"),
-                detail: format!(
-                    "{} · {} · {}",
-                    if kind.is_empty() { "no kind" } else { kind },
-                    d.sym(r.acquisition),
-                    if status.is_empty() {
-                        "no status"
-                    } else {
-                        status
-                    }
-                ),
-            });
-        }
-        if let Some(t) = at(r.modified)
-            && r.modified != r.acquired
-        {
-            out.push(Entry {
-                at: t,
-                source: src,
-                what: format!("modified {product}"),
-                detail: format!(
-                    "now {}",
-                    if status.is_empty() {
-                        "no status"
-                    } else {
-                        status
-                    }
-                ),
-            });
-        }
-    }
-    let n = d.len();
-    match &e.fetch {
-        FetchState::Running { .. } => (src, false, format!("entitlements: listing… {n} so far")),
-        FetchState::Failed(_, why) => (
-            src,
-            n > 0,
-            format!("entitlements: {n}, listing failed ({why})"),
-        ),
-        FetchState::Cancelled(_) => (src, n > 0, format!("entitlements: {n}, listing cancelled")),
-        _ => (src, true, format!("entitlements {n}")),
-    }
-}
-
-fn orders(s: &Sources, out: &mut Vec<Entry>) -> (Source, bool, String) {
-    let src = Source::Orders;
-    if s.purchase_key.is_none() {
-        return (src, false, "orders: no purchase key".into());
-    }
-    match &s.orders.load {
-        Load::Idle => (src, false, "orders: not read yet (open 3)".into()),
-        Load::Loading { .. } => (src, false, "orders: reading…".into()),
-        Load::Failed(_) => (src, false, "orders: failed (see 3)".into()),
-        Load::Loaded { data, .. } => {
-            for o in data {
-                let lines = o
-                    .order_line_items
-                    .iter()
-                    .map(|l| format!("{} × {}", l.quantity, l.product_id))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if let Some(t) = &o.order_purchased_date {
-                    out.push(Entry {
-                        at: t.0,
-                        source: src,
-                        what: format!("purchased {lines}"),
-                        detail: format!("order {}", o.order_id),
-                    });
-                }
-                if let Some(t) = &o.order_refunded_date {
-                    let states = o
-                        .order_line_items
-                        .iter()
-                        .filter_map(|l| l.line_item_state.as_ref().map(|s| s.to_string()))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    out.push(Entry {
-                        at: t.0,
-                        source: src,
-                        what: format!("refunded {lines}"),
-                        detail: format!("order {} · {states}", o.order_id),
-                    });
-                }
-            }
-            (src, true, format!("orders {} (90 days)", data.len()))
-        }
-    }
-}
-
-fn subscriptions(s: &Sources, now: DateTime<Utc>, out: &mut Vec<Entry>) -> (Source, bool, String) {
-    let src = Source::Subscriptions;
-    if s.purchase_key.is_none() {
-        return (src, false, "subscriptions: no purchase key".into());
-    }
-    match &s.subscriptions.load {
-        Load::Idle => (src, false, "subscriptions: not read yet (open 4)".into()),
-        Load::Loading { .. } => (src, false, "subscriptions: reading…".into()),
-        Load::Failed(_) => (src, false, "subscriptions: failed (see 4)".into()),
-        Load::Loaded { data, .. } => {
-            for r in data {
-                let state = r
-                    .recurrence_state
-                    .as_ref()
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|| "no state".into());
-                let detail = format!("now {state} · {}", r.id);
-                if let Some(t) = &r.start_time {
-                    out.push(Entry {
-                        at: t.0,
-                        source: src,
-                        what: format!("started {}", r.product_id),
-                        detail: detail.clone(),
-                    });
-                }
-                if let Some(t) = &r.expiration_time
-                    && !t.is_forever()
-                {
-                    out.push(Entry {
-                        at: t.0,
-                        source: src,
-                        what: format!(
-                            "{} {}",
-                            if t.0 > now { "expires" } else { "expired" },
-                            r.product_id
-                        ),
-                        detail: detail.clone(),
-                    });
-                }
-                if let Some(t) = &r.cancellation_date {
-                    out.push(Entry {
-                        at: t.0,
-                        source: src,
-                        what: format!("canceled {}", r.product_id),
-                        detail: detail.clone(),
-                    });
-                }
-            }
-            (src, true, format!("subscriptions {}", data.len()))
-        }
-    }
-}
-
-/// Queue events tied to this case: their order is one of the customer's
-/// loaded orders, or the journal matched them to a consume of a case key.
-fn clawbacks(s: &Sources, out: &mut Vec<Entry>) -> (Source, bool, String) {
-    let src = Source::Clawbacks;
-    let fps: Vec<String> = case_fps(s);
-    let order_ids: Vec<&str> = s
-        .orders
-        .orders()
-        .iter()
-        .map(|o| o.order_id.as_str())
-        .collect();
-    match &s.clawbacks.load {
-        Load::Idle => (
-            src,
-            false,
-            "clawbacks: queue not peeked yet (open 5)".into(),
-        ),
-        Load::Loading { .. } => (src, false, "clawbacks: peeking…".into()),
-        Load::Failed(_) => (src, false, "clawbacks: failed (see 5)".into()),
-        Load::Loaded { data, .. } => {
-            let mut tied = 0;
-            for r in &data.rows {
-                let Ok(e) = &r.event else { continue };
-                let by_order = order_ids.contains(&e.data.order_id.as_str());
-                let by_journal = r
-                    .matches
-                    .as_ref()
-                    .is_ok_and(|m| m.iter().any(|t| fps.contains(&t.customer_fp)));
-                if !(by_order || by_journal) {
-                    continue;
-                }
-                tied += 1;
-                let Some(t) = r.time() else { continue };
-                out.push(Entry {
-                    at: t,
-                    source: src,
-                    what: format!(
-                        "{} {} {}",
-                        source_label(&e.source).to_lowercase(),
-                        e.data
-                            .event_state
-                            .as_ref()
-                            .map(|s| s.to_string())
-                            .unwrap_or_else(|| "—".into()),
-                        e.data.product_id
-                    ),
-                    detail: format!(
-                        "order {} · {} · {}",
-                        e.data.order_id,
-                        crate::tui::panes::clawbacks::what_to_do(r.state()).0,
-                        crate::tui::panes::clawbacks::match_text(&r.matches)
-                    ),
-                });
-            }
-            let how = if s.orders.load.data().is_none() {
-                " (by journal only: read Orders (3) to tie by order)"
-            } else {
-                ""
-            };
-            (
-                src,
-                true,
-                format!(
-                    "clawbacks {tied} of {} queue events tie to this case{how}",
-                    data.rows.len()
-                ),
-            )
         }
     }
 }

@@ -1,0 +1,116 @@
+//! Clawback events of the queue as a case holds them: decoded, matched to
+//! the journal's consumes, and what each means for the publisher.
+
+use crate::journal::RecordedOrderTransaction;
+use crate::store::model::{ClawbackEvent, EventState};
+use chrono::{DateTime, Utc};
+
+/// One queue message, decoded and matched.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClawRow {
+    /// Place in the queue as peeked (the screen sorts by time).
+    pub position: usize,
+    pub message_id: String,
+    pub insertion_time: String,
+    pub dequeue_count: u32,
+    pub event: Result<ClawbackEvent, String>,
+    /// Consumes in this data dir's journal that drew from the event's line.
+    pub matches: Result<Vec<RecordedOrderTransaction>, String>,
+}
+
+impl ClawRow {
+    pub fn ids(&self) -> Option<(&str, &str)> {
+        self.event
+            .as_ref()
+            .ok()
+            .map(|e| (e.data.order_id.as_str(), e.data.line_item_id.as_str()))
+    }
+
+    /// When it happened: the event's time, else its eventDate.
+    pub fn time(&self) -> Option<DateTime<Utc>> {
+        let e = self.event.as_ref().ok()?;
+        e.time.as_ref().or(e.data.event_date.as_ref()).map(|t| t.0)
+    }
+
+    /// When the queue took the message (RFC 1123 in the queue's XML).
+    pub fn inserted(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc2822(&self.insertion_time)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    pub fn state(&self) -> Option<&EventState> {
+        self.event.as_ref().ok()?.data.event_state.as_ref()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Peeked {
+    pub rows: Vec<ClawRow>,
+    /// Until when the SAS token the peek used is valid.
+    pub sas_expires: Option<DateTime<Utc>>,
+}
+
+/// "Refund" / "Chargeback" from `/Purchase/Refund` / `/Purchase/Chargeback`.
+pub fn source_label(source: &str) -> &str {
+    source
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(source)
+}
+
+/// What the publisher should do, short (table) and long (detail).
+pub fn what_to_do(state: Option<&EventState>) -> (&'static str, &'static str) {
+    match state {
+        Some(EventState::Revoked) => (
+            "reconcile",
+            "money back, but removal failed because it was already consumed: reconcile in your own records",
+        ),
+        Some(EventState::Returned) => (
+            "nothing to do",
+            "money back and the entitlement was removed: nothing to do",
+        ),
+        Some(EventState::Refunded) => ("log it", "money back and the user keeps it: log it"),
+        Some(EventState::ChargebackReversal) => (
+            "undo revocation",
+            "the chargeback was reversed: undo an earlier revocation",
+        ),
+        Some(EventState::Other(_)) => ("check docs", "an eventState this build does not know"),
+        None => ("check event", "the event names no eventState"),
+    }
+}
+
+/// "consume #3 of customer 1a2b3c4d", "no local record", or why unknown.
+pub fn match_text(m: &Result<Vec<RecordedOrderTransaction>, String>) -> String {
+    match m {
+        Err(e) => format!("journal unreadable: {e}"),
+        Ok(v) if v.is_empty() => "no local record".into(),
+        Ok(v) => {
+            let mut by_customer: Vec<(&str, Vec<i64>)> = Vec::new();
+            for t in v {
+                match by_customer.iter_mut().find(|(fp, _)| *fp == t.customer_fp) {
+                    Some((_, ids)) => ids.push(t.write_id),
+                    None => by_customer.push((t.customer_fp.as_str(), vec![t.write_id])),
+                }
+            }
+            by_customer
+                .iter()
+                .map(|(fp, ids)| {
+                    let ids = ids
+                        .iter()
+                        .map(|i| format!("#{i}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let word = if ids.contains(',') {
+                        "consumes"
+                    } else {
+                        "consume"
+                    };
+                    format!("matches {word} {ids} of customer {fp}")
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Filling a [`Case`] through the Store client, for headless commands and
+//! tests: the same reads the console's panes run, one after the other.
+
+use super::clawbacks::{ClawRow, Peeked};
+use super::{Case, FailedCall, Part};
+use crate::journal::{AuditFilter, Journal};
+use crate::store::{StoreClient, StoreError};
+use std::path::Path;
+use tokio_util::sync::CancellationToken;
+
+/// The clawback queue is peeked, never emptied: at most this many events.
+pub const PEEK_MAX: u8 = 32;
+
+/// Every page of the orders query (last 90 days).
+pub async fn orders(
+    client: &StoreClient,
+    key: &str,
+    cancel: &CancellationToken,
+) -> Result<Vec<crate::store::model::Order>, StoreError> {
+    let mut all = Vec::new();
+    client
+        .orders(key, None, cancel, |p| all.extend(p.items))
+        .await?;
+    Ok(all)
+}
+
+/// Every page of the recurrences query.
+pub async fn recurrences(
+    client: &StoreClient,
+    key: &str,
+    cancel: &CancellationToken,
+) -> Result<Vec<crate::store::model::Recurrence>, StoreError> {
+    let mut all = Vec::new();
+    client.recurrences(key, cancel, |p| all.extend(p.items)).await?;
+    Ok(all)
+}
+
+/// A SAS token, a peek of up to [`PEEK_MAX`] events, and each event
+/// matched to the consumes the journal recorded for its order line.
+pub async fn peek(client: &StoreClient, journal_path: &Path) -> Result<Peeked, StoreError> {
+    let sas = client.clawback_sas().await?.value;
+    let events = client.queue_peek(&sas.uri, PEEK_MAX).await?.value;
+    let journal = Journal::open(journal_path).map_err(|e| e.to_string());
+    let rows = events
+        .into_iter()
+        .enumerate()
+        .map(|(position, q)| {
+            let matches = match (&journal, &q.event) {
+                (Err(e), _) => Err(e.clone()),
+                (Ok(j), Ok(ev)) => j
+                    .order_transactions_for(&ev.data.order_id, &ev.data.line_item_id)
+                    .map_err(|e| e.to_string()),
+                (Ok(_), Err(_)) => Ok(Vec::new()),
+            };
+            ClawRow {
+                position,
+                message_id: q.message.message_id,
+                insertion_time: q.message.insertion_time,
+                dequeue_count: q.message.dequeue_count,
+                event: q.event,
+                matches,
+            }
+        })
+        .collect();
+    Ok(Peeked {
+        rows,
+        sas_expires: Some(sas.expires_on.0.0),
+    })
+}
+
+/// This data dir's audit entries for the case's key fingerprints, and every
+/// clawback acknowledgement (those name no customer; the timeline ties them
+/// to the case by order id).
+pub fn audit_for(
+    journal_path: &Path,
+    fps: &[String],
+) -> Result<Vec<crate::journal::AuditEntry>, String> {
+    let j = Journal::open(journal_path).map_err(|e| e.to_string())?;
+    let mut filters: Vec<AuditFilter> = fps
+        .iter()
+        .map(|fp| AuditFilter {
+            customer_fp: Some(fp.clone()),
+            ..AuditFilter::default()
+        })
+        .collect();
+    filters.push(AuditFilter {
+        action: Some(crate::journal::WriteKind::ClawbackAck.as_str().into()),
+        ..AuditFilter::default()
+    });
+    let mut all = Vec::new();
+    for filter in &filters {
+        all.extend(j.audit(filter).map_err(|e| e.to_string())?);
+    }
+    all.sort_by_key(|e| e.id);
+    all.dedup_by_key(|e| e.id);
+    Ok(all)
+}
+
+/// The ids Microsoft support traces a call by, named as on the wire.
+pub fn correlation_pairs(c: &crate::store::error::CorrelationIds) -> Vec<(String, String)> {
+    [
+        ("MS-CorrelationId", &c.correlation_id),
+        ("MS-RequestId", &c.request_id),
+        ("MS-CV", &c.cv),
+    ]
+    .into_iter()
+    .filter_map(|(name, v)| v.as_ref().map(|v| (name.to_string(), v.clone())))
+    .collect()
+}
+
+fn part<T>(what: &str, r: Result<T, StoreError>, failed: &mut Vec<FailedCall>) -> Part<T> {
+    match r {
+        Ok(d) => Part::Read(d),
+        Err(e) => {
+            failed.push(FailedCall {
+                what: what.into(),
+                message: e.to_string(),
+                correlation_ids: correlation_pairs(&e.correlation),
+            });
+            Part::Failed {
+                why: e.to_string(),
+                partial: None,
+            }
+        }
+    }
+}
+
+/// Read the case of `collections_key` / `purchase_key`: orders,
+/// subscriptions, the clawback queue and the audit log (the entitlement
+/// listing is read by `browse`'s loader; see `commands::entitlements`).
+pub async fn load(
+    client: &StoreClient,
+    collections_key: Option<String>,
+    purchase_key: Option<String>,
+    journal_path: &Path,
+    cancel: &CancellationToken,
+) -> Case {
+    let mut case = Case::new(collections_key, purchase_key);
+    let mut failed = Vec::new();
+    match case.purchase_key.clone() {
+        Some(k) => {
+            case.orders = part("orders", orders(client, &k, cancel).await, &mut failed);
+            case.subscriptions = part(
+                "subscriptions",
+                recurrences(client, &k, cancel).await,
+                &mut failed,
+            );
+        }
+        None => {
+            case.orders = Part::NotRead("no purchase key".into());
+            case.subscriptions = Part::NotRead("no purchase key".into());
+        }
+    }
+    case.clawbacks = part("clawback queue", peek(client, journal_path).await, &mut failed);
+    case.audit = match audit_for(journal_path, &case.fingerprints()) {
+        Ok(a) => Part::Read(a),
+        Err(why) => Part::Failed { why, partial: None },
+    };
+    case.entitlements = Part::NotRead("not listed".into());
+    case.failed_calls = failed;
+    case
+}
