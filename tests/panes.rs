@@ -471,3 +471,118 @@ async fn targeted_offer_is_listed_and_claimed_through_the_journal() {
         "the token never reaches the audit log"
     );
 }
+
+/// One customer, two faces: the Case loaded headless through the case
+/// loaders and the Case the console's panes hold after reading the same
+/// customer give the same timeline, entry for entry.
+#[tokio::test]
+async fn headless_case_equals_what_the_panes_show() {
+    let rig = Rig::start().await;
+    let (collections, purchase) = rig.keys("cora");
+    let report = storedesk::tui::writes::run(
+        &rig.client,
+        &rig.journal,
+        &rig.actor,
+        WriteRequest::consume(&collections, COINS, Some(1), None),
+    )
+    .await;
+    assert!(report.line.is_ok(), "{:?}", report.line);
+
+    let mut app = rig.app_with("cora");
+    for pane in ['3', '4', '5', '6'] {
+        let fx = key(&mut app, pane);
+        rig.drive(&mut app, fx).await;
+    }
+    let shown = app.panes.timeline.entries.clone();
+    assert!(!shown.is_empty());
+
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let mut case = storedesk::case::load::load(
+        &rig.client,
+        Some(collections),
+        Some(purchase),
+        &rig.journal,
+        &cancel,
+    )
+    .await;
+    assert!(case.failed_calls.is_empty(), "{:?}", case.failed_calls);
+    // The panes did not list entitlements (pane 2 was never opened), so
+    // neither does the headless case here.
+    case.entitlements = storedesk::case::Part::NotRead("not listed yet (open 2)".into());
+    let headless = storedesk::case::timeline::build(&case, app.now);
+    assert_eq!(headless.entries, shown);
+    assert_eq!(headless.sources, app.panes.timeline.sources);
+    // And the panes' own Case is the same customer's.
+    assert_eq!(app.panes.case().fingerprints(), case.fingerprints());
+}
+
+fn ids(orders: &[storedesk::store::model::Order]) -> Vec<String> {
+    let mut v: Vec<String> = orders.iter().map(|o| o.order_id.clone()).collect();
+    v.sort();
+    v
+}
+
+/// A key minted by the sandbox for `customer` with the `userId` claim
+/// `user_id` (a publisherUserId the publisher passed: here, shared).
+async fn mint_with_user(rig: &Rig, customer: &str, kind: &str, user_id: &str) -> String {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/_sandbox/keys", rig.sandbox.info.base_url))
+        .json(&serde_json::json!({"customer": customer, "kind": kind, "userId": user_id}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "mint: {}", resp.status());
+    let v: serde_json::Value = resp.json().await.unwrap();
+    v["key"].as_str().unwrap().to_string()
+}
+
+/// Two customers whose keys carry the same userId claim stay two cases:
+/// pasting the second never shows the first one's orders, and their call
+/// budgets are counted apart.
+#[tokio::test]
+async fn two_customers_with_one_user_id_stay_apart() {
+    let rig = Rig::start().await;
+    let shared = "same-for-everyone@publisher.example";
+    let ada = mint_with_user(&rig, "ada", "purchase", shared).await;
+    let cora = mint_with_user(&rig, "cora", "purchase", shared).await;
+    assert_eq!(
+        storedesk::store::keyinfo::user_id(&ada),
+        storedesk::store::keyinfo::user_id(&cora)
+    );
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let ada_orders = storedesk::case::load::orders(&rig.client, &ada, &cancel)
+        .await
+        .unwrap();
+    let cora_orders = storedesk::case::load::orders(&rig.client, &cora, &cancel)
+        .await
+        .unwrap();
+    assert_ne!(
+        ids(&ada_orders),
+        ids(&cora_orders),
+        "the two customers' orders differ"
+    );
+
+    let mut app = rig.app_with("ada");
+    app.update(Action::Paste(ada.clone()));
+    let fx = key(&mut app, '3');
+    assert_eq!(rig.drive(&mut app, fx).await, 1);
+    assert_eq!(ids(app.panes.orders.orders()), ids(&ada_orders));
+    // The other customer's key: a new case, read anew.
+    let fx = key(&mut app, '1');
+    rig.drive(&mut app, fx).await;
+    let mut fx = app.update(Action::Paste(cora.clone()));
+    fx.extend(key(&mut app, '3'));
+    assert_eq!(rig.drive(&mut app, fx).await, 1, "cora's orders are read");
+    assert_eq!(ids(app.panes.orders.orders()), ids(&cora_orders));
+
+    // Budgets: calls with one customer's collections key leave the other's whole.
+    let ada_c = mint_with_user(&rig, "ada", "collections", shared).await;
+    let cora_c = mint_with_user(&rig, "cora", "collections", shared).await;
+    let before = rig.client.calls_left_for_key(&cora_c);
+    rig.client
+        .entitlements_v8(&ada_c, &Default::default(), &cancel, |_| {})
+        .await
+        .unwrap();
+    assert!(rig.client.calls_left_for_key(&ada_c) < before);
+    assert_eq!(rig.client.calls_left_for_key(&cora_c), before);
+}

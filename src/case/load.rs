@@ -31,7 +31,9 @@ pub async fn recurrences(
     cancel: &CancellationToken,
 ) -> Result<Vec<crate::store::model::Recurrence>, StoreError> {
     let mut all = Vec::new();
-    client.recurrences(key, cancel, |p| all.extend(p.items)).await?;
+    client
+        .recurrences(key, cancel, |p| all.extend(p.items))
+        .await?;
     Ok(all)
 }
 
@@ -151,7 +153,11 @@ pub async fn load(
             case.subscriptions = Part::NotRead("no purchase key".into());
         }
     }
-    case.clawbacks = part("clawback queue", peek(client, journal_path).await, &mut failed);
+    case.clawbacks = part(
+        "clawback queue",
+        peek(client, journal_path).await,
+        &mut failed,
+    );
     case.audit = match audit_for(journal_path, &case.fingerprints()) {
         Ok(a) => Part::Read(a),
         Err(why) => Part::Failed { why, partial: None },

@@ -25,7 +25,10 @@ pub enum Part<T> {
     NotRead(String),
     Reading(Option<T>),
     Read(T),
-    Failed { why: String, partial: Option<T> },
+    Failed {
+        why: String,
+        partial: Option<T>,
+    },
     Cancelled(Option<T>),
 }
 

@@ -8,7 +8,7 @@
 //! - `POST _sandbox/ratelimit` `{"enabled": false}` switches the 100-per-5-minutes
 //!   limit off (for load benchmarks) or back on
 //! - `POST _sandbox/keys`    mint a key: `{"customer","kind":"collections"|"purchase",
-//!   "clientId"?, "issuedDaysAgo"?}` → `{"key"}`
+//!   "clientId"?, "issuedDaysAgo"?, "userId"?}` → `{"key"}`
 
 use super::App;
 use super::auth::{self, KeyKind};
@@ -43,6 +43,10 @@ struct MintRequest {
     client_id: Option<String>,
     #[serde(default)]
     issued_days_ago: Option<i64>,
+    /// The `userId` claim, as a publisher's service passed it to the
+    /// device (publisherUserId): it may be empty or shared by customers.
+    #[serde(default)]
+    user_id: Option<String>,
 }
 
 pub fn handle(app: &App, route: &Route, parts: &Parts, body: &Bytes) -> Response {
@@ -112,6 +116,7 @@ fn mint(app: &App, parts: &Parts, body: &Bytes) -> Result<Response, ApiError> {
     let days = req.issued_days_ago.unwrap_or(0).clamp(-3650, 3650);
     let issued = app.clock.now() - TimeDelta::days(days);
     let client_id = req.client_id.unwrap_or_else(|| app.client_id.clone());
+    let user_id = req.user_id.unwrap_or(user_id);
     let key = auth::mint_key(app, &name, &user_id, req.kind, issued, &client_id)?;
     Ok(json(StatusCode::OK, &serde_json::json!({ "key": key })))
 }

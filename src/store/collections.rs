@@ -270,6 +270,7 @@ impl StoreClient {
             }
             .into());
         }
+        keyinfo::record_renewal(key, resp.value.key.trim());
         Ok(resp.map(|r| r.key))
     }
 }

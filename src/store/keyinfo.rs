@@ -44,17 +44,39 @@ pub fn refresh_uri(key: &str) -> Option<String> {
         .map(String::from)
 }
 
-/// What the call budget is keyed by: the userId, or the key's fingerprint
-/// when the key carries none.
-pub fn customer_id(key: &str) -> String {
-    user_id(key).unwrap_or_else(|| format!("key:{}", fingerprint(key)))
+/// Keys this process renewed: the new key's fingerprint → the customer id
+/// of the key it replaced. Process-wide because a renewal is known only to
+/// the process that made it, and every part of it (budget, panes) must see it.
+static RENEWALS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// `new` was minted by renewing `old`: from now on it is the same customer.
+pub fn record_renewal(old: &str, new: &str) {
+    let id = customer_id(old);
+    RENEWALS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(fingerprint(new), id);
 }
 
-/// Whether two keys name the same customer of the same service: a renewed
-/// key, not a different customer. Keys without a userId never match.
+/// Who a key belongs to, for the call budget and for what a case keeps:
+/// the fingerprint of the first key of its line of renewals. Never the
+/// `userId` claim: a publisherUserId may be empty or the same for every
+/// customer of a publisher, and two customers must never share a budget
+/// or a listing.
+pub fn customer_id(key: &str) -> String {
+    let fp = fingerprint(key);
+    RENEWALS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&fp)
+        .cloned()
+        .unwrap_or_else(|| format!("key:{fp}"))
+}
+
+/// Whether `b` is `a` or a renewal of it (by this process).
 pub fn same_customer(a: &str, b: &str) -> bool {
-    let iss = |k: &str| payload(k).and_then(|p| p.get("iss")?.as_str().map(String::from));
-    user_id(a).is_some_and(|u| user_id(b).as_deref() == Some(u.as_str())) && iss(a) == iss(b)
+    customer_id(a) == customer_id(b)
 }
 
 #[cfg(test)]
@@ -77,7 +99,7 @@ mod tests {
             CLAIM_REFRESH_URI: "https://collections.mp.microsoft.com/v6.0/b2b/keys/renew"
         }));
         assert_eq!(user_id(&k).as_deref(), Some("user-7"));
-        assert_eq!(customer_id(&k), "user-7");
+        assert_eq!(customer_id(&k), format!("key:{}", fingerprint(&k)));
         assert!(refresh_uri(&k).unwrap().ends_with("/keys/renew"));
     }
 
@@ -91,15 +113,23 @@ mod tests {
     }
 
     #[test]
-    fn a_renewed_key_is_the_same_customer_another_user_is_not() {
-        let k = |user: &str, iss: &str, iat: i64| {
-            key(serde_json::json!({ CLAIM_USER_ID: user, "iss": iss, "iat": iat }))
+    fn only_a_renewal_makes_two_keys_one_customer() {
+        let k = |user: &str, iat: i64| {
+            key(
+                serde_json::json!({ CLAIM_USER_ID: user, "iss": "https://collections.mp.microsoft.com/v6.0/keys", "iat": iat }),
+            )
         };
-        let coll = "https://collections.mp.microsoft.com/v6.0/keys";
-        let purch = "https://purchase.mp.microsoft.com/v6.0/keys";
-        assert!(same_customer(&k("u1", coll, 1), &k("u1", coll, 2)));
-        assert!(!same_customer(&k("u1", coll, 1), &k("u2", coll, 1)));
-        assert!(!same_customer(&k("u1", coll, 1), &k("u1", purch, 1)));
-        assert!(!same_customer("not-a-key", "not-a-key"));
+        // Same userId claim, two keys: two customers until one renews the other.
+        let (a, b) = (k("shared", 1), k("shared", 2));
+        assert!(!same_customer(&a, &b));
+        assert_ne!(customer_id(&a), customer_id(&b));
+        record_renewal(&a, &b);
+        assert!(same_customer(&a, &b));
+        assert_eq!(customer_id(&b), customer_id(&a));
+        // A renewal of the renewal stays in the line.
+        let c = k("shared", 3);
+        record_renewal(&b, &c);
+        assert_eq!(customer_id(&c), customer_id(&a));
+        assert!(same_customer("not-a-key", "not-a-key"));
     }
 }

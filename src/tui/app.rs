@@ -54,7 +54,8 @@ pub struct App {
     pub pending: Vec<PendingLine>,
     /// Collection calls left in the 5-minute window for this customer.
     pub budget_left: Option<u32>,
-    /// Whose budget `budget_left` is (the collections key's userId).
+    /// Whose budget `budget_left` is (`keyinfo::customer_id` of the
+    /// collections key: never its userId claim).
     budget_customer: Option<String>,
     pub now: DateTime<Utc>,
     pub size: (u16, u16),
@@ -117,12 +118,11 @@ impl App {
             effects.extend(self.sync_panes());
         }
         // The budget is per customer: a new collections key starts unknown.
-        let customer = self.panes.key.collections.as_ref().map(|k| {
-            k.assessment
-                .user_id
-                .clone()
-                .unwrap_or_else(|| k.assessment.fingerprint.clone())
-        });
+        let customer = self
+            .panes
+            .key
+            .collections_token()
+            .map(crate::store::keyinfo::customer_id);
         if customer != self.budget_customer {
             self.budget_customer = customer;
             self.budget_left = None;

@@ -851,7 +851,7 @@ fn entitlement_detail_gets_its_orders_from_the_orders_pane_one_query() {
 }
 
 #[test]
-fn a_renewed_key_keeps_the_listing_a_new_customer_lists_again() {
+fn a_key_storedesk_renewed_keeps_the_listing_a_pasted_one_lists_again() {
     use crate::tui::app::Effect;
     use crate::tui::panes::PaneId;
     let mut app = entitlements_app(|_| {});
@@ -860,9 +860,26 @@ fn a_renewed_key_keeps_the_listing_a_new_customer_lists_again() {
             .filter(|e| matches!(e, Effect::Pane(PaneId::Entitlements, _)))
             .count()
     };
-    // Same user (demo-alice), later iat: what a renewal returns.
+    // Same user (demo-alice), later iat, but pasted: storedesk did not
+    // renew it, and a userId claim proves no customer, so it lists again.
     let iat = now().timestamp() - 3600;
+    let old = app
+        .panes
+        .key
+        .collections_token()
+        .unwrap_or_default()
+        .to_string();
     app.update(Action::Paste(key_issued("collections", iat)));
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('2'),
+        KeyModifiers::NONE,
+    )));
+    assert_eq!(fetches(&fx), 1, "a pasted key is a new case: {fx:?}");
+    // What storedesk renewed itself keeps the listing.
+    let mut app = entitlements_app(|_| {});
+    let renewed = key_issued("collections", iat - 60);
+    crate::store::keyinfo::record_renewal(&old, &renewed);
+    app.update(Action::Paste(renewed));
     let fx = app.update(Action::Key(KeyEvent::new(
         KeyCode::Char('2'),
         KeyModifiers::NONE,

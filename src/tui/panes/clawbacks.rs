@@ -6,8 +6,8 @@
 //! received (hidden from other readers for a while) to get its pop receipt,
 //! then the delete goes through the confirmation dialog and the journal.
 
-use crate::journal::WriteRequest;
 pub use crate::case::clawbacks::{ClawRow, Peeked, match_text, source_label, what_to_do};
+use crate::journal::WriteRequest;
 use crate::store::model::EventState;
 use crate::tui::action::Effect;
 use crate::tui::keymap::Command;

@@ -5,9 +5,7 @@
 
 use crate::journal::{Actor, WriteRequest};
 use crate::store::StoreClient;
-use crate::tui::panes::clawbacks::{
-    ClawEvent, ClawJob, RECEIVE_VISIBILITY_SECS, Receipt,
-};
+use crate::tui::panes::clawbacks::{ClawEvent, ClawJob, RECEIVE_VISIBILITY_SECS, Receipt};
 use crate::tui::panes::list::Failure;
 use crate::tui::panes::orders::{OrdersEvent, OrdersJob};
 use crate::tui::panes::subscriptions::{SubsEvent, SubsJob};

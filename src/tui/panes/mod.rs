@@ -336,9 +336,7 @@ impl Panes {
         let collections = self.key.collections_token().map(str::to_string);
         let purchase = self.key.purchase_token().map(str::to_string);
         let mut case = crate::case::Case::new(collections, purchase);
-        case.entitlements = self
-            .entitlements
-            .case_part(case.collections_key.as_deref());
+        case.entitlements = self.entitlements.case_part(case.collections_key.as_deref());
         case.orders = self.orders.load.to_part("not read yet (open 3)", "see 3");
         case.subscriptions = self
             .subscriptions
