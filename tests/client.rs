@@ -924,7 +924,18 @@ async fn budget_refuses_the_101st_collection_call_locally() {
             .unwrap_or_else(|e| panic!("call {i}: {e}"));
     }
     assert_eq!(c.calls_left_for_key(&gus.collections_key), 0);
-    assert_eq!(c.calls_left(&gus.user_id), 0, "keyed by the userId");
+    assert_eq!(
+        c.calls_left(&storedesk::store::keyinfo::customer_id(
+            &gus.collections_key
+        )),
+        0,
+        "keyed by the customer the key belongs to"
+    );
+    assert_eq!(
+        c.calls_left(&gus.user_id),
+        100,
+        "not by the userId claim, which customers may share"
+    );
     let sent = c.stats().of("publisherQuery");
     let e = c.publisher_query_page(&req).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Budget);
