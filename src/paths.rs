@@ -58,6 +58,15 @@ impl Paths {
         })
     }
 
+    /// The user's key bindings, next to the config file (so `--config`
+    /// elsewhere brings its own `keys.toml`).
+    pub fn keys_file(&self) -> PathBuf {
+        self.config_file
+            .parent()
+            .map(|d| d.join("keys.toml"))
+            .unwrap_or_else(|| PathBuf::from("keys.toml"))
+    }
+
     pub fn log_dir(&self) -> PathBuf {
         self.data_dir.join("logs")
     }

@@ -17,7 +17,11 @@ struct Session {
 }
 
 fn start(extra_env: &[(&str, &str)]) -> Session {
-    let dir = tempfile::tempdir().unwrap();
+    start_in(tempfile::tempdir().unwrap(), extra_env)
+}
+
+/// Start in `dir`, where the (absent) config file and its `keys.toml` live.
+fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Session {
     let pty = native_pty_system();
     let pair = pty
         .openpty(PtySize {
@@ -86,6 +90,19 @@ impl Session {
         panic!("{needle:?} never appeared; screen:\n{}", self.screen());
     }
 
+    /// Like `wait_for`, with the screen's rows joined: a long status-bar
+    /// notice wraps.
+    fn wait_for_joined(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if self.screen().replace('\n', "").contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{needle:?} never appeared; screen:\n{}", self.screen());
+    }
+
     fn send(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).unwrap();
         self.writer.flush().unwrap();
@@ -142,6 +159,28 @@ fn first_frame_help_and_quit_restore_the_terminal() {
     s.send(b"\x1b");
     std::thread::sleep(Duration::from_millis(300));
     s.send(b"q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    s.assert_restored();
+}
+
+#[test]
+fn keys_toml_rebinds_and_a_bad_entry_is_reported_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("keys.toml"),
+        "[bindings]\nquit = [\"ctrl-q\"]\nconsume = \"C\"\n",
+    )
+    .unwrap();
+    let mut s = start_in(dir, &[]);
+    s.wait_for("SANDBOX");
+    s.wait_for_joined("keys.toml:3:");
+    s.wait_for_joined("a write has no key");
+    // `q` is no longer quit; Ctrl-Q is.
+    s.send(b"q");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(s.child.try_wait().unwrap().is_none(), "q still quits");
+    s.send(b"\x11");
     let status = s.wait_exit();
     assert!(status.success(), "exit status {status:?}");
     s.assert_restored();

@@ -21,12 +21,26 @@ pub fn run(ctx: Context) -> ExitCode {
         actor: Actor::from_profile(&ctx.config.profile),
     };
     let session = session_for(&ctx);
+    let notice = install_keymap(&ctx.paths.keys_file());
     let console = crate::tui::Console {
         session,
+        notice,
         env,
         connect: Box::pin(async move { open_store(&ctx).await }),
     };
     crate::tui::run(rt, console)
+}
+
+/// Merge the user's `keys.toml` over the built-in keys for this process.
+/// A bad file never stops the console: what is wrong comes back as a
+/// status-bar notice (and every problem goes to the log).
+fn install_keymap(path: &std::path::Path) -> Option<String> {
+    let (keymap, problems) = crate::tui::keymap::file::load(path);
+    for p in &problems {
+        tracing::warn!("keys.toml: {p}");
+    }
+    crate::tui::keymap::install(keymap);
+    crate::tui::keymap::file::notice(&problems)
 }
 
 /// Facts about the session that the status bar shows.

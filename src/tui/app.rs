@@ -355,22 +355,25 @@ impl App {
             .unwrap_or(0);
         match &mut self.overlay {
             Some(Overlay::Help { scroll }) => {
-                match key.code {
-                    KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
-                    KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
-                    KeyCode::PageDown => *scroll = scroll.saturating_add(10),
-                    KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
-                    KeyCode::Char('q') => return self.quit(),
+                // Scrolls with the list keys, so a rebound list scrolls it too.
+                match keymap::lookup(&key, Scope::Lists) {
+                    Some(Command::Down) => *scroll = scroll.saturating_add(1),
+                    Some(Command::Up) => *scroll = scroll.saturating_sub(1),
+                    Some(Command::PageDown) => *scroll = scroll.saturating_add(10),
+                    Some(Command::PageUp) => *scroll = scroll.saturating_sub(10),
+                    _ if keymap::lookup(&key, Scope::Global) == Some(Command::Quit) => {
+                        return self.quit();
+                    }
                     _ => self.overlay = None,
                 }
                 vec![]
             }
-            Some(Overlay::Palette(p)) => match key.code {
-                KeyCode::Esc => {
+            Some(Overlay::Palette(p)) => match keymap::lookup(&key, Scope::Forms) {
+                Some(Command::Cancel) => {
                     self.overlay = None;
                     vec![]
                 }
-                KeyCode::Enter => {
+                Some(Command::Submit) => {
                     let chosen = p.selected_command();
                     self.overlay = None;
                     match chosen {
@@ -388,17 +391,20 @@ impl App {
             },
             Some(Overlay::Demo { selected }) => {
                 let n = demos;
-                match key.code {
-                    KeyCode::Down | KeyCode::Char('j') if n > 0 => *selected = (*selected + 1) % n,
-                    KeyCode::Up | KeyCode::Char('k') if n > 0 => {
-                        *selected = (*selected + n - 1) % n
-                    }
-                    KeyCode::Enter => {
+                // A picker: the list keys, and quit's keys close it.
+                let cmd = keymap::lookup(&key, Scope::Lists).or_else(|| {
+                    (keymap::lookup(&key, Scope::Global) == Some(Command::Quit))
+                        .then_some(Command::Back)
+                });
+                match cmd {
+                    Some(Command::Down) if n > 0 => *selected = (*selected + 1) % n,
+                    Some(Command::Up) if n > 0 => *selected = (*selected + n - 1) % n,
+                    Some(Command::Open) => {
                         let pick = *selected;
                         self.overlay = None;
                         return self.load_demo(pick);
                     }
-                    KeyCode::Esc | KeyCode::Char('q') => self.overlay = None,
+                    Some(Command::Back) => self.overlay = None,
                     _ => {}
                 }
                 vec![]

@@ -85,6 +85,8 @@ fn install_panic_hook() {
 /// how to reach the Store.
 pub struct Console {
     pub session: Session,
+    /// Shown in the status bar at start (a bad `keys.toml`).
+    pub notice: Option<String>,
     pub env: jobs::Env,
     pub connect: jobs::Connector,
 }
@@ -109,6 +111,7 @@ pub fn run(rt: tokio::runtime::Runtime, console: Console) -> ExitCode {
 async fn run_async(console: Console) -> anyhow::Result<()> {
     let Console {
         session,
+        notice,
         env,
         connect,
     } = console;
@@ -119,6 +122,7 @@ async fn run_async(console: Console) -> anyhow::Result<()> {
     let theme = theme::Theme::from_env();
     let mut app = App::new(session, env.clock.now(), (size.width, size.height));
     app.panes.key.local_offset = Some(*chrono::Local::now().offset());
+    app.last_error = notice;
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
     let services = jobs::Services::new(env, tx.clone());

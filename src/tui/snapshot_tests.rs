@@ -181,6 +181,16 @@ fn help_overlay() {
     snap("help", &app);
 }
 
+/// Every scope of the help, on a screen tall enough to show it whole: the
+/// keys panes, forms and flows handle are listed, not only the global ones.
+#[test]
+fn help_overlay_lists_every_scope() {
+    let mut app = test_app(Environment::Sandbox);
+    press(&mut app, KeyCode::Char('?'));
+    let (w, h) = (120, 80);
+    insta::assert_snapshot!(format!("help_all_{w}x{h}"), render_text(&app, w, h));
+}
+
 #[test]
 fn palette_overlay() {
     let mut app = test_app(Environment::Sandbox);

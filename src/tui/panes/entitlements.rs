@@ -12,7 +12,7 @@ use crate::store::model::{
     AcquisitionType, Entitlement, EntitlementStatus, Order, ProductKind, ValidityType,
 };
 use crate::tui::action::Effect;
-use crate::tui::keymap::Command;
+use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::widgets::confirm::ConfirmDialog;
 use crate::tui::widgets::form::{Form, FormOutcome};
@@ -567,9 +567,9 @@ impl EntitlementsPane {
         self.now = ctx.now.timestamp();
         if self.export_prompt {
             self.export_prompt = false;
-            return Some(match k.code {
-                KeyCode::Char('c') => self.export(Format::Csv, ctx),
-                KeyCode::Char('j') => self.export(Format::Json, ctx),
+            return Some(match keymap::lookup(&k, Scope::ExportPrompt) {
+                Some(Command::ExportCsv) => self.export(Format::Csv, ctx),
+                Some(Command::ExportJson) => self.export(Format::Json, ctx),
                 _ => PaneOutput::toast("export cancelled"),
             });
         }
@@ -670,21 +670,29 @@ impl EntitlementsPane {
             return PaneOutput::none();
         };
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-        match k.code {
-            KeyCode::Esc | KeyCode::Enter => {
+        // Form keys and the reset come before the text row; the choice keys
+        // only after it, so they can still be typed into the text.
+        let cmd = keymap::lookup(&k, Scope::Forms).or_else(|| {
+            let own = keymap::lookup(&k, Scope::FilterEditor);
+            (ed.row != EditorRow::Text || own == Some(Command::FilterReset))
+                .then_some(own)
+                .flatten()
+        });
+        match (cmd, k.code) {
+            (Some(Command::Cancel | Command::Submit), _) => {
                 self.editor = None;
                 return PaneOutput::none();
             }
-            KeyCode::Char('r') if ctrl => {
+            (Some(Command::FilterReset), _) => {
                 self.view.filter = Default::default();
                 ed.input = Input::default();
             }
-            KeyCode::Up | KeyCode::BackTab => {
+            (Some(Command::PrevField), _) => {
                 ed.row = ed.row.step(-1);
                 ed.cursor = 0;
                 return PaneOutput::none();
             }
-            KeyCode::Down | KeyCode::Tab => {
+            (Some(Command::NextField), _) => {
                 ed.row = ed.row.step(1);
                 ed.cursor = 0;
                 return PaneOutput::none();
@@ -693,11 +701,11 @@ impl EntitlementsPane {
                 ed.input.handle_event(&Event::Key(k));
                 self.view.filter.text = ed.input.value().to_string();
             }
-            KeyCode::Left => {
+            (Some(Command::ChoicePrev), _) => {
                 ed.cursor = ed.cursor.saturating_sub(1);
                 return PaneOutput::none();
             }
-            KeyCode::Right => {
+            (Some(Command::ChoiceNext), _) => {
                 let row = ed.row;
                 let n = self.editor_options(row).len();
                 if let Some(ed) = self.editor.as_mut() {
@@ -705,11 +713,11 @@ impl EntitlementsPane {
                 }
                 return PaneOutput::none();
             }
-            KeyCode::Char(' ') | KeyCode::Char('x') => {
+            (Some(Command::ChoiceToggle), _) => {
                 let (row, cursor) = (ed.row, ed.cursor);
                 self.toggle_option(row, cursor);
             }
-            KeyCode::Backspace | KeyCode::Delete => {
+            (Some(Command::ChoiceClear), _) => {
                 let f = &mut self.view.filter;
                 match ed.row {
                     EditorRow::Status => f.statuses.clear(),
@@ -722,7 +730,7 @@ impl EntitlementsPane {
                     EditorRow::Text => {}
                 }
             }
-            KeyCode::Char(c) if !ctrl => {
+            (_, KeyCode::Char(c)) if !ctrl => {
                 // Typing on a choice row goes to the text.
                 ed.row = EditorRow::Text;
                 ed.input.handle_event(&Event::Key(KeyEvent::new(

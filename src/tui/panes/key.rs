@@ -4,11 +4,11 @@
 use crate::journal::WriteRequest;
 use crate::keys::{self, AssessContext, Assessment, KeyKind, Verdict};
 use crate::tui::action::{Connection, Effect};
-use crate::tui::keymap::Command;
+use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::widgets::confirm::ConfirmDialog;
 use chrono::{DateTime, FixedOffset, Utc};
-use crossterm::event::{Event, KeyCode, KeyEvent as TermKey, KeyModifiers};
+use crossterm::event::{Event, KeyEvent as TermKey};
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
@@ -238,19 +238,24 @@ impl KeyPane {
             return Some(self.offers.on_key(k, ctx));
         }
         if self.editing {
-            return match (k.code, k.modifiers) {
-                (KeyCode::Enter, _) => {
+            return match keymap::lookup(&k, Scope::Forms) {
+                Some(Command::Submit) => {
                     let text = self.input.value().to_string();
                     Some(self.load(&text, ctx))
                 }
-                (KeyCode::Esc, _) => {
+                Some(Command::Cancel) => {
                     self.editing = false;
                     self.input_error = None;
                     Some(PaneOutput::none())
                 }
-                // Ctrl-V and Tab stay global while typing.
-                (KeyCode::Char('v'), KeyModifiers::CONTROL)
-                | (KeyCode::Tab | KeyCode::BackTab, _) => None,
+                // Paste and pane switching stay global while typing.
+                _ if matches!(
+                    keymap::lookup(&k, Scope::Global),
+                    Some(Command::PasteKey | Command::NextPane | Command::PrevPane)
+                ) =>
+                {
+                    None
+                }
                 _ => {
                     self.input.handle_event(&Event::Key(k));
                     self.input_error = None;
@@ -258,12 +263,12 @@ impl KeyPane {
                 }
             };
         }
-        match k.code {
-            KeyCode::Enter if self.is_empty() => {
-                self.editing = true;
-                Some(PaneOutput::none())
-            }
-            KeyCode::Char('c') if k.modifiers.is_empty() => {
+        if self.is_empty() && keymap::lookup(&k, Scope::Lists) == Some(Command::Open) {
+            self.editing = true;
+            return Some(PaneOutput::none());
+        }
+        match keymap::lookup(&k, Scope::Key) {
+            Some(Command::NextKey) => {
                 self.cycle();
                 Some(PaneOutput::none())
             }

@@ -3,12 +3,12 @@
 //! the `/` text filter, and the header and detail boxes they draw.
 
 use crate::store::StoreError;
-use crate::tui::keymap::Command;
+use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::panes::PaneOutput;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::table::TableColumn;
 use chrono::{DateTime, Utc};
-use crossterm::event::{Event, KeyCode, KeyEvent};
+use crossterm::event::{Event, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -237,12 +237,12 @@ impl TextFilter {
         if !self.typing {
             return None;
         }
-        Some(match k.code {
-            KeyCode::Enter => {
+        Some(match keymap::lookup(&k, Scope::Forms) {
+            Some(Command::Submit) => {
                 self.typing = false;
                 false
             }
-            KeyCode::Esc => {
+            Some(Command::Cancel) => {
                 self.typing = false;
                 self.clear()
             }

@@ -5,13 +5,14 @@
 use crate::journal::WriteRequest;
 use crate::store::model::TargetedOffer;
 use crate::tui::action::Effect;
+use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::panes::key::KeyJob;
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::centered;
 use crate::tui::widgets::confirm::ConfirmDialog;
 use crate::tui::widgets::form::{Form, FormOutcome};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -88,25 +89,25 @@ impl OfferFlow {
                     ))
                 }
             },
-            OfferFlow::Loading { .. } => match k.code {
-                KeyCode::Esc => self.cancel(),
+            OfferFlow::Loading { .. } => match keymap::lookup(&k, Scope::Offers) {
+                Some(Command::Back) => self.cancel(),
                 _ => PaneOutput::none(),
             },
             OfferFlow::List {
                 token,
                 offers,
                 selected,
-            } => match k.code {
-                KeyCode::Esc => self.cancel(),
-                KeyCode::Down | KeyCode::Char('j') if !offers.is_empty() => {
+            } => match keymap::lookup(&k, Scope::Offers) {
+                Some(Command::Back) => self.cancel(),
+                Some(Command::Down) if !offers.is_empty() => {
                     *selected = (*selected + 1) % offers.len();
                     PaneOutput::none()
                 }
-                KeyCode::Up | KeyCode::Char('k') if !offers.is_empty() => {
+                Some(Command::Up) if !offers.is_empty() => {
                     *selected = (*selected + offers.len() - 1) % offers.len();
                     PaneOutput::none()
                 }
-                KeyCode::Enter => {
+                Some(Command::ClaimOffer) => {
                     let Some(offer) = offers.get(*selected).cloned() else {
                         return PaneOutput::none();
                     };

@@ -6,7 +6,7 @@
 use crate::journal::WriteRequest;
 use crate::store::model::{Recurrence, RecurrenceState};
 use crate::tui::action::Effect;
-use crate::tui::keymap::Command;
+use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::panes::empty::draw_empty;
 use crate::tui::panes::list::{self, Cursor, Failure, Load, Shown, Source};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
@@ -298,12 +298,12 @@ impl SubscriptionsPane {
             }
             return Some(PaneOutput::none());
         };
-        Some(match k.code {
-            KeyCode::Esc => {
+        Some(match (keymap::lookup(&k, Scope::Forms), k.code) {
+            (Some(Command::Cancel), _) => {
                 self.prompt = None;
                 PaneOutput::toast("cancelled: nothing was sent")
             }
-            KeyCode::Enter => match parse_days(p.input.value()) {
+            (Some(Command::Submit), _) => match parse_days(p.input.value()) {
                 Ok(days) => {
                     let id = p.recurrence_id.clone();
                     self.prompt = None;
@@ -314,7 +314,7 @@ impl SubscriptionsPane {
                     PaneOutput::none()
                 }
             },
-            KeyCode::Char(c) if !c.is_ascii_digit() => {
+            (_, KeyCode::Char(c)) if !c.is_ascii_digit() => {
                 p.error = Some("days: digits only".into());
                 PaneOutput::none()
             }

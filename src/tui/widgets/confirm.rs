@@ -4,9 +4,10 @@
 
 use crate::config::Environment;
 use crate::tui::action::Effect;
+use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::centered;
-use crossterm::event::{Event, KeyCode, KeyEvent};
+use crossterm::event::{Event, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -123,9 +124,9 @@ impl ConfirmDialog {
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> ConfirmOutcome {
-        match key.code {
-            KeyCode::Esc => ConfirmOutcome::Cancelled,
-            KeyCode::Enter => match &self.must_type {
+        match keymap::lookup(&key, Scope::Forms) {
+            Some(Command::Cancel) => ConfirmOutcome::Cancelled,
+            Some(Command::Submit) => match &self.must_type {
                 Some(want) if self.typed.value().trim() != want => {
                     self.mismatch = true;
                     ConfirmOutcome::Pending

@@ -2,9 +2,10 @@
 //! than a selected row: a consume's quantity, a grant's availabilityId.
 //! Enter submits (the caller validates), Esc cancels, Tab / ↑ ↓ move.
 
+use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::centered;
-use crossterm::event::{Event, KeyCode, KeyEvent};
+use crossterm::event::{Event, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -73,11 +74,11 @@ impl Form {
 
     pub fn on_key(&mut self, k: KeyEvent) -> FormOutcome {
         let n = self.fields.len().max(1);
-        match k.code {
-            KeyCode::Esc => return FormOutcome::Cancelled,
-            KeyCode::Enter => return FormOutcome::Submitted,
-            KeyCode::Tab | KeyCode::Down => self.focus = (self.focus + 1) % n,
-            KeyCode::BackTab | KeyCode::Up => self.focus = (self.focus + n - 1) % n,
+        match keymap::lookup(&k, Scope::Forms) {
+            Some(Command::Cancel) => return FormOutcome::Cancelled,
+            Some(Command::Submit) => return FormOutcome::Submitted,
+            Some(Command::NextField) => self.focus = (self.focus + 1) % n,
+            Some(Command::PrevField) => self.focus = (self.focus + n - 1) % n,
             _ => {
                 if let Some(f) = self.fields.get_mut(self.focus) {
                     f.input.handle_event(&Event::Key(k));
@@ -170,7 +171,7 @@ impl Form {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::KeyModifiers;
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     fn key(c: KeyCode) -> KeyEvent {
         KeyEvent::new(c, KeyModifiers::NONE)

@@ -1,9 +1,9 @@
 //! `:` command palette: fuzzy match over every command of the keymap table.
 
-use crate::tui::keymap::{self, Command, CommandInfo};
+use crate::tui::keymap::{self, Command, CommandInfo, Scope};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::centered;
-use crossterm::event::{Event, KeyCode, KeyEvent};
+use crossterm::event::{Event, KeyEvent};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -48,13 +48,13 @@ impl PaletteState {
 
     pub fn on_key(&mut self, key: KeyEvent) {
         let n = self.matches().len();
-        match key.code {
-            KeyCode::Down | KeyCode::Tab => {
+        match keymap::lookup(&key, Scope::Forms) {
+            Some(Command::NextField) => {
                 if n > 0 {
                     self.selected = (self.selected + 1) % n;
                 }
             }
-            KeyCode::Up | KeyCode::BackTab => {
+            Some(Command::PrevField) => {
                 if n > 0 {
                     self.selected = (self.selected + n - 1) % n;
                 }
