@@ -221,6 +221,15 @@ fn entry(
             ),
         ));
     }
+    if !super::DEFAULTS.iter().any(|b| b.command == info.command) {
+        return Err((
+            None,
+            format!(
+                "{} has no key to replace: it is reached from the palette (:{})",
+                info.name, info.name
+            ),
+        ));
+    }
     let spelled: Vec<(usize, &str)> = match value {
         DeValue::String(s) => vec![(value_offset, s.as_ref())],
         DeValue::Array(items) => items
@@ -537,6 +546,22 @@ mod tests {
                 .to_string()
                 .starts_with(&format!("{}:2: renew", path.display()))
         );
+    }
+
+    #[test]
+    fn the_readme_example_is_accepted() {
+        let readme = include_str!("../../../README.md");
+        let example = readme
+            .split("### Your own keys")
+            .nth(1)
+            .and_then(|s| s.split("```toml\n").nth(1))
+            .and_then(|s| s.split("```").next())
+            .unwrap_or_default();
+        assert!(example.contains("[bindings]"), "README example not found");
+        let (km, problems) = merged(example);
+        assert_eq!(problems, vec![]);
+        assert_ne!(km, Keymap::defaults());
+        assert_eq!(km.label(Command::RawView), None);
     }
 
     #[test]

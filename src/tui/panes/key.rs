@@ -248,11 +248,13 @@ impl KeyPane {
                     self.input_error = None;
                     Some(PaneOutput::none())
                 }
-                // Paste and pane switching stay global while typing.
-                _ if matches!(
-                    keymap::lookup(&k, Scope::Global),
-                    Some(Command::PasteKey | Command::NextPane | Command::PrevPane)
-                ) =>
+                // Paste and pane switching stay global while typing, unless
+                // rebound to a key that types something.
+                _ if !keymap::Key::new(k.code, k.modifiers).is_printable()
+                    && matches!(
+                        keymap::lookup(&k, Scope::Global),
+                        Some(Command::PasteKey | Command::NextPane | Command::PrevPane)
+                    ) =>
                 {
                     None
                 }
