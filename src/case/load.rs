@@ -8,7 +8,8 @@ use crate::store::{StoreClient, StoreError};
 use std::path::Path;
 use tokio_util::sync::CancellationToken;
 
-/// The clawback queue is peeked, never emptied: at most this many events.
+/// How many events one peek shows (the queue's maximum per call); the
+/// queue is peeked, never emptied.
 pub const PEEK_MAX: u8 = 32;
 
 /// Every page of the orders query (last 90 days).

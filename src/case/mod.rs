@@ -1,8 +1,8 @@
 //! One customer's case, outside any UI: the case's keys, what was read of
 //! them (entitlements, orders, subscriptions, clawback events with their
 //! matches, the audit entries of its keys) and the calls that failed.
-//! The console builds one from its panes ([`crate::tui::panes::Panes::case`]);
-//! headless commands fill one with [`load::load`]. Derived views (the
+//! The console assembles one from what its panes read; headless commands
+//! fill one with [`load::load`]. Derived views (the
 //! [`timeline`]) are pure functions of a `Case`.
 //!
 //! A case is one customer: it is identified by its keys' fingerprints,
@@ -15,7 +15,6 @@ pub mod timeline;
 use crate::browse::Dataset;
 use crate::journal::AuditEntry;
 use crate::store::model::{Order, Recurrence};
-use chrono::{DateTime, Utc};
 
 /// Where one part of a case stands. A part that stopped early keeps what
 /// it got, so a partial listing is never mistaken for a whole one.
@@ -75,8 +74,6 @@ pub struct Case {
     /// This data dir's audit entries for the case's keys.
     pub audit: Part<Vec<AuditEntry>>,
     pub failed_calls: Vec<FailedCall>,
-    /// When the case was put together.
-    pub at: Option<DateTime<Utc>>,
 }
 
 impl Case {

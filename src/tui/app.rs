@@ -338,7 +338,7 @@ impl App {
         }
         let scope_cmd = keymap::lookup(&key, Scope::Global)
             .or_else(|| keymap::lookup(&key, Scope::Lists))
-            .or_else(|| keymap::lookup(&key, self.focus.scope()));
+            .or_else(|| keymap::lookup(&key, self.panes.get(self.focus).scope()));
         match scope_cmd {
             Some(cmd) => self.run_command(cmd),
             None => {

@@ -24,8 +24,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use std::borrow::Cow;
 
-/// How many events one peek shows (the queue's maximum per call).
-pub const PEEK_MAX: u8 = 32;
+pub use crate::case::load::PEEK_MAX;
 /// How long a received event stays hidden while the operator confirms.
 pub const RECEIVE_VISIBILITY_SECS: u32 = 120;
 

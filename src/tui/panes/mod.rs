@@ -306,7 +306,7 @@ impl Panes {
                 orders: self.orders.generation,
                 subscriptions: self.subscriptions.generation,
                 clawbacks: self.clawbacks.generation,
-                audit: 0,
+                audit: self.timeline.audit_generation(),
             };
             if let Some(stamp) = self.timeline.stale(stamp) {
                 let case = self.case();

@@ -131,10 +131,14 @@ impl TimelinePane {
         out
     }
 
-    /// The stamp of the sources with this pane's audit read in; `None`
-    /// when the list on screen is already built from them.
-    pub fn stale(&self, mut stamp: Stamp) -> Option<Stamp> {
-        stamp.audit = self.audit_generation;
+    /// Changes whenever the audit read starts, ends or is dropped.
+    pub fn audit_generation(&self) -> u64 {
+        self.audit_generation
+    }
+
+    /// `stamp` back when the list on screen was built from other sources;
+    /// `None` when it is up to date.
+    pub fn stale(&self, stamp: Stamp) -> Option<Stamp> {
         (self.stamp.as_ref() != Some(&stamp)).then_some(stamp)
     }
 
