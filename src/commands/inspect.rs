@@ -13,7 +13,8 @@ use crate::keys::{
     assess, clean_bytes, clean_input, decode, relative,
 };
 use chrono::{DateTime, Local, Utc};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::Path;
@@ -101,8 +102,8 @@ fn one(raw: &str, env: &InspectEnv, json: bool, out: &mut impl Write, err: &mut 
         }
     };
     let text = if json {
-        let mut s =
-            serde_json::to_string_pretty(&to_json(&cleaned, &assessment, None)).unwrap_or_default();
+        let mut s = serde_json::to_string_pretty(&key_json(&cleaned, &assessment, None))
+            .unwrap_or_default();
         s.push('\n');
         s
     } else {
@@ -311,11 +312,24 @@ fn render(
     json: bool,
 ) -> Result<String, String> {
     match (result, json) {
-        (Ok((c, a)), true) => Ok(to_json(c, a, Some(line_no)).to_string()),
-        (Err(msg), true) => Ok(json!({"line": line_no, "error": msg}).to_string()),
+        (Ok((c, a)), true) => Ok(to_json_line(c, a, line_no)),
+        (Err(msg), true) => Ok(error_json_line(line_no, msg)),
         (Ok((c, a)), false) => Ok(to_text(c, a, env.now)),
         (Err(msg), false) => Err(msg.clone()),
     }
+}
+
+fn to_json_line(c: &Cleaned, a: &Assessment, line_no: usize) -> String {
+    serde_json::to_string(&key_json(c, a, Some(line_no))).unwrap_or_default()
+}
+
+fn error_json_line(line: usize, error: &str) -> String {
+    #[derive(Serialize)]
+    struct ErrorJson<'a> {
+        line: usize,
+        error: &'a str,
+    }
+    serde_json::to_string(&ErrorJson { line, error }).unwrap_or_default()
 }
 
 fn write_line(out: &mut impl Write, r: &Result<String, String>) -> std::io::Result<()> {
@@ -505,71 +519,163 @@ fn shorten(v: &str) -> String {
     format!("{head}…{tail} ({n} chars)")
 }
 
-fn to_json(c: &Cleaned, a: &Assessment, line: Option<usize>) -> Value {
+/// The `--json` shape of one key. Borrowed and serialized directly (the
+/// header and payload as the raw JSON they were decoded from), so a stream
+/// of keys does not build and re-parse a value tree per key.
+#[derive(Serialize)]
+struct KeyJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    kind: &'a str,
+    usable: bool,
+    verdict: VerdictJson<'a>,
+    signature: SignatureJson<'a>,
+    fingerprint: &'a str,
+    alg: Option<&'a str>,
+    typ: Option<&'a str>,
+    key_id: Option<&'a str>,
+    user_id: Option<&'a str>,
+    client_id: Option<&'a str>,
+    client_id_matches: Option<bool>,
+    refresh_uri: Option<&'a str>,
+    issuer: Option<&'a str>,
+    audience: Option<&'a str>,
+    issued_at: Option<String>,
+    not_before: Option<String>,
+    expires_at: Option<String>,
+    renew_due: Option<String>,
+    lifetime_used: Option<f64>,
+    service_token: Option<ServiceTokenJson<'a>>,
+    warnings: &'a [String],
+    input_notes: &'a [String],
+    claims: Vec<ClaimJson<'a>>,
+    header: Option<Embedded<'a>>,
+    payload: Option<Embedded<'a>>,
+}
+
+/// A decoded part as it came, unless it spans lines: NDJSON needs one
+/// line per key, so pretty-printed JSON is re-serialized compact.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Embedded<'a> {
+    Raw(&'a RawValue),
+    Tree(serde_json::Value),
+}
+
+impl<'a> Embedded<'a> {
+    fn of(s: &'a str) -> Option<Self> {
+        if s.contains(['\n', '\r']) {
+            serde_json::from_str(s).ok().map(Embedded::Tree)
+        } else {
+            serde_json::from_str(s).ok().map(Embedded::Raw)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct VerdictJson<'a> {
+    label: &'a str,
+    usable: bool,
+    reason: Option<&'a str>,
+    detail: &'a str,
+}
+
+#[derive(Serialize)]
+struct SignatureJson<'a> {
+    status: &'a str,
+    reason: Option<&'a str>,
+    detail: String,
+}
+
+#[derive(Serialize)]
+struct ServiceTokenJson<'a> {
+    audience: Option<&'a str>,
+    app_id: Option<&'a str>,
+    tenant_id: Option<&'a str>,
+    roles: &'a [String],
+    scopes: &'a [String],
+}
+
+#[derive(Serialize)]
+struct ClaimJson<'a> {
+    name: &'a str,
+    uri: &'a str,
+    value: &'a str,
+}
+
+fn key_json<'a>(c: &'a Cleaned, a: &'a Assessment, line: Option<usize>) -> KeyJson<'a> {
     let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339());
     let reason = match &a.verdict {
-        Verdict::Inconsistent(r) | Verdict::Undetermined(r) => Some(r.clone()),
+        Verdict::Inconsistent(r) | Verdict::Undetermined(r) => Some(r.as_str()),
         _ => None,
     };
-    let (sig_status, sig_reason) = match &a.signature {
+    let (status, sig_reason) = match &a.signature {
         SignatureStatus::VerifiedSandbox => ("verified_sandbox", None),
         SignatureStatus::NotVerifiableMicrosoft => ("not_verifiable_microsoft", None),
-        SignatureStatus::Invalid(r) => ("invalid", Some(r.clone())),
+        SignatureStatus::Invalid(r) => ("invalid", Some(r.as_str())),
         SignatureStatus::AlgNone => ("alg_none", None),
-        SignatureStatus::NotChecked(r) => ("not_checked", Some(r.clone())),
+        SignatureStatus::NotChecked(r) => ("not_checked", Some(r.as_str())),
     };
-    let mut v = json!({
-        "kind": a.kind.as_str(),
-        "usable": a.is_usable(),
-        "verdict": {
-            "label": a.verdict.label(),
-            "usable": a.verdict.is_usable(),
-            "reason": reason,
-            "detail": a.verdict_detail,
+    KeyJson {
+        line,
+        kind: a.kind.as_str(),
+        usable: a.is_usable(),
+        verdict: VerdictJson {
+            label: a.verdict.label(),
+            usable: a.verdict.is_usable(),
+            reason,
+            detail: &a.verdict_detail,
         },
-        "signature": {
-            "status": sig_status,
-            "reason": sig_reason,
-            "detail": a.signature.describe(),
+        signature: SignatureJson {
+            status,
+            reason: sig_reason,
+            detail: a.signature.describe(),
         },
-        "fingerprint": a.fingerprint,
-        "alg": a.alg,
-        "typ": a.typ,
-        "key_id": a.key_id,
-        "user_id": a.user_id,
-        "client_id": a.client_id,
-        "client_id_matches": a.client_id_matches,
-        "refresh_uri": a.refresh_uri,
-        "issuer": a.issuer,
-        "audience": a.audience,
-        "issued_at": time(a.issued_at),
-        "not_before": time(a.not_before),
-        "expires_at": time(a.expires_at),
-        "renew_due": time(a.renew_due),
-        "lifetime_used": a.lifetime_used,
-        "service_token": a.service_token.as_ref().map(|s| json!({
-            "audience": s.audience,
-            "app_id": s.app_id,
-            "tenant_id": s.tenant_id,
-            "roles": s.roles,
-            "scopes": s.scopes,
-        })),
-        "warnings": a.warnings,
-        "input_notes": c.notes,
-        "claims": a.claims.iter().map(|r| json!({"name": r.name, "uri": r.uri, "value": r.value})).collect::<Vec<_>>(),
-        "header": serde_json::from_str::<Value>(&a.header_json).unwrap_or(Value::Null),
-        "payload": serde_json::from_str::<Value>(&a.payload_json).unwrap_or(Value::Null),
-    });
-    if let (Some(n), Some(o)) = (line, v.as_object_mut()) {
-        o.insert("line".into(), json!(n));
+        fingerprint: &a.fingerprint,
+        alg: a.alg.as_deref(),
+        typ: a.typ.as_deref(),
+        key_id: a.key_id.as_deref(),
+        user_id: a.user_id.as_deref(),
+        client_id: a.client_id.as_deref(),
+        client_id_matches: a.client_id_matches,
+        refresh_uri: a.refresh_uri.as_deref(),
+        issuer: a.issuer.as_deref(),
+        audience: a.audience.as_deref(),
+        issued_at: time(a.issued_at),
+        not_before: time(a.not_before),
+        expires_at: time(a.expires_at),
+        renew_due: time(a.renew_due),
+        lifetime_used: a.lifetime_used,
+        service_token: a.service_token.as_ref().map(|s| ServiceTokenJson {
+            audience: s.audience.as_deref(),
+            app_id: s.app_id.as_deref(),
+            tenant_id: s.tenant_id.as_deref(),
+            roles: &s.roles,
+            scopes: &s.scopes,
+        }),
+        warnings: &a.warnings,
+        input_notes: &c.notes,
+        claims: a
+            .claims
+            .iter()
+            .map(|r| ClaimJson {
+                name: &r.name,
+                uri: &r.uri,
+                value: &r.value,
+            })
+            .collect(),
+        // JSON already; one that is not (a decoded key cannot have one)
+        // becomes null rather than a panic.
+        header: Embedded::of(&a.header_json),
+        payload: Embedded::of(&a.payload_json),
     }
-    v
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::Value;
 
     /// An unsigned key of the right shape (HS256, so not verified).
     const KEY: &str = concat!(
@@ -624,5 +730,28 @@ mod tests {
                 prop_assert!(code <= 1);
             }
         }
+    }
+
+    /// A key whose header JSON spans lines still gives one NDJSON line,
+    /// and the header object itself is kept.
+    #[test]
+    fn a_pretty_printed_header_stays_on_one_line() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let key = format!(
+            "{}.{}.c2ln",
+            b64("{\n  \"alg\": \"HS256\"\n}"),
+            b64(r#"{"sub":"x","iat":1790000000,"exp":1790003600}"#)
+        );
+        let input = format!("{key}\n{KEY}\n");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        stream(input.as_bytes(), &env(), true, &mut out, &mut err);
+        let text = String::from_utf8_lossy(&out);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let first: Value = serde_json::from_str(lines[0]).unwrap_or_default();
+        assert_eq!(first["header"]["alg"], "HS256", "{text}");
+        assert_eq!(first["line"], 1);
+        assert_eq!(first["payload"]["sub"], "x");
     }
 }

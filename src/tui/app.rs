@@ -127,6 +127,12 @@ impl App {
             self.budget_customer = customer;
             self.budget_left = None;
         }
+        // Scroll positions follow the selection here, from the layout the
+        // view will draw, so drawing stays a pure function of the App.
+        let size = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        if let Some(body) = crate::tui::view::body_area(self, size) {
+            self.panes.get_mut(self.focus).fit(body);
+        }
         effects
     }
 

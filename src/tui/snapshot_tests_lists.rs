@@ -847,3 +847,66 @@ fn timeline_merges_what_is_loaded_and_names_what_is_not() {
     );
     assert!(!tl.entries.iter().any(|e| e.what.contains("9NOTHERS0001")));
 }
+
+/// The scroll position is view state kept by `update`: moving past the
+/// last row on screen scrolls, drawing changes nothing, and PgDn moves by
+/// the rows the table really shows at this size.
+#[test]
+fn scrolling_is_kept_by_update_and_drawing_writes_nothing() {
+    let mut app = case_app();
+    let fx = press(&mut app, KeyCode::Char('3'));
+    let load_id = match fx.as_slice() {
+        [Effect::Pane(PaneId::Orders, PaneJob::Orders(OrdersJob::Load { load_id, .. }))] => {
+            *load_id
+        }
+        other => panic!("{other:?}"),
+    };
+    let many: Vec<Order> = (0..60)
+        .map(|i| {
+            serde_json::from_value(json!({
+                "orderId": format!("00000000-0000-4000-8000-{i:012}"),
+                "orderPurchasedDate": t(-i),
+                "orderLineItems": [{"lineItemId": format!("10000000-0000-4000-8000-{i:012}"),
+                    "lineItemState": "Purchased", "productId": "9NSDCOIN0500", "quantity": 1, "skuId": "0010"}]
+            }))
+            .unwrap()
+        })
+        .collect();
+    job(
+        &mut app,
+        PaneId::Orders,
+        PaneEvent::Orders(OrdersEvent::Loaded {
+            load_id,
+            result: Ok(many),
+        }),
+    );
+    assert_eq!(app.panes.orders.cursor.offset, 0);
+    let page = app.panes.orders.cursor.page;
+    let rows_at = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("00000000-"))
+            .map(str::to_string)
+            .collect()
+    };
+    let top = rows_at(&render_text(&app, 80, 24));
+    assert_eq!(top.len(), page, "the page is the rows drawn");
+    // 24 rows: tabs, status bar, the pane's header line and the table's.
+    assert!((15..=20).contains(&page), "page {page}");
+    for _ in 0..page {
+        press(&mut app, KeyCode::Down);
+    }
+    assert_eq!(app.panes.orders.cursor.selected, page);
+    assert_eq!(
+        app.panes.orders.cursor.offset, 1,
+        "one row past the page scrolls by one"
+    );
+    let before = render_text(&app, 80, 24);
+    assert_eq!(render_text(&app, 80, 24), before, "drawing is pure");
+    assert_eq!(app.panes.orders.cursor.offset, 1);
+    assert_eq!(rows_at(&before)[0], top[1], "{before}");
+    press(&mut app, KeyCode::PageDown);
+    assert_eq!(app.panes.orders.cursor.selected, 2 * page);
+    // A taller terminal arrives as an Action: the page follows it.
+    app.update(Action::Resize(80, 40));
+    assert_eq!(app.panes.orders.cursor.page, page + 16);
+}

@@ -5,16 +5,39 @@ use crate::tui::panes::{DrawCtx, PaneId};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::{help, status, tabs};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
 
+/// The tab line, the pane and the status bar of a screen of `area`; `None`
+/// when the screen is too small for the console.
+fn layout(app: &App, area: Rect) -> Option<[Rect; 3]> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    // The status bar's height depends on its text, not its colours.
+    let plain = Theme { color: false };
+    Some(
+        Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(status::height(app, &plain, area.width)),
+        ])
+        .areas(area),
+    )
+}
+
+/// Where the focused pane is drawn on a screen of `area`.
+pub fn body_area(app: &App, area: Rect) -> Option<Rect> {
+    layout(app, area).map(|[_, body, _]| body)
+}
+
 pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
     let area = f.area();
-    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+    let Some([top, body, bottom]) = layout(app, area) else {
         let msg = format!(
             "terminal too small (need {MIN_WIDTH}×{MIN_HEIGHT}, have {}×{})",
             area.width, area.height
@@ -24,13 +47,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
             area,
         );
         return;
-    }
-    let [top, body, bottom] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(status::height(app, theme, area.width)),
-    ])
-    .areas(area);
+    };
     tabs::view(f, top, theme, app.focus);
     if let ConnState::Failed(msg) = &app.conn
         && app.focus != PaneId::Key

@@ -97,7 +97,7 @@ pub struct AuditPane {
     /// Indexes into `entries` that pass the filter, newest first.
     pub visible: Vec<usize>,
     pub selected: usize,
-    pub offset: std::cell::Cell<usize>,
+    pub offset: usize,
     pub filter: TextFilter,
     pub loading: bool,
     pub loaded: bool,
@@ -227,6 +227,23 @@ impl AuditPane {
             .and_then(|&i| self.entries.get(i))
     }
 
+    /// The header line and the table, as `view` lays them out.
+    fn layout(area: Rect) -> [Rect; 2] {
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area)
+    }
+
+    /// Keep the selected row on screen in a pane of `area`.
+    pub fn fit(&mut self, area: Rect) {
+        let [_, body] = Self::layout(area);
+        let rows = usize::from(body.height.saturating_sub(1));
+        self.offset = crate::tui::widgets::table::scroll_offset(
+            self.offset,
+            Some(self.selected),
+            rows,
+            self.visible.len(),
+        );
+    }
+
     pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
         if !self.loaded && self.entries.is_empty() {
             let msg = match (&self.error, self.loading) {
@@ -237,8 +254,7 @@ impl AuditPane {
             draw_empty(f, area, theme, "No writes recorded in this data dir.", &msg);
             return;
         }
-        let [head, body] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+        let [head, body] = Self::layout(area);
         let mut spans = vec![Span::styled(" Audit log ", theme.title())];
         if let Some(q) = self.filter.label() {
             spans.push(Span::styled(q, theme.key_hint()));
@@ -268,7 +284,7 @@ impl AuditPane {
             len: self.visible.len(),
             selected: Some(self.selected),
             sort: None,
-            offset: self.offset.get(),
+            offset: self.offset,
         };
         let entries = &self.entries;
         let visible = &self.visible;
@@ -302,8 +318,7 @@ impl AuditPane {
                 _ => Style::default(),
             }
         };
-        let drawn = table::render(f, body, theme, &spec, &cell, &style);
-        self.offset.set(drawn.offset);
+        table::render(f, body, theme, &spec, &cell, &style);
         if self.detail
             && let Some(e) = self.current()
         {
@@ -412,6 +427,9 @@ impl super::Pane for AuditPane {
             super::PaneEvent::Audit(e) => AuditPane::on_event(self, e),
             _ => super::PaneOutput::none(),
         }
+    }
+    fn fit(&mut self, body: ratatui::layout::Rect) {
+        AuditPane::fit(self, body)
     }
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
         self.view(f, area, ctx.theme)

@@ -444,14 +444,28 @@ impl ClawbacksPane {
         draw_empty(f, area, theme, &headline, &next);
     }
 
-    fn draw_table(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let rows = self.rows();
-        let [head, note, body] = Layout::vertical([
+    /// The header, the note line and the table, as `draw_table` lays them
+    /// out.
+    fn layout(&self, area: Rect) -> [Rect; 3] {
+        Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(u16::from(self.busy.is_some())),
             Constraint::Min(1),
         ])
-        .areas(area);
+        .areas(area)
+    }
+
+    /// Keep the selected row on screen in a pane of `area`.
+    pub fn fit(&mut self, area: Rect) {
+        let [_, _, body] = self.layout(area);
+        let len = self.shown.len();
+        self.cursor
+            .fit(usize::from(body.height.saturating_sub(1)), len);
+    }
+
+    fn draw_table(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let rows = self.rows();
+        let [head, note, body] = self.layout(area);
         let matched = rows
             .iter()
             .filter(|r| r.matches.as_ref().is_ok_and(|m| !m.is_empty()))
@@ -489,7 +503,7 @@ impl ClawbacksPane {
             len: self.shown.len(),
             selected: Some(self.cursor.selected),
             sort: None,
-            offset: self.cursor.offset.get(),
+            offset: self.cursor.offset,
         };
         let shown = &self.shown;
         let row_at = |i: usize| shown.item(i).and_then(|v| rows.get(v));
@@ -511,9 +525,7 @@ impl ClawbacksPane {
                 None => Style::default(),
             }
         };
-        let drawn = table::render(f, body, theme, &spec, &cell, &style);
-        self.cursor.offset.set(drawn.offset);
-        self.cursor.page.set(drawn.height);
+        table::render(f, body, theme, &spec, &cell, &style);
         if self.cursor.detail
             && let Some(r) = self.current()
         {
@@ -663,6 +675,9 @@ impl super::Pane for ClawbacksPane {
         if let super::PaneJob::Clawbacks(j) = job {
             ClawbacksPane::on_job_started(self, j)
         }
+    }
+    fn fit(&mut self, body: ratatui::layout::Rect) {
+        ClawbacksPane::fit(self, body)
     }
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
         self.view(f, area, ctx.theme)

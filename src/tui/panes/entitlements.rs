@@ -17,7 +17,6 @@ use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::widgets::confirm::ConfirmDialog;
 use crate::tui::widgets::form::{Form, FormOutcome};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use std::cell::Cell;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tui_input::Input;
@@ -265,8 +264,9 @@ pub struct EntitlementsPane {
     pub orders: Option<OrdersState>,
     pub writing: bool,
     /// Scroll bookkeeping written by the view (it owns the screen size).
-    pub offset: Cell<usize>,
-    pub page_height: Cell<usize>,
+    /// The table's scroll position and height, kept by `fit`.
+    pub offset: usize,
+    pub page_height: usize,
     /// The collections key the data belongs to (or is being fetched for).
     fetched_key: Option<String>,
     purchase_key: Option<String>,
@@ -291,8 +291,8 @@ impl Default for EntitlementsPane {
             export_prompt: false,
             orders: None,
             writing: false,
-            offset: Cell::new(0),
-            page_height: Cell::new(20),
+            offset: 0,
+            page_height: 20,
             fetched_key: None,
             purchase_key: None,
             next_fetch_id: 1,
@@ -433,7 +433,7 @@ impl EntitlementsPane {
         self.data = Dataset::new();
         self.view.rebuild(&self.data, self.now);
         self.selected = 0;
-        self.offset.set(0);
+        self.offset = 0;
         self.detail = None;
         self.mode = None;
         self.fetch = FetchState::Running {
@@ -847,7 +847,7 @@ impl EntitlementsPane {
     pub fn on_command(&mut self, cmd: Command, ctx: &PaneCtx) -> Routed {
         self.now = ctx.now.timestamp();
         let len = self.view.visible.len();
-        let page = self.page_height.get().max(1);
+        let page = self.page_height.max(1);
         if let Some(d) = &mut self.detail {
             let row = d.row;
             let out = match cmd {
@@ -1255,6 +1255,16 @@ impl super::Pane for EntitlementsPane {
         if let super::PaneJob::Entitlements(j) = job {
             EntitlementsPane::on_job_started(self, j)
         }
+    }
+    fn fit(&mut self, body: ratatui::layout::Rect) {
+        let rows = super::entitlements_view::table_rows(self, body);
+        self.page_height = rows.max(1);
+        self.offset = crate::tui::widgets::table::scroll_offset(
+            self.offset,
+            Some(self.selected),
+            rows,
+            self.view.visible.len(),
+        );
     }
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
         super::entitlements_view::view(f, area, ctx.theme, self, ctx)

@@ -36,19 +36,38 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, a
     }
 }
 
-fn draw_list(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
+/// The status lines, the filter editor and the table's box, as the list
+/// is laid out.
+fn list_layout(pane: &EntitlementsPane, area: Rect) -> [Rect; 3] {
     let editor_h = pane
         .editor
         .as_ref()
         .map_or(0, |_| editor_height(pane, area.width));
-    let [status, editor, body] = Layout::vertical([
+    Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(editor_h),
         Constraint::Min(3),
     ])
-    .areas(area);
+    .areas(area)
+}
+
+/// The table and its footer inside the table's box.
+fn table_layout(boxed: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Min(1), Constraint::Length(1)])
+        .areas(Block::bordered().inner(boxed))
+}
+
+/// How many table rows the list shows in a pane of `area`.
+pub fn table_rows(pane: &EntitlementsPane, area: Rect) -> usize {
+    let [_, _, boxed] = list_layout(pane, area);
+    let [table, _] = table_layout(boxed);
+    usize::from(table.height.saturating_sub(1))
+}
+
+fn draw_list(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
+    let [status, editor, body] = list_layout(pane, area);
     draw_status(f, status, theme, pane, app);
-    if editor_h > 0 {
+    if editor.height > 0 {
         draw_editor(f, editor, theme, pane);
     }
     draw_table(f, body, theme, pane, app);
@@ -269,13 +288,10 @@ fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane,
         len: visible.len(),
         selected: (!visible.is_empty()).then_some(pane.selected),
         sort,
-        offset: pane.offset.get(),
+        offset: pane.offset,
     };
-    let [table_area, foot] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    let [table_area, foot] = table_layout(area);
     let drawn = table::render(f, table_area, theme, &spec, &cell, &row_style);
-    pane.offset.set(drawn.offset);
-    pane.page_height.set(drawn.height.max(1));
     let mut foot_spans = vec![Span::styled(
         format!(
             "row {} of {}",

@@ -6,7 +6,7 @@ use crate::store::StoreError;
 use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::panes::PaneOutput;
 use crate::tui::theme::Theme;
-use crate::tui::widgets::table::TableColumn;
+use crate::tui::widgets::table::{self, TableColumn};
 use chrono::{DateTime, Utc};
 use crossterm::event::{Event, KeyEvent};
 use ratatui::Frame;
@@ -14,7 +14,6 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use std::borrow::Cow;
-use std::cell::Cell;
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
 
@@ -346,14 +345,15 @@ impl Shown {
     }
 }
 
-/// The selected row, the scroll position the view keeps, and whether the
-/// detail box is open.
+/// The selected row, the scroll position, and whether the detail box is
+/// open. The offset and page are kept by `fit` after every update, from
+/// the same layout the view draws, so drawing never writes state.
 #[derive(Debug, Default)]
 pub struct Cursor {
     pub selected: usize,
-    pub offset: Cell<usize>,
-    /// Rows on screen at the last draw (for PgUp/PgDn).
-    pub page: Cell<usize>,
+    pub offset: usize,
+    /// Table rows on screen (for PgUp/PgDn).
+    pub page: usize,
     pub detail: bool,
 }
 
@@ -362,7 +362,7 @@ impl Cursor {
     /// not one of them.
     pub fn on_command(&mut self, cmd: Command, len: usize) -> bool {
         let last = len.saturating_sub(1);
-        let page = self.page.get().max(1);
+        let page = self.page.max(1);
         match cmd {
             Command::Up => self.selected = self.selected.saturating_sub(1),
             Command::Down => self.selected = (self.selected + 1).min(last),
@@ -379,8 +379,14 @@ impl Cursor {
 
     pub fn reset(&mut self) {
         self.selected = 0;
-        self.offset.set(0);
+        self.offset = 0;
         self.detail = false;
+    }
+
+    /// Follow the selection in a table of `rows` rows over `len` items.
+    pub fn fit(&mut self, rows: usize, len: usize) {
+        self.page = rows;
+        self.offset = table::scroll_offset(self.offset, Some(self.selected), rows, len);
     }
 
     /// After a reload: stay on the row that was selected (found at
@@ -496,7 +502,7 @@ mod tests {
     #[test]
     fn cursor_stays_inside_the_rows() {
         let mut c = Cursor::default();
-        c.page.set(10);
+        c.page = 10;
         assert!(c.on_command(Command::Down, 3));
         assert!(c.on_command(Command::PageDown, 3));
         assert_eq!(c.selected, 2);

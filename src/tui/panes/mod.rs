@@ -48,6 +48,9 @@ pub trait Pane {
     fn on_event(&mut self, ev: PaneEvent, ctx: &PaneCtx) -> PaneOutput;
     /// A confirmed job is about to run: the pane shows it as under way.
     fn on_job_started(&mut self, _job: &PaneJob) {}
+    /// After every update: keep the scroll position right for a pane
+    /// drawn in `body` (view state is kept here, never by drawing).
+    fn fit(&mut self, _body: Rect) {}
     fn draw(&self, f: &mut Frame, area: Rect, ctx: &DrawCtx);
     /// The keymap scope whose bindings `?` lists for this pane.
     fn scope(&self) -> Scope {

@@ -356,9 +356,20 @@ impl OrdersPane {
         draw_empty(f, area, theme, &headline, &next);
     }
 
+    /// The header line and the table, as `draw_table` lays them out.
+    fn layout(area: Rect) -> [Rect; 2] {
+        Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area)
+    }
+
+    /// Keep the selected row on screen in a pane of `area`.
+    pub fn fit(&mut self, area: Rect) {
+        let [_, body] = Self::layout(area);
+        self.cursor
+            .fit(usize::from(body.height.saturating_sub(1)), self.shown.len());
+    }
+
     fn draw_table(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let [head, body] =
-            Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(area);
+        let [head, body] = Self::layout(area);
         let orders = self.orders();
         let who = self
             .src
@@ -388,7 +399,7 @@ impl OrdersPane {
             len: self.shown.len(),
             selected: Some(self.cursor.selected),
             sort: None,
-            offset: self.cursor.offset.get(),
+            offset: self.cursor.offset,
         };
         let (rows, shown) = (&self.all_rows, &self.shown);
         let row_at = |r: usize| shown.item(r).and_then(|i| rows.get(i));
@@ -410,9 +421,7 @@ impl OrdersPane {
                 _ => Style::default(),
             }
         };
-        let drawn = table::render(f, body, theme, &spec, &cell, &style);
-        self.cursor.offset.set(drawn.offset);
-        self.cursor.page.set(drawn.height);
+        table::render(f, body, theme, &spec, &cell, &style);
         if self.cursor.detail
             && let Some((o, _)) = self.current()
         {
@@ -560,6 +569,9 @@ impl super::Pane for OrdersPane {
             super::PaneEvent::Orders(e) => OrdersPane::on_event(self, e, ctx),
             _ => super::PaneOutput::none(),
         }
+    }
+    fn fit(&mut self, body: ratatui::layout::Rect) {
+        OrdersPane::fit(self, body)
     }
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
         self.view(f, area, ctx.theme)

@@ -503,16 +503,30 @@ impl SubscriptionsPane {
         draw_empty(f, area, theme, &headline, &next);
     }
 
-    fn draw_table(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let items = self.items();
-        let now = self.now;
-        let lapsed_n = items.iter().filter(|r| lapsed(r, now)).count();
-        let [head, warn, body] = Layout::vertical([
+    /// The header, the warning line and the table, as `draw_table` lays
+    /// them out.
+    fn layout(&self, area: Rect) -> [Rect; 3] {
+        let lapsed_n = self.items().iter().filter(|r| lapsed(r, self.now)).count();
+        Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(u16::from(lapsed_n > 0 || self.writing)),
             Constraint::Min(1),
         ])
-        .areas(area);
+        .areas(area)
+    }
+
+    /// Keep the selected row on screen in a pane of `area`.
+    pub fn fit(&mut self, area: Rect) {
+        let [_, _, body] = self.layout(area);
+        self.cursor
+            .fit(usize::from(body.height.saturating_sub(1)), self.shown.len());
+    }
+
+    fn draw_table(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+        let items = self.items();
+        let now = self.now;
+        let lapsed_n = items.iter().filter(|r| lapsed(r, now)).count();
+        let [head, warn, body] = self.layout(area);
         let who = self
             .src
             .key()
@@ -558,7 +572,7 @@ impl SubscriptionsPane {
             len: self.shown.len(),
             selected: Some(self.cursor.selected),
             sort: None,
-            offset: self.cursor.offset.get(),
+            offset: self.cursor.offset,
         };
         let shown = &self.shown;
         let row_item = |row: usize| shown.item(row).and_then(|i| items.get(i));
@@ -582,9 +596,7 @@ impl SubscriptionsPane {
                 _ => Style::default(),
             }
         };
-        let drawn = table::render(f, body, theme, &spec, &cell, &style);
-        self.cursor.offset.set(drawn.offset);
-        self.cursor.page.set(drawn.height);
+        table::render(f, body, theme, &spec, &cell, &style);
         if self.cursor.detail
             && let Some(r) = self.current()
         {
@@ -735,6 +747,9 @@ impl super::Pane for SubscriptionsPane {
         if let super::PaneJob::Subscriptions(j) = job {
             SubscriptionsPane::on_job_started(self, j)
         }
+    }
+    fn fit(&mut self, body: ratatui::layout::Rect) {
+        SubscriptionsPane::fit(self, body)
     }
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
         self.view(f, area, ctx.theme)

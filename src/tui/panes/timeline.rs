@@ -240,6 +240,44 @@ impl TimelinePane {
         Routed::handled(out)
     }
 
+    /// The sources line as drawn (its width decides the layout).
+    fn sources_line(&self, theme: &Theme) -> Line<'static> {
+        let mut spans = vec![Span::styled(" sources: ", theme.dim())];
+        for (i, (_, loaded, text)) in self.sources.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::styled(" · ", theme.dim()));
+            }
+            spans.push(Span::styled(
+                format!("{}{text}", if *loaded { "✓ " } else { "✗ " }),
+                if *loaded { theme.good() } else { theme.warn() },
+            ));
+        }
+        Line::from(spans)
+    }
+
+    /// The header, the sources and the table, as `view` lays them out.
+    fn layout(sources: &Line, area: Rect) -> [Rect; 3] {
+        // Word wrapping needs a little slack over the plain width.
+        let src_rows = (sources.width() + sources.width() / 8)
+            .div_ceil(usize::from(area.width.max(1)))
+            .clamp(1, 3) as u16;
+        Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(src_rows),
+            Constraint::Min(1),
+        ])
+        .areas(area)
+    }
+
+    /// Keep the selected row on screen in a pane of `area`.
+    pub fn fit(&mut self, area: Rect) {
+        let [_, _, body] = Self::layout(&self.sources_line(&Theme { color: false }), area);
+        self.cursor.fit(
+            usize::from(body.height.saturating_sub(1)),
+            self.entries.len(),
+        );
+    }
+
     pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
         if self.audit_fps.is_empty() {
             draw_empty(
@@ -251,27 +289,8 @@ impl TimelinePane {
             );
             return;
         }
-        let mut spans = vec![Span::styled(" sources: ", theme.dim())];
-        for (i, (_, loaded, text)) in self.sources.iter().enumerate() {
-            if i > 0 {
-                spans.push(Span::styled(" · ", theme.dim()));
-            }
-            spans.push(Span::styled(
-                format!("{}{text}", if *loaded { "✓ " } else { "✗ " }),
-                if *loaded { theme.good() } else { theme.warn() },
-            ));
-        }
-        let sources = Line::from(spans);
-        // Word wrapping needs a little slack over the plain width.
-        let src_rows = (sources.width() + sources.width() / 8)
-            .div_ceil(usize::from(area.width.max(1)))
-            .clamp(1, 3) as u16;
-        let [head, src, body] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Length(src_rows),
-            Constraint::Min(1),
-        ])
-        .areas(area);
+        let sources = self.sources_line(theme);
+        let [head, src, body] = Self::layout(&sources, area);
         list::header(
             f,
             head,
@@ -299,7 +318,7 @@ impl TimelinePane {
             len: self.entries.len(),
             selected: Some(self.cursor.selected),
             sort: None,
-            offset: self.cursor.offset.get(),
+            offset: self.cursor.offset,
         };
         let entries = &self.entries;
         let now = self.now;
@@ -325,9 +344,7 @@ impl TimelinePane {
                 _ => Style::default(),
             }
         };
-        let drawn = table::render(f, body, theme, &spec, &cell, &style);
-        self.cursor.offset.set(drawn.offset);
-        self.cursor.page.set(drawn.height);
+        table::render(f, body, theme, &spec, &cell, &style);
         if self.cursor.detail
             && let Some(e) = entries.get(self.cursor.selected)
         {
@@ -371,6 +388,9 @@ impl super::Pane for TimelinePane {
             super::PaneEvent::Timeline(e) => TimelinePane::on_event(self, e, ctx),
             _ => super::PaneOutput::none(),
         }
+    }
+    fn fit(&mut self, body: ratatui::layout::Rect) {
+        TimelinePane::fit(self, body)
     }
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
         self.view(f, area, ctx.theme)
