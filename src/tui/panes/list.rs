@@ -501,8 +501,10 @@ mod tests {
 
     #[test]
     fn cursor_stays_inside_the_rows() {
-        let mut c = Cursor::default();
-        c.page = 10;
+        let mut c = Cursor {
+            page: 10,
+            ..Cursor::default()
+        };
         assert!(c.on_command(Command::Down, 3));
         assert!(c.on_command(Command::PageDown, 3));
         assert_eq!(c.selected, 2);
