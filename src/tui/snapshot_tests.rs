@@ -700,7 +700,7 @@ fn consume_asks_the_quantity_then_confirms_the_exact_request() {
     });
     let fx = app.run_command(Command::Consume);
     assert!(fx.is_empty(), "nothing is sent before confirmation");
-    assert!(app.panes.entitlements.form.is_some());
+    assert!(app.panes.entitlements.form().is_some());
     // 5 is more than the balance of 3: refused in the form.
     press(&mut app, KeyCode::Backspace);
     press(&mut app, KeyCode::Char('5'));
@@ -747,7 +747,7 @@ fn grant_needs_a_purchase_key_and_an_availability_id() {
     press(&mut app, KeyCode::Char('2'));
     app.run_command(Command::Grant);
     assert!(
-        app.panes.entitlements.form.is_some(),
+        app.panes.entitlements.form().is_some(),
         "{:?}",
         app.last_error
     );

@@ -246,6 +246,21 @@ pub struct Detail {
     pub scroll: u16,
 }
 
+/// What has the keyboard before the list. One at a time, so which one
+/// takes a key never depends on the order of checks.
+#[derive(Debug, Default)]
+pub enum Modal {
+    #[default]
+    None,
+    /// The filter editor (`/`).
+    Editor(FilterEditor),
+    /// The small form a consume (quantity) or a grant (availabilityId…)
+    /// needs.
+    Form(Box<(Form, FormPurpose)>),
+    /// `e` asked: CSV or JSON?
+    ExportPrompt,
+}
+
 pub struct EntitlementsPane {
     pub data: Dataset,
     pub view: View,
@@ -256,14 +271,11 @@ pub struct EntitlementsPane {
     pub mode: Option<QueryMode>,
     pub validity: ValidityType,
     pub exclude_duplicates: bool,
-    pub editor: Option<FilterEditor>,
-    /// The small form a consume (quantity) or a grant (availabilityId…) needs.
-    pub form: Option<(Form, FormPurpose)>,
+    /// What has the keyboard before the list: at most one thing at a time.
+    pub modal: Modal,
     pub detail: Option<Detail>,
-    pub export_prompt: bool,
     pub orders: Option<OrdersState>,
     pub writing: bool,
-    /// Scroll bookkeeping written by the view (it owns the screen size).
     /// The table's scroll position and height, kept by `fit`.
     pub offset: usize,
     pub page_height: usize,
@@ -285,10 +297,8 @@ impl Default for EntitlementsPane {
             mode: None,
             validity: ValidityType::All,
             exclude_duplicates: false,
-            editor: None,
-            form: None,
+            modal: Modal::None,
             detail: None,
-            export_prompt: false,
             orders: None,
             writing: false,
             offset: 0,
@@ -306,6 +316,27 @@ fn ent_job(j: EntJob) -> Effect {
 }
 
 impl EntitlementsPane {
+    pub fn editor(&self) -> Option<&FilterEditor> {
+        match &self.modal {
+            Modal::Editor(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub fn form(&self) -> Option<&(Form, FormPurpose)> {
+        match &self.modal {
+            Modal::Form(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    fn form_mut(&mut self) -> Option<&mut (Form, FormPurpose)> {
+        match &mut self.modal {
+            Modal::Form(f) => Some(f),
+            _ => None,
+        }
+    }
+
     pub fn has_key(&self) -> bool {
         self.fetched_key.is_some()
     }
@@ -565,26 +596,24 @@ impl EntitlementsPane {
     /// prompt. `None` lets the keymap have the key.
     pub fn on_key(&mut self, k: KeyEvent, ctx: &PaneCtx) -> Option<PaneOutput> {
         self.now = ctx.now.timestamp();
-        if self.export_prompt {
-            self.export_prompt = false;
-            return Some(match keymap::lookup(&k, Scope::ExportPrompt) {
-                Some(Command::ExportCsv) => self.export(Format::Csv, ctx),
-                Some(Command::ExportJson) => self.export(Format::Json, ctx),
-                _ => PaneOutput::toast("export cancelled"),
-            });
+        match self.modal {
+            Modal::None => None,
+            Modal::ExportPrompt => {
+                self.modal = Modal::None;
+                Some(match keymap::lookup(&k, Scope::ExportPrompt) {
+                    Some(Command::ExportCsv) => self.export(Format::Csv, ctx),
+                    Some(Command::ExportJson) => self.export(Format::Json, ctx),
+                    _ => PaneOutput::toast("export cancelled"),
+                })
+            }
+            Modal::Editor(_) => Some(self.editor_key(k)),
+            Modal::Form(_) => Some(self.form_key(k, ctx)),
         }
-        if self.editor.is_some() {
-            return Some(self.editor_key(k));
-        }
-        if self.form.is_some() {
-            return Some(self.form_key(k, ctx));
-        }
-        None
     }
 
     /// Text pasted while a form is open goes into its focused field.
     pub fn paste_into_form(&mut self, text: &str) -> bool {
-        match self.form.as_mut() {
+        match self.form_mut() {
             Some((f, _)) => {
                 f.insert_str(text);
                 true
@@ -594,13 +623,13 @@ impl EntitlementsPane {
     }
 
     fn form_key(&mut self, k: KeyEvent, ctx: &PaneCtx) -> PaneOutput {
-        let Some((form, _)) = self.form.as_mut() else {
+        let Some((form, _)) = self.form_mut() else {
             return PaneOutput::none();
         };
         match form.on_key(k) {
             FormOutcome::Editing => PaneOutput::none(),
             FormOutcome::Cancelled => {
-                self.form = None;
+                self.modal = Modal::None;
                 PaneOutput::toast("cancelled: nothing was sent")
             }
             FormOutcome::Submitted => self.submit_form(ctx),
@@ -609,9 +638,10 @@ impl EntitlementsPane {
 
     /// Validate the form; a valid one becomes a request to confirm.
     fn submit_form(&mut self, ctx: &PaneCtx) -> PaneOutput {
-        let Some((form, purpose)) = self.form.as_mut() else {
+        let Modal::Form(open) = &mut self.modal else {
             return PaneOutput::none();
         };
+        let (form, purpose) = &mut **open;
         let built = match purpose {
             FormPurpose::Consume { key, product, have } => match form.value(0).parse::<u32>() {
                 Ok(q) if q >= 1 && (*have < 0 || i64::from(q) <= *have) => {
@@ -655,7 +685,7 @@ impl EntitlementsPane {
         };
         match built {
             Ok((req, product, endpoint)) => {
-                self.form = None;
+                self.modal = Modal::None;
                 self.confirm(req, product, endpoint, ctx)
             }
             Err(e) => {
@@ -666,7 +696,7 @@ impl EntitlementsPane {
     }
 
     fn editor_key(&mut self, k: KeyEvent) -> PaneOutput {
-        let Some(ed) = self.editor.as_mut() else {
+        let Modal::Editor(ed) = &mut self.modal else {
             return PaneOutput::none();
         };
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
@@ -680,7 +710,7 @@ impl EntitlementsPane {
         });
         match (cmd, k.code) {
             (Some(Command::Cancel | Command::Submit), _) => {
-                self.editor = None;
+                self.modal = Modal::None;
                 return PaneOutput::none();
             }
             (Some(Command::FilterReset), _) => {
@@ -708,7 +738,7 @@ impl EntitlementsPane {
             (Some(Command::ChoiceNext), _) => {
                 let row = ed.row;
                 let n = self.editor_options(row).len();
-                if let Some(ed) = self.editor.as_mut() {
+                if let Modal::Editor(ed) = &mut self.modal {
                     ed.cursor = (ed.cursor + 1).min(n.saturating_sub(1));
                 }
                 return PaneOutput::none();
@@ -942,7 +972,7 @@ impl EntitlementsPane {
             }
             Command::Filter => {
                 let input = Input::new(self.view.filter.text.clone());
-                self.editor = Some(FilterEditor {
+                self.modal = Modal::Editor(FilterEditor {
                     input,
                     ..FilterEditor::default()
                 });
@@ -1006,7 +1036,7 @@ impl EntitlementsPane {
                 if self.view.visible.is_empty() {
                     PaneOutput::error("nothing to export: no rows are shown")
                 } else {
-                    self.export_prompt = true;
+                    self.modal = Modal::ExportPrompt;
                     PaneOutput::none()
                 }
             }
@@ -1132,13 +1162,13 @@ impl EntitlementsPane {
             } else {
                 r.quantity
             };
-            self.form = Some((
+            self.modal = Modal::Form(Box::new((
                 Form::new(
                     format!("Consume {product}"),
                     &[("quantity", "how many to remove", "1")],
                 ),
                 FormPurpose::Consume { key, product, have },
-            ));
+            )));
             return PaneOutput::none();
         }
         let req = WriteRequest::consume(&key, &product, None, None).with_expected_effect(format!(
@@ -1166,7 +1196,7 @@ impl EntitlementsPane {
                 )
             })
             .unwrap_or_default();
-        self.form = Some((
+        self.modal = Modal::Form(Box::new((
             Form::new(
                 "Grant a free product",
                 &[
@@ -1183,7 +1213,7 @@ impl EntitlementsPane {
                 ],
             ),
             FormPurpose::Grant { key },
-        ));
+        )));
         PaneOutput::none()
     }
 
@@ -1239,7 +1269,7 @@ impl super::Pane for EntitlementsPane {
         EntitlementsPane::on_command(self, cmd, ctx)
     }
     fn accepts_text(&self) -> bool {
-        self.form.is_some()
+        self.form().is_some()
     }
     fn on_paste(&mut self, text: String, _ctx: &super::PaneCtx) -> super::PaneOutput {
         self.paste_into_form(&text);

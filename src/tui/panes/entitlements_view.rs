@@ -31,7 +31,7 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, a
     } else {
         draw_list(f, area, theme, pane, app);
     }
-    if let Some((form, _)) = &pane.form {
+    if let Some((form, _)) = pane.form() {
         form.view(f, area, theme);
     }
 }
@@ -39,10 +39,7 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, a
 /// The status lines, the filter editor and the table's box, as the list
 /// is laid out.
 fn list_layout(pane: &EntitlementsPane, area: Rect) -> [Rect; 3] {
-    let editor_h = pane
-        .editor
-        .as_ref()
-        .map_or(0, |_| editor_height(pane, area.width));
+    let editor_h = pane.editor().map_or(0, |_| editor_height(pane, area.width));
     Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(editor_h),
@@ -140,7 +137,10 @@ fn draw_status(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane
             Span::raw(format!("after {}: {m} · r retries", progress_text(p))),
         ],
     };
-    if pane.export_prompt {
+    if matches!(
+        pane.modal,
+        crate::tui::panes::entitlements::Modal::ExportPrompt
+    ) {
         spans = vec![
             Span::styled("Export ", theme.title()),
             Span::raw(format!(
@@ -158,7 +158,7 @@ fn draw_status(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane
 }
 
 fn editor_lines(pane: &EntitlementsPane, theme: &Theme) -> Vec<Line<'static>> {
-    let Some(ed) = &pane.editor else {
+    let Some(ed) = pane.editor() else {
         return vec![];
     };
     let mut lines = Vec::new();
