@@ -285,3 +285,41 @@ fn the_console_lists_the_whale_completely() {
     s.send(b"q");
     assert!(s.wait_exit().success());
 }
+
+/// `--now` (here `STOREDESK_NOW`) is the console's clock for everything it
+/// records: the audit row of a write made in the console carries it.
+#[test]
+fn the_console_stamps_its_audit_rows_with_the_pinned_clock() {
+    let mut s = start(&[("STOREDESK_NOW", "2026-03-04T05:06:07Z")]);
+    s.wait_for("calls");
+    s.send(b"d");
+    s.wait_for("Demo customers");
+    s.send(b"\r");
+    s.wait_for("loaded demo customer");
+    s.send(b":renew");
+    std::thread::sleep(Duration::from_millis(200));
+    s.send(b"\r");
+    s.wait_for("Renew Collections key");
+    s.send(b"\r");
+    s.wait_for("renewed Collections key");
+    s.send(b"q");
+    assert!(s.wait_exit().success());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_storedesk"))
+        .arg("--data-dir")
+        .arg(s._dir.path().join("data"))
+        .args(["audit", "--json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("renew"), "the renewal was audited: {text}");
+    let stamps: Vec<&str> = text
+        .match_indices("\"at\":\"")
+        .map(|(i, _)| &text[i + 6..i + 16])
+        .collect();
+    assert!(!stamps.is_empty(), "{text}");
+    assert!(
+        stamps.iter().all(|d| *d == "2026-03-04"),
+        "every audit row carries the pinned date: {stamps:?}\n{text}"
+    );
+}

@@ -5,6 +5,7 @@
 
 use chrono::Utc;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use storedesk::clock::Clock;
 use storedesk::config::Environment;
@@ -16,6 +17,7 @@ use storedesk::tui::app::{Action, App, Connection, Effect, JobEvent, Overlay, Se
 use storedesk::tui::keymap::Command;
 use storedesk::tui::panes::{PaneId, PaneJob, lists_job};
 use storedesk::tui::render::render_text;
+use storedesk::tui::writes::SharedJournal;
 
 const COINS: &str = "9NSDCOIN0500";
 
@@ -24,6 +26,8 @@ struct Rig {
     sandbox: Sandbox,
     client: StoreClient,
     journal: PathBuf,
+    /// The same journal, opened once as the console opens it.
+    shared: SharedJournal,
     actor: Actor,
 }
 
@@ -43,8 +47,12 @@ impl Rig {
         let mut cfg = info.client_config();
         cfg.timeout = Duration::from_secs(10);
         let client = StoreClient::new(cfg).unwrap();
+        let journal = dir.path().join("journal.sqlite");
         Rig {
-            journal: dir.path().join("journal.sqlite"),
+            shared: Journal::open(&journal)
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
+            journal,
             _dir: dir,
             sandbox,
             client,
@@ -106,7 +114,7 @@ impl Rig {
         let mut ran = 0;
         while let Some(e) = effects.pop() {
             let Effect::Pane(id, job) = e else { continue };
-            let ev = lists_job::run(Some(&self.client), &self.journal, &self.actor, job)
+            let ev = lists_job::run(Some(&self.client), &self.shared, &self.actor, job)
                 .await
                 .expect("a job of these panes");
             ran += 1;
@@ -270,7 +278,7 @@ async fn cora_clawbacks_match_a_journaled_consume_ack_removes_one_and_the_timeli
     // with coins left, and the journal keeps that order transaction.
     let report = storedesk::tui::writes::run(
         &rig.client,
-        &rig.journal,
+        &rig.shared,
         &rig.actor,
         WriteRequest::consume(&collections, COINS, Some(1), None),
     )
@@ -427,7 +435,7 @@ async fn targeted_offer_is_listed_and_claimed_through_the_journal() {
     else {
         panic!("expected one offers fetch: {fx:?}");
     };
-    let ev = key_job::run(Some(&rig.client), &rig.journal, &rig.actor, job.clone()).await;
+    let ev = key_job::run(Some(&rig.client), &rig.shared, &rig.actor, job.clone()).await;
     app.update(Action::Job(JobEvent::Pane(PaneId::Key, PaneEvent::Key(ev))));
     let screen = render_text(&app, 200, 50);
     assert!(screen.contains("9NSDDLC00003, 9NSDCOIN0500"), "{screen}");
@@ -449,7 +457,7 @@ async fn targeted_offer_is_listed_and_claimed_through_the_journal() {
     let [Effect::Pane(PaneId::Key, PaneJob::Key(job @ KeyJob::ClaimOffer { .. }))] = &fx[..] else {
         panic!("expected one claim: {fx:?}");
     };
-    let ev = key_job::run(Some(&rig.client), &rig.journal, &rig.actor, job.clone()).await;
+    let ev = key_job::run(Some(&rig.client), &rig.shared, &rig.actor, job.clone()).await;
     app.update(Action::Job(JobEvent::Pane(PaneId::Key, PaneEvent::Key(ev))));
     assert!(
         app.toast.as_deref().unwrap_or("").contains("done"),
@@ -481,7 +489,7 @@ async fn headless_case_equals_what_the_panes_show() {
     let (collections, purchase) = rig.keys("cora");
     let report = storedesk::tui::writes::run(
         &rig.client,
-        &rig.journal,
+        &rig.shared,
         &rig.actor,
         WriteRequest::consume(&collections, COINS, Some(1), None),
     )

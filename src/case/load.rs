@@ -40,16 +40,20 @@ pub async fn recurrences(
 
 /// A SAS token, a peek of up to [`PEEK_MAX`] events, and each event
 /// matched to the consumes the journal recorded for its order line.
-pub async fn peek(client: &StoreClient, journal_path: &Path) -> Result<Peeked, StoreError> {
+/// `journal` is the process's journal, or why it could not be opened (the
+/// events are still listed, each saying their matches are unknown).
+pub async fn peek(
+    client: &StoreClient,
+    journal: Result<&Journal, &str>,
+) -> Result<Peeked, StoreError> {
     let sas = client.clawback_sas().await?.value;
     let events = client.queue_peek(&sas.uri, PEEK_MAX).await?.value;
-    let journal = Journal::open(journal_path).map_err(|e| e.to_string());
     let rows = events
         .into_iter()
         .enumerate()
         .map(|(position, q)| {
             let matches = match (&journal, &q.event) {
-                (Err(e), _) => Err(e.clone()),
+                (Err(e), _) => Err(e.to_string()),
                 (Ok(j), Ok(ev)) => j
                     .order_transactions_for(&ev.data.order_id, &ev.data.line_item_id)
                     .map_err(|e| e.to_string()),
@@ -74,11 +78,7 @@ pub async fn peek(client: &StoreClient, journal_path: &Path) -> Result<Peeked, S
 /// This data dir's audit entries for the case's key fingerprints, and every
 /// clawback acknowledgement (those name no customer; the timeline ties them
 /// to the case by order id).
-pub fn audit_for(
-    journal_path: &Path,
-    fps: &[String],
-) -> Result<Vec<crate::journal::AuditEntry>, String> {
-    let j = Journal::open(journal_path).map_err(|e| e.to_string())?;
+pub fn audit_for(j: &Journal, fps: &[String]) -> Result<Vec<crate::journal::AuditEntry>, String> {
     let mut filters: Vec<AuditFilter> = fps
         .iter()
         .map(|fp| AuditFilter {
@@ -154,14 +154,17 @@ pub async fn load(
             case.subscriptions = Part::NotRead("no purchase key".into());
         }
     }
-    case.clawbacks = part(
-        "clawback queue",
-        peek(client, journal_path).await,
-        &mut failed,
-    );
-    case.audit = match audit_for(journal_path, &case.fingerprints()) {
-        Ok(a) => Part::Read(a),
-        Err(why) => Part::Failed { why, partial: None },
+    // Opened once for the whole case (a headless run reads, never writes).
+    let journal = Journal::open(journal_path).map_err(|e| e.to_string());
+    let journal = journal.as_ref().map_err(String::as_str);
+    case.clawbacks = part("clawback queue", peek(client, journal).await, &mut failed);
+    case.audit = match journal.map(|j| audit_for(j, &case.fingerprints())) {
+        Ok(Ok(a)) => Part::Read(a),
+        Ok(Err(why)) => Part::Failed { why, partial: None },
+        Err(why) => Part::Failed {
+            why: why.to_string(),
+            partial: None,
+        },
     };
     case.entitlements = Part::NotRead("not listed".into());
     case.failed_calls = failed;

@@ -3,7 +3,7 @@
 //! waits on the network or the disk.
 
 use crate::clock::Clock;
-use crate::journal::Actor;
+use crate::journal::{Actor, Journal};
 use crate::store::StoreClient;
 use crate::tui::action::{Action, Connection, Effect, JobEvent};
 use crate::tui::panes::audit::{AuditEvent, AuditJob};
@@ -11,6 +11,7 @@ use crate::tui::panes::entitlements::{EntEvent, EntJob, FetchError};
 use crate::tui::panes::entitlements_job as ent_job;
 use crate::tui::panes::key::KeyJob;
 use crate::tui::panes::{PaneEvent, PaneId, PaneJob};
+use crate::tui::writes::SharedJournal;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -41,8 +42,23 @@ pub struct Env {
 }
 
 impl Env {
-    fn journal_db(&self) -> std::path::PathBuf {
-        self.journal_path.clone()
+    /// The process's one journal: opened (off the async workers) on first
+    /// use with the app's clock, so `--now` stamps the console's audit rows
+    /// too. A failure is not kept: the next use tries again.
+    async fn journal(&self, cell: &OnceCell<Arc<Journal>>) -> SharedJournal {
+        cell.get_or_try_init(|| async {
+            let path = self.journal_path.clone();
+            let clock = self.clock.clone();
+            tokio::task::spawn_blocking(move || {
+                Journal::open_with_clock(&path, clock)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("the journal could not be opened: {e}")))
+        })
+        .await
+        .cloned()
     }
 }
 
@@ -56,6 +72,7 @@ pub struct Services {
     ctx: Arc<Env>,
     tx: mpsc::UnboundedSender<Action>,
     conn: Arc<OnceCell<Connected>>,
+    journal: Arc<OnceCell<Arc<Journal>>>,
     clipboard: Arc<Mutex<Option<arboard::Clipboard>>>,
     /// Running entitlement listings, by fetch id (a new one cancels the rest).
     listings: Arc<Mutex<HashMap<u64, CancellationToken>>>,
@@ -67,6 +84,7 @@ impl Services {
             ctx: Arc::new(env),
             tx,
             conn: Arc::new(OnceCell::new()),
+            journal: Arc::new(OnceCell::new()),
             clipboard: Arc::new(Mutex::new(None)),
             listings: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -86,12 +104,14 @@ impl Services {
         let ctx = self.ctx.clone();
         let tx = self.tx.clone();
         let cell = self.conn.clone();
+        let journal = self.journal.clone();
         tokio::spawn(async move {
             match connector.await {
                 Ok((connected, info)) => {
                     let _ = cell.set(connected);
                     Self::send(&tx, JobEvent::Connected(info));
-                    Self::send(&tx, JobEvent::Pending(read_pending(&ctx.journal_db())));
+                    let j = ctx.journal(&journal).await;
+                    Self::send(&tx, JobEvent::Pending(read_pending(j).await));
                 }
                 Err(e) => Self::send(&tx, JobEvent::ConnectFailed(e)),
             }
@@ -107,10 +127,10 @@ impl Services {
             Effect::Pane(id, job) => self.pane_job(id, job),
             Effect::ReplayPending => self.replay_pending(),
             Effect::ReadPending => {
-                let tx = self.tx.clone();
-                let path = self.ctx.journal_db();
-                tokio::task::spawn_blocking(move || {
-                    Self::send(&tx, JobEvent::Pending(read_pending(&path)));
+                let (tx, ctx, journal) = (self.tx.clone(), self.ctx.clone(), self.journal.clone());
+                tokio::spawn(async move {
+                    let j = ctx.journal(&journal).await;
+                    Self::send(&tx, JobEvent::Pending(read_pending(j).await));
                 });
             }
             Effect::ResolvePending { id, applied, note } => self.resolve_pending(id, applied, note),
@@ -150,14 +170,15 @@ impl Services {
         let tx = self.tx.clone();
         let conn = self.conn.clone();
         let ctx = self.ctx.clone();
+        let cell = self.journal.clone();
         tokio::spawn(async move {
-            let journal = ctx.journal_db();
+            let journal = ctx.journal(&cell).await;
             let actor = ctx.actor.clone();
             let writes = !matches!(job, KeyJob::FetchOffers { .. });
             let client = conn.get().map(|c| &c.client);
             let ev = crate::tui::panes::key_job::run(client, &journal, &actor, job).await;
             if writes {
-                Self::send(&tx, JobEvent::Pending(read_pending(&journal)));
+                Self::send(&tx, JobEvent::Pending(read_pending(journal).await));
             }
             Self::send(&tx, JobEvent::Pane(id, PaneEvent::Key(ev)));
         });
@@ -168,6 +189,7 @@ impl Services {
         let tx = self.tx.clone();
         let conn = self.conn.clone();
         let ctx = self.ctx.clone();
+        let cell = self.journal.clone();
         tokio::spawn(async move {
             let Some(c) = conn.get() else {
                 Self::send(
@@ -176,36 +198,43 @@ impl Services {
                 );
                 return;
             };
-            let path = ctx.journal_db();
+            let journal = ctx.journal(&cell).await;
             let actor = ctx.actor.clone();
-            let lines = match crate::journal::Journal::open(&path) {
-                Ok(j) => match crate::journal::replay_pending(&j, &c.client, &actor).await {
+            let lines = match &journal {
+                Ok(j) => match crate::journal::replay_pending(j, &c.client, &actor).await {
                     Ok(reports) => reports.iter().map(replay_line).collect(),
                     Err(e) => vec![format!("journal error: {e}")],
                 },
                 Err(e) => vec![format!("journal error: {e}")],
             };
             Self::send(&tx, JobEvent::Replayed(lines));
-            Self::send(&tx, JobEvent::Pending(read_pending(&path)));
+            Self::send(&tx, JobEvent::Pending(read_pending(journal).await));
         });
     }
 
     /// Settle a pending write by hand (a local journal change).
     fn resolve_pending(&self, id: i64, applied: bool, note: String) {
-        let tx = self.tx.clone();
-        let ctx = self.ctx.clone();
-        tokio::task::spawn_blocking(move || {
-            let path = ctx.journal_db();
+        let (tx, ctx, cell) = (self.tx.clone(), self.ctx.clone(), self.journal.clone());
+        tokio::spawn(async move {
+            let journal = ctx.journal(&cell).await;
             let actor = ctx.actor.clone();
-            let result = crate::journal::Journal::open(&path)
-                .and_then(|j| crate::journal::resolve(&j, id, applied, &note, &actor))
-                .map_err(|e| format!("journal error: {e}"))
-                .and_then(|o| match o {
-                    crate::journal::ResolveOutcome::Resolved(_) => Ok(o.message(id)),
-                    other => Err(other.message(id)),
-                });
+            let settled = journal.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                settled
+                    .map_err(|e| format!("journal error: {e}"))
+                    .and_then(|j| {
+                        crate::journal::resolve(&j, id, applied, &note, &actor)
+                            .map_err(|e| format!("journal error: {e}"))
+                    })
+                    .and_then(|o| match o {
+                        crate::journal::ResolveOutcome::Resolved(_) => Ok(o.message(id)),
+                        other => Err(other.message(id)),
+                    })
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("journal error: {e}")));
             Self::send(&tx, JobEvent::Resolved(result));
-            Self::send(&tx, JobEvent::Pending(read_pending(&path)));
+            Self::send(&tx, JobEvent::Pending(read_pending(journal).await));
         });
     }
 
@@ -215,28 +244,35 @@ impl Services {
         let tx = self.tx.clone();
         let conn = self.conn.clone();
         let ctx = self.ctx.clone();
+        let cell = self.journal.clone();
         tokio::spawn(async move {
-            let path = ctx.journal_db();
+            let journal = ctx.journal(&cell).await;
             let actor = ctx.actor.clone();
             let write = crate::tui::panes::lists_job::is_write(&job);
             let client = conn.get().map(|c| &c.client);
-            if let Some(ev) = crate::tui::panes::lists_job::run(client, &path, &actor, job).await {
+            if let Some(ev) = crate::tui::panes::lists_job::run(client, &journal, &actor, job).await
+            {
                 Self::send(&tx, JobEvent::Pane(id, ev));
             }
             if write {
-                Self::send(&tx, JobEvent::Pending(read_pending(&path)));
+                Self::send(&tx, JobEvent::Pending(read_pending(journal).await));
             }
         });
     }
 
     /// Read the audit log (a local SQLite read, off the UI thread).
     fn load_audit(&self) {
-        let tx = self.tx.clone();
-        let path = self.ctx.journal_db();
-        tokio::task::spawn_blocking(move || {
-            let result = crate::journal::Journal::open(&path)
-                .and_then(|j| j.audit(&crate::journal::AuditFilter::default()))
-                .map_err(|e| e.to_string());
+        let (tx, ctx, cell) = (self.tx.clone(), self.ctx.clone(), self.journal.clone());
+        tokio::spawn(async move {
+            let journal = ctx.journal(&cell).await;
+            let result = tokio::task::spawn_blocking(move || {
+                journal.and_then(|j| {
+                    j.audit(&crate::journal::AuditFilter::default())
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("audit read stopped: {e}")));
             Self::send(
                 &tx,
                 JobEvent::Pane(PaneId::Audit, PaneEvent::Audit(AuditEvent::Loaded(result))),
@@ -287,6 +323,7 @@ impl Services {
         }
         let conn = self.conn.clone();
         let ctx = self.ctx.clone();
+        let cell = self.journal.clone();
         let listings = self.listings.clone();
         let tx = self.tx.clone();
         let cancel = CancellationToken::new();
@@ -328,8 +365,9 @@ impl Services {
                 }
                 EntJob::Write(req) => {
                     let actor = ctx.actor.clone();
-                    ent_job::write(&c.client, &ctx.journal_db(), &actor, req, send).await;
-                    Self::send(&tx, JobEvent::Pending(read_pending(&ctx.journal_db())));
+                    let journal = ctx.journal(&cell).await;
+                    ent_job::write(&c.client, &journal, &actor, req, send).await;
+                    Self::send(&tx, JobEvent::Pending(read_pending(journal).await));
                 }
                 EntJob::Cancel { .. } | EntJob::Export { .. } => {}
             }
@@ -337,12 +375,18 @@ impl Services {
     }
 }
 
-/// The journal's pending writes, for the status bar.
-pub fn read_pending(
-    path: &std::path::Path,
+/// The journal's pending writes, for the status bar (read off the async
+/// workers).
+pub async fn read_pending(
+    journal: SharedJournal,
 ) -> Result<Vec<crate::tui::action::PendingLine>, String> {
-    let j = crate::journal::Journal::open(path).map_err(|e| e.to_string())?;
-    let rows = crate::journal::pending(&j).map_err(|e| e.to_string())?;
+    tokio::task::spawn_blocking(move || pending_lines(&*journal?))
+        .await
+        .unwrap_or_else(|e| Err(format!("pending read stopped: {e}")))
+}
+
+fn pending_lines(j: &Journal) -> Result<Vec<crate::tui::action::PendingLine>, String> {
+    let rows = crate::journal::pending(j).map_err(|e| e.to_string())?;
     Ok(rows
         .into_iter()
         .map(|w| crate::tui::action::PendingLine {

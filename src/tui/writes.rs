@@ -7,8 +7,11 @@ use crate::journal::{
     self, Actor, Journal, SendResult, WriteKind, WriteOutcome, WriteRequest, WriteSender,
 };
 use crate::store::StoreClient;
-use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+/// The console's one journal, opened once for the process with its clock,
+/// or why it could not be opened (writes are then refused before sending).
+pub type SharedJournal = Result<Arc<Journal>, String>;
 
 /// What a finished write means for the screen.
 #[derive(Clone)]
@@ -64,11 +67,11 @@ impl WriteSender for Capturing<'_> {
 /// Run one confirmed write through the journal.
 pub async fn run(
     client: &StoreClient,
-    journal_path: &Path,
+    journal: &SharedJournal,
     actor: &Actor,
     req: WriteRequest,
 ) -> WriteReport {
-    let j = match Journal::open(journal_path) {
+    let j = match journal {
         Ok(j) => j,
         Err(e) => {
             return WriteReport {
@@ -81,7 +84,7 @@ pub async fn run(
         client,
         new_key: Mutex::new(None),
     };
-    let line = match journal::execute(&j, &sender, &req, actor).await {
+    let line = match journal::execute(j, &sender, &req, actor).await {
         Ok(WriteOutcome::Done { result, .. }) => Ok(format!("{}: done · {result}", req.summary)),
         Ok(WriteOutcome::Failed { reason, .. }) => {
             Err(format!("{}: refused · {reason}", req.summary))

@@ -3,14 +3,13 @@
 //! journaled write. Run by `tui::jobs` on tokio tasks; every result goes
 //! back through `send`.
 
-use crate::journal::{self, Actor, Journal, WriteOutcome, WriteRequest};
+use crate::journal::{self, Actor, WriteOutcome, WriteRequest};
 use crate::store::StoreClient;
 use crate::store::collections::V9_MAX_PRODUCTS;
 use crate::store::error::ErrorKind;
 use crate::store::paging::chunk_ids;
 use crate::store::{QueryOptions, WaitReason};
 use crate::tui::panes::entitlements::{EntEvent, FetchError, FetchRequest, QueryMode};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -120,12 +119,12 @@ pub async fn fetch(
 /// is sent, sent once with its idempotency key, settled by the answer.
 pub async fn write(
     client: &StoreClient,
-    journal_path: &Path,
+    journal: &crate::tui::writes::SharedJournal,
     actor: &Actor,
     req: WriteRequest,
     send: Send,
 ) {
-    let j = match Journal::open(journal_path) {
+    let j = match journal {
         Ok(j) => j,
         Err(e) => {
             send(EntEvent::Written(Err(format!(
@@ -134,7 +133,7 @@ pub async fn write(
             return;
         }
     };
-    let r = match journal::execute(&j, client, &req, actor).await {
+    let r = match journal::execute(j, client, &req, actor).await {
         Ok(WriteOutcome::Done { result, .. }) => Ok(format!("{}: done · {result}", req.summary)),
         Ok(WriteOutcome::Failed { reason, .. }) => {
             Err(format!("{}: refused · {reason}", req.summary))

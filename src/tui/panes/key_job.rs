@@ -4,12 +4,12 @@
 use crate::journal::Actor;
 use crate::store::StoreClient;
 use crate::tui::panes::key::{KeyJob, KeyPaneEvent};
-use std::path::Path;
+use crate::tui::writes::SharedJournal;
 
 /// Run one job; `None` client means "not connected yet".
 pub async fn run(
     client: Option<&StoreClient>,
-    journal: &Path,
+    journal: &SharedJournal,
     actor: &Actor,
     job: KeyJob,
 ) -> KeyPaneEvent {

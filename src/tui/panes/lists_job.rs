@@ -1,6 +1,6 @@
 //! Background work of the Orders, Subscriptions, Clawbacks and Timeline
 //! panes. Each job is a plain async function from the client (and the
-//! journal's path) to the pane's event, so tests run them against the
+//! process's journal) to the pane's event, so tests run them against the
 //! sandbox directly; `tui::jobs` runs them on tokio tasks for the console.
 
 use crate::journal::{Actor, WriteRequest};
@@ -11,7 +11,7 @@ use crate::tui::panes::orders::{OrdersEvent, OrdersJob};
 use crate::tui::panes::subscriptions::{SubsEvent, SubsJob};
 use crate::tui::panes::timeline::{TimelineEvent, TimelineJob};
 use crate::tui::panes::{PaneEvent, PaneJob};
-use std::path::Path;
+use crate::tui::writes::SharedJournal;
 use tokio_util::sync::CancellationToken;
 
 /// Every page of the orders query (last 90 days).
@@ -33,10 +33,14 @@ pub async fn recurrences(client: &StoreClient, key: &str, load_id: u64) -> SubsE
 }
 
 /// The case loader's peek: SAS token, up to 32 events, journal matches.
-pub async fn peek(client: &StoreClient, journal_path: &Path, load_id: u64) -> ClawEvent {
+pub async fn peek(client: &StoreClient, journal: &SharedJournal, load_id: u64) -> ClawEvent {
+    let journal = match journal {
+        Ok(j) => Ok(&**j),
+        Err(e) => Err(e.as_str()),
+    };
     ClawEvent::Peeked {
         load_id,
-        result: crate::case::load::peek(client, journal_path)
+        result: crate::case::load::peek(client, journal)
             .await
             .map_err(|e| Failure::from_store(&e)),
     }
@@ -94,11 +98,11 @@ async fn receive_inner(
 /// A confirmed write through the one write path; one line for the screen.
 pub async fn write(
     client: &StoreClient,
-    journal_path: &Path,
+    journal: &SharedJournal,
     actor: &Actor,
     req: WriteRequest,
 ) -> Result<String, String> {
-    crate::tui::writes::run(client, journal_path, actor, req)
+    crate::tui::writes::run(client, journal, actor, req)
         .await
         .line
 }
@@ -109,7 +113,7 @@ pub use crate::case::load::audit_for;
 /// `client` is `None` while the console is not connected yet.
 pub async fn run(
     client: Option<&StoreClient>,
-    journal_path: &Path,
+    journal: &SharedJournal,
     actor: &Actor,
     job: PaneJob,
 ) -> Option<PaneEvent> {
@@ -134,12 +138,12 @@ pub async fn run(
         }
         PaneJob::Subscriptions(SubsJob::Write(req)) => {
             PaneEvent::Subscriptions(SubsEvent::Written(match client {
-                Some(c) => write(c, journal_path, actor, req).await,
+                Some(c) => write(c, journal, actor, req).await,
                 None => Err(format!("not sent: {OFFLINE}")),
             }))
         }
         PaneJob::Clawbacks(ClawJob::Peek { load_id }) => PaneEvent::Clawbacks(match client {
-            Some(c) => peek(c, journal_path, load_id).await,
+            Some(c) => peek(c, journal, load_id).await,
             None => ClawEvent::Peeked {
                 load_id,
                 result: Err(offline()),
@@ -156,15 +160,20 @@ pub async fn run(
         }
         PaneJob::Clawbacks(ClawJob::Ack(req)) => {
             PaneEvent::Clawbacks(ClawEvent::Acked(match client {
-                Some(c) => write(c, journal_path, actor, req).await,
+                Some(c) => write(c, journal, actor, req).await,
                 None => Err(format!("not sent: {OFFLINE}")),
             }))
         }
         PaneJob::Timeline(TimelineJob::LoadAudit { load_id, fps }) => {
-            let path = journal_path.to_path_buf();
-            let result = tokio::task::spawn_blocking(move || audit_for(&path, &fps))
-                .await
-                .unwrap_or_else(|e| Err(format!("audit read stopped: {e}")));
+            let result = match journal {
+                Ok(j) => {
+                    let j = j.clone();
+                    tokio::task::spawn_blocking(move || audit_for(&j, &fps))
+                        .await
+                        .unwrap_or_else(|e| Err(format!("audit read stopped: {e}")))
+                }
+                Err(e) => Err(e.clone()),
+            };
             PaneEvent::Timeline(TimelineEvent::AuditLoaded { load_id, result })
         }
         PaneJob::Key(_) | PaneJob::Entitlements(_) | PaneJob::Audit(_) => return None,
