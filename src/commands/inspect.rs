@@ -162,9 +162,9 @@ impl<R: Read> Lines<R> {
                 Err(e) => return Err(e),
             };
             started = true;
-            let end = chunk.iter().position(|&b| b == b'\n');
+            let end = memchr::memchr(b'\n', chunk);
             let part = &chunk[..end.unwrap_or(chunk.len())];
-            if let Some(i) = part.iter().position(|&b| b == 0) {
+            if let Some(i) = memchr::memchr(0, part) {
                 return Ok(Some(Line::Binary {
                     at: self.offset + len + i,
                 }));
