@@ -33,7 +33,7 @@ pub fn run(globals: Globals, a: &DoctorArgs) -> ExitCode {
         None => Clock::system(),
     };
     // A config that does not load is doctor's first finding, not a refusal.
-    let loaded =
+    let mut loaded =
         config::load(&paths.config_file, globals.profile.as_deref()).map_err(|e| e.to_string());
     let rt = match super::runtime() {
         Ok(rt) => rt,
@@ -47,19 +47,26 @@ pub fn run(globals: Globals, a: &DoctorArgs) -> ExitCode {
     };
     let report = rt.block_on(async {
         let mut sandbox = None;
-        let (connection, pem) = match &loaded {
+        let (connection, pem) = match loaded.clone() {
             Err(_) => (Connection::None, None),
             Ok(cfg) => {
                 let ctx = Context {
                     globals: globals.clone(),
                     paths: paths.clone(),
-                    config: cfg.clone(),
+                    config: cfg,
                     clock: clock.clone(),
                 };
-                if cfg.profile.embedded {
+                if ctx.config.profile.embedded {
                     match super::connect::connect(&ctx).await {
                         Ok((client, sb)) => {
                             let pem = sb.as_ref().map(|s| s.info.public_key_pem.clone());
+                            // As the console does: the embedded profile
+                            // queries the sandbox's own catalog.
+                            if let (Ok(c), Some(s)) = (&mut loaded, &sb)
+                                && c.profile.product_ids.is_empty()
+                            {
+                                c.profile.product_ids = s.product_ids();
+                            }
                             sandbox = sb;
                             (Connection::Ready(client), pem)
                         }
@@ -69,7 +76,7 @@ pub fn run(globals: Globals, a: &DoctorArgs) -> ExitCode {
                         }
                     }
                 } else {
-                    let profile = cfg.profile.clone();
+                    let profile = ctx.config.profile.clone();
                     let make = move |secret: Secret| {
                         let cc = super::connect::client_config(
                             &ctx,
@@ -81,7 +88,11 @@ pub fn run(globals: Globals, a: &DoctorArgs) -> ExitCode {
                         );
                         crate::store::StoreClient::new(cc)
                     };
-                    (Connection::Deferred(Box::new(make)), None)
+                    // A `storedesk sandbox` elsewhere keeps its public key on disk.
+                    let pem =
+                        std::fs::read_to_string(paths.sandbox_dir().join("signing_key.pub.pem"))
+                            .ok();
+                    (Connection::Deferred(Box::new(make)), pem)
                 }
             }
         };

@@ -36,12 +36,12 @@ pub(super) async fn check(clock: &Clock, st: &mut State) -> Vec<CheckResult> {
     let mut out = Vec::new();
     for (name, aud) in names {
         let started = Instant::now();
-        let r = match client.service_token(aud).await {
+        let (r, refused_request) = match client.service_token(aud).await {
             Ok(tok) => {
                 if aud == audience::STORE {
                     st.store_token = true;
                 }
-                judge(
+                let r = judge(
                     name,
                     aud,
                     tok.expose(),
@@ -50,11 +50,12 @@ pub(super) async fn check(clock: &Clock, st: &mut State) -> Vec<CheckResult> {
                     &profile,
                     clock,
                     &tok,
-                )
+                );
+                (r, false)
             }
-            Err(e) => refused(name, &e, &profile, &client_id, &tenant),
+            Err(e) => (refused(name, &e, &profile, &client_id, &tenant), true),
         };
-        let failed_auth = r.status == Status::Fail;
+        let failed_auth = refused_request;
         out.push(r.took(started));
         // The same credentials fail the same way for every audience: say it once.
         if failed_auth && aud == audience::STORE {
