@@ -460,7 +460,11 @@ async fn token_for_the_wrong_audience_and_the_wrong_style_are_named() {
         .await
         .json();
     assert_eq!(status(&r, "tokens", "store"), "fail");
-    assert!(measured(&r, "tokens", "store").contains("AADSTS900144"));
+    assert!(
+        measured(&r, "tokens", "store").contains("AADSTS900144"),
+        "{}",
+        measured(&r, "tokens", "store")
+    );
     assert!(fix(&r, "tokens", "store").contains("token_style = \"v2\""));
     // Following the fix makes it pass.
     let cfg = rig.config("token_style = \"v2\"");

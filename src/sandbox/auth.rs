@@ -136,13 +136,8 @@ pub fn token_endpoint(app: &App, tenant: &str, v2: bool, h: &HeaderMap, body: &B
     // parameter that style requires, as Entra words it.
     let quirks = app.quirks();
     let (resource, scope) = match quirks.token_style {
-        Some(only) if only != if v2 { TokenStyle::V2 } else { TokenStyle::V1 } => {
-            if v2 {
-                (form.scope.clone(), None)
-            } else {
-                (None, form.resource.clone())
-            }
-        }
+        // The other style's parameter means nothing to this endpoint.
+        Some(only) if only != if v2 { TokenStyle::V2 } else { TokenStyle::V1 } => (None, None),
         _ => (form.resource.clone(), form.scope.clone()),
     };
     let v2 = match quirks.token_style {
