@@ -45,7 +45,7 @@ pub(super) async fn check(clock: &Clock, t: &Timeouts, st: &mut State) -> Vec<Ch
             None => f.into(),
         }
     };
-    let probes = vec![
+    let probes = [
         Probe {
             name: "login",
             field: field("login_url"),
