@@ -8,6 +8,7 @@ pub mod case;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod doctor;
 pub mod journal;
 pub mod keys;
 pub mod logging;

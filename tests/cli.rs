@@ -108,6 +108,7 @@ fn help_lists_every_subcommand() {
         "grant",
         "audit",
         "pending",
+        "doctor",
     ] {
         assert!(text.contains(sub), "--help lacks {sub}: {text}");
     }

@@ -19,6 +19,9 @@ pub fn run(ctx: Context) -> ExitCode {
         journal_path: ctx.paths.journal_db(),
         exports_dir: ctx.paths.exports_dir(),
         actor: Actor::from_profile(&ctx.config.profile),
+        config: ctx.config.clone(),
+        config_file: ctx.paths.config_file.clone(),
+        data_dir: ctx.paths.data_dir.clone(),
     };
     let session = session_for(&ctx);
     let notice = install_keymap(&ctx.paths.keys_file());

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod connect;
 pub mod console;
+pub mod doctor;
 pub mod entitlements;
 pub mod inspect;
 pub mod pending;
@@ -81,6 +82,22 @@ pub enum Command {
     Audit(AuditArgs),
     /// Show, replay or settle by hand the pending writes left by an interrupted run
     Pending(PendingArgs),
+    /// Check the profile end to end (config, endpoints, tokens, clock, key,
+    /// products, clawbacks, local files) and say the fix for each problem
+    Doctor(DoctorArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DoctorArgs {
+    /// A customer key to check too (kind, verdict, client id, a 1-item query), or `-` for standard input
+    #[arg(long, value_name = "KEY", conflicts_with = "key_file")]
+    pub key: Option<String>,
+    /// Read the customer key from a file
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Print the report as one JSON document
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -272,6 +289,10 @@ pub fn run() -> ExitCode {
     }
     // reqwest is built without a default TLS provider; ring is the light one.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    if let Some(Command::Doctor(a)) = &cli.command {
+        // A config that does not load is a finding of doctor's, not a refusal.
+        return doctor::run(cli.global.clone(), a);
+    }
     let ctx = match Context::resolve(cli.global.clone(), true) {
         Ok(c) => c,
         Err(code) => return code,
@@ -293,5 +314,7 @@ pub fn run() -> ExitCode {
         Some(Command::Grant(a)) => writes::grant(&ctx, &a),
         Some(Command::Audit(a)) => audit::run(&ctx, &a),
         Some(Command::Pending(a)) => pending::run(&ctx, &a),
+        // Answered above, before the config is loaded.
+        Some(Command::Doctor(a)) => doctor::run(ctx.globals, &a),
     }
 }

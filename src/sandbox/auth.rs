@@ -3,8 +3,8 @@
 
 use super::App;
 use super::http::{ApiError, ApiResult, ok, parse_json};
-use crate::store::audience;
 use crate::store::model::{KeyClaims, RenewRequest, RenewResponse, TokenError, codes, key_uri};
+use crate::store::{TokenStyle, audience};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, header};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -131,12 +131,49 @@ pub fn token_endpoint(app: &App, tenant: &str, v2: bool, h: &HeaderMap, body: &B
             "AADSTS7000215: Invalid client secret provided.".into(),
         );
     }
-    let aud = if v2 {
-        form.scope
-            .as_deref()
-            .and_then(|s| s.strip_suffix("/.default"))
+    // A quirk makes this login endpoint answer as the other style does (a
+    // proxy or authority that speaks only one): the request then lacks the
+    // parameter that style requires, as Entra words it.
+    let quirks = app.quirks();
+    let (resource, scope) = match quirks.token_style {
+        // The other style's parameter means nothing to this endpoint.
+        Some(only) if only != if v2 { TokenStyle::V2 } else { TokenStyle::V1 } => (None, None),
+        _ => (form.resource.clone(), form.scope.clone()),
+    };
+    let v2 = match quirks.token_style {
+        Some(only) => only == TokenStyle::V2,
+        None => v2,
+    };
+    // Entra's own answers: each style requires its parameter
+    // (AADSTS900144), and a client-credential scope must end in /.default
+    // (invalid_scope, AADSTS1002012).
+    let (needed, given) = if v2 {
+        ("scope", scope.as_deref())
     } else {
-        form.resource.as_deref()
+        ("resource", resource.as_deref())
+    };
+    let Some(given) = given else {
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!(
+                "AADSTS900144: The request body must contain the following parameter: '{needed}'."
+            ),
+        );
+    };
+    let aud = if v2 {
+        let Some(a) = given.strip_suffix("/.default") else {
+            return token_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                format!(
+                    "AADSTS1002012: The provided value for scope {given} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier."
+                ),
+            );
+        };
+        Some(a)
+    } else {
+        Some(given)
     };
     let known = [
         audience::STORE,
@@ -164,7 +201,8 @@ pub fn token_endpoint(app: &App, tenant: &str, v2: bool, h: &HeaderMap, body: &B
     };
     let now = app.clock.now().timestamp();
     let claims = ServiceClaims {
-        aud: aud.into(),
+        // The wrong-audience quirk: what a misrouted authority would hand out.
+        aud: quirks.token_audience.clone().unwrap_or_else(|| aud.into()),
         iss: format!("https://sts.windows.net/{}/", app.tenant),
         appid: app.client_id.clone(),
         tid: app.tenant.clone(),

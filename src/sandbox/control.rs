@@ -7,6 +7,9 @@
 //! - `POST _sandbox/reset`   re-seed state (the signing key is kept)
 //! - `POST _sandbox/ratelimit` `{"enabled": false}` switches the 100-per-5-minutes
 //!   limit off (for load benchmarks) or back on
+//! - `GET|POST|DELETE _sandbox/quirks` misconfigurations for `storedesk doctor`:
+//!   `{"dateSkewSecs": 600, "tokenAudience": "https://…", "tokenStyle": "v2"}`
+//!   (POST replaces the set; DELETE clears it)
 //! - `POST _sandbox/keys`    mint a key: `{"customer","kind":"collections"|"purchase",
 //!   "clientId"?, "issuedDaysAgo"?, "userId"?}` → `{"key"}`
 
@@ -67,6 +70,15 @@ pub fn handle(app: &App, route: &Route, parts: &Parts, body: &Bytes) -> Response
             .map(|()| json(StatusCode::OK, &serde_json::json!({"reset": true})))
             .map_err(ApiError::from),
         ("keys", &Method::POST) => mint(app, parts, body),
+        ("quirks", &Method::GET) => Ok(json(StatusCode::OK, &app.quirks())),
+        ("quirks", &Method::POST) => parse_json::<super::Quirks>(&parts.headers, body).map(|q| {
+            app.set_quirks(q);
+            json(StatusCode::OK, &app.quirks())
+        }),
+        ("quirks", &Method::DELETE) => {
+            app.set_quirks(super::Quirks::default());
+            Ok(json(StatusCode::OK, &app.quirks()))
+        }
         ("ratelimit", &Method::POST) => parse_json::<RateLimit>(&parts.headers, body).map(|r| {
             app.rate_limit_on
                 .store(r.enabled, std::sync::atomic::Ordering::Relaxed);

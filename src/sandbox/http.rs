@@ -251,7 +251,18 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let mut resp = route_and_run(&app, parts, body).await;
     add_ids(resp.headers_mut());
+    add_date(&app, resp.headers_mut());
     resp
+}
+
+/// `Date` by the sandbox's clock (hyper would write the machine's), plus
+/// the skew quirk: what a client compares its own clock with.
+fn add_date(app: &App, h: &mut HeaderMap) {
+    let t = app.queue_now() + chrono::TimeDelta::seconds(app.quirks().date_skew_secs);
+    let text = t.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(v) = HeaderValue::from_str(&text) {
+        h.insert(header::DATE, v);
+    }
 }
 
 async fn route_and_run(app: &Arc<App>, parts: Parts, body: Body) -> Response {

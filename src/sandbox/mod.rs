@@ -183,6 +183,11 @@ impl Sandbox {
         self.app.faults.clear();
     }
 
+    /// Show a misconfiguration (same as `POST B/_sandbox/quirks`).
+    pub fn set_quirks(&self, q: Quirks) {
+        self.app.set_quirks(q);
+    }
+
     /// Every product id the sandbox knows — its catalog and every product a
     /// demo customer owns (the whale's hundred products are not in the
     /// catalog file) — in first-seen order: the embedded profile's product
@@ -228,9 +233,39 @@ pub(crate) struct App {
     pub token_cache: Mutex<HashMap<String, auth::ServiceClaims>>,
     pub key_cache: Mutex<HashMap<String, crate::store::model::KeyClaims>>,
     demo: Mutex<Vec<DemoCustomer>>,
+    quirks: Mutex<Quirks>,
+}
+
+/// Misconfigurations the sandbox can be told to show, so `storedesk doctor`
+/// has something real to find (set with `POST _sandbox/quirks`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Quirks {
+    /// Seconds added to the `Date` header of every answer (a server clock
+    /// that is off, seen from the client: the client's clock is off).
+    #[serde(default)]
+    pub date_skew_secs: i64,
+    /// Service tokens carry this `aud` whatever was asked for.
+    #[serde(default)]
+    pub token_audience: Option<String>,
+    /// The login endpoint speaks only this style: asked the other way, it
+    /// answers as Entra does to a request missing `resource` / `scope`.
+    #[serde(default)]
+    pub token_style: Option<crate::store::TokenStyle>,
 }
 
 impl App {
+    pub fn quirks(&self) -> Quirks {
+        self.quirks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_quirks(&self, q: Quirks) {
+        *self.quirks.lock().unwrap_or_else(|p| p.into_inner()) = q;
+    }
+
     pub fn world(&self) -> MutexGuard<'_, World> {
         self.world.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -372,6 +407,7 @@ pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
         token_cache: Mutex::new(HashMap::new()),
         key_cache: Mutex::new(HashMap::new()),
         demo: Mutex::new(Vec::new()),
+        quirks: Mutex::new(Quirks::default()),
     });
     let customers = demo_customers(&app)?;
     *app.demo.lock().unwrap_or_else(|p| p.into_inner()) = customers.clone();

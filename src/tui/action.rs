@@ -33,6 +33,8 @@ pub enum JobEvent {
     Resolved(Result<String, String>),
     /// A pane's own job result, routed to that pane.
     Pane(PaneId, crate::tui::panes::PaneEvent),
+    /// `:doctor`: one finished check, or None when all have run.
+    Doctor(Option<crate::doctor::CheckResult>),
 }
 
 /// Something the app wants done outside `update`.
@@ -58,6 +60,10 @@ pub enum Effect {
     },
     /// A pane's own job (a Store call, a journal write…).
     Pane(PaneId, crate::tui::panes::PaneJob),
+    /// Run `crate::doctor` (read-only), with the case's key if there is one.
+    Doctor {
+        key: Option<String>,
+    },
 }
 
 // Pasted and copied text is often a key: Debug (a log line, a panic
@@ -91,6 +97,7 @@ impl std::fmt::Debug for JobEvent {
             JobEvent::Replayed(lines) => write!(f, "Replayed({lines:?})"),
             JobEvent::Resolved(r) => write!(f, "Resolved({r:?})"),
             JobEvent::Pane(id, ev) => write!(f, "Pane({id:?}, {ev:?})"),
+            JobEvent::Doctor(r) => write!(f, "Doctor({:?})", r.as_ref().map(|r| &r.name)),
         }
     }
 }
@@ -127,6 +134,7 @@ impl std::fmt::Debug for Effect {
                 note.chars().count()
             ),
             Effect::Pane(id, job) => write!(f, "Pane({id:?}, {job:?})"),
+            Effect::Doctor { key } => write!(f, "Doctor {{ key: {} }}", key.is_some()),
         }
     }
 }

@@ -30,6 +30,8 @@ pub enum Overlay {
     Demo {
         selected: usize,
     },
+    /// `:doctor`: the checks, filling in as they finish.
+    Doctor(Box<crate::tui::doctor::DoctorOverlay>),
 }
 
 /// Facts about the session that the status bar shows.
@@ -207,6 +209,16 @@ impl App {
                 self.toast = Some(line);
                 vec![]
             }
+            JobEvent::Doctor(r) => {
+                // Results of a closed overlay are dropped.
+                if let Some(Overlay::Doctor(d)) = &mut self.overlay {
+                    match r {
+                        Some(r) => d.results.push(r),
+                        None => d.done = true,
+                    }
+                }
+                vec![]
+            }
             JobEvent::Resolved(Err(e)) => {
                 self.last_error = Some(format!("not resolved: {e}"));
                 vec![]
@@ -360,6 +372,15 @@ impl App {
             .map(|c| c.demo_customers.len())
             .unwrap_or(0);
         match &mut self.overlay {
+            Some(Overlay::Doctor(d)) => {
+                let cmd = keymap::lookup(&key, Scope::Lists)
+                    .or_else(|| keymap::lookup(&key, Scope::Forms))
+                    .or_else(|| keymap::lookup(&key, Scope::Global));
+                if d.on_command(cmd) {
+                    self.overlay = None;
+                }
+                vec![]
+            }
             Some(Overlay::Help { scroll }) => {
                 // Scrolls with the list keys, so a rebound list scrolls it too.
                 match keymap::lookup(&key, Scope::Lists) {
@@ -605,6 +626,16 @@ impl App {
                 vec![]
             }
             Command::PasteKey => vec![Effect::ReadClipboard],
+            Command::Doctor => {
+                self.overlay = Some(Overlay::Doctor(Box::default()));
+                let key = self
+                    .panes
+                    .key
+                    .collections_token()
+                    .or_else(|| self.panes.key.purchase_token())
+                    .map(str::to_string);
+                vec![Effect::Doctor { key }]
+            }
             Command::ReplayPending => self.ask_replay(),
             Command::ResolvePending => self.ask_resolve(),
             Command::DemoCustomer => {

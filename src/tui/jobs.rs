@@ -39,6 +39,10 @@ pub struct Env {
     pub journal_path: std::path::PathBuf,
     pub exports_dir: std::path::PathBuf,
     pub actor: Actor,
+    /// For `:doctor`: the config as loaded, the file, the data dir.
+    pub config: crate::config::LoadedConfig,
+    pub config_file: std::path::PathBuf,
+    pub data_dir: std::path::PathBuf,
 }
 
 impl Env {
@@ -134,8 +138,29 @@ impl Services {
                 });
             }
             Effect::ResolvePending { id, applied, note } => self.resolve_pending(id, applied, note),
+            Effect::Doctor { key } => self.doctor(key),
         }
         false
+    }
+
+    fn doctor(&self, key: Option<String>) {
+        let mut config = self.ctx.config.clone();
+        let conn = self.conn.get();
+        // The products the console queries (the embedded sandbox's catalog).
+        if let Some(c) = conn {
+            config.profile.product_ids.clone_from(&c.product_ids);
+        }
+        let pem = conn.and_then(|c| c._sandbox.as_ref().map(|s| s.info.public_key_pem.clone()));
+        let input = crate::tui::doctor::input(
+            config,
+            self.ctx.config_file.clone(),
+            self.ctx.data_dir.clone(),
+            self.ctx.journal_db(),
+            self.ctx.clock.clone(),
+            pem,
+            key,
+        );
+        crate::tui::doctor::spawn(input, conn.map(|c| c.client.clone()), self.tx.clone());
     }
 
     fn read_clipboard(&self) {

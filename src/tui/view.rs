@@ -68,6 +68,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
         Some(Overlay::Palette(p)) => p.view(f, body, theme),
         Some(Overlay::Confirm(d)) => d.view(f, body, theme),
         Some(Overlay::Resolve(form)) => form.view(f, body, theme),
+        Some(Overlay::Doctor(d)) => crate::tui::doctor::view(f, body, theme, d),
         Some(Overlay::Demo { selected }) => {
             if let Some(c) = app.connection() {
                 crate::tui::widgets::demo::view(f, body, theme, &c.demo_customers, *selected)
