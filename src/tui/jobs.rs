@@ -155,7 +155,7 @@ impl Services {
             config,
             self.ctx.config_file.clone(),
             self.ctx.data_dir.clone(),
-            self.ctx.journal_db(),
+            self.ctx.journal_path.clone(),
             self.ctx.clock.clone(),
             pem,
             key,
