@@ -502,6 +502,7 @@ async fn headless_case_equals_what_the_panes_show() {
         Some(collections),
         Some(purchase),
         &rig.journal,
+        None,
         &cancel,
     )
     .await;
