@@ -132,7 +132,7 @@ pub fn run(ctx: &Context, a: &CaseArgs) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(code) => code,
         },
-        Some(path) => match write_private(path, &text) {
+        Some(path) => match crate::paths::write_private(path, &text) {
             Ok(()) => {
                 eprintln!("storedesk: wrote the case file {}", path.display());
                 ExitCode::SUCCESS
@@ -143,19 +143,4 @@ pub fn run(ctx: &Context, a: &CaseArgs) -> ExitCode {
             ),
         },
     }
-}
-
-/// Write a file only its owner can read (a case file names a customer).
-pub fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        o.mode(0o600);
-    }
-    let mut f = o.open(path)?;
-    f.write_all(text.as_bytes())?;
-    f.flush()
 }

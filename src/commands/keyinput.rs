@@ -130,9 +130,12 @@ impl KeyReader {
 /// One token out of what was given, as the Key pane cleans a paste. The
 /// message never quotes the input (it may be a secret).
 pub fn clean(raw: &RawKey) -> Result<String, String> {
-    clean_bytes(&raw.text)
+    let token = clean_bytes(&raw.text)
         .map(|c| c.token)
-        .map_err(|e| format!("{}: {e}", raw.source))
+        .map_err(|e| format!("{}: {e}", raw.source))?;
+    // Refused here rather than by the Store: a typo costs no call.
+    crate::keys::decode(&token).map_err(|e| format!("{}: {e}", raw.source))?;
+    Ok(token)
 }
 
 /// Up to one byte more than any key may be, so an oversized input is
@@ -181,10 +184,18 @@ mod tests {
     fn a_key_file_is_cleaned_and_errors_never_quote_it() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("k.txt");
-        std::fs::write(&p, "  \"Bearer aaaa.bbbb.cccc\"\n").unwrap();
+        use base64::Engine as _;
+        let b64 = |s: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let key = format!(
+            "{}.{}.{}",
+            b64(br#"{"alg":"RS256"}"#),
+            b64(br#"{"sub":"x"}"#),
+            b64(&[7u8; 64])
+        );
+        std::fs::write(&p, format!("  \"Bearer {key}\"\n")).unwrap();
         let mut r = KeyReader::default();
         let k = r.optional("--key", None, Some(&p)).unwrap();
-        assert_eq!(k.as_deref(), Some("aaaa.bbbb.cccc"));
+        assert_eq!(k.as_deref(), Some(key.as_str()));
         std::fs::write(&p, "secretish-not-a-key").unwrap();
         let e = r.optional("--key", None, Some(&p)).unwrap_err();
         assert!(!e.contains("secretish"), "{e}");

@@ -310,7 +310,7 @@ impl Panes {
             };
             if let Some(stamp) = self.timeline.stale(stamp) {
                 let case = self.case();
-                self.timeline.rebuild(&case, stamp);
+                self.timeline.rebuild(case, stamp);
             }
         }
         for o in lists {
