@@ -97,3 +97,19 @@ fn ensure_writable_dir(dir: &Path) -> Result<(), PathsError> {
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
+
+/// Write a file only its owner can read (0600 on Unix): exports and case
+/// files name a customer.
+pub fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        o.mode(0o600);
+    }
+    let mut f = o.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.flush()
+}

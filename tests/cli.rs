@@ -109,6 +109,11 @@ fn help_lists_every_subcommand() {
         "audit",
         "pending",
         "doctor",
+        "orders",
+        "subscriptions",
+        "clawbacks",
+        "timeline",
+        "case",
     ] {
         assert!(text.contains(sub), "--help lacks {sub}: {text}");
     }
@@ -119,7 +124,12 @@ fn retail_without_tenant_says_which_field_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     let out = storedesk_at(dir.path(), &dir.path().join("none.toml"))
         .args(["--profile", "retail"])
-        .args(["entitlements", "--key", "aaa.bbb.ccc"])
+        // A key of the right shape (keys that do not decode are refused first).
+        .args([
+            "entitlements",
+            "--key",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
+        ])
         .env_remove("STOREDESK_TENANT_ID")
         .env_remove("STOREDESK_CLIENT_ID")
         .env("STOREDESK_CLIENT_SECRET", "s3cr3t-value")

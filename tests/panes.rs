@@ -510,6 +510,7 @@ async fn headless_case_equals_what_the_panes_show() {
         Some(collections),
         Some(purchase),
         &rig.journal,
+        None,
         &cancel,
     )
     .await;
@@ -593,4 +594,54 @@ async fn two_customers_with_one_user_id_stay_apart() {
         .unwrap();
     assert!(rig.client.calls_left_for_key(&ada_c) < before);
     assert_eq!(rig.client.calls_left_for_key(&cora_c), before);
+}
+
+/// `e` on the Timeline writes the case file of the case on screen: the
+/// same renderer as `storedesk case`, named by date and customer, through
+/// the export job; the path is shown once it is written.
+#[tokio::test]
+async fn e_on_the_timeline_writes_the_case_file() {
+    use storedesk::tui::panes::PaneEvent;
+    use storedesk::tui::panes::entitlements::{EntEvent, EntJob};
+    let rig = Rig::start().await;
+    let (collections, purchase) = rig.keys("cora");
+    let mut app = rig.app_with("cora");
+    for pane in ['3', '4', '5', '6'] {
+        let fx = key(&mut app, pane);
+        rig.drive(&mut app, fx).await;
+    }
+    let fx = key(&mut app, 'e');
+    let Some((file_name, content)) = fx.iter().find_map(|e| match e {
+        Effect::Pane(
+            PaneId::Timeline,
+            PaneJob::Entitlements(EntJob::Export {
+                file_name, content, ..
+            }),
+        ) => Some((file_name.clone(), content.to_string())),
+        _ => None,
+    }) else {
+        panic!("no case file export: {fx:?} {:?}", app.last_error);
+    };
+    let fp = storedesk::keys::fingerprint(&collections);
+    assert!(
+        file_name.starts_with("case-") && file_name.ends_with(&format!("-{fp}.md")),
+        "{file_name}"
+    );
+    for section in [
+        "## Keys",
+        "## Orders (last 90 days)",
+        "## Clawback events",
+        "## Writes",
+    ] {
+        assert!(content.contains(section), "no {section}: {content}");
+    }
+    assert!(content.contains("Refund Returned"), "{content}");
+    assert!(!content.contains(&collections) && !content.contains(&purchase));
+    let path = PathBuf::from("/tmp/exports").join(&file_name);
+    app.update(Action::Job(JobEvent::Pane(
+        PaneId::Timeline,
+        PaneEvent::Entitlements(EntEvent::Exported(Ok((path.clone(), 0)))),
+    )));
+    let toast = app.toast.clone().unwrap_or_default();
+    assert!(toast.contains(&path.display().to_string()), "{toast}");
 }

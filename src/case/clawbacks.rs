@@ -44,6 +44,51 @@ impl ClawRow {
     }
 }
 
+/// The `sandboxId` Microsoft puts on events of the profile's environment:
+/// the profile's `sbx` (e.g. `XDKS.1`), else `RETAIL`.
+pub fn expected_sandbox_id(sbx: Option<&str>) -> &str {
+    sbx.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("RETAIL")
+}
+
+/// Whether an event belongs to the environment the profile talks to. One
+/// publisher's queue carries the events of every sandbox and of retail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvMatch {
+    Same,
+    /// The event's `sandboxId`.
+    Other(String),
+    /// No `sandboxId` (or no readable event): shown, never hidden.
+    Unknown,
+}
+
+impl ClawRow {
+    pub fn environment(&self, expected: &str) -> EnvMatch {
+        match self
+            .event
+            .as_ref()
+            .ok()
+            .and_then(|e| e.data.sandbox_id.as_deref())
+        {
+            None => EnvMatch::Unknown,
+            Some(s) if s.trim().eq_ignore_ascii_case(expected) => EnvMatch::Same,
+            Some(s) => EnvMatch::Other(s.trim().to_string()),
+        }
+    }
+
+    /// Tied to a customer: its order is one of theirs (`order_ids`), or
+    /// the journal matched it to a consume of one of their keys (`fps`).
+    pub fn ties_to(&self, order_ids: &[&str], fps: &[String]) -> bool {
+        let Ok(e) = &self.event else { return false };
+        order_ids.contains(&e.data.order_id.as_str())
+            || self
+                .matches
+                .as_ref()
+                .is_ok_and(|m| m.iter().any(|t| fps.contains(&t.customer_fp)))
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Peeked {
     pub rows: Vec<ClawRow>,

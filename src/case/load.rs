@@ -3,8 +3,12 @@
 
 use super::clawbacks::{ClawRow, Peeked};
 use super::{Case, FailedCall, Part};
+use crate::browse::Dataset;
 use crate::journal::{AuditFilter, Journal};
-use crate::store::{StoreClient, StoreError};
+use crate::store::error::ErrorKind;
+use crate::store::model::Entitlement;
+use crate::store::paging::{PageEvent, PageProgress};
+use crate::store::{QueryOptions, StoreClient, StoreError};
 use std::path::Path;
 use tokio_util::sync::CancellationToken;
 
@@ -128,14 +132,67 @@ fn part<T>(what: &str, r: Result<T, StoreError>, failed: &mut Vec<FailedCall>) -
     }
 }
 
+/// How a headless load lists entitlements: the product ids for v9 (none:
+/// v8) and a callback told of every page (progress on stderr).
+pub struct Listing<'a> {
+    pub product_ids: &'a [String],
+    pub on_page: &'a mut (dyn FnMut(&PageProgress) + Send),
+}
+
+/// Every page of the customer's entitlements through the one paging loop
+/// (v9 with `product_ids`, else v8), into the browse dataset the
+/// Entitlements pane uses. A listing that stops early — the call budget
+/// refused a page, a call failed, Ctrl-C — keeps what it got, as
+/// `Failed { partial }` / `Cancelled`, so it is never taken for a whole one.
+pub async fn entitlements(
+    client: &StoreClient,
+    key: &str,
+    listing: Listing<'_>,
+    cancel: &CancellationToken,
+) -> (Part<Dataset>, Option<FailedCall>) {
+    let mut data = Dataset::new();
+    let opts = QueryOptions::default();
+    let on_page = |ev: PageEvent<Entitlement>| {
+        (listing.on_page)(&ev.progress);
+        data.extend(ev.progress.pages, ev.items);
+    };
+    let r = if listing.product_ids.is_empty() {
+        client.entitlements_v8(key, &opts, cancel, on_page).await
+    } else {
+        client
+            .entitlements_v9(key, listing.product_ids, &opts, cancel, on_page)
+            .await
+    };
+    match r {
+        Ok(_) => (Part::Read(data), None),
+        Err(e) if e.kind == ErrorKind::Cancelled => (Part::Cancelled(Some(data)), None),
+        Err(e) => {
+            let failed = FailedCall {
+                what: "entitlements".into(),
+                message: e.to_string(),
+                correlation_ids: correlation_pairs(&e.correlation),
+            };
+            let partial = (!data.is_empty()).then_some(data);
+            (
+                Part::Failed {
+                    why: e.to_string(),
+                    partial,
+                },
+                Some(failed),
+            )
+        }
+    }
+}
+
 /// Read the case of `collections_key` / `purchase_key`: orders,
-/// subscriptions, the clawback queue and the audit log (the entitlement
-/// listing is read by `browse`'s loader; see `commands::entitlements`).
+/// subscriptions, the clawback queue, the audit log and — given a
+/// [`Listing`] — every entitlement.
 pub async fn load(
     client: &StoreClient,
     collections_key: Option<String>,
     purchase_key: Option<String>,
     journal_path: &Path,
+    listing: Option<Listing<'_>>,
     cancel: &CancellationToken,
 ) -> Case {
     let mut case = Case::new(collections_key, purchase_key);
@@ -166,7 +223,15 @@ pub async fn load(
             partial: None,
         },
     };
-    case.entitlements = Part::NotRead("not listed".into());
+    case.entitlements = match (case.collections_key.clone(), listing) {
+        (None, _) => Part::NotRead("no collections key".into()),
+        (Some(_), None) => Part::NotRead("not listed".into()),
+        (Some(k), Some(listing)) => {
+            let (part, fail) = entitlements(client, &k, listing, cancel).await;
+            failed.extend(fail);
+            part
+        }
+    };
     case.failed_calls = failed;
     case
 }

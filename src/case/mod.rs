@@ -3,18 +3,27 @@
 //! matches, the audit entries of its keys) and the calls that failed.
 //! The console assembles one from what its panes read; headless commands
 //! fill one with [`load::load`]. Derived views (the
-//! [`timeline`]) are pure functions of a `Case`.
+//! [`timeline`], the [`file`]) are pure functions of a `Case`.
 //!
 //! A case is one customer: it is identified by its keys' fingerprints,
 //! never by a `userId` claim (publisherUserId may be empty or shared).
 
 pub mod clawbacks;
+pub mod file;
 pub mod load;
 pub mod timeline;
 
 use crate::browse::Dataset;
 use crate::journal::AuditEntry;
-use crate::store::model::{Order, Recurrence};
+use crate::store::model::{Order, Recurrence, RecurrenceState};
+use chrono::{DateTime, Utc};
+
+/// Whether the Store says Active while the expiration time has passed
+/// (the state can lag behind, says the spec).
+pub fn lapsed(r: &Recurrence, now: DateTime<Utc>) -> bool {
+    r.recurrence_state == Some(RecurrenceState::Active)
+        && r.expiration_time.as_ref().is_some_and(|t| t.0 <= now)
+}
 
 /// Where one part of a case stands. A part that stopped early keeps what
 /// it got, so a partial listing is never mistaken for a whole one.

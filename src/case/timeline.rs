@@ -40,6 +40,19 @@ pub struct Entry {
     pub detail: String,
 }
 
+impl Entry {
+    /// What kind of moment it is, the word `timeline --type` takes:
+    /// `owned`, `order`, `refund`, `subscription`, `clawback`, or for an
+    /// audit entry its action (`consume`, `grant`, `renew_key`, …).
+    pub fn kind(&self) -> &str {
+        match self.source {
+            Source::Orders if self.what.starts_with("refunded") => "refund",
+            Source::Audit => self.what.split(' ').next().unwrap_or("audit"),
+            s => s.label(),
+        }
+    }
+}
+
 /// The merged list, newest first, and per source: whether it is in, and
 /// a line saying so (or why not).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -236,12 +249,7 @@ fn clawbacks(c: &Case, fps: &[String], out: &mut Vec<Entry>) -> (Source, bool, S
     let mut tied = 0;
     for r in rows {
         let Ok(e) = &r.event else { continue };
-        let by_order = order_ids.contains(&e.data.order_id.as_str());
-        let by_journal = r
-            .matches
-            .as_ref()
-            .is_ok_and(|m| m.iter().any(|t| fps.contains(&t.customer_fp)));
-        if !(by_order || by_journal) {
+        if !r.ties_to(&order_ids, fps) {
             continue;
         }
         tied += 1;

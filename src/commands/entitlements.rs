@@ -5,7 +5,7 @@ use crate::commands::{Context, EntitlementsArgs};
 use crate::store::collections::QueryOptions;
 use crate::store::error::StoreError;
 use crate::store::model::{Entitlement, EntitlementStatus, ProductKind};
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -51,28 +51,6 @@ fn parse_filter<T>(
     Ok(out)
 }
 
-fn read_key(arg: &str) -> Result<String, String> {
-    let raw = if arg.trim() == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .take(1 << 20)
-            .read_to_string(&mut s)
-            .map_err(|e| format!("cannot read the key from standard input: {e}"))?;
-        s
-    } else {
-        arg.to_string()
-    };
-    let k = raw.trim().trim_matches(['"', '\'']).trim();
-    let k = k.strip_prefix("Bearer ").unwrap_or(k).trim();
-    let k: String = k.chars().filter(|c| !c.is_whitespace()).collect();
-    if k.split('.').count() != 3 {
-        return Err(
-            "the key is not a User Store ID (expected a JWT: three dot-separated parts)".into(),
-        );
-    }
-    Ok(k)
-}
-
 pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
     let statuses = match parse_filter(
         "status",
@@ -87,7 +65,11 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
         Ok(v) => v,
         Err(e) => return usage(&e),
     };
-    let key = match read_key(&a.key) {
+    let key = match super::keyinput::KeyReader::default().required(
+        "--key",
+        a.key.key.as_deref(),
+        a.key.key_file.as_deref(),
+    ) {
         Ok(k) => k,
         Err(e) => return usage(&e),
     };
@@ -256,12 +238,6 @@ mod tests {
             e.contains("Durables") && e.contains("UnmanagedConsumable"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn key_cleanup() {
-        assert_eq!(read_key(" \"Bearer a.b.c\"\n").unwrap(), "a.b.c");
-        assert!(read_key("nope").is_err());
     }
 
     #[test]

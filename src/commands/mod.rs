@@ -6,13 +6,20 @@
 //! ([`connect`]) and hands plain values to the library below it.
 
 pub mod audit;
+pub mod case;
+pub mod clawbacks;
 pub mod connect;
 pub mod console;
 pub mod doctor;
 pub mod entitlements;
 pub mod inspect;
+pub mod keyinput;
+pub mod orders;
+pub mod output;
 pub mod pending;
 pub mod sandbox;
+pub mod subscriptions;
+pub mod timeline;
 pub mod writes;
 
 use crate::clock::Clock;
@@ -20,6 +27,8 @@ use crate::config::{self, LoadedConfig};
 use crate::paths::Paths;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
+use keyinput::{KeyArg, PurchaseKeyArg};
+use output::OutputArgs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -74,6 +83,16 @@ pub enum Command {
     Inspect(InspectArgs),
     /// List a customer's entitlements
     Entitlements(EntitlementsArgs),
+    /// A customer's orders of the last 90 days (--key: their UserPurchaseId)
+    Orders(ListArgs),
+    /// A customer's subscriptions (--key: their UserPurchaseId)
+    Subscriptions(ListArgs),
+    /// The clawback queue, peeked: what each event means and what it matched
+    Clawbacks(ClawbacksArgs),
+    /// Everything read for a customer, merged by time
+    Timeline(TimelineArgs),
+    /// Write a customer's case file (Markdown or JSON) for the ticket
+    Case(CaseArgs),
     /// Consume a consumable (journaled, exactly once)
     Consume(ConsumeArgs),
     /// Grant a free product (journaled, exactly once)
@@ -136,9 +155,9 @@ pub struct InspectArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct EntitlementsArgs {
-    /// UserCollectionsId, or `-` to read it from standard input
-    #[arg(long)]
-    pub key: String,
+    /// The customer's UserCollectionsId
+    #[command(flatten)]
+    pub key: KeyArg,
     /// Comma-separated statuses, e.g. Active,Revoked
     #[arg(long, value_delimiter = ',')]
     pub status: Vec<String>,
@@ -155,9 +174,9 @@ pub struct EntitlementsArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ConsumeArgs {
-    /// UserCollectionsId, or `-` to read it from standard input
-    #[arg(long)]
-    pub key: String,
+    /// The customer's UserCollectionsId
+    #[command(flatten)]
+    pub key: KeyArg,
     /// Product id (Store ID) of the consumable
     #[arg(long)]
     pub product: String,
@@ -171,9 +190,9 @@ pub struct ConsumeArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct GrantArgs {
-    /// UserPurchaseId, or `-` to read it from standard input
-    #[arg(long)]
-    pub key: String,
+    /// The customer's UserPurchaseId
+    #[command(flatten)]
+    pub key: KeyArg,
     #[arg(long)]
     pub product: String,
     #[arg(long)]
@@ -189,6 +208,67 @@ pub struct GrantArgs {
     /// Do not ask for confirmation
     #[arg(long)]
     pub yes: bool,
+}
+
+/// A list of one customer's: `orders`, `subscriptions`.
+#[derive(Args, Debug, Clone)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub key: KeyArg,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ClawbacksArgs {
+    /// Only the events of this customer (a UserPurchaseId also ties by their orders)
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// Also show events of other environments (another data.sandboxId than the profile's)
+    #[arg(long)]
+    pub all_environments: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TimelineArgs {
+    /// The customer's key (UserCollectionsId or UserPurchaseId)
+    #[command(flatten)]
+    pub key: KeyArg,
+    #[command(flatten)]
+    pub purchase: PurchaseKeyArg,
+    /// Only moments since then, e.g. 30d, 12h, 2w (upcoming ones stay)
+    #[arg(long, value_name = "AGE")]
+    pub since: Option<String>,
+    /// Only these types: owned, order, refund, subscription, clawback, audit, or an audit action (consume, grant, …)
+    #[arg(long = "type", value_name = "TYPE,…", value_delimiter = ',')]
+    pub types: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default)]
+pub enum CaseFormat {
+    #[default]
+    #[value(alias = "md")]
+    Markdown,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CaseArgs {
+    /// The customer's key (UserCollectionsId or UserPurchaseId)
+    #[command(flatten)]
+    pub key: KeyArg,
+    #[command(flatten)]
+    pub purchase: PurchaseKeyArg,
+    /// Write the file here (mode 0600) instead of standard output
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// markdown (default) or json: the same content as one JSON document
+    #[arg(long, value_enum, default_value_t = CaseFormat::Markdown)]
+    pub format: CaseFormat,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -276,6 +356,50 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         })
 }
 
+/// Connect (starting the embedded sandbox when the profile asks), run one
+/// read with a cancellation Ctrl-C triggers, and report a failure on
+/// stderr (with its hint and correlation ids) as exit code 1.
+pub fn read_with_client<T, F, Fut>(ctx: &Context, read: F) -> Result<T, ExitCode>
+where
+    F: FnOnce(crate::store::StoreClient, tokio_util::sync::CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::store::StoreError>>,
+{
+    let rt = runtime()?;
+    rt.block_on(async {
+        let (client, _sandbox) = connect::connect(ctx).await.map_err(|e| {
+            eprintln!("storedesk: {e}");
+            ExitCode::from(1)
+        })?;
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let stop = cancel.clone();
+        let ctrl_c = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.cancel();
+            }
+        });
+        let r = read(client, cancel).await;
+        ctrl_c.abort();
+        r.map_err(|e| {
+            eprintln!("storedesk: {e}");
+            if let Some(h) = e.hint() {
+                eprintln!("  hint: {h}");
+            }
+            for (name, v) in crate::case::load::correlation_pairs(&e.correlation) {
+                eprintln!("  {name}: {v}");
+            }
+            ExitCode::from(1)
+        })
+    })
+}
+
+/// Print a command's output; exit 0, or 1 when stdout cannot be written.
+pub fn finish(text: &str) -> ExitCode {
+    match output::print(text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
+
 /// The executable's entry: the whole command line.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
@@ -310,6 +434,11 @@ pub fn run() -> ExitCode {
         // Answered above, before any of this set-up.
         Some(Command::Inspect(a)) => ExitCode::from(inspect::run(&ctx, &a)),
         Some(Command::Entitlements(a)) => entitlements::entitlements(&ctx, &a),
+        Some(Command::Orders(a)) => orders::run(&ctx, &a),
+        Some(Command::Subscriptions(a)) => subscriptions::run(&ctx, &a),
+        Some(Command::Clawbacks(a)) => clawbacks::run(&ctx, &a),
+        Some(Command::Timeline(a)) => timeline::run(&ctx, &a),
+        Some(Command::Case(a)) => case::run(&ctx, &a),
         Some(Command::Consume(a)) => writes::consume(&ctx, &a),
         Some(Command::Grant(a)) => writes::grant(&ctx, &a),
         Some(Command::Audit(a)) => audit::run(&ctx, &a),

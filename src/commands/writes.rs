@@ -20,7 +20,7 @@ use crate::journal::exec::{self, ReplayStatus, WriteOutcome};
 use crate::journal::request::{Actor, GrantParams, WriteRequest};
 use crate::journal::writes::WriteRecord;
 use crate::store::StoreClient;
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 pub(super) const EXIT_REFUSED: u8 = 1;
@@ -93,23 +93,9 @@ pub(super) fn print_out(text: &str) -> ExitCode {
     }
 }
 
-/// The key from the argument, or from stdin for `-`.
-fn read_key(arg: &str) -> Result<(String, bool), String> {
-    if arg != "-" {
-        return Ok((arg.trim().to_string(), false));
-    }
-    let mut s = String::new();
-    std::io::stdin()
-        .lock()
-        .take(64 * 1024)
-        .read_to_string(&mut s)
-        .map_err(|e| format!("cannot read the key from standard input: {e}"))?;
-    Ok((s.trim().to_string(), true))
-}
-
 fn run_write(
     ctx: &Context,
-    key_arg: &str,
+    key_arg: &super::keyinput::KeyArg,
     yes: bool,
     product: &str,
     build: impl FnOnce(&str, Option<&str>) -> WriteRequest,
@@ -117,20 +103,31 @@ fn run_write(
     if let Some(refusal) = write_refusal(ctx) {
         return fail(EXIT_USAGE, refusal);
     }
-    let (key, from_stdin) = match read_key(key_arg) {
-        Ok(k) => k,
+    let raw = match super::keyinput::KeyReader::default().raw(
+        "--key",
+        key_arg.key.as_deref(),
+        key_arg.key_file.as_deref(),
+    ) {
+        Ok(Some(k)) => k,
+        Ok(None) => {
+            return fail(
+                EXIT_USAGE,
+                "give the key with --key KEY, --key - (standard input) or --key-file PATH",
+            );
+        }
         Err(e) => return fail(EXIT_USAGE, e),
     };
-    if key.is_empty() {
-        return fail(EXIT_USAGE, "the key is empty");
-    }
     // Decide about confirmation before any network or journal work.
-    if !yes && (from_stdin || !std::io::stdin().is_terminal()) {
+    if !yes && (raw.from_stdin || !std::io::stdin().is_terminal()) {
         return fail(
             EXIT_USAGE,
             "refusing to write without confirmation: standard input is not a terminal to ask on; pass --yes to confirm non-interactively",
         );
     }
+    let key = match super::keyinput::clean(&raw) {
+        Ok(k) => k,
+        Err(e) => return fail(EXIT_USAGE, e),
+    };
     let profile = &ctx.config.profile;
     let actor = Actor::from_profile(profile);
     let req = build(&key, profile.sbx.as_deref());

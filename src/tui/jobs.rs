@@ -337,7 +337,7 @@ impl Services {
                 tokio::task::spawn_blocking(move || {
                     let path = dir.join(&file_name);
                     let r = std::fs::create_dir_all(&dir)
-                        .and_then(|()| std::fs::write(&path, content.as_bytes()))
+                        .and_then(|()| crate::paths::write_private(&path, &content))
                         .map(|()| (path.clone(), rows))
                         .map_err(|e| format!("{}: {e}", path.display()));
                     send(EntEvent::Exported(r));

@@ -313,7 +313,7 @@ impl Panes {
             };
             if let Some(stamp) = self.timeline.stale(stamp) {
                 let case = self.case();
-                self.timeline.rebuild(&case, stamp);
+                self.timeline.rebuild(case, stamp);
             }
         }
         for o in lists {

@@ -133,12 +133,7 @@ const COLUMNS: &[TableColumn] = &[
     },
 ];
 
-/// Whether the Store says Active while the expiration time has passed
-/// (the state can lag behind, says the spec).
-pub fn lapsed(r: &Recurrence, now: DateTime<Utc>) -> bool {
-    r.recurrence_state == Some(RecurrenceState::Active)
-        && r.expiration_time.as_ref().is_some_and(|t| t.0 <= now)
-}
+pub use crate::case::lapsed;
 
 pub struct SubscriptionsPane {
     src: Source,

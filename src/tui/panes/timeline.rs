@@ -92,6 +92,8 @@ pub struct TimelinePane {
     next_load: u64,
     was_focused: bool,
     now: DateTime<Utc>,
+    /// The case the list on screen was built from: what `e` writes.
+    case: Option<crate::case::Case>,
 }
 
 impl Default for TimelinePane {
@@ -107,6 +109,7 @@ impl Default for TimelinePane {
             next_load: 1,
             was_focused: false,
             now: DateTime::<Utc>::UNIX_EPOCH,
+            case: None,
         }
     }
 }
@@ -157,12 +160,48 @@ impl TimelinePane {
     }
 
     /// Show the timeline of `case` (a pure function of it).
-    pub fn rebuild(&mut self, case: &crate::case::Case, stamp: Stamp) {
-        let t = crate::case::timeline::build(case, self.now);
+    pub fn rebuild(&mut self, case: crate::case::Case, stamp: Stamp) {
+        let t = crate::case::timeline::build(&case, self.now);
         self.entries = t.entries;
         self.sources = t.sources;
         self.cursor.clamp(self.entries.len());
         self.stamp = Some(stamp);
+        self.case = Some(case);
+    }
+
+    /// `e`: the case file (Markdown) of the case on screen, written to the
+    /// exports dir by the Entitlements pane's export job.
+    fn export_case(&self, ctx: &PaneCtx) -> PaneOutput {
+        let Some(case) = self.case.as_ref().filter(|c| !c.fingerprints().is_empty()) else {
+            return PaneOutput::error("no customer in this case: nothing to write");
+        };
+        use crate::case::file::{self, FileEnv, FileFormat};
+        let env = FileEnv {
+            environment: ctx.environment.to_string(),
+            profile: ctx.actor.profile.clone(),
+            operator: ctx.actor.operator.clone(),
+            store: ctx
+                .conn
+                .as_ref()
+                .map(|c| c.base_description.clone())
+                .unwrap_or_else(|| "not connected".into()),
+            sandbox_id: None,
+            client_id: ctx.conn.as_ref().map(|c| c.client_id.clone()),
+            sandbox_public_key_pem: ctx
+                .conn
+                .as_ref()
+                .and_then(|c| c.sandbox_public_key_pem.clone()),
+            generator: format!("storedesk {}", env!("CARGO_PKG_VERSION")),
+        };
+        let content = file::render(case, ctx.now, &env, FileFormat::Markdown);
+        PaneOutput::effect(Effect::Pane(
+            PaneId::Timeline,
+            PaneJob::Entitlements(crate::tui::panes::entitlements::EntJob::Export {
+                file_name: file::file_name(case, ctx.now, FileFormat::Markdown),
+                content: content.into(),
+                rows: self.entries.len(),
+            }),
+        ))
     }
 
     fn load_audit(&mut self) -> PaneOutput {
@@ -207,7 +246,7 @@ impl TimelinePane {
         }
     }
 
-    pub fn on_command(&mut self, cmd: Command, _ctx: &PaneCtx) -> Routed {
+    pub fn on_command(&mut self, cmd: Command, ctx: &PaneCtx) -> Routed {
         if self.cursor.on_command(cmd, self.entries.len()) {
             return Routed::handled(PaneOutput::none());
         }
@@ -222,6 +261,7 @@ impl TimelinePane {
                 );
                 out
             }
+            Command::Export => self.export_case(ctx),
             Command::Copy => match self.entries.get(self.cursor.selected) {
                 Some(e) => PaneOutput::effect(Effect::Copy {
                     text: format!(
@@ -300,7 +340,7 @@ impl TimelinePane {
                 "{} moments, newest first · from what is already loaded, no Store calls",
                 self.entries.len()
             ),
-            "Enter detail · y copy · r re-read audit",
+            "Enter detail · y copy · e case file · r re-read audit",
         );
         f.render_widget(Paragraph::new(sources).wrap(Wrap { trim: true }), src);
         if self.entries.is_empty() {
@@ -386,6 +426,13 @@ impl super::Pane for TimelinePane {
     fn on_event(&mut self, ev: super::PaneEvent, ctx: &super::PaneCtx) -> super::PaneOutput {
         match ev {
             super::PaneEvent::Timeline(e) => TimelinePane::on_event(self, e, ctx),
+            // `e` borrowed the Entitlements pane's export job.
+            super::PaneEvent::Entitlements(super::entitlements::EntEvent::Exported(r)) => match r {
+                Ok((path, _)) => {
+                    super::PaneOutput::toast(format!("case file written to {}", path.display()))
+                }
+                Err(m) => super::PaneOutput::error(format!("case file not written: {m}")),
+            },
             _ => super::PaneOutput::none(),
         }
     }
