@@ -8,6 +8,7 @@ use super::writes::{
 };
 use super::{Context, PendingArgs};
 use crate::journal::Journal;
+use crate::journal::db::describe_owner;
 use crate::journal::exec::{self, ResolveOutcome};
 use crate::journal::request::{Actor, WriteRequest};
 use crate::journal::writes::WriteRecord;
@@ -36,7 +37,7 @@ pub fn run(ctx: &Context, a: &PendingArgs) -> ExitCode {
             list.len()
         );
         for w in &list {
-            text.push_str(&describe_pending(w));
+            text.push_str(&describe_pending(&journal, w));
         }
         let code = print_out(&text);
         return if code == ExitCode::SUCCESS {
@@ -116,11 +117,16 @@ fn resolve(ctx: &Context, journal: &Journal, id: i64, a: &PendingArgs, actor: &A
     }
 }
 
-fn describe_pending(w: &WriteRecord) -> String {
-    let unsafe_to_replay = if WriteRequest::replay_is_safe(w.kind, &w.body) {
-        ""
+fn describe_pending(journal: &Journal, w: &WriteRecord) -> String {
+    let unsafe_to_replay = if let Ok(Some(owner)) = journal.in_flight_by(w.id) {
+        format!(
+            " · being sent right now by {} — wait or retry",
+            describe_owner(&owner)
+        )
+    } else if WriteRequest::replay_is_safe(w.kind, &w.body) {
+        String::new()
     } else {
-        " · NOT safe to replay: check the Store, then --resolve"
+        " · NOT safe to replay: check the Store, then --resolve".to_string()
     };
     format!(
         "  #{} {} · {} · profile {} ({}) · customer {} · key {} · {} attempt(s) · last: {}{unsafe_to_replay}\n",

@@ -16,12 +16,15 @@
 use super::{ConsumeArgs, Context, GrantArgs};
 use crate::config::Environment;
 use crate::journal::Journal;
+use crate::journal::db::describe_owner;
 use crate::journal::exec::{self, ReplayStatus, WriteOutcome};
 use crate::journal::request::{Actor, GrantParams, WriteRequest};
 use crate::journal::writes::WriteRecord;
 use crate::store::StoreClient;
+use std::collections::HashSet;
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 pub(super) const EXIT_REFUSED: u8 = 1;
 pub(super) const EXIT_USAGE: u8 = 2;
@@ -197,41 +200,91 @@ fn idempotency_label(req: &WriteRequest) -> &'static str {
     }
 }
 
-/// Report every pending write; replay this profile's; refuse to go on
-/// while any of them is still pending (see the module doc for why).
+/// How long a new write waits for earlier writes that another live
+/// storedesk is sending right now, before it gives up and says so.
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(15);
+const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
+
+/// Replay this profile's pending writes, and refuse to go on while any of
+/// them is still pending (see the module doc for why). A write that another
+/// live storedesk is sending right now is not "pending from an earlier
+/// run": it is waited for (briefly), and named as such if it does not
+/// settle. Only writes recorded before this one started are waited for, so
+/// many writers started together do not starve each other.
 async fn settle_earlier(
     journal: &Journal,
     client: &StoreClient,
     actor: &Actor,
 ) -> Result<(), ExitCode> {
-    let pending = journal.pending().map_err(|e| fail(EXIT_REFUSED, e))?;
-    if pending.is_empty() {
-        return Ok(());
-    }
-    eprintln!(
-        "storedesk: {} pending write(s) from an earlier run; replaying this profile's with their original keys first:",
-        pending.len()
-    );
-    let mut blocking = 0;
-    for w in &pending {
-        let status = exec::replay_one(journal, client, w, actor).await;
-        eprintln!("  {}", replay_line(w, &status));
-        if w.profile == actor.profile && is_still_pending(&status) {
-            blocking += 1;
+    let earlier: HashSet<i64> = journal
+        .pending()
+        .map_err(|e| fail(EXIT_REFUSED, e))?
+        .iter()
+        .map(|w| w.id)
+        .collect();
+    let deadline = Instant::now() + IN_FLIGHT_WAIT;
+    let mut told: HashSet<i64> = HashSet::new();
+    loop {
+        let pending: Vec<WriteRecord> = journal
+            .pending()
+            .map_err(|e| fail(EXIT_REFUSED, e))?
+            .into_iter()
+            .filter(|w| earlier.contains(&w.id))
+            .collect();
+        let mut blocking = 0;
+        let mut in_flight = Vec::new();
+        for w in &pending {
+            let status = match journal.in_flight_by(w.id) {
+                Ok(Some(owner)) => ReplayStatus::Busy { owner },
+                _ => exec::replay_one(journal, client, w, actor).await,
+            };
+            if let ReplayStatus::Busy { owner } = &status {
+                if told.insert(w.id) {
+                    eprintln!(
+                        "storedesk: waiting for #{} {}: being sent by {}",
+                        w.id,
+                        w.summary,
+                        describe_owner(owner)
+                    );
+                }
+                in_flight.push((w, owner.clone()));
+                continue;
+            }
+            eprintln!(
+                "storedesk: earlier pending write {}",
+                replay_line(w, &status)
+            );
+            if w.profile == actor.profile && is_still_pending(&status) {
+                blocking += 1;
+            }
         }
+        if blocking > 0 {
+            return Err(fail(
+                EXIT_BLOCKED,
+                format!(
+                    "not sent: {blocking} earlier write(s) of profile {:?} are still pending. Their outcome is unknown; \
+                     sending more now could apply a change twice. Run `storedesk --profile {} pending --replay` until they settle \
+                     (one not safe to replay: check the Store, then `pending --resolve ID`).",
+                    actor.profile, actor.profile
+                ),
+            ));
+        }
+        let Some((w, owner)) = in_flight.first() else {
+            return Ok(());
+        };
+        if Instant::now() >= deadline {
+            return Err(fail(
+                EXIT_BLOCKED,
+                format!(
+                    "not sent: #{} {} is being sent by {} right now — wait or retry",
+                    w.id,
+                    w.summary,
+                    describe_owner(owner)
+                ),
+            ));
+        }
+        tokio::time::sleep(IN_FLIGHT_POLL).await;
     }
-    if blocking > 0 {
-        return Err(fail(
-            EXIT_BLOCKED,
-            format!(
-                "not sent: {blocking} earlier write(s) of profile {:?} are still pending. Their outcome is unknown; \
-                 sending more now could apply a change twice. Run `storedesk --profile {} pending --replay` until they settle \
-                 (one not safe to replay: check the Store, then `pending --resolve ID`).",
-                actor.profile, actor.profile
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Show the preview on stderr and ask. In RETAIL the operator must type
@@ -287,7 +340,10 @@ pub(super) fn replay_line(w: &WriteRecord, s: &ReplayStatus) -> String {
             WriteOutcome::Pending { reason, .. } => format!("{head}: still pending · {reason}"),
         },
         ReplayStatus::AlreadySettled => format!("{head}: settled meanwhile by another storedesk"),
-        ReplayStatus::Busy => format!("{head}: being sent by another storedesk right now"),
+        ReplayStatus::Busy { owner } => format!(
+            "{head}: being sent by {} right now — wait or retry",
+            describe_owner(owner)
+        ),
         ReplayStatus::OtherProfile => format!(
             "{head}: recorded under profile {:?}; replay it with --profile {}",
             w.profile, w.profile

@@ -321,6 +321,19 @@ impl Owner {
     }
 }
 
+/// The process id in a claim-owner id (`<pid>-<random>`).
+pub fn owner_pid(owner: &str) -> Option<u32> {
+    owner.split_once('-')?.0.parse().ok()
+}
+
+/// "another storedesk (pid 1234)" for a claim-owner id, for messages.
+pub fn describe_owner(owner: &str) -> String {
+    match owner_pid(owner) {
+        Some(pid) => format!("another storedesk (pid {pid})"),
+        None => "another storedesk".to_string(),
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Liveness {
     Alive,

@@ -255,8 +255,9 @@ fn summarize(kind: WriteKind, response: &Value) -> (String, Vec<OrderTransaction
 pub enum ReplayStatus {
     /// Sent again with its original key; see the outcome.
     Replayed { outcome: WriteOutcome },
-    /// Another live process (or task) is sending it right now.
-    Busy,
+    /// Another live process (or task) is sending it right now; `owner` is
+    /// its claim-owner id (see [`super::db::owner_pid`]).
+    Busy { owner: String },
     /// Settled by another process since the list was read.
     AlreadySettled,
     /// Recorded under another profile: replay it with that profile.
@@ -336,7 +337,8 @@ impl ResolveOutcome {
                 w.profile, w.profile
             ),
             Self::Busy { owner } => format!(
-                "write #{id} is being sent right now by another storedesk ({owner}); its answer will settle it"
+                "write #{id} is being sent right now by {}; its answer will settle it",
+                super::db::describe_owner(owner)
             ),
         }
     }
@@ -407,7 +409,12 @@ pub async fn replay_one<S: WriteSender>(
         Ok(None) => {
             return match journal.write(write.id) {
                 Ok(Some(w)) if w.state != WriteState::Pending => ReplayStatus::AlreadySettled,
-                _ => ReplayStatus::Busy,
+                Ok(Some(w)) => ReplayStatus::Busy {
+                    owner: w.claimed_by.unwrap_or_default(),
+                },
+                _ => ReplayStatus::Busy {
+                    owner: String::new(),
+                },
             };
         }
         Err(e) => {

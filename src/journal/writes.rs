@@ -293,18 +293,12 @@ impl Journal {
             return Ok(Claim::NotPending);
         }
         let now = now_ms();
-        if let Some(owner) = &by {
-            let lease_live = until.is_some_and(|u| u >= now);
-            let busy = match self.owner.liveness(owner) {
-                Liveness::Alive => true,
-                Liveness::Dead => false,
-                Liveness::Unknown => lease_live,
-            };
-            if busy {
-                return Ok(Claim::Busy {
-                    owner: owner.clone(),
-                });
-            }
+        if let Some(owner) = &by
+            && self.holds(owner, until, now)
+        {
+            return Ok(Claim::Busy {
+                owner: owner.clone(),
+            });
         }
         // Compare-and-swap on what we read: if another process got there
         // between our read and this write, zero rows change and we lose.
@@ -326,6 +320,39 @@ impl Journal {
             }),
             _ => Ok(Claim::NotPending),
         }
+    }
+
+    /// Whether the claim of `owner` (lease `until`) still holds: a live
+    /// owner may be in the middle of sending, whatever its lease says, so
+    /// only a provably dead one loses it at once.
+    fn holds(&self, owner: &str, until: Option<i64>, now: i64) -> bool {
+        match self.owner.liveness(owner) {
+            Liveness::Alive => true,
+            Liveness::Dead => false,
+            Liveness::Unknown => until.is_some_and(|u| u >= now),
+        }
+    }
+
+    /// The claim owner sending pending write `id` right now (another live
+    /// process, or a task of ours), if any. A write nobody holds is not in
+    /// flight: its answer was lost, and it waits for a replay.
+    pub fn in_flight_by(&self, id: i64) -> Result<Option<String>, JournalError> {
+        let row: Option<(String, Option<String>, Option<i64>)> = self
+            .conn()
+            .query_row(
+                "SELECT state, claimed_by, claimed_until FROM writes WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        Ok(match row {
+            Some((state, Some(owner), until))
+                if state == "pending" && self.holds(&owner, until, now_ms()) =>
+            {
+                Some(owner)
+            }
+            _ => None,
+        })
     }
 
     /// Claim a pending write for another attempt: counts and audits the

@@ -1,0 +1,247 @@
+//! Issue 14, "exactly once, for real": the ways a write could still be
+//! lost, doubled or stuck — concurrent writers, answers that cannot know,
+//! 2xx answers that are not this write's, a journal that vanished, output
+//! that cannot be printed. Real binary, real sandbox process, real files.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use storedesk::config::{Profile, Secret};
+use storedesk::store::model::{Beneficiary, ProductSkuId, PublisherQueryRequest};
+use storedesk::store::{ClientConfig, StoreClient};
+
+const BIN: &str = env!("CARGO_BIN_EXE_storedesk");
+const COINS: &str = "9NSDCOIN0500"; // cora has 25
+
+struct SandboxProcess {
+    child: Child,
+    info: Value,
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_sandbox_process(data: &Path, faults: &[&str]) -> SandboxProcess {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--data-dir"])
+        .arg(data.join("sandbox-home"))
+        .args(["sandbox", "--json", "--port", "0", "--data"])
+        .arg(data.join("sandbox"));
+    for f in faults {
+        cmd.args(["--fault", f]);
+    }
+    let mut child = cmd
+        .env_remove("STOREDESK_CONFIG")
+        .env_remove("STOREDESK_PROFILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap();
+    SandboxProcess { child, info }
+}
+
+fn customer_key(sb: &SandboxProcess, name: &str) -> String {
+    let c = sb.info["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap();
+    c["collections_key"].as_str().unwrap().to_string()
+}
+
+fn watcher(sb: &SandboxProcess) -> StoreClient {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut endpoints = Profile::builtin_sandbox().endpoints(sb.info["base_url"].as_str());
+    endpoints.tenant = sb.info["tenant"].as_str().unwrap().into();
+    StoreClient::new(ClientConfig::new(
+        endpoints,
+        sb.info["client_id"].as_str().unwrap(),
+        Secret::new(sb.info["client_secret"].as_str().unwrap().to_string()),
+    ))
+    .unwrap()
+}
+
+async fn coins(watcher: &StoreClient, key: &str) -> i64 {
+    let req = PublisherQueryRequest {
+        beneficiaries: vec![Beneficiary::b2b(key)],
+        product_sku_ids: Some(vec![ProductSkuId {
+            product_id: COINS.into(),
+            sku_id: None,
+        }]),
+        ..Default::default()
+    };
+    watcher
+        .publisher_query_page(&req)
+        .await
+        .unwrap()
+        .value
+        .items[0]
+        .quantity
+        .unwrap()
+}
+
+fn write_config(dir: &Path, info: &Value) -> PathBuf {
+    let text = format!(
+        "[profiles.qa]\nenvironment = \"sandbox\"\nsandbox_url = \"{}\"\ntenant_id = \"{}\"\n\
+         client_id = \"{}\"\nclient_secret_env = \"QA_SANDBOX_SECRET\"\ntimeout_secs = 5\n",
+        info["base_url"].as_str().unwrap(),
+        info["tenant"].as_str().unwrap(),
+        info["client_id"].as_str().unwrap(),
+    );
+    let p = dir.join("config.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// `storedesk` against the sandbox process, with the test's data dir.
+fn storedesk(dir: &Path, sb: &SandboxProcess) -> Command {
+    let config = dir.join("config.toml");
+    if !config.exists() {
+        write_config(dir, &sb.info);
+    }
+    let mut c = Command::new(BIN);
+    c.arg("--config")
+        .arg(config)
+        .args(["--profile", "qa", "--data-dir"])
+        .arg(dir.join("data"))
+        .env(
+            "QA_SANDBOX_SECRET",
+            sb.info["client_secret"].as_str().unwrap(),
+        )
+        .env_remove("STOREDESK_NOW")
+        .stdin(Stdio::null());
+    c
+}
+
+fn consume_args<'a>(key: &'a str, qty: &'a str) -> Vec<&'a str> {
+    vec![
+        "consume",
+        "--key",
+        key,
+        "--product",
+        COINS,
+        "--quantity",
+        qty,
+        "--yes",
+    ]
+}
+
+// ---------------------------------------------------------------------------
+// Point 3: concurrent headless writers on one data dir
+// ---------------------------------------------------------------------------
+
+/// Sixteen `storedesk consume` processes at once on one data dir: a write
+/// in flight in another live process is waited for (or named as such),
+/// never reported as "pending from an earlier run", and every consume that
+/// says done was applied exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_headless_consumes_are_told_the_truth() {
+    const N: usize = 16;
+    let dir = tempfile::tempdir().unwrap();
+    // A little latency on each consume, so the writes overlap.
+    let sb = start_sandbox_process(dir.path(), &["consume:latency=150ms"]);
+    let key = customer_key(&sb, "cora");
+    let watcher = watcher(&sb);
+    assert_eq!(coins(&watcher, &key).await, 25);
+    let children: Vec<Child> = (0..N)
+        .map(|_| {
+            storedesk(dir.path(), &sb)
+                .args(consume_args(&key, "1"))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let mut done = 0;
+    for out in &outputs {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !err.contains("earlier run") && !err.contains("still pending"),
+            "a write in flight elsewhere was called pending: {err}"
+        );
+        match out.status.code() {
+            Some(0) => {
+                assert!(stdout.starts_with("done: #"), "{stdout}");
+                done += 1;
+            }
+            Some(3) => assert!(
+                err.contains("being sent by another storedesk (pid ")
+                    && err.contains("wait or retry"),
+                "{err}"
+            ),
+            other => panic!("exit {other:?}: {stdout} {err}"),
+        }
+    }
+    assert!(done >= N / 2, "most writers got through: {done} of {N}");
+    assert_eq!(
+        coins(&watcher, &key).await,
+        25 - done as i64,
+        "each done consume applied exactly once"
+    );
+    let listed = storedesk(dir.path(), &sb).arg("pending").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        "no pending writes\n"
+    );
+    assert_eq!(listed.status.code(), Some(0));
+}
+
+/// A consume hangs in process A (applied, answer never comes); process B,
+/// started meanwhile, names A by pid and waits instead of calling A's write
+/// "pending from an earlier run"; when A gives up (timeout → pending), B
+/// replays A's write with its own trackingId (no second charge) and then
+/// sends its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_waits_for_a_live_one_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &["consume:hang-after-commit"]);
+    let key = customer_key(&sb, "cora");
+    let watcher = watcher(&sb);
+    let a = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "2"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let a_pid = a.id();
+    // Wait until A's consume was applied and hangs.
+    for _ in 0..100 {
+        if coins(&watcher, &key).await == 23 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(coins(&watcher, &key).await, 23);
+    let b = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    let a = a.wait_with_output().unwrap();
+    let b_err = String::from_utf8_lossy(&b.stderr);
+    assert_eq!(a.status.code(), Some(4), "A's answer never came: pending");
+    assert!(
+        b_err.contains(&format!("being sent by another storedesk (pid {a_pid})")),
+        "{b_err}"
+    );
+    assert!(!b_err.contains("earlier run"), "{b_err}");
+    assert_eq!(b.status.code(), Some(0), "{b_err}");
+    assert!(b_err.contains("done"), "B settled A's write: {b_err}");
+    assert_eq!(coins(&watcher, &key).await, 22, "A's 2 once, B's 1 once");
+}
