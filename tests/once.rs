@@ -245,3 +245,187 @@ async fn a_writer_waits_for_a_live_one_and_names_it() {
     assert!(b_err.contains("done"), "B settled A's write: {b_err}");
     assert_eq!(coins(&watcher, &key).await, 22, "A's 2 once, B's 1 once");
 }
+
+// ---------------------------------------------------------------------------
+// In-process rig: the embedded sandbox, a journal file, the Store client
+// ---------------------------------------------------------------------------
+
+use storedesk::clock::Clock;
+use storedesk::config::Environment;
+use storedesk::journal::{
+    self, Actor, AuditFilter, Journal, ReplayStatus, WriteOutcome, WriteRequest, WriteState,
+};
+use storedesk::sandbox::{FaultSpec, Sandbox, SandboxOptions};
+
+struct Rig {
+    dir: tempfile::TempDir,
+    sandbox: Sandbox,
+    client: StoreClient,
+    journal: Journal,
+    actor: Actor,
+}
+
+impl Rig {
+    async fn start(faults: &[&str]) -> Rig {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = storedesk::sandbox::start(SandboxOptions {
+            data_dir: dir.path().join("sandbox"),
+            port: 0,
+            clock: Clock::system(),
+            faults: faults.iter().map(|f| f.parse().unwrap()).collect(),
+        })
+        .await
+        .unwrap();
+        let mut cfg = sandbox.info.client_config();
+        cfg.timeout = std::time::Duration::from_secs(2);
+        let client = StoreClient::new(cfg).unwrap();
+        let journal = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
+        Rig {
+            dir,
+            sandbox,
+            client,
+            journal,
+            actor: Actor {
+                operator: "qa-bot".into(),
+                profile: "sandbox".into(),
+                environment: Environment::Sandbox,
+            },
+        }
+    }
+
+    fn fault(&self, spec: &str) {
+        self.sandbox.add_fault(spec.parse::<FaultSpec>().unwrap());
+    }
+
+    fn key(&self, name: &str) -> String {
+        let c = self.sandbox.info.customers.iter().find(|c| c.name == name);
+        c.unwrap().collections_key.clone()
+    }
+
+    async fn balance(&self, key: &str) -> i64 {
+        let req = PublisherQueryRequest {
+            beneficiaries: vec![Beneficiary::b2b(key)],
+            product_sku_ids: Some(vec![ProductSkuId {
+                product_id: COINS.into(),
+                sku_id: None,
+            }]),
+            ..Default::default()
+        };
+        self.client
+            .publisher_query_page(&req)
+            .await
+            .unwrap()
+            .value
+            .items[0]
+            .quantity
+            .unwrap()
+    }
+
+    async fn execute(&self, req: &WriteRequest) -> WriteOutcome {
+        journal::execute(&self.journal, &self.client, req, &self.actor)
+            .await
+            .unwrap()
+    }
+
+    /// Replay everything pending; the one report's outcome.
+    async fn replay(&self) -> WriteOutcome {
+        let mut reports = journal::replay_pending(&self.journal, &self.client, &self.actor)
+            .await
+            .unwrap();
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        match reports.remove(0).status {
+            ReplayStatus::Replayed { outcome } => outcome,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn events(&self, id: i64) -> Vec<String> {
+        self.journal
+            .audit(&AuditFilter {
+                write_id: Some(id),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect()
+    }
+}
+
+fn pending_reason(o: &WriteOutcome) -> &str {
+    match o {
+        WriteOutcome::Pending { reason, .. } => reason,
+        other => panic!("expected pending, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Point 1: a replay never concludes "nothing applied" from a refusal
+// ---------------------------------------------------------------------------
+
+/// The first consume was applied but its answer lost; the replay gets 401
+/// (the key expired meanwhile). That refusal says nothing about the first
+/// attempt: the write stays pending, key kept, with the 401 as evidence —
+/// and a later replay still settles it done, applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_replay_leaves_the_write_unknown() {
+    let rig = Rig::start(&["consume:reset-after-commit"]).await;
+    let key = rig.key("cora");
+    let req = WriteRequest::consume(&key, COINS, Some(1), None);
+    let id = rig.execute(&req).await.write_id();
+    assert_eq!(rig.balance(&key).await, 24, "the first attempt applied");
+    for status in ["401", "404", "400"] {
+        rig.fault(&format!("consume:{status}"));
+        let outcome = rig.replay().await;
+        let reason = pending_reason(&outcome);
+        assert!(
+            reason.contains(status) && reason.contains("outcome unknown"),
+            "{reason}"
+        );
+        assert!(reason.contains(&format!("resolve #{id}")), "{reason}");
+        // The key-expired hint is given for 401 only.
+        assert_eq!(reason.contains("renewed"), status == "401", "{reason}");
+        let w = rig.journal.write(id).unwrap().unwrap();
+        assert_eq!(w.state, WriteState::Pending, "after a {status} on replay");
+        assert!(w.has_key, "still replayable");
+        assert!(w.last_error.unwrap().contains(status));
+    }
+    assert!(rig.events(id).contains(&"no_answer".to_string()));
+    let outcome = rig.replay().await;
+    assert!(matches!(outcome, WriteOutcome::Done { .. }), "{outcome:?}");
+    assert_eq!(rig.balance(&key).await, 24, "applied exactly once");
+}
+
+/// A clawback acknowledgement whose answer was lost: the replay gets 404
+/// MessageNotFound (the first delete worked). Not "refused, nothing
+/// applied": the write is held for the operator with the 404 as evidence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_clawback_ack_is_not_called_refused_on_404() {
+    let rig = Rig::start(&[]).await;
+    let sas = rig.client.clawback_sas().await.unwrap().value;
+    let got = rig
+        .client
+        .queue_receive(&sas.uri, 1, Some(300))
+        .await
+        .unwrap()
+        .value;
+    let m = &got[0].message;
+    let req = WriteRequest::clawback_ack(&m.message_id, m.pop_receipt.as_deref().unwrap(), "o-1");
+    rig.fault("queue:reset-after-commit");
+    let id = rig.execute(&req).await.write_id();
+    let outcome = rig.replay().await;
+    let reason = pending_reason(&outcome);
+    assert!(
+        reason.contains("404") && reason.contains("MessageNotFound"),
+        "{reason}"
+    );
+    let w = rig.journal.write(id).unwrap().unwrap();
+    assert_eq!(w.state, WriteState::Pending);
+    assert_ne!(
+        rig.events(id).last().map(String::as_str),
+        Some("failed"),
+        "never settled as refused"
+    );
+    let _ = &rig.dir;
+}

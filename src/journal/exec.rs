@@ -25,7 +25,9 @@ pub enum SendResult {
         response: Value,
         correlation: Correlation,
     },
-    /// An answer that proves nothing was applied (e.g. 400, 401, 404).
+    /// A definite refusal (e.g. 400, 401, 404). On a first attempt it
+    /// proves nothing was applied; on a replay it proves nothing about the
+    /// attempt whose answer was lost, so the write stays pending.
     Rejected {
         status: Option<u16>,
         message: String,
@@ -92,7 +94,7 @@ pub async fn execute<S: WriteSender>(
     let id = journal.record(req, actor)?;
     tracing::info!(write_id = id, kind = %req.kind, key = %req.idempotency_key, "write: sending");
     let sent = sender.send(req).await;
-    Ok(conclude(journal, id, req.kind, sent, true, actor))
+    Ok(conclude(journal, id, req, sent, true, actor))
 }
 
 /// Turn a send result into journal state. A journal failure *after* the
@@ -101,12 +103,27 @@ pub async fn execute<S: WriteSender>(
 fn conclude(
     journal: &Journal,
     id: i64,
-    kind: WriteKind,
+    req: &WriteRequest,
     sent: SendResult,
     first_attempt: bool,
     actor: &Actor,
 ) -> WriteOutcome {
+    let kind = req.kind;
     let sent = match sent {
+        // A refusal of a *replay* answers the replay, not the attempt whose
+        // answer was lost: a 401 after the key expired, a 404 on a queue
+        // message the first attempt already deleted, a 400 for a stale pop
+        // receipt. Settling it "failed" would invite a second write with a
+        // new id; the write stays unknown, with the refusal as evidence.
+        SendResult::Rejected {
+            status,
+            message,
+            correlation,
+        } if !first_attempt => SendResult::NoAnswer {
+            status,
+            message: refused_replay(id, status, &message),
+            correlation,
+        },
         SendResult::NotSent { message } if first_attempt => SendResult::Rejected {
             status: None,
             message: format!("not sent: {message}"),
@@ -182,6 +199,19 @@ fn conclude(
             correlation,
         } => leave(journal, id, message, status, correlation, actor),
     }
+}
+
+/// The evidence kept on a write whose replay was refused.
+fn refused_replay(id: i64, status: Option<u16>, message: &str) -> String {
+    let renew = if status == Some(401) {
+        "; if the customer key expired, the same write can be replayed once the key is renewed"
+    } else {
+        ""
+    };
+    format!(
+        "outcome unknown: the Store refused this replay ({message}), which does not prove the \
+         earlier attempt failed. Check the Store, then resolve #{id} by hand (applied or not){renew}"
+    )
 }
 
 fn leave(
@@ -426,7 +456,7 @@ pub async fn replay_one<S: WriteSender>(
     tracing::info!(write_id = write.id, attempt = claimed.attempt, key = %write.idempotency_key, "write: replaying");
     let sent = sender.send(&claimed.request).await;
     ReplayStatus::Replayed {
-        outcome: conclude(journal, write.id, write.kind, sent, false, actor),
+        outcome: conclude(journal, write.id, &claimed.request, sent, false, actor),
     }
 }
 
