@@ -429,3 +429,82 @@ async fn a_lost_clawback_ack_is_not_called_refused_on_404() {
     );
     let _ = &rig.dir;
 }
+
+// ---------------------------------------------------------------------------
+// Point 2: a 2xx settles "done" only when it is this write's answer
+// ---------------------------------------------------------------------------
+
+/// 200 with `{}`, 200 with an error body, and 200 naming another
+/// trackingId each leave the consume pending with the reason; a replay
+/// with the same trackingId then settles it, applied exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consume_2xx_that_is_not_its_answer_stays_pending() {
+    for (fault, applied, why) in [
+        ("empty-200", false, "no trackingId"),
+        ("error-200", false, "no trackingId"),
+        ("other-200", true, "names trackingId"),
+    ] {
+        let rig = Rig::start(&[&format!("consume:{fault}")]).await;
+        let key = rig.key("cora");
+        let req = WriteRequest::consume(&key, COINS, Some(1), None);
+        let outcome = rig.execute(&req).await;
+        let reason = pending_reason(&outcome);
+        assert!(
+            reason.contains("not as the answer to this write") && reason.contains(why),
+            "{fault}: {reason}"
+        );
+        let w = rig.journal.write(outcome.write_id()).unwrap().unwrap();
+        assert_eq!(w.state, WriteState::Pending, "{fault}");
+        assert!(w.last_error.unwrap().contains(why), "{fault}: reason kept");
+        let between = if applied { 24 } else { 25 };
+        assert_eq!(rig.balance(&key).await, between, "{fault}");
+        let outcome = rig.replay().await;
+        assert!(matches!(outcome, WriteOutcome::Done { .. }), "{outcome:?}");
+        assert_eq!(rig.balance(&key).await, 24, "{fault}: applied once");
+    }
+}
+
+/// A grant and a subscription cancel answered with another write's ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_or_cancel_answered_for_another_write_stays_pending() {
+    let rig = Rig::start(&["grant:other-200", "recurrenceChange:other-200"]).await;
+    let c = rig.sandbox.info.customers.iter().find(|c| c.name == "cora");
+    let pkey = c.unwrap().purchase_key.clone();
+    let grant = WriteRequest::grant(
+        &pkey,
+        &journal::GrantParams {
+            product_id: "9NSDDLC00002".into(),
+            sku_id: "0010".into(),
+            availability_id: "9NSDAV000004".into(),
+            market: "US".into(),
+            language: "en-US".into(),
+            quantity: 1,
+            dev_offer_id: None,
+        },
+        None,
+    );
+    let reason = pending_reason(&rig.execute(&grant).await).to_string();
+    assert!(reason.contains("names orderId"), "{reason}");
+    assert!(matches!(rig.replay().await, WriteOutcome::Done { .. }));
+
+    let g = rig.sandbox.info.customers.iter().find(|c| c.name == "gus");
+    let gkey = g.unwrap().purchase_key.clone();
+    let recs = rig
+        .client
+        .recurrences_page(&storedesk::store::model::RecurrencesQueryRequest {
+            b2b_key: gkey.clone(),
+            sbx: None,
+            continuation_token: None,
+        })
+        .await
+        .unwrap()
+        .value;
+    let rid = recs.items[0].id.clone();
+    let cancel = WriteRequest::recurrence_change(&gkey, &rid, "Cancel", None, None);
+    let reason = pending_reason(&rig.execute(&cancel).await).to_string();
+    assert!(
+        reason.contains("names id") && reason.contains(&rid),
+        "{reason}"
+    );
+    assert!(matches!(rig.replay().await, WriteOutcome::Done { .. }));
+}

@@ -148,6 +148,18 @@ fn conclude(
             status,
             response,
             correlation,
+        } if not_this_write(req, &response).is_some() => {
+            let why = not_this_write(req, &response).unwrap_or_default();
+            let message = format!(
+                "outcome unknown: the Store answered HTTP {status}, but not as the answer to this \
+                 write ({why}). Replay it with the same key, or check the Store and resolve #{id} by hand"
+            );
+            leave(journal, id, message, Some(status), correlation, actor)
+        }
+        SendResult::Applied {
+            status,
+            response,
+            correlation,
         } => {
             let (result, order_transactions) = summarize(kind, &response);
             let s = Settlement {
@@ -229,6 +241,48 @@ fn leave(
     WriteOutcome::Pending {
         write_id: id,
         reason: message,
+    }
+}
+
+/// Why a 2xx is not the answer to `req`, if it is not. Only an answer that
+/// echoes this write's own id (trackingId, orderId, recurrence id —
+/// STORE-API.md §4, §7, §8) and has the documented shape settles it done: a
+/// `{}`, an error body sent with 200, or another write's answer proves
+/// nothing about this one. A queue delete and an offer claim answer with
+/// no body to check.
+fn not_this_write(req: &WriteRequest, response: &Value) -> Option<String> {
+    let text = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let echo = |v: &Value, field: &str, want: &str| match text(v, field) {
+        Some(got) if got == want => None,
+        Some(got) => Some(format!("it names {field} {got}, not {want}")),
+        None => Some(format!("it has no {field}; expected {want}")),
+    };
+    match req.kind {
+        WriteKind::Consume => echo(response, "trackingId", &req.idempotency_key).or_else(|| {
+            let product = text(&req.body, "productId")?;
+            echo(response, "productId", &product)
+        }),
+        WriteKind::Grant => echo(response, "orderId", &req.idempotency_key).or_else(|| {
+            text(response, "orderState")
+                .is_none()
+                .then(|| "it has no orderState".to_string())
+        }),
+        WriteKind::RecurrenceChange => {
+            let item = response
+                .get("items")
+                .and_then(|i| i.get(0))
+                .unwrap_or(response);
+            echo(item, "id", req.target.as_deref().unwrap_or_default())
+        }
+        WriteKind::RenewKey => text(response, "newKey")
+            .is_none()
+            .then(|| "it holds no new key".to_string()),
+        WriteKind::ClawbackAck | WriteKind::OfferClaim => None,
     }
 }
 
