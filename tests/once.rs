@@ -508,3 +508,56 @@ async fn a_grant_or_cancel_answered_for_another_write_stays_pending() {
     );
     assert!(matches!(rig.replay().await, WriteOutcome::Done { .. }));
 }
+
+// ---------------------------------------------------------------------------
+// Point 6: the exit code of a write is the write's
+// ---------------------------------------------------------------------------
+
+/// stdout is /dev/full: the consume is applied, so it exits 0 (a script
+/// that retries on failure must not consume twice), with the output
+/// failure and the result on stderr. The same for `pending --replay`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applied_write_exits_as_applied_when_stdout_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &["consume:reset-after-commit"]);
+    let key = customer_key(&sb, "cora");
+    let watcher = watcher(&sb);
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    // The first consume loses its answer (pending, exit 4).
+    let first = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .stdout(full())
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(4));
+    // The replay settles it done: exit 0 though stdout cannot be written.
+    let replay = storedesk(dir.path(), &sb)
+        .args(["pending", "--replay"])
+        .stdout(full())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&replay.stderr);
+    assert_eq!(replay.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("could not be printed") && err.contains("done"),
+        "{err}"
+    );
+    // A fresh consume, done: exit 0, result on stderr.
+    let out = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "2"))
+        .stdout(full())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("could not be printed") && err.contains("done: #2"),
+        "{err}"
+    );
+    assert_eq!(coins(&watcher, &key).await, 22, "1 + 2, each once");
+}

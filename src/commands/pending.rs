@@ -4,7 +4,7 @@
 
 use super::writes::{
     EXIT_BLOCKED, EXIT_PENDING, EXIT_REFUSED, EXIT_USAGE, fail, is_still_pending, print_out,
-    replay_line, write_refusal,
+    print_result, replay_line, say, write_refusal,
 };
 use super::{Context, PendingArgs};
 use crate::journal::Journal;
@@ -66,15 +66,19 @@ pub fn run(ctx: &Context, a: &PendingArgs) -> ExitCode {
             return print_out("no pending writes\n");
         }
         let mut still_pending = 0;
+        let mut settled = String::new();
         for r in &reports {
             let line = replay_line(&r.write, &r.status);
             if is_still_pending(&r.status) {
                 still_pending += 1;
-                eprintln!("{line}");
+                say(format_args!("{line}"));
             } else {
-                println!("{line}");
+                settled.push_str(&line);
+                settled.push('\n');
             }
         }
+        // The exit code says what the replays did, even if stdout is gone.
+        print_result(&settled, ExitCode::SUCCESS);
         if still_pending > 0 {
             return fail(
                 EXIT_PENDING,
@@ -103,13 +107,13 @@ fn resolve(ctx: &Context, journal: &Journal, id: i64, a: &PendingArgs, actor: &A
         && w.state == crate::journal::WriteState::Pending
         && WriteRequest::replay_is_safe(w.kind, &w.body)
     {
-        eprintln!(
+        say(format_args!(
             "storedesk: note: #{id} can be replayed (`pending --replay`), which gets a definite answer from the Store and the order ids clawbacks are matched by; settling it by hand records neither"
-        );
+        ));
     }
     match exec::resolve(journal, id, a.applied, note, actor) {
         Ok(outcome @ ResolveOutcome::Resolved(_)) => {
-            print_out(&format!("{}\n", outcome.message(id)))
+            print_result(&format!("{}\n", outcome.message(id)), ExitCode::SUCCESS)
         }
         Ok(outcome @ ResolveOutcome::Busy { .. }) => fail(EXIT_BLOCKED, outcome.message(id)),
         Ok(outcome) => fail(EXIT_USAGE, outcome.message(id)),

@@ -32,8 +32,29 @@ pub(super) const EXIT_BLOCKED: u8 = 3;
 pub(super) const EXIT_PENDING: u8 = 4;
 
 pub(super) fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("storedesk: {msg}");
+    say(format_args!("storedesk: {msg}"));
     ExitCode::from(code)
+}
+
+/// One line on stderr. Never panics (unlike `eprintln!`): a closed or full
+/// stderr must not turn a write's exit code into a crash.
+pub(super) fn say(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Print the result of a write that happened. The exit code is the
+/// write's, whatever becomes of stdout: a script that retries on failure
+/// must never send an applied write twice because its output could not
+/// be printed (stdout full or closed). The failure goes to stderr.
+pub(super) fn print_result(text: &str, code: ExitCode) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        say(format_args!(
+            "storedesk: the write's result could not be printed ({e}); the exit code is the write's: {}",
+            text.trim_end()
+        ));
+    }
+    code
 }
 
 pub fn consume(ctx: &Context, a: &ConsumeArgs) -> ExitCode {
@@ -171,7 +192,7 @@ fn run_write(
                     ));
                 }
                 line.push('\n');
-                print_out(&line)
+                print_result(&line, ExitCode::SUCCESS)
             }
             Ok(WriteOutcome::Failed { write_id, reason, .. }) => fail(
                 EXIT_REFUSED,
@@ -240,20 +261,20 @@ async fn settle_earlier(
             };
             if let ReplayStatus::Busy { owner } = &status {
                 if told.insert(w.id) {
-                    eprintln!(
+                    say(format_args!(
                         "storedesk: waiting for #{} {}: being sent by {}",
                         w.id,
                         w.summary,
                         describe_owner(owner)
-                    );
+                    ));
                 }
                 in_flight.push((w, owner.clone()));
                 continue;
             }
-            eprintln!(
+            say(format_args!(
                 "storedesk: earlier pending write {}",
                 replay_line(w, &status)
-            );
+            ));
             if w.profile == actor.profile && is_still_pending(&status) {
                 blocking += 1;
             }
