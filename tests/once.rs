@@ -561,3 +561,86 @@ async fn an_applied_write_exits_as_applied_when_stdout_is_full() {
     );
     assert_eq!(coins(&watcher, &key).await, 22, "1 + 2, each once");
 }
+
+// ---------------------------------------------------------------------------
+// Points 5 and 6: the answer is never lost; the journal never vanishes
+// silently
+// ---------------------------------------------------------------------------
+
+/// The journal file is deleted while a consume is in flight. The Store's
+/// answer is not reported "done" in a file nobody will read: it is kept
+/// in a side file (no key in it) and shown as "answered, not recorded"
+/// with its content; opening the journal again is refused with what may
+/// have been lost, instead of starting an empty one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_deleted_in_flight_keeps_the_answer_and_is_reported() {
+    let rig = Rig::start(&["consume:latency=700ms"]).await;
+    let key = rig.key("cora");
+    let db = rig.dir.path().join("journal.sqlite");
+    let req = WriteRequest::consume(&key, COINS, Some(1), None);
+    let send = journal::execute(&rig.journal, &rig.client, &req, &rig.actor);
+    let delete = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+    };
+    let (outcome, ()) = tokio::join!(send, delete);
+    let reason = pending_reason(outcome.as_ref().unwrap());
+    assert!(reason.starts_with("answered, not recorded"), "{reason}");
+    assert!(reason.contains("HTTP 200 (newQuantity 24"), "{reason}");
+    assert!(reason.contains("deleted or replaced"), "{reason}");
+    assert_eq!(rig.balance(&key).await, 24);
+    // The side file holds the answer and no key.
+    let kept = journal::kept::for_write(&db, 1, "consume", &req.idempotency_key);
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].answer.contains("newQuantity 24"), "{:?}", kept[0]);
+    let answers = journal::kept::dir(&db);
+    for e in std::fs::read_dir(&answers).unwrap() {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(&key));
+    }
+    // Reopening: reported, not recreated.
+    let err = Journal::open(&db).unwrap_err().to_string();
+    assert!(
+        err.contains("is missing")
+            && err.contains("seal key")
+            && err.contains("1 Store answer(s) kept"),
+        "{err}"
+    );
+    assert!(!db.exists(), "no new journal was created");
+}
+
+/// A journal emptied (truncated) between runs, through the binary: every
+/// command that opens it says so and exits non-zero; nothing is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emptied_journal_is_reported_not_recreated() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &[]);
+    let key = customer_key(&sb, "cora");
+    let ok = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    let db = dir.path().join("data").join("journal.sqlite");
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    std::fs::write(&db, b"").unwrap();
+    for args in [vec!["pending"], vec!["audit"], consume_args(&key, "1")] {
+        let out = storedesk(dir.path(), &sb).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("is empty") && err.contains("record of earlier runs is gone"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0, "left as found");
+    assert_eq!(
+        coins(&watcher(&sb), &key).await,
+        24,
+        "the second consume was not sent"
+    );
+}

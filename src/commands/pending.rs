@@ -132,8 +132,18 @@ fn describe_pending(journal: &Journal, w: &WriteRecord) -> String {
     } else {
         " · NOT safe to replay: check the Store, then --resolve".to_string()
     };
+    let kept: String =
+        crate::journal::kept::for_write(journal.path(), w.id, w.kind.as_str(), &w.idempotency_key)
+            .iter()
+            .map(|k| {
+                format!(
+                    "\n      answered, not recorded ({}): {} — not recorded because: {}",
+                    k.at, k.answer, k.error
+                )
+            })
+            .collect();
     format!(
-        "  #{} {} · {} · profile {} ({}) · customer {} · key {} · {} attempt(s) · last: {}{unsafe_to_replay}\n",
+        "  #{} {} · {} · profile {} ({}) · customer {} · key {} · {} attempt(s) · last: {}{unsafe_to_replay}{kept}\n",
         w.id,
         w.created_at,
         w.summary,

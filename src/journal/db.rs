@@ -110,6 +110,10 @@ pub struct Journal {
     pub(super) clock: Clock,
     pub(super) lease: Duration,
     path: PathBuf,
+    /// (device, inode) of the file opened: a journal deleted or replaced
+    /// under a running process is noticed before anything is recorded in
+    /// a file nobody will read again.
+    identity: Option<(u64, u64)>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -136,6 +140,7 @@ impl Journal {
                 source,
             })?;
         }
+        check_not_vanished(path)?;
         let conn = Connection::open(path)?;
         // Another process may be migrating or writing: wait, don't fail.
         conn.busy_timeout(Duration::from_secs(10))?;
@@ -151,7 +156,9 @@ impl Journal {
         migrate(&conn)?;
         let sealer = Sealer::load_or_create(&sidecar(path, "seal.key"))?;
         let owner = Owner::register(&sidecar(path, "owners"))?;
+        let identity = file_identity(path);
         Ok(Self {
+            identity,
             conn: Mutex::new(conn),
             owner,
             sealer,
@@ -203,6 +210,12 @@ impl Journal {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, JournalError>,
     ) -> Result<T, JournalError> {
+        if self.identity.is_some() && file_identity(&self.path) != self.identity {
+            return Err(vanished(
+                &self.path,
+                "was deleted or replaced while storedesk ran",
+            ));
+        }
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
@@ -217,7 +230,62 @@ impl Journal {
     }
 }
 
-fn sidecar(db: &Path, suffix: &str) -> PathBuf {
+/// Refuse to create a journal where one existed: the seal key is made
+/// with the journal, so a seal key next to a missing or empty journal file
+/// means the journal was deleted or emptied.
+fn check_not_vanished(path: &Path) -> Result<(), JournalError> {
+    if !sidecar(path, "seal.key").exists() {
+        return Ok(());
+    }
+    let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    let what = match len(path) {
+        None => "is missing",
+        // A WAL may still hold every commit of a file never checkpointed.
+        Some(0) if len(&sidecar_raw(path, "-wal")).unwrap_or(0) == 0 => "is empty",
+        _ => return Ok(()),
+    };
+    Err(vanished(path, what))
+}
+
+pub(super) fn vanished(path: &Path, what: &'static str) -> JournalError {
+    let answers = super::kept::dir(path);
+    let n = std::fs::read_dir(&answers).map(|d| d.count()).unwrap_or(0);
+    JournalError::Vanished {
+        path: path.to_path_buf(),
+        what,
+        seal: sidecar(path, "seal.key"),
+        kept: if n > 0 {
+            format!(
+                ", and the {n} Store answer(s) kept in {} that could not be recorded",
+                answers.display()
+            )
+        } else {
+            String::new()
+        },
+    }
+}
+
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        // No inode to compare: the in-flight check is skipped.
+        let _ = path;
+        None
+    }
+}
+
+fn sidecar_raw(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    db.with_file_name(name)
+}
+
+pub(super) fn sidecar(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.file_name().unwrap_or_default().to_os_string();
     name.push(format!("-{suffix}"));
     db.with_file_name(name)

@@ -136,11 +136,32 @@ fn conclude(
         },
         other => other,
     };
-    let journal_failed = |e: JournalError| {
+    // The answer arrived but cannot be recorded: keep it (side file, or at
+    // least the log), and say so. The row, if the journal still has it,
+    // stays pending; a replay or `:resolve` settles it with this evidence.
+    let journal_failed = |answer: String, e: JournalError| {
         tracing::error!(write_id = id, error = %e, "write: answer could not be journaled");
+        let kept = match super::kept::keep(
+            journal.path(),
+            id,
+            req,
+            &answer,
+            &e.to_string(),
+            &journal.now_text(),
+        ) {
+            Ok(p) => format!("the answer is kept in {}", p.display()),
+            Err(io) => {
+                let redacted = crate::store::error::redact(&answer, Some(&req.customer_key));
+                tracing::error!(write_id = id, answer = %redacted, error = %io, "write: the answer could not be kept in a side file");
+                format!("the answer is only in the log ({io})")
+            }
+        };
         WriteOutcome::Pending {
             write_id: id,
-            reason: format!("the Store answered, but the journal could not record it ({e})"),
+            reason: format!(
+                "answered, not recorded: the Store answered {answer}, but the journal could not record it ({e}); \
+                 {kept}. Check the Store, then resolve #{id} by hand"
+            ),
         }
     };
     match sent {
@@ -176,7 +197,7 @@ fn conclude(
                     http_status: status,
                     correlation,
                 },
-                Err(e) => journal_failed(e),
+                Err(e) => journal_failed(format!("HTTP {status} ({result})"), e),
             }
         }
         SendResult::Rejected {
@@ -198,7 +219,7 @@ fn conclude(
                     http_status: status,
                     correlation,
                 },
-                Err(e) => journal_failed(e),
+                Err(e) => journal_failed(format!("with a refusal ({message})"), e),
             }
         }
         // Mapped above; kept as "no answer" should that ever change.
