@@ -644,3 +644,112 @@ async fn an_emptied_journal_is_reported_not_recreated() {
         "the second consume was not sent"
     );
 }
+
+/// A row with an unknown kind (a newer storedesk, or damage) is named and
+/// skipped: `pending` lists the others, replay settles them, and a new
+/// write is not blocked by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_row_never_blocks_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &["consume:reset-after-commit"]);
+    let key = customer_key(&sb, "cora");
+    let first = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(4));
+    let db = dir.path().join("data").join("journal.sqlite");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "INSERT INTO writes (kind, idempotency_key, state, profile, environment, operator, \
+             customer_fp, body, summary, expected_effect, created_at) VALUES ('teleport', 't-1', \
+             'pending', 'qa', 'sandbox', 'x', 'fp', '{}', 'teleport a sword', '', '2025-01-01')",
+            [],
+        )
+        .unwrap();
+    let listed = storedesk(dir.path(), &sb).arg("pending").output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&listed.stdout),
+        String::from_utf8_lossy(&listed.stderr),
+    );
+    assert_eq!(listed.status.code(), Some(4), "{out} {err}");
+    assert!(
+        out.contains("#1 ") && out.contains("consume 1 × 9NSDCOIN0500"),
+        "{out}"
+    );
+    assert!(
+        err.contains("#2 cannot be read") && err.contains("unknown write kind \"teleport\""),
+        "{err}"
+    );
+    let replay = storedesk(dir.path(), &sb)
+        .args(["pending", "--replay"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&replay.stdout);
+    assert_eq!(replay.status.code(), Some(0), "{out}");
+    assert!(out.contains("#1 ") && out.contains("done"), "{out}");
+    let next = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        next.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&next.stderr)
+    );
+    assert_eq!(coins(&watcher(&sb), &key).await, 23);
+}
+
+/// A damaged seal key: the audit log still reads, `pending` says exactly
+/// which pending writes cannot be replayed, a replay says why, and a new
+/// write is refused before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_seal_key_leaves_the_audit_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &["consume:reset-after-commit"]);
+    let key = customer_key(&sb, "cora");
+    let first = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(4));
+    let seal = dir.path().join("data").join("journal.sqlite-seal.key");
+    std::fs::write(&seal, b"short").unwrap();
+    let audit = storedesk(dir.path(), &sb).arg("audit").output().unwrap();
+    let out = String::from_utf8_lossy(&audit.stdout);
+    assert_eq!(
+        audit.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    assert!(out.contains("consume 1 × 9NSDCOIN0500"), "{out}");
+    let listed = storedesk(dir.path(), &sb).arg("pending").output().unwrap();
+    let out = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(listed.status.code(), Some(4));
+    assert!(
+        out.contains("#1 ") && out.contains("CANNOT be replayed: the seal key is damaged"),
+        "{out}"
+    );
+    let replay = storedesk(dir.path(), &sb)
+        .args(["pending", "--replay"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&replay.stderr);
+    assert_eq!(replay.status.code(), Some(4), "{err}");
+    assert!(err.contains("#1 ") && err.contains("is damaged"), "{err}");
+    let next = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&next.stderr);
+    assert_ne!(next.status.code(), Some(0), "{err}");
+    assert!(err.contains("is damaged"), "{err}");
+    assert_eq!(
+        coins(&watcher(&sb), &key).await,
+        24,
+        "only the first applied"
+    );
+}

@@ -23,12 +23,23 @@ pub fn run(ctx: &Context, a: &PendingArgs) -> ExitCode {
     if let Some(id) = a.resolve {
         return resolve(ctx, &journal, id, a, &actor);
     }
+    // Rows this version cannot read are named and skipped: they never
+    // hide or block the others.
+    let damaged = journal.damaged_rows().unwrap_or_default();
+    for d in &damaged {
+        say(format_args!("storedesk: journal row {}", d.describe()));
+    }
+    if let Some(problem) = journal.seal_problem() {
+        say(format_args!(
+            "storedesk: {problem}: pending writes holding a sealed key cannot be replayed; check the Store, then resolve them by hand"
+        ));
+    }
     if !a.replay {
         let list = match journal.pending() {
             Ok(l) => l,
             Err(e) => return fail(EXIT_REFUSED, e),
         };
-        if list.is_empty() {
+        if list.is_empty() && damaged.is_empty() {
             return print_out("no pending writes\n");
         }
         let mut text = format!(
@@ -122,7 +133,10 @@ fn resolve(ctx: &Context, journal: &Journal, id: i64, a: &PendingArgs, actor: &A
 }
 
 fn describe_pending(journal: &Journal, w: &WriteRecord) -> String {
-    let unsafe_to_replay = if let Ok(Some(owner)) = journal.in_flight_by(w.id) {
+    let unsafe_to_replay = if w.has_key && journal.seal_problem().is_some() {
+        " · CANNOT be replayed: the seal key is damaged; check the Store, then --resolve"
+            .to_string()
+    } else if let Ok(Some(owner)) = journal.in_flight_by(w.id) {
         format!(
             " · being sent right now by {} — wait or retry",
             describe_owner(&owner)

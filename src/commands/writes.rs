@@ -237,6 +237,9 @@ async fn settle_earlier(
     client: &StoreClient,
     actor: &Actor,
 ) -> Result<(), ExitCode> {
+    for d in journal.damaged_rows().unwrap_or_default() {
+        say(format_args!("storedesk: journal row {}", d.describe()));
+    }
     let earlier: HashSet<i64> = journal
         .pending()
         .map_err(|e| fail(EXIT_REFUSED, e))?

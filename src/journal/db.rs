@@ -106,7 +106,11 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
 pub struct Journal {
     conn: Mutex<Connection>,
     pub(super) owner: Owner,
-    pub(super) sealer: Sealer,
+    /// The seal key, or why it cannot be used. A damaged key file does not
+    /// stop the journal from opening: the audit log and the list of
+    /// pending writes stay readable; only sealing (new writes) and opening
+    /// sealed keys (replays) are refused.
+    sealer: Result<Sealer, String>,
     pub(super) clock: Clock,
     pub(super) lease: Duration,
     path: PathBuf,
@@ -154,7 +158,14 @@ impl Journal {
             "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
         )?;
         migrate(&conn)?;
-        let sealer = Sealer::load_or_create(&sidecar(path, "seal.key"))?;
+        let sealer = match Sealer::load_or_create(&sidecar(path, "seal.key")) {
+            Ok(s) => Ok(s),
+            Err(e @ super::seal::SealError::BadKeyFile { .. }) => {
+                tracing::error!(error = %e, "journal: seal key unusable");
+                Err(e.to_string())
+            }
+            Err(e) => return Err(e.into()),
+        };
         let owner = Owner::register(&sidecar(path, "owners"))?;
         let identity = file_identity(path);
         Ok(Self {
@@ -166,6 +177,19 @@ impl Journal {
             lease: DEFAULT_LEASE,
             path: path.to_path_buf(),
         })
+    }
+
+    /// The seal key, or [`JournalError::SealDamaged`].
+    pub(super) fn sealer(&self) -> Result<&Sealer, JournalError> {
+        self.sealer
+            .as_ref()
+            .map_err(|e| JournalError::SealDamaged(e.clone()))
+    }
+
+    /// Why sealed keys cannot be used, if they cannot (a damaged seal key
+    /// file): new writes are refused and pending ones cannot be replayed.
+    pub fn seal_problem(&self) -> Option<&str> {
+        self.sealer.as_ref().err().map(String::as_str)
     }
 
     /// How long a claim holds without this process settling or renewing it.

@@ -32,8 +32,8 @@ pub use exec::{
 };
 pub use request::{Actor, GrantParams, WriteKind, WritePreview, WriteRequest};
 pub use writes::{
-    Claim, ClaimedWrite, Correlation, OrderTransaction, RecordedOrderTransaction, Settlement,
-    WriteRecord, WriteState,
+    Claim, ClaimedWrite, Correlation, DamagedRow, OrderTransaction, RecordedOrderTransaction,
+    Settlement, WriteRecord, WriteState,
 };
 
 use std::path::PathBuf;
@@ -77,6 +77,11 @@ pub enum JournalError {
         /// ", and the answers kept in …" when settling failed earlier.
         kept: String,
     },
+    #[error(
+        "{0}: new writes are refused and pending writes cannot be replayed (their customer keys are sealed \
+         with it); the audit log and the pending list can still be read — check the Store, then resolve them by hand"
+    )]
+    SealDamaged(String),
     #[error("journal: {0}")]
     Invalid(String),
 }
