@@ -4,10 +4,11 @@
 
 use super::writes::{
     EXIT_BLOCKED, EXIT_PENDING, EXIT_REFUSED, EXIT_USAGE, fail, is_still_pending, print_out,
-    replay_line, write_refusal,
+    print_result, replay_line, say, write_refusal,
 };
 use super::{Context, PendingArgs};
 use crate::journal::Journal;
+use crate::journal::db::describe_owner;
 use crate::journal::exec::{self, ResolveOutcome};
 use crate::journal::request::{Actor, WriteRequest};
 use crate::journal::writes::WriteRecord;
@@ -22,12 +23,23 @@ pub fn run(ctx: &Context, a: &PendingArgs) -> ExitCode {
     if let Some(id) = a.resolve {
         return resolve(ctx, &journal, id, a, &actor);
     }
+    // Rows this version cannot read are named and skipped: they never
+    // hide or block the others.
+    let damaged = journal.damaged_rows().unwrap_or_default();
+    for d in &damaged {
+        say(format_args!("storedesk: journal row {}", d.describe()));
+    }
+    if let Some(problem) = journal.seal_problem() {
+        say(format_args!(
+            "storedesk: {problem}: pending writes holding a sealed key cannot be replayed; check the Store, then resolve them by hand"
+        ));
+    }
     if !a.replay {
         let list = match journal.pending() {
             Ok(l) => l,
             Err(e) => return fail(EXIT_REFUSED, e),
         };
-        if list.is_empty() {
+        if list.is_empty() && damaged.is_empty() {
             return print_out("no pending writes\n");
         }
         let mut text = format!(
@@ -36,7 +48,7 @@ pub fn run(ctx: &Context, a: &PendingArgs) -> ExitCode {
             list.len()
         );
         for w in &list {
-            text.push_str(&describe_pending(w));
+            text.push_str(&describe_pending(&journal, w));
         }
         let code = print_out(&text);
         return if code == ExitCode::SUCCESS {
@@ -65,15 +77,19 @@ pub fn run(ctx: &Context, a: &PendingArgs) -> ExitCode {
             return print_out("no pending writes\n");
         }
         let mut still_pending = 0;
+        let mut settled = String::new();
         for r in &reports {
             let line = replay_line(&r.write, &r.status);
             if is_still_pending(&r.status) {
                 still_pending += 1;
-                eprintln!("{line}");
+                say(format_args!("{line}"));
             } else {
-                println!("{line}");
+                settled.push_str(&line);
+                settled.push('\n');
             }
         }
+        // The exit code says what the replays did, even if stdout is gone.
+        print_result(&settled, ExitCode::SUCCESS);
         if still_pending > 0 {
             return fail(
                 EXIT_PENDING,
@@ -102,13 +118,13 @@ fn resolve(ctx: &Context, journal: &Journal, id: i64, a: &PendingArgs, actor: &A
         && w.state == crate::journal::WriteState::Pending
         && WriteRequest::replay_is_safe(w.kind, &w.body)
     {
-        eprintln!(
+        say(format_args!(
             "storedesk: note: #{id} can be replayed (`pending --replay`), which gets a definite answer from the Store and the order ids clawbacks are matched by; settling it by hand records neither"
-        );
+        ));
     }
     match exec::resolve(journal, id, a.applied, note, actor) {
         Ok(outcome @ ResolveOutcome::Resolved(_)) => {
-            print_out(&format!("{}\n", outcome.message(id)))
+            print_result(&format!("{}\n", outcome.message(id)), ExitCode::SUCCESS)
         }
         Ok(outcome @ ResolveOutcome::Busy { .. }) => fail(EXIT_BLOCKED, outcome.message(id)),
         Ok(outcome) => fail(EXIT_USAGE, outcome.message(id)),
@@ -116,14 +132,32 @@ fn resolve(ctx: &Context, journal: &Journal, id: i64, a: &PendingArgs, actor: &A
     }
 }
 
-fn describe_pending(w: &WriteRecord) -> String {
-    let unsafe_to_replay = if WriteRequest::replay_is_safe(w.kind, &w.body) {
-        ""
+fn describe_pending(journal: &Journal, w: &WriteRecord) -> String {
+    let unsafe_to_replay = if w.has_key && journal.seal_problem().is_some() {
+        " · CANNOT be replayed: the seal key is damaged; check the Store, then --resolve"
+            .to_string()
+    } else if let Ok(Some(owner)) = journal.in_flight_by(w.id) {
+        format!(
+            " · being sent right now by {} — wait or retry",
+            describe_owner(&owner)
+        )
+    } else if WriteRequest::replay_is_safe(w.kind, &w.body) {
+        String::new()
     } else {
-        " · NOT safe to replay: check the Store, then --resolve"
+        " · NOT safe to replay: check the Store, then --resolve".to_string()
     };
+    let kept: String =
+        crate::journal::kept::for_write(journal.path(), w.id, w.kind.as_str(), &w.idempotency_key)
+            .iter()
+            .map(|k| {
+                format!(
+                    "\n      answered, not recorded ({}): {} — not recorded because: {}",
+                    k.at, k.answer, k.error
+                )
+            })
+            .collect();
     format!(
-        "  #{} {} · {} · profile {} ({}) · customer {} · key {} · {} attempt(s) · last: {}{unsafe_to_replay}\n",
+        "  #{} {} · {} · profile {} ({}) · customer {} · key {} · {} attempt(s) · last: {}{unsafe_to_replay}{kept}\n",
         w.id,
         w.created_at,
         w.summary,

@@ -16,12 +16,15 @@
 use super::{ConsumeArgs, Context, GrantArgs};
 use crate::config::Environment;
 use crate::journal::Journal;
+use crate::journal::db::describe_owner;
 use crate::journal::exec::{self, ReplayStatus, WriteOutcome};
 use crate::journal::request::{Actor, GrantParams, WriteRequest};
 use crate::journal::writes::WriteRecord;
 use crate::store::StoreClient;
+use std::collections::HashSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 pub(super) const EXIT_REFUSED: u8 = 1;
 pub(super) const EXIT_USAGE: u8 = 2;
@@ -29,8 +32,29 @@ pub(super) const EXIT_BLOCKED: u8 = 3;
 pub(super) const EXIT_PENDING: u8 = 4;
 
 pub(super) fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("storedesk: {msg}");
+    say(format_args!("storedesk: {msg}"));
     ExitCode::from(code)
+}
+
+/// One line on stderr. Never panics (unlike `eprintln!`): a closed or full
+/// stderr must not turn a write's exit code into a crash.
+pub(super) fn say(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Print the result of a write that happened. The exit code is the
+/// write's, whatever becomes of stdout: a script that retries on failure
+/// must never send an applied write twice because its output could not
+/// be printed (stdout full or closed). The failure goes to stderr.
+pub(super) fn print_result(text: &str, code: ExitCode) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        say(format_args!(
+            "storedesk: the write's result could not be printed ({e}); the exit code is the write's: {}",
+            text.trim_end()
+        ));
+    }
+    code
 }
 
 pub fn consume(ctx: &Context, a: &ConsumeArgs) -> ExitCode {
@@ -165,7 +189,7 @@ fn run_write(
                     ));
                 }
                 line.push('\n');
-                print_out(&line)
+                print_result(&line, ExitCode::SUCCESS)
             }
             Ok(WriteOutcome::Failed { write_id, reason, .. }) => fail(
                 EXIT_REFUSED,
@@ -194,41 +218,94 @@ fn idempotency_label(req: &WriteRequest) -> &'static str {
     }
 }
 
-/// Report every pending write; replay this profile's; refuse to go on
-/// while any of them is still pending (see the module doc for why).
+/// How long a new write waits for earlier writes that another live
+/// storedesk is sending right now, before it gives up and says so.
+const IN_FLIGHT_WAIT: Duration = Duration::from_secs(15);
+const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
+
+/// Replay this profile's pending writes, and refuse to go on while any of
+/// them is still pending (see the module doc for why). A write that another
+/// live storedesk is sending right now is not "pending from an earlier
+/// run": it is waited for (briefly), and named as such if it does not
+/// settle. Only writes recorded before this one started are waited for, so
+/// many writers started together do not starve each other.
 async fn settle_earlier(
     journal: &Journal,
     client: &StoreClient,
     actor: &Actor,
 ) -> Result<(), ExitCode> {
-    let pending = journal.pending().map_err(|e| fail(EXIT_REFUSED, e))?;
-    if pending.is_empty() {
-        return Ok(());
+    for d in journal.damaged_rows().unwrap_or_default() {
+        say(format_args!("storedesk: journal row {}", d.describe()));
     }
-    eprintln!(
-        "storedesk: {} pending write(s) from an earlier run; replaying this profile's with their original keys first:",
-        pending.len()
-    );
-    let mut blocking = 0;
-    for w in &pending {
-        let status = exec::replay_one(journal, client, w, actor).await;
-        eprintln!("  {}", replay_line(w, &status));
-        if w.profile == actor.profile && is_still_pending(&status) {
-            blocking += 1;
+    let earlier: HashSet<i64> = journal
+        .pending()
+        .map_err(|e| fail(EXIT_REFUSED, e))?
+        .iter()
+        .map(|w| w.id)
+        .collect();
+    let deadline = Instant::now() + IN_FLIGHT_WAIT;
+    let mut told: HashSet<i64> = HashSet::new();
+    loop {
+        let pending: Vec<WriteRecord> = journal
+            .pending()
+            .map_err(|e| fail(EXIT_REFUSED, e))?
+            .into_iter()
+            .filter(|w| earlier.contains(&w.id))
+            .collect();
+        let mut blocking = 0;
+        let mut in_flight = Vec::new();
+        for w in &pending {
+            let status = match journal.in_flight_by(w.id) {
+                Ok(Some(owner)) => ReplayStatus::Busy { owner },
+                _ => exec::replay_one(journal, client, w, actor).await,
+            };
+            if let ReplayStatus::Busy { owner } = &status {
+                if told.insert(w.id) {
+                    say(format_args!(
+                        "storedesk: waiting for #{} {}: being sent by {}",
+                        w.id,
+                        w.summary,
+                        describe_owner(owner)
+                    ));
+                }
+                in_flight.push((w, owner.clone()));
+                continue;
+            }
+            say(format_args!(
+                "storedesk: earlier pending write {}",
+                replay_line(w, &status)
+            ));
+            if w.profile == actor.profile && is_still_pending(&status) {
+                blocking += 1;
+            }
         }
+        if blocking > 0 {
+            return Err(fail(
+                EXIT_BLOCKED,
+                format!(
+                    "not sent: {blocking} earlier write(s) of profile {:?} are still pending. Their outcome is unknown; \
+                     sending more now could apply a change twice. Run `storedesk --profile {} pending --replay` until they settle \
+                     (one not safe to replay: check the Store, then `pending --resolve ID`).",
+                    actor.profile, actor.profile
+                ),
+            ));
+        }
+        let Some((w, owner)) = in_flight.first() else {
+            return Ok(());
+        };
+        if Instant::now() >= deadline {
+            return Err(fail(
+                EXIT_BLOCKED,
+                format!(
+                    "not sent: #{} {} is being sent by {} right now — wait or retry",
+                    w.id,
+                    w.summary,
+                    describe_owner(owner)
+                ),
+            ));
+        }
+        tokio::time::sleep(IN_FLIGHT_POLL).await;
     }
-    if blocking > 0 {
-        return Err(fail(
-            EXIT_BLOCKED,
-            format!(
-                "not sent: {blocking} earlier write(s) of profile {:?} are still pending. Their outcome is unknown; \
-                 sending more now could apply a change twice. Run `storedesk --profile {} pending --replay` until they settle \
-                 (one not safe to replay: check the Store, then `pending --resolve ID`).",
-                actor.profile, actor.profile
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Show the preview on stderr and ask. In RETAIL the operator must type
@@ -284,7 +361,10 @@ pub(super) fn replay_line(w: &WriteRecord, s: &ReplayStatus) -> String {
             WriteOutcome::Pending { reason, .. } => format!("{head}: still pending · {reason}"),
         },
         ReplayStatus::AlreadySettled => format!("{head}: settled meanwhile by another storedesk"),
-        ReplayStatus::Busy => format!("{head}: being sent by another storedesk right now"),
+        ReplayStatus::Busy { owner } => format!(
+            "{head}: being sent by {} right now — wait or retry",
+            describe_owner(owner)
+        ),
         ReplayStatus::OtherProfile => format!(
             "{head}: recorded under profile {:?}; replay it with --profile {}",
             w.profile, w.profile

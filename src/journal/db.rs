@@ -106,10 +106,18 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
 pub struct Journal {
     conn: Mutex<Connection>,
     pub(super) owner: Owner,
-    pub(super) sealer: Sealer,
+    /// The seal key, or why it cannot be used. A damaged key file does not
+    /// stop the journal from opening: the audit log and the list of
+    /// pending writes stay readable; only sealing (new writes) and opening
+    /// sealed keys (replays) are refused.
+    sealer: Result<Sealer, String>,
     pub(super) clock: Clock,
     pub(super) lease: Duration,
     path: PathBuf,
+    /// (device, inode) of the file opened: a journal deleted or replaced
+    /// under a running process is noticed before anything is recorded in
+    /// a file nobody will read again.
+    identity: Option<(u64, u64)>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -136,6 +144,7 @@ impl Journal {
                 source,
             })?;
         }
+        check_not_vanished(path)?;
         let conn = Connection::open(path)?;
         // Another process may be migrating or writing: wait, don't fail.
         conn.busy_timeout(Duration::from_secs(10))?;
@@ -149,9 +158,18 @@ impl Journal {
             "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
         )?;
         migrate(&conn)?;
-        let sealer = Sealer::load_or_create(&sidecar(path, "seal.key"))?;
+        let sealer = match Sealer::load_or_create(&sidecar(path, "seal.key")) {
+            Ok(s) => Ok(s),
+            Err(e @ super::seal::SealError::BadKeyFile { .. }) => {
+                tracing::error!(error = %e, "journal: seal key unusable");
+                Err(e.to_string())
+            }
+            Err(e) => return Err(e.into()),
+        };
         let owner = Owner::register(&sidecar(path, "owners"))?;
+        let identity = file_identity(path);
         Ok(Self {
+            identity,
             conn: Mutex::new(conn),
             owner,
             sealer,
@@ -159,6 +177,19 @@ impl Journal {
             lease: DEFAULT_LEASE,
             path: path.to_path_buf(),
         })
+    }
+
+    /// The seal key, or [`JournalError::SealDamaged`].
+    pub(super) fn sealer(&self) -> Result<&Sealer, JournalError> {
+        self.sealer
+            .as_ref()
+            .map_err(|e| JournalError::SealDamaged(e.clone()))
+    }
+
+    /// Why sealed keys cannot be used, if they cannot (a damaged seal key
+    /// file): new writes are refused and pending ones cannot be replayed.
+    pub fn seal_problem(&self) -> Option<&str> {
+        self.sealer.as_ref().err().map(String::as_str)
     }
 
     /// How long a claim holds without this process settling or renewing it.
@@ -203,6 +234,12 @@ impl Journal {
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, JournalError>,
     ) -> Result<T, JournalError> {
+        if self.identity.is_some() && file_identity(&self.path) != self.identity {
+            return Err(vanished(
+                &self.path,
+                "was deleted or replaced while storedesk ran",
+            ));
+        }
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
@@ -217,7 +254,62 @@ impl Journal {
     }
 }
 
-fn sidecar(db: &Path, suffix: &str) -> PathBuf {
+/// Refuse to create a journal where one existed: the seal key is made
+/// with the journal, so a seal key next to a missing or empty journal file
+/// means the journal was deleted or emptied.
+fn check_not_vanished(path: &Path) -> Result<(), JournalError> {
+    if !sidecar(path, "seal.key").exists() {
+        return Ok(());
+    }
+    let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    let what = match len(path) {
+        None => "is missing",
+        // A WAL may still hold every commit of a file never checkpointed.
+        Some(0) if len(&sidecar_raw(path, "-wal")).unwrap_or(0) == 0 => "is empty",
+        _ => return Ok(()),
+    };
+    Err(vanished(path, what))
+}
+
+pub(super) fn vanished(path: &Path, what: &'static str) -> JournalError {
+    let answers = super::kept::dir(path);
+    let n = std::fs::read_dir(&answers).map(|d| d.count()).unwrap_or(0);
+    JournalError::Vanished {
+        path: path.to_path_buf(),
+        what,
+        seal: sidecar(path, "seal.key"),
+        kept: if n > 0 {
+            format!(
+                ", and the {n} Store answer(s) kept in {} that could not be recorded",
+                answers.display()
+            )
+        } else {
+            String::new()
+        },
+    }
+}
+
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        // No inode to compare: the in-flight check is skipped.
+        let _ = path;
+        None
+    }
+}
+
+fn sidecar_raw(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    db.with_file_name(name)
+}
+
+pub(super) fn sidecar(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.file_name().unwrap_or_default().to_os_string();
     name.push(format!("-{suffix}"));
     db.with_file_name(name)
@@ -318,6 +410,19 @@ impl Owner {
             // e.g. a file system without locks: fall back on the lease.
             Err(std::fs::TryLockError::Error(_)) => Liveness::Unknown,
         }
+    }
+}
+
+/// The process id in a claim-owner id (`<pid>-<random>`).
+pub fn owner_pid(owner: &str) -> Option<u32> {
+    owner.split_once('-')?.0.parse().ok()
+}
+
+/// "another storedesk (pid 1234)" for a claim-owner id, for messages.
+pub fn describe_owner(owner: &str) -> String {
+    match owner_pid(owner) {
+        Some(pid) => format!("another storedesk (pid {pid})"),
+        None => "another storedesk".to_string(),
     }
 }
 

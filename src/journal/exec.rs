@@ -25,7 +25,9 @@ pub enum SendResult {
         response: Value,
         correlation: Correlation,
     },
-    /// An answer that proves nothing was applied (e.g. 400, 401, 404).
+    /// A definite refusal (e.g. 400, 401, 404). On a first attempt it
+    /// proves nothing was applied; on a replay it proves nothing about the
+    /// attempt whose answer was lost, so the write stays pending.
     Rejected {
         status: Option<u16>,
         message: String,
@@ -92,7 +94,7 @@ pub async fn execute<S: WriteSender>(
     let id = journal.record(req, actor)?;
     tracing::info!(write_id = id, kind = %req.kind, key = %req.idempotency_key, "write: sending");
     let sent = sender.send(req).await;
-    Ok(conclude(journal, id, req.kind, sent, true, actor))
+    Ok(conclude(journal, id, req, sent, true, actor))
 }
 
 /// Turn a send result into journal state. A journal failure *after* the
@@ -101,12 +103,27 @@ pub async fn execute<S: WriteSender>(
 fn conclude(
     journal: &Journal,
     id: i64,
-    kind: WriteKind,
+    req: &WriteRequest,
     sent: SendResult,
     first_attempt: bool,
     actor: &Actor,
 ) -> WriteOutcome {
+    let kind = req.kind;
     let sent = match sent {
+        // A refusal of a *replay* answers the replay, not the attempt whose
+        // answer was lost: a 401 after the key expired, a 404 on a queue
+        // message the first attempt already deleted, a 400 for a stale pop
+        // receipt. Settling it "failed" would invite a second write with a
+        // new id; the write stays unknown, with the refusal as evidence.
+        SendResult::Rejected {
+            status,
+            message,
+            correlation,
+        } if !first_attempt => SendResult::NoAnswer {
+            status,
+            message: refused_replay(id, status, &message),
+            correlation,
+        },
         SendResult::NotSent { message } if first_attempt => SendResult::Rejected {
             status: None,
             message: format!("not sent: {message}"),
@@ -119,14 +136,47 @@ fn conclude(
         },
         other => other,
     };
-    let journal_failed = |e: JournalError| {
+    // The answer arrived but cannot be recorded: keep it (side file, or at
+    // least the log), and say so. The row, if the journal still has it,
+    // stays pending; a replay or `:resolve` settles it with this evidence.
+    let journal_failed = |answer: String, e: JournalError| {
         tracing::error!(write_id = id, error = %e, "write: answer could not be journaled");
+        let kept = match super::kept::keep(
+            journal.path(),
+            id,
+            req,
+            &answer,
+            &e.to_string(),
+            &journal.now_text(),
+        ) {
+            Ok(p) => format!("the answer is kept in {}", p.display()),
+            Err(io) => {
+                let redacted = crate::store::error::redact(&answer, Some(&req.customer_key));
+                tracing::error!(write_id = id, answer = %redacted, error = %io, "write: the answer could not be kept in a side file");
+                format!("the answer is only in the log ({io})")
+            }
+        };
         WriteOutcome::Pending {
             write_id: id,
-            reason: format!("the Store answered, but the journal could not record it ({e})"),
+            reason: format!(
+                "answered, not recorded: the Store answered {answer}, but the journal could not record it ({e}); \
+                 {kept}. Check the Store, then resolve #{id} by hand"
+            ),
         }
     };
     match sent {
+        SendResult::Applied {
+            status,
+            response,
+            correlation,
+        } if not_this_write(req, &response).is_some() => {
+            let why = not_this_write(req, &response).unwrap_or_default();
+            let message = format!(
+                "outcome unknown: the Store answered HTTP {status}, but not as the answer to this \
+                 write ({why}). Replay it with the same key, or check the Store and resolve #{id} by hand"
+            );
+            leave(journal, id, message, Some(status), correlation, actor)
+        }
         SendResult::Applied {
             status,
             response,
@@ -147,7 +197,7 @@ fn conclude(
                     http_status: status,
                     correlation,
                 },
-                Err(e) => journal_failed(e),
+                Err(e) => journal_failed(format!("HTTP {status} ({result})"), e),
             }
         }
         SendResult::Rejected {
@@ -169,7 +219,7 @@ fn conclude(
                     http_status: status,
                     correlation,
                 },
-                Err(e) => journal_failed(e),
+                Err(e) => journal_failed(format!("with a refusal ({message})"), e),
             }
         }
         // Mapped above; kept as "no answer" should that ever change.
@@ -182,6 +232,19 @@ fn conclude(
             correlation,
         } => leave(journal, id, message, status, correlation, actor),
     }
+}
+
+/// The evidence kept on a write whose replay was refused.
+fn refused_replay(id: i64, status: Option<u16>, message: &str) -> String {
+    let renew = if status == Some(401) {
+        "; if the customer key expired, the same write can be replayed once the key is renewed"
+    } else {
+        ""
+    };
+    format!(
+        "outcome unknown: the Store refused this replay ({message}), which does not prove the \
+         earlier attempt failed. Check the Store, then resolve #{id} by hand (applied or not){renew}"
+    )
 }
 
 fn leave(
@@ -199,6 +262,48 @@ fn leave(
     WriteOutcome::Pending {
         write_id: id,
         reason: message,
+    }
+}
+
+/// Why a 2xx is not the answer to `req`, if it is not. Only an answer that
+/// echoes this write's own id (trackingId, orderId, recurrence id —
+/// STORE-API.md §4, §7, §8) and has the documented shape settles it done: a
+/// `{}`, an error body sent with 200, or another write's answer proves
+/// nothing about this one. A queue delete and an offer claim answer with
+/// no body to check.
+fn not_this_write(req: &WriteRequest, response: &Value) -> Option<String> {
+    let text = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let echo = |v: &Value, field: &str, want: &str| match text(v, field) {
+        Some(got) if got == want => None,
+        Some(got) => Some(format!("it names {field} {got}, not {want}")),
+        None => Some(format!("it has no {field}; expected {want}")),
+    };
+    match req.kind {
+        WriteKind::Consume => echo(response, "trackingId", &req.idempotency_key).or_else(|| {
+            let product = text(&req.body, "productId")?;
+            echo(response, "productId", &product)
+        }),
+        WriteKind::Grant => echo(response, "orderId", &req.idempotency_key).or_else(|| {
+            text(response, "orderState")
+                .is_none()
+                .then(|| "it has no orderState".to_string())
+        }),
+        WriteKind::RecurrenceChange => {
+            let item = response
+                .get("items")
+                .and_then(|i| i.get(0))
+                .unwrap_or(response);
+            echo(item, "id", req.target.as_deref().unwrap_or_default())
+        }
+        WriteKind::RenewKey => text(response, "newKey")
+            .is_none()
+            .then(|| "it holds no new key".to_string()),
+        WriteKind::ClawbackAck | WriteKind::OfferClaim => None,
     }
 }
 
@@ -255,8 +360,9 @@ fn summarize(kind: WriteKind, response: &Value) -> (String, Vec<OrderTransaction
 pub enum ReplayStatus {
     /// Sent again with its original key; see the outcome.
     Replayed { outcome: WriteOutcome },
-    /// Another live process (or task) is sending it right now.
-    Busy,
+    /// Another live process (or task) is sending it right now; `owner` is
+    /// its claim-owner id (see [`super::db::owner_pid`]).
+    Busy { owner: String },
     /// Settled by another process since the list was read.
     AlreadySettled,
     /// Recorded under another profile: replay it with that profile.
@@ -336,7 +442,8 @@ impl ResolveOutcome {
                 w.profile, w.profile
             ),
             Self::Busy { owner } => format!(
-                "write #{id} is being sent right now by another storedesk ({owner}); its answer will settle it"
+                "write #{id} is being sent right now by {}; its answer will settle it",
+                super::db::describe_owner(owner)
             ),
         }
     }
@@ -407,7 +514,12 @@ pub async fn replay_one<S: WriteSender>(
         Ok(None) => {
             return match journal.write(write.id) {
                 Ok(Some(w)) if w.state != WriteState::Pending => ReplayStatus::AlreadySettled,
-                _ => ReplayStatus::Busy,
+                Ok(Some(w)) => ReplayStatus::Busy {
+                    owner: w.claimed_by.unwrap_or_default(),
+                },
+                _ => ReplayStatus::Busy {
+                    owner: String::new(),
+                },
             };
         }
         Err(e) => {
@@ -419,7 +531,7 @@ pub async fn replay_one<S: WriteSender>(
     tracing::info!(write_id = write.id, attempt = claimed.attempt, key = %write.idempotency_key, "write: replaying");
     let sent = sender.send(&claimed.request).await;
     ReplayStatus::Replayed {
-        outcome: conclude(journal, write.id, write.kind, sent, false, actor),
+        outcome: conclude(journal, write.id, &claimed.request, sent, false, actor),
     }
 }
 

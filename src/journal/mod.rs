@@ -11,11 +11,13 @@
 //! - [`exec`]: execute / replay — the API the TUI calls
 //! - [`request`]: what a write is, and the confirmation preview
 //! - [`mask`], [`seal`]: keeping keys and secrets out of the file
+//! - [`kept`]: Store answers that arrived but could not be recorded
 //! - [`cli`]: the headless `consume`, `grant`, `audit`, `pending` commands
 
 pub mod audit;
 pub mod db;
 pub mod exec;
+pub mod kept;
 pub mod mask;
 pub mod request;
 pub mod seal;
@@ -30,8 +32,8 @@ pub use exec::{
 };
 pub use request::{Actor, GrantParams, WriteKind, WritePreview, WriteRequest};
 pub use writes::{
-    Claim, ClaimedWrite, Correlation, OrderTransaction, RecordedOrderTransaction, Settlement,
-    WriteRecord, WriteState,
+    Claim, ClaimedWrite, Correlation, DamagedRow, OrderTransaction, RecordedOrderTransaction,
+    Settlement, WriteRecord, WriteState,
 };
 
 use std::path::PathBuf;
@@ -59,6 +61,27 @@ pub enum JournalError {
     },
     #[error("pending write #{id} has lost its customer key and cannot be replayed")]
     KeyMissing { id: i64 },
+    /// The journal file is gone or empty while its seal key (made with it)
+    /// is still there: the record of earlier writes was lost. Never
+    /// silently replaced by a new, empty journal.
+    #[error(
+        "the journal {path} {what}, but its seal key {seal} is still there: the record of earlier runs is gone. \
+         Writes left pending there (outcome unknown) and the audit log may be lost; check the Store for writes \
+         made from this data dir{kept}. storedesk will not start a new journal over it: to start afresh on purpose, \
+         move the seal key aside"
+    )]
+    Vanished {
+        path: PathBuf,
+        what: &'static str,
+        seal: PathBuf,
+        /// ", and the answers kept in …" when settling failed earlier.
+        kept: String,
+    },
+    #[error(
+        "{0}: new writes are refused and pending writes cannot be replayed (their customer keys are sealed \
+         with it); the audit log and the pending list can still be read — check the Store, then resolve them by hand"
+    )]
+    SealDamaged(String),
     #[error("journal: {0}")]
     Invalid(String),
 }

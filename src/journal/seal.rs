@@ -65,7 +65,14 @@ impl Sealer {
         let linked = std::fs::hard_link(&tmp, path);
         let _ = std::fs::remove_file(&tmp);
         match linked {
-            Ok(()) => Self::from_bytes(path, &fresh),
+            Ok(()) => {
+                // The file's bytes were synced before the link; the link
+                // itself is a directory entry, durable only once the
+                // directory is synced. Without it a crash could leave
+                // pending writes sealed under a key that is gone.
+                sync_dir(path).map_err(io)?;
+                Self::from_bytes(path, &fresh)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let bytes = std::fs::read(path).map_err(io)?;
                 Self::from_bytes(path, &bytes)
@@ -118,6 +125,18 @@ impl Sealer {
             .map_err(|_| SealError::Open)?;
         String::from_utf8(plain.to_vec()).map_err(|_| SealError::Open)
     }
+}
+
+/// fsync the directory holding `path` (a no-op where directories cannot
+/// be opened, e.g. Windows).
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

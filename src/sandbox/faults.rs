@@ -14,6 +14,10 @@
 //!         | "hang-after-commit"     (apply the write, then never answer)
 //!         | "reset-after-commit"    (apply the write, then reset the connection;
 //!                                    alias "drop-after-commit")
+//!         | "empty-200"             (answer 200 `{}` without applying)
+//!         | "error-200"             (answer 200 with an error body, without applying)
+//!         | "other-200"             (apply the write, then answer 200 with another
+//!                                    write's ids: trackingId / orderId / id)
 //! ```
 //!
 //! `times` defaults to unlimited for `latency` and to 1 for everything else,
@@ -55,6 +59,13 @@ pub enum FaultAction {
     FailAfterCommit,
     HangAfterCommit,
     ResetAfterCommit,
+    /// 200 with `{}`: a proxy or a broken front answering for the Store.
+    Empty200,
+    /// 200 with the Store's error body shape.
+    Error200,
+    /// Applied, but the 200 names another write (another trackingId,
+    /// orderId or recurrence id).
+    Other200,
 }
 
 /// One injected fault.
@@ -131,6 +142,9 @@ impl std::str::FromStr for FaultSpec {
                 ("fail-after-commit", None) => FaultAction::FailAfterCommit,
                 ("hang-after-commit", None) => FaultAction::HangAfterCommit,
                 ("reset-after-commit" | "drop-after-commit", None) => FaultAction::ResetAfterCommit,
+                ("empty-200", None) => FaultAction::Empty200,
+                ("error-200", None) => FaultAction::Error200,
+                ("other-200", None) => FaultAction::Other200,
                 (code, None) if parse_status(code).is_some() => FaultAction::Status {
                     status: parse_status(code).unwrap_or(500),
                     retry_after: None,
@@ -183,6 +197,9 @@ impl fmt::Display for FaultSpec {
             FaultAction::FailAfterCommit => f.write_str("fail-after-commit")?,
             FaultAction::HangAfterCommit => f.write_str("hang-after-commit")?,
             FaultAction::ResetAfterCommit => f.write_str("reset-after-commit")?,
+            FaultAction::Empty200 => f.write_str("empty-200")?,
+            FaultAction::Error200 => f.write_str("error-200")?,
+            FaultAction::Other200 => f.write_str("other-200")?,
         }
         if let Some(t) = self.times {
             write!(f, ",times={t}")?;
@@ -325,6 +342,15 @@ mod tests {
             }
         );
         assert_eq!(p("grant:reset").action, FaultAction::Reset);
+        for (spec, action) in [
+            ("consume:empty-200", FaultAction::Empty200),
+            ("consume:error-200", FaultAction::Error200),
+            ("grant:other-200", FaultAction::Other200),
+        ] {
+            assert_eq!(p(spec).action, action);
+            assert_eq!(p(spec).times, Some(1));
+            assert_eq!(p(&p(spec).to_string()), p(spec), "round trip");
+        }
         assert_eq!(p("B2BLICENSEPREVIEW:500").route, "licensePreview");
         for s in [
             "consume:reset,times=3",

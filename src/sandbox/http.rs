@@ -326,7 +326,38 @@ async fn route_and_run(app: &Arc<App>, parts: Parts, body: Body) -> Response {
             let _ = run();
             reset(kill).await
         }
+        Some(FaultAction::Empty200) => json(StatusCode::OK, &serde_json::json!({})),
+        Some(FaultAction::Error200) => json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "code": codes::INTERNAL_ERROR,
+                "message": "injected fault: an error body with HTTP 200",
+            }),
+        ),
+        Some(FaultAction::Other200) => other_write(run()).await,
     }
+}
+
+/// The answer with the write's ids replaced by another write's.
+async fn other_write(resp: Response) -> Response {
+    let status = resp.status();
+    let Ok(bytes) = axum::body::to_bytes(resp.into_body(), MAX_BODY).await else {
+        return ApiError::status(500, None).into_response();
+    };
+    let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    let other = serde_json::Value::String(uuid::Uuid::new_v4().to_string());
+    let item = match v.get_mut("items").and_then(|i| i.get_mut(0)) {
+        Some(item) => item,
+        None => &mut v,
+    };
+    if let Some(obj) = item.as_object_mut() {
+        for k in ["trackingId", "orderId", "id"] {
+            if obj.contains_key(k) {
+                obj.insert(k.to_string(), other.clone());
+            }
+        }
+    }
+    json(status, &v)
 }
 
 async fn reset(kill: Option<ConnKill>) -> Response {

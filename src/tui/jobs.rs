@@ -440,7 +440,10 @@ fn replay_line(r: &crate::journal::ReplayReport) -> String {
         ReplayStatus::Replayed {
             outcome: WriteOutcome::Pending { reason, .. },
         } => format!("{what}: still pending ({reason})"),
-        ReplayStatus::Busy => format!("{what}: being sent by another storedesk, still pending"),
+        ReplayStatus::Busy { owner } => format!(
+            "{what}: being sent by {} — wait or retry",
+            crate::journal::db::describe_owner(owner)
+        ),
         ReplayStatus::AlreadySettled => format!("{what}: already settled elsewhere"),
         ReplayStatus::OtherProfile => format!(
             "{what}: recorded under profile {}; still pending here",

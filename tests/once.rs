@@ -1,0 +1,755 @@
+//! Issue 14, "exactly once, for real": the ways a write could still be
+//! lost, doubled or stuck — concurrent writers, answers that cannot know,
+//! 2xx answers that are not this write's, a journal that vanished, output
+//! that cannot be printed. Real binary, real sandbox process, real files.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use storedesk::config::{Profile, Secret};
+use storedesk::store::model::{Beneficiary, ProductSkuId, PublisherQueryRequest};
+use storedesk::store::{ClientConfig, StoreClient};
+
+const BIN: &str = env!("CARGO_BIN_EXE_storedesk");
+const COINS: &str = "9NSDCOIN0500"; // cora has 25
+
+struct SandboxProcess {
+    child: Child,
+    info: Value,
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_sandbox_process(data: &Path, faults: &[&str]) -> SandboxProcess {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--data-dir"])
+        .arg(data.join("sandbox-home"))
+        .args(["sandbox", "--json", "--port", "0", "--data"])
+        .arg(data.join("sandbox"));
+    for f in faults {
+        cmd.args(["--fault", f]);
+    }
+    let mut child = cmd
+        .env_remove("STOREDESK_CONFIG")
+        .env_remove("STOREDESK_PROFILE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info: Value = serde_json::from_str(&line).unwrap();
+    SandboxProcess { child, info }
+}
+
+fn customer_key(sb: &SandboxProcess, name: &str) -> String {
+    let c = sb.info["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap();
+    c["collections_key"].as_str().unwrap().to_string()
+}
+
+fn watcher(sb: &SandboxProcess) -> StoreClient {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut endpoints = Profile::builtin_sandbox().endpoints(sb.info["base_url"].as_str());
+    endpoints.tenant = sb.info["tenant"].as_str().unwrap().into();
+    StoreClient::new(ClientConfig::new(
+        endpoints,
+        sb.info["client_id"].as_str().unwrap(),
+        Secret::new(sb.info["client_secret"].as_str().unwrap().to_string()),
+    ))
+    .unwrap()
+}
+
+async fn coins(watcher: &StoreClient, key: &str) -> i64 {
+    let req = PublisherQueryRequest {
+        beneficiaries: vec![Beneficiary::b2b(key)],
+        product_sku_ids: Some(vec![ProductSkuId {
+            product_id: COINS.into(),
+            sku_id: None,
+        }]),
+        ..Default::default()
+    };
+    watcher
+        .publisher_query_page(&req)
+        .await
+        .unwrap()
+        .value
+        .items[0]
+        .quantity
+        .unwrap()
+}
+
+fn write_config(dir: &Path, info: &Value) -> PathBuf {
+    let text = format!(
+        "[profiles.qa]\nenvironment = \"sandbox\"\nsandbox_url = \"{}\"\ntenant_id = \"{}\"\n\
+         client_id = \"{}\"\nclient_secret_env = \"QA_SANDBOX_SECRET\"\ntimeout_secs = 5\n",
+        info["base_url"].as_str().unwrap(),
+        info["tenant"].as_str().unwrap(),
+        info["client_id"].as_str().unwrap(),
+    );
+    let p = dir.join("config.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// `storedesk` against the sandbox process, with the test's data dir.
+fn storedesk(dir: &Path, sb: &SandboxProcess) -> Command {
+    let config = dir.join("config.toml");
+    if !config.exists() {
+        write_config(dir, &sb.info);
+    }
+    let mut c = Command::new(BIN);
+    c.arg("--config")
+        .arg(config)
+        .args(["--profile", "qa", "--data-dir"])
+        .arg(dir.join("data"))
+        .env(
+            "QA_SANDBOX_SECRET",
+            sb.info["client_secret"].as_str().unwrap(),
+        )
+        .env_remove("STOREDESK_NOW")
+        .stdin(Stdio::null());
+    c
+}
+
+fn consume_args<'a>(key: &'a str, qty: &'a str) -> Vec<&'a str> {
+    vec![
+        "consume",
+        "--key",
+        key,
+        "--product",
+        COINS,
+        "--quantity",
+        qty,
+        "--yes",
+    ]
+}
+
+// ---------------------------------------------------------------------------
+// Point 3: concurrent headless writers on one data dir
+// ---------------------------------------------------------------------------
+
+/// Sixteen `storedesk consume` processes at once on one data dir: a write
+/// in flight in another live process is waited for (or named as such),
+/// never reported as "pending from an earlier run", and every consume that
+/// says done was applied exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_headless_consumes_are_told_the_truth() {
+    const N: usize = 16;
+    let dir = tempfile::tempdir().unwrap();
+    // A little latency on each consume, so the writes overlap.
+    let sb = start_sandbox_process(dir.path(), &["consume:latency=150ms"]);
+    let key = customer_key(&sb, "cora");
+    let watcher = watcher(&sb);
+    assert_eq!(coins(&watcher, &key).await, 25);
+    let children: Vec<Child> = (0..N)
+        .map(|_| {
+            storedesk(dir.path(), &sb)
+                .args(consume_args(&key, "1"))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let mut done = 0;
+    for out in &outputs {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !err.contains("earlier run") && !err.contains("still pending"),
+            "a write in flight elsewhere was called pending: {err}"
+        );
+        match out.status.code() {
+            Some(0) => {
+                assert!(stdout.starts_with("done: #"), "{stdout}");
+                done += 1;
+            }
+            Some(3) => assert!(
+                err.contains("being sent by another storedesk (pid ")
+                    && err.contains("wait or retry"),
+                "{err}"
+            ),
+            other => panic!("exit {other:?}: {stdout} {err}"),
+        }
+    }
+    assert!(done >= N / 2, "most writers got through: {done} of {N}");
+    assert_eq!(
+        coins(&watcher, &key).await,
+        25 - done as i64,
+        "each done consume applied exactly once"
+    );
+    let listed = storedesk(dir.path(), &sb).arg("pending").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        "no pending writes\n"
+    );
+    assert_eq!(listed.status.code(), Some(0));
+}
+
+/// A consume hangs in process A (applied, answer never comes); process B,
+/// started meanwhile, names A by pid and waits instead of calling A's write
+/// "pending from an earlier run"; when A gives up (timeout → pending), B
+/// replays A's write with its own trackingId (no second charge) and then
+/// sends its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_waits_for_a_live_one_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &["consume:hang-after-commit"]);
+    let key = customer_key(&sb, "cora");
+    let watcher = watcher(&sb);
+    let a = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "2"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let a_pid = a.id();
+    // Wait until A's consume was applied and hangs.
+    for _ in 0..100 {
+        if coins(&watcher, &key).await == 23 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(coins(&watcher, &key).await, 23);
+    let b = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    let a = a.wait_with_output().unwrap();
+    let b_err = String::from_utf8_lossy(&b.stderr);
+    assert_eq!(a.status.code(), Some(4), "A's answer never came: pending");
+    assert!(
+        b_err.contains(&format!("being sent by another storedesk (pid {a_pid})")),
+        "{b_err}"
+    );
+    assert!(!b_err.contains("earlier run"), "{b_err}");
+    assert_eq!(b.status.code(), Some(0), "{b_err}");
+    assert!(b_err.contains("done"), "B settled A's write: {b_err}");
+    assert_eq!(coins(&watcher, &key).await, 22, "A's 2 once, B's 1 once");
+}
+
+// ---------------------------------------------------------------------------
+// In-process rig: the embedded sandbox, a journal file, the Store client
+// ---------------------------------------------------------------------------
+
+use storedesk::clock::Clock;
+use storedesk::config::Environment;
+use storedesk::journal::{
+    self, Actor, AuditFilter, Journal, ReplayStatus, WriteOutcome, WriteRequest, WriteState,
+};
+use storedesk::sandbox::{FaultSpec, Sandbox, SandboxOptions};
+
+struct Rig {
+    dir: tempfile::TempDir,
+    sandbox: Sandbox,
+    client: StoreClient,
+    journal: Journal,
+    actor: Actor,
+}
+
+impl Rig {
+    async fn start(faults: &[&str]) -> Rig {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = storedesk::sandbox::start(SandboxOptions {
+            data_dir: dir.path().join("sandbox"),
+            port: 0,
+            clock: Clock::system(),
+            faults: faults.iter().map(|f| f.parse().unwrap()).collect(),
+        })
+        .await
+        .unwrap();
+        let mut cfg = sandbox.info.client_config();
+        cfg.timeout = std::time::Duration::from_secs(2);
+        let client = StoreClient::new(cfg).unwrap();
+        let journal = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
+        Rig {
+            dir,
+            sandbox,
+            client,
+            journal,
+            actor: Actor {
+                operator: "qa-bot".into(),
+                profile: "sandbox".into(),
+                environment: Environment::Sandbox,
+            },
+        }
+    }
+
+    fn fault(&self, spec: &str) {
+        self.sandbox.add_fault(spec.parse::<FaultSpec>().unwrap());
+    }
+
+    fn key(&self, name: &str) -> String {
+        let c = self.sandbox.info.customers.iter().find(|c| c.name == name);
+        c.unwrap().collections_key.clone()
+    }
+
+    async fn balance(&self, key: &str) -> i64 {
+        let req = PublisherQueryRequest {
+            beneficiaries: vec![Beneficiary::b2b(key)],
+            product_sku_ids: Some(vec![ProductSkuId {
+                product_id: COINS.into(),
+                sku_id: None,
+            }]),
+            ..Default::default()
+        };
+        self.client
+            .publisher_query_page(&req)
+            .await
+            .unwrap()
+            .value
+            .items[0]
+            .quantity
+            .unwrap()
+    }
+
+    async fn execute(&self, req: &WriteRequest) -> WriteOutcome {
+        journal::execute(&self.journal, &self.client, req, &self.actor)
+            .await
+            .unwrap()
+    }
+
+    /// Replay everything pending; the one report's outcome.
+    async fn replay(&self) -> WriteOutcome {
+        let mut reports = journal::replay_pending(&self.journal, &self.client, &self.actor)
+            .await
+            .unwrap();
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        match reports.remove(0).status {
+            ReplayStatus::Replayed { outcome } => outcome,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn events(&self, id: i64) -> Vec<String> {
+        self.journal
+            .audit(&AuditFilter {
+                write_id: Some(id),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect()
+    }
+}
+
+fn pending_reason(o: &WriteOutcome) -> &str {
+    match o {
+        WriteOutcome::Pending { reason, .. } => reason,
+        other => panic!("expected pending, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Point 1: a replay never concludes "nothing applied" from a refusal
+// ---------------------------------------------------------------------------
+
+/// The first consume was applied but its answer lost; the replay gets 401
+/// (the key expired meanwhile). That refusal says nothing about the first
+/// attempt: the write stays pending, key kept, with the 401 as evidence —
+/// and a later replay still settles it done, applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_replay_leaves_the_write_unknown() {
+    let rig = Rig::start(&["consume:reset-after-commit"]).await;
+    let key = rig.key("cora");
+    let req = WriteRequest::consume(&key, COINS, Some(1), None);
+    let id = rig.execute(&req).await.write_id();
+    assert_eq!(rig.balance(&key).await, 24, "the first attempt applied");
+    for status in ["401", "404", "400"] {
+        rig.fault(&format!("consume:{status}"));
+        let outcome = rig.replay().await;
+        let reason = pending_reason(&outcome);
+        assert!(
+            reason.contains(status) && reason.contains("outcome unknown"),
+            "{reason}"
+        );
+        assert!(reason.contains(&format!("resolve #{id}")), "{reason}");
+        // The key-expired hint is given for 401 only.
+        assert_eq!(reason.contains("renewed"), status == "401", "{reason}");
+        let w = rig.journal.write(id).unwrap().unwrap();
+        assert_eq!(w.state, WriteState::Pending, "after a {status} on replay");
+        assert!(w.has_key, "still replayable");
+        assert!(w.last_error.unwrap().contains(status));
+    }
+    assert!(rig.events(id).contains(&"no_answer".to_string()));
+    let outcome = rig.replay().await;
+    assert!(matches!(outcome, WriteOutcome::Done { .. }), "{outcome:?}");
+    assert_eq!(rig.balance(&key).await, 24, "applied exactly once");
+}
+
+/// A clawback acknowledgement whose answer was lost: the replay gets 404
+/// MessageNotFound (the first delete worked). Not "refused, nothing
+/// applied": the write is held for the operator with the 404 as evidence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_clawback_ack_is_not_called_refused_on_404() {
+    let rig = Rig::start(&[]).await;
+    let sas = rig.client.clawback_sas().await.unwrap().value;
+    let got = rig
+        .client
+        .queue_receive(&sas.uri, 1, Some(300))
+        .await
+        .unwrap()
+        .value;
+    let m = &got[0].message;
+    let req = WriteRequest::clawback_ack(&m.message_id, m.pop_receipt.as_deref().unwrap(), "o-1");
+    rig.fault("queue:reset-after-commit");
+    let id = rig.execute(&req).await.write_id();
+    let outcome = rig.replay().await;
+    let reason = pending_reason(&outcome);
+    assert!(
+        reason.contains("404") && reason.contains("MessageNotFound"),
+        "{reason}"
+    );
+    let w = rig.journal.write(id).unwrap().unwrap();
+    assert_eq!(w.state, WriteState::Pending);
+    assert_ne!(
+        rig.events(id).last().map(String::as_str),
+        Some("failed"),
+        "never settled as refused"
+    );
+    let _ = &rig.dir;
+}
+
+// ---------------------------------------------------------------------------
+// Point 2: a 2xx settles "done" only when it is this write's answer
+// ---------------------------------------------------------------------------
+
+/// 200 with `{}`, 200 with an error body, and 200 naming another
+/// trackingId each leave the consume pending with the reason; a replay
+/// with the same trackingId then settles it, applied exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consume_2xx_that_is_not_its_answer_stays_pending() {
+    for (fault, applied, why) in [
+        ("empty-200", false, "no trackingId"),
+        ("error-200", false, "no trackingId"),
+        ("other-200", true, "names trackingId"),
+    ] {
+        let rig = Rig::start(&[&format!("consume:{fault}")]).await;
+        let key = rig.key("cora");
+        let req = WriteRequest::consume(&key, COINS, Some(1), None);
+        let outcome = rig.execute(&req).await;
+        let reason = pending_reason(&outcome);
+        assert!(
+            reason.contains("not as the answer to this write") && reason.contains(why),
+            "{fault}: {reason}"
+        );
+        let w = rig.journal.write(outcome.write_id()).unwrap().unwrap();
+        assert_eq!(w.state, WriteState::Pending, "{fault}");
+        assert!(w.last_error.unwrap().contains(why), "{fault}: reason kept");
+        let between = if applied { 24 } else { 25 };
+        assert_eq!(rig.balance(&key).await, between, "{fault}");
+        let outcome = rig.replay().await;
+        assert!(matches!(outcome, WriteOutcome::Done { .. }), "{outcome:?}");
+        assert_eq!(rig.balance(&key).await, 24, "{fault}: applied once");
+    }
+}
+
+/// A grant and a subscription cancel answered with another write's ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_or_cancel_answered_for_another_write_stays_pending() {
+    let rig = Rig::start(&["grant:other-200", "recurrenceChange:other-200"]).await;
+    let c = rig.sandbox.info.customers.iter().find(|c| c.name == "cora");
+    let pkey = c.unwrap().purchase_key.clone();
+    let grant = WriteRequest::grant(
+        &pkey,
+        &journal::GrantParams {
+            product_id: "9NSDDLC00002".into(),
+            sku_id: "0010".into(),
+            availability_id: "9NSDAV000004".into(),
+            market: "US".into(),
+            language: "en-US".into(),
+            quantity: 1,
+            dev_offer_id: None,
+        },
+        None,
+    );
+    let reason = pending_reason(&rig.execute(&grant).await).to_string();
+    assert!(reason.contains("names orderId"), "{reason}");
+    assert!(matches!(rig.replay().await, WriteOutcome::Done { .. }));
+
+    let g = rig.sandbox.info.customers.iter().find(|c| c.name == "gus");
+    let gkey = g.unwrap().purchase_key.clone();
+    let recs = rig
+        .client
+        .recurrences_page(&storedesk::store::model::RecurrencesQueryRequest {
+            b2b_key: gkey.clone(),
+            sbx: None,
+            continuation_token: None,
+        })
+        .await
+        .unwrap()
+        .value;
+    let rid = recs.items[0].id.clone();
+    let cancel = WriteRequest::recurrence_change(&gkey, &rid, "Cancel", None, None);
+    let reason = pending_reason(&rig.execute(&cancel).await).to_string();
+    assert!(
+        reason.contains("names id") && reason.contains(&rid),
+        "{reason}"
+    );
+    assert!(matches!(rig.replay().await, WriteOutcome::Done { .. }));
+}
+
+// ---------------------------------------------------------------------------
+// Point 6: the exit code of a write is the write's
+// ---------------------------------------------------------------------------
+
+/// stdout is /dev/full: the consume is applied, so it exits 0 (a script
+/// that retries on failure must not consume twice), with the output
+/// failure and the result on stderr. The same for `pending --replay`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applied_write_exits_as_applied_when_stdout_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &["consume:reset-after-commit"]);
+    let key = customer_key(&sb, "cora");
+    let watcher = watcher(&sb);
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    // The first consume loses its answer (pending, exit 4).
+    let first = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .stdout(full())
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(4));
+    // The replay settles it done: exit 0 though stdout cannot be written.
+    let replay = storedesk(dir.path(), &sb)
+        .args(["pending", "--replay"])
+        .stdout(full())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&replay.stderr);
+    assert_eq!(replay.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("could not be printed") && err.contains("done"),
+        "{err}"
+    );
+    // A fresh consume, done: exit 0, result on stderr.
+    let out = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "2"))
+        .stdout(full())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("could not be printed") && err.contains("done: #2"),
+        "{err}"
+    );
+    assert_eq!(coins(&watcher, &key).await, 22, "1 + 2, each once");
+}
+
+// ---------------------------------------------------------------------------
+// Points 5 and 6: the answer is never lost; the journal never vanishes
+// silently
+// ---------------------------------------------------------------------------
+
+/// The journal file is deleted while a consume is in flight. The Store's
+/// answer is not reported "done" in a file nobody will read: it is kept
+/// in a side file (no key in it) and shown as "answered, not recorded"
+/// with its content; opening the journal again is refused with what may
+/// have been lost, instead of starting an empty one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_deleted_in_flight_keeps_the_answer_and_is_reported() {
+    let rig = Rig::start(&["consume:latency=700ms"]).await;
+    let key = rig.key("cora");
+    let db = rig.dir.path().join("journal.sqlite");
+    let req = WriteRequest::consume(&key, COINS, Some(1), None);
+    let send = journal::execute(&rig.journal, &rig.client, &req, &rig.actor);
+    let delete = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+    };
+    let (outcome, ()) = tokio::join!(send, delete);
+    let reason = pending_reason(outcome.as_ref().unwrap());
+    assert!(reason.starts_with("answered, not recorded"), "{reason}");
+    assert!(reason.contains("HTTP 200 (newQuantity 24"), "{reason}");
+    assert!(reason.contains("deleted or replaced"), "{reason}");
+    assert_eq!(rig.balance(&key).await, 24);
+    // The side file holds the answer and no key.
+    let kept = journal::kept::for_write(&db, 1, "consume", &req.idempotency_key);
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].answer.contains("newQuantity 24"), "{:?}", kept[0]);
+    let answers = journal::kept::dir(&db);
+    for e in std::fs::read_dir(&answers).unwrap() {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(&key));
+    }
+    // Reopening: reported, not recreated.
+    let err = Journal::open(&db).unwrap_err().to_string();
+    assert!(
+        err.contains("is missing")
+            && err.contains("seal key")
+            && err.contains("1 Store answer(s) kept"),
+        "{err}"
+    );
+    assert!(!db.exists(), "no new journal was created");
+}
+
+/// A journal emptied (truncated) between runs, through the binary: every
+/// command that opens it says so and exits non-zero; nothing is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emptied_journal_is_reported_not_recreated() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &[]);
+    let key = customer_key(&sb, "cora");
+    let ok = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    let db = dir.path().join("data").join("journal.sqlite");
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    std::fs::write(&db, b"").unwrap();
+    for args in [vec!["pending"], vec!["audit"], consume_args(&key, "1")] {
+        let out = storedesk(dir.path(), &sb).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("is empty") && err.contains("record of earlier runs is gone"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(std::fs::metadata(&db).unwrap().len(), 0, "left as found");
+    assert_eq!(
+        coins(&watcher(&sb), &key).await,
+        24,
+        "the second consume was not sent"
+    );
+}
+
+/// A row with an unknown kind (a newer storedesk, or damage) is named and
+/// skipped: `pending` lists the others, replay settles them, and a new
+/// write is not blocked by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_row_never_blocks_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &["consume:reset-after-commit"]);
+    let key = customer_key(&sb, "cora");
+    let first = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(4));
+    let db = dir.path().join("data").join("journal.sqlite");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "INSERT INTO writes (kind, idempotency_key, state, profile, environment, operator, \
+             customer_fp, body, summary, expected_effect, created_at) VALUES ('teleport', 't-1', \
+             'pending', 'qa', 'sandbox', 'x', 'fp', '{}', 'teleport a sword', '', '2025-01-01')",
+            [],
+        )
+        .unwrap();
+    let listed = storedesk(dir.path(), &sb).arg("pending").output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&listed.stdout),
+        String::from_utf8_lossy(&listed.stderr),
+    );
+    assert_eq!(listed.status.code(), Some(4), "{out} {err}");
+    assert!(
+        out.contains("#1 ") && out.contains("consume 1 × 9NSDCOIN0500"),
+        "{out}"
+    );
+    assert!(
+        err.contains("#2 cannot be read") && err.contains("unknown write kind \"teleport\""),
+        "{err}"
+    );
+    let replay = storedesk(dir.path(), &sb)
+        .args(["pending", "--replay"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&replay.stdout);
+    assert_eq!(replay.status.code(), Some(0), "{out}");
+    assert!(out.contains("#1 ") && out.contains("done"), "{out}");
+    let next = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        next.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&next.stderr)
+    );
+    assert_eq!(coins(&watcher(&sb), &key).await, 23);
+}
+
+/// A damaged seal key: the audit log still reads, `pending` says exactly
+/// which pending writes cannot be replayed, a replay says why, and a new
+/// write is refused before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_seal_key_leaves_the_audit_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &["consume:reset-after-commit"]);
+    let key = customer_key(&sb, "cora");
+    let first = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(4));
+    let seal = dir.path().join("data").join("journal.sqlite-seal.key");
+    std::fs::write(&seal, b"short").unwrap();
+    let audit = storedesk(dir.path(), &sb).arg("audit").output().unwrap();
+    let out = String::from_utf8_lossy(&audit.stdout);
+    assert_eq!(
+        audit.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    assert!(out.contains("consume 1 × 9NSDCOIN0500"), "{out}");
+    let listed = storedesk(dir.path(), &sb).arg("pending").output().unwrap();
+    let out = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(listed.status.code(), Some(4));
+    assert!(
+        out.contains("#1 ") && out.contains("CANNOT be replayed: the seal key is damaged"),
+        "{out}"
+    );
+    let replay = storedesk(dir.path(), &sb)
+        .args(["pending", "--replay"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&replay.stderr);
+    assert_eq!(replay.status.code(), Some(4), "{err}");
+    assert!(err.contains("#1 ") && err.contains("is damaged"), "{err}");
+    let next = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&next.stderr);
+    assert_ne!(next.status.code(), Some(0), "{err}");
+    assert!(err.contains("is damaged"), "{err}");
+    assert_eq!(
+        coins(&watcher(&sb), &key).await,
+        24,
+        "only the first applied"
+    );
+}
