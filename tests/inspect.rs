@@ -480,3 +480,45 @@ fn binary_input_ends_the_run_at_once() {
     assert!(err.contains("binary data (NUL byte at byte 0)"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+/// Issue 16 point 1: the verdict never contradicts the evidence — an
+/// unsigned (`alg: none`) or forged key is not "valid" in `verdict`.
+#[test]
+fn json_verdict_never_says_valid_for_an_unsigned_or_forged_key() {
+    let dir = data_dir(true);
+    let key = sandbox_key(IAT);
+    let payload = key.split('.').nth(1).unwrap();
+    let unsigned = format!(
+        "{}.{payload}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#)
+    );
+    let out = run(&dir, &["--json", &unsigned], None, IAT + DAY);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["usable"], false);
+    assert_eq!(v["verdict"]["label"], "unsigned");
+    assert_eq!(v["verdict"]["usable"], false);
+    assert_eq!(
+        v["verdict"]["times"], "valid",
+        "the time-wise verdict is kept"
+    );
+    let out = run(&dir, &[&unsigned], None, IAT + DAY);
+    let t = text(&out.stdout);
+    assert!(t.contains("Verdict      unsigned: "), "{t}");
+
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let other = sandbox_key(IAT + 1);
+    parts[1] = other.split('.').nth(1).unwrap();
+    let forged = parts.join(".");
+    let out = run(&dir, &["--json", &forged], None, IAT + DAY);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"]["label"], "signature invalid");
+    assert_eq!(v["verdict"]["usable"], false);
+    assert!(
+        v["verdict"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("public key"),
+        "{v}"
+    );
+}

@@ -755,6 +755,103 @@ fn headless_refusals() {
     assert!(j.writes().unwrap().is_empty());
 }
 
+/// A hand-made User Store ID of `kind` (`collections` / `purchase`): the
+/// kind is read from its issuer before any call, the signature never.
+fn unsigned_store_key(kind: &str) -> String {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let iss = format!("https://{kind}.mp.microsoft.com/v6.0/keys");
+    let now = chrono::Utc::now().timestamp();
+    let claims =
+        serde_json::json!({"iss": iss, "aud": iss, "iat": now, "nbf": now, "exp": now + 86_400});
+    format!(
+        "{}.{}.{}",
+        b64(r#"{"alg":"RS256","typ":"JWT"}"#),
+        b64(&claims.to_string()),
+        b64("sig")
+    )
+}
+
+/// Issue 16 point 1: a purchase key given to `entitlements`/`consume`, or a
+/// collections key to `grant`, is refused before any call (the profile
+/// points at a closed port: a call would fail differently), with the fix
+/// named, and nothing is journaled.
+#[test]
+fn a_wrong_key_kind_is_refused_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[profiles.qa]\nenvironment = \"sandbox\"\nsandbox_url = \"http://127.0.0.1:9\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_secret_env = \"QA_SANDBOX_SECRET\"\n",
+    )
+    .unwrap();
+    let (collections, purchase) = (
+        unsigned_store_key("collections"),
+        unsigned_store_key("purchase"),
+    );
+    let cases: [(&[&str], &str, &str); 3] = [
+        (
+            &["entitlements", "--key", &purchase],
+            "UserCollectionsId",
+            "UserPurchaseId",
+        ),
+        (
+            &[
+                "consume",
+                "--key",
+                &purchase,
+                "--product",
+                COINS,
+                "--quantity",
+                "1",
+                "--yes",
+            ],
+            "UserCollectionsId",
+            "UserPurchaseId",
+        ),
+        (
+            &[
+                "grant",
+                "--key",
+                &collections,
+                "--product",
+                FREE_SKIN,
+                "--sku",
+                "0010",
+                "--availability",
+                "9NSDAV000002",
+                "--yes",
+            ],
+            "UserPurchaseId",
+            "UserCollectionsId",
+        ),
+    ];
+    for (args, needed, given) in cases {
+        let out = storedesk(dir.path(), &config, "s3cret")
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("needs the customer's {needed}"))
+                && err.contains(&format!("this is a {given}"))
+                && err.contains("nothing was sent"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("expired or revoked"), "{err}");
+        assert!(
+            !err.contains(&purchase) && !err.contains(&collections),
+            "no key echoed: {err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    let db = dir.path().join("data").join("journal.sqlite");
+    if db.exists() {
+        assert!(Journal::open(&db).unwrap().writes().unwrap().is_empty());
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Headless consume asking on a real terminal
 // ---------------------------------------------------------------------------

@@ -91,6 +91,13 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
         Ok(k) => k,
         Err(e) => return usage(&e),
     };
+    if let Err(e) = crate::keys::check_kind(
+        &key,
+        crate::keys::KeyKind::UserCollectionsId,
+        "entitlements",
+    ) {
+        return usage(&e.to_string());
+    }
     let rt = match crate::commands::runtime() {
         Ok(rt) => rt,
         Err(code) => return code,

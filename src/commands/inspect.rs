@@ -508,7 +508,9 @@ fn shorten(v: &str) -> String {
 fn to_json(c: &Cleaned, a: &Assessment, line: Option<usize>) -> Value {
     let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339());
     let reason = match &a.verdict {
-        Verdict::Inconsistent(r) | Verdict::Undetermined(r) => Some(r.clone()),
+        Verdict::Inconsistent(r) | Verdict::Undetermined(r) | Verdict::SignatureInvalid(r) => {
+            Some(r.clone())
+        }
         _ => None,
     };
     let (sig_status, sig_reason) = match &a.signature {
@@ -524,6 +526,8 @@ fn to_json(c: &Cleaned, a: &Assessment, line: Option<usize>) -> Value {
         "verdict": {
             "label": a.verdict.label(),
             "usable": a.verdict.is_usable(),
+            // What the times alone say, so a forged key's expiry still shows.
+            "times": a.time_verdict.label(),
             "reason": reason,
             "detail": a.verdict_detail,
         },

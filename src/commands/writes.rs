@@ -19,6 +19,7 @@ use crate::journal::Journal;
 use crate::journal::exec::{self, ReplayStatus, WriteOutcome};
 use crate::journal::request::{Actor, GrantParams, WriteRequest};
 use crate::journal::writes::WriteRecord;
+use crate::keys::KeyKind;
 use crate::store::StoreClient;
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::process::ExitCode;
@@ -41,9 +42,15 @@ pub fn consume(ctx: &Context, a: &ConsumeArgs) -> ExitCode {
     if product.is_empty() {
         return fail(EXIT_USAGE, "--product is empty");
     }
-    run_write(ctx, &a.key, a.yes, &product, |key, sbx| {
-        WriteRequest::consume(key, &product, a.quantity, sbx)
-    })
+    run_write(
+        ctx,
+        &a.key,
+        a.yes,
+        &product,
+        KeyKind::UserCollectionsId,
+        "consume",
+        |key, sbx| WriteRequest::consume(key, &product, a.quantity, sbx),
+    )
 }
 
 pub fn grant(ctx: &Context, a: &GrantArgs) -> ExitCode {
@@ -68,9 +75,15 @@ pub fn grant(ctx: &Context, a: &GrantArgs) -> ExitCode {
     }
     let product = params.product_id.clone();
     // Grant bodies carry no `sbx` (STORE-API.md §8).
-    run_write(ctx, &a.key, a.yes, &product, |key, _sbx| {
-        WriteRequest::grant(key, &params, None)
-    })
+    run_write(
+        ctx,
+        &a.key,
+        a.yes,
+        &product,
+        KeyKind::UserPurchaseId,
+        "grant",
+        |key, _sbx| WriteRequest::grant(key, &params, None),
+    )
 }
 
 /// Why writes are off for this profile, if they are.
@@ -112,6 +125,8 @@ fn run_write(
     key_arg: &str,
     yes: bool,
     product: &str,
+    needed: KeyKind,
+    call: &str,
     build: impl FnOnce(&str, Option<&str>) -> WriteRequest,
 ) -> ExitCode {
     if let Some(refusal) = write_refusal(ctx) {
@@ -123,6 +138,9 @@ fn run_write(
     };
     if key.is_empty() {
         return fail(EXIT_USAGE, "the key is empty");
+    }
+    if let Err(e) = crate::keys::check_kind(&key, needed, call) {
+        return fail(EXIT_USAGE, e);
     }
     // Decide about confirmation before any network or journal work.
     if !yes && (from_stdin || !std::io::stdin().is_terminal()) {

@@ -388,7 +388,7 @@ impl KeyPane {
             return PaneOutput::error("a renewal is already under way");
         }
         let a = &k.assessment;
-        if matches!(a.verdict, Verdict::Expired) {
+        if matches!(a.time_verdict, Verdict::Expired) {
             return PaneOutput::error(
                 "this key has expired and cannot be renewed: the client app must mint a new one",
             );

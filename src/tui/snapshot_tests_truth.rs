@@ -1,0 +1,70 @@
+//! Issue 16 ("the screen tells the truth"): screens whose text must never
+//! contradict the evidence, at 80×24 and 200×50.
+
+use crate::config::Environment;
+use crate::keys::testkit::{other_key, sandbox_header, sandbox_key, sign, store_claims};
+use crate::tui::app::{Action, App, Connection, JobEvent};
+use crate::tui::render::render_text;
+use crate::tui::snapshot_tests::test_app;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{TimeZone, Utc};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()
+}
+
+fn snap(name: &str, app: &App) {
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), render_text(app, w, h));
+    }
+}
+
+/// Connected to a sandbox whose public key is the test kit's.
+fn sandbox_app() -> App {
+    let mut app = test_app(Environment::Sandbox);
+    app.update(Action::Job(JobEvent::Connected(Connection {
+        base_description: "http://127.0.0.1:1/collections".into(),
+        client_id: "1d5773695a3b44928227393bfef1e13d".into(),
+        sandbox_public_key_pem: Some(sandbox_key().public_pem.clone()),
+        demo_customers: Vec::new(),
+    })));
+    app
+}
+
+#[test]
+fn a_key_of_another_sandbox_is_not_valid() {
+    let mut app = sandbox_app();
+    let iat = now().timestamp() - 86_400;
+    app.update(Action::Paste(sign(
+        &sandbox_header(),
+        &store_claims(iat),
+        other_key(),
+    )));
+    let text = render_text(&app, 80, 24);
+    assert!(text.contains("SIGNATURE INVALID"), "{text}");
+    assert!(!text.contains("Verdict    VALID"), "{text}");
+    assert!(
+        text.contains("signature invalid   Purchase"),
+        "case strip: {text}"
+    );
+    snap("key_signature_invalid", &app);
+}
+
+#[test]
+fn an_unsigned_key_is_not_valid() {
+    let mut app = sandbox_app();
+    let iat = now().timestamp() - 86_400;
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(store_claims(iat).to_string())
+    );
+    app.update(Action::Paste(unsigned));
+    let text = render_text(&app, 80, 24);
+    assert!(text.contains("Verdict    UNSIGNED"), "{text}");
+    assert!(!text.contains("Verdict    VALID"), "{text}");
+    snap("key_unsigned", &app);
+}
