@@ -35,7 +35,9 @@ fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Session {
     cmd.arg("--data-dir");
     cmd.arg(dir.path().join("data"));
     cmd.arg("--config");
-    cmd.arg(dir.path().join("no-config.toml"));
+    let config = dir.path().join("empty.toml");
+    std::fs::write(&config, "").unwrap();
+    cmd.arg(config);
     cmd.env("TERM", "xterm-256color");
     cmd.env("HOME", dir.path());
     cmd.env_remove("DISPLAY");

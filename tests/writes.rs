@@ -999,7 +999,11 @@ fn pending_resolve_settles_what_replay_will_not_resend() {
             .arg("--data-dir")
             .arg(&data)
             .arg("--config")
-            .arg(dir.path().join("none.toml"))
+            .arg({
+                let c = dir.path().join("empty.toml");
+                std::fs::write(&c, "").unwrap();
+                c
+            })
             .arg("pending")
             .args(args)
             .env_remove("STOREDESK_PROFILE")

@@ -226,7 +226,11 @@ impl Context {
                 return Err(ExitCode::from(USAGE_ERROR));
             }
         };
-        let config = match config::load(&paths.config_file, globals.profile.as_deref()) {
+        let config = match config::load(
+            &paths.config_file,
+            globals.profile.as_deref(),
+            paths.config_explicit,
+        ) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("storedesk: {e}");
