@@ -1388,6 +1388,24 @@ async fn entitlements_command_pages_filters_and_exits_cleanly() {
             .all(|i| i["productKind"] == "Durable" || i["productKind"] == "Game")
     );
 
+    // `--ndjson`: the same items, one object a line.
+    let out = run(&[
+        "entitlements",
+        "--key",
+        &ada,
+        "--status",
+        "active",
+        "--kind",
+        "durable,Game",
+        "--ndjson",
+    ]);
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, items);
+
     let out = run(&["entitlements", "--key", &ada, "--csv"]);
     assert!(out.status.success());
     let csv = String::from_utf8(out.stdout).unwrap();

@@ -270,7 +270,10 @@ fn json_output_is_machine_readable() {
         IAT + 13 * DAY,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Standard input is a list of keys: `--json` prints one array.
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc.as_array().map(Vec::len), Some(1), "{doc}");
+    let v = &doc[0];
     assert_eq!(v["kind"], "UserCollectionsId");
     assert_eq!(v["usable"], true);
     assert_eq!(v["verdict"]["label"], "renew soon");
@@ -396,7 +399,7 @@ fn many_keys_on_stdin_give_one_result_each_in_order() {
         "{key}\n\n  \nnot a key\r\nBearer {tampered}\n{}\n",
         docs_example_key()
     );
-    let out = run(&dir, &["-", "--json"], Some(input.as_bytes()), IAT + DAY);
+    let out = run(&dir, &["-", "--ndjson"], Some(input.as_bytes()), IAT + DAY);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -414,10 +417,15 @@ fn many_keys_on_stdin_give_one_result_each_in_order() {
     assert_eq!(lines[3]["verdict"]["label"], "inconsistent");
     let err = text(&out.stderr);
     assert!(err.contains("line 4: not a key"), "{err}");
+    // `--json`: the same objects as one JSON document (an array).
+    let out = run(&dir, &["-", "--json"], Some(input.as_bytes()), IAT + DAY);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc, lines);
 
     // Without the bad line the worst is "not usable" (1).
     let input = format!("{key}\n{tampered}\n");
-    let out = run(&dir, &["-", "--json"], Some(input.as_bytes()), IAT + DAY);
+    let out = run(&dir, &["-", "--ndjson"], Some(input.as_bytes()), IAT + DAY);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout).lines().count(), 2);
 
@@ -443,7 +451,7 @@ fn an_overlong_line_is_skipped_and_the_rest_read() {
     let mut input = vec![b'e'; 200_000];
     input.push(b'\n');
     input.extend_from_slice(key.as_bytes());
-    let out = run(&dir, &["-", "--json"], Some(&input), IAT + DAY);
+    let out = run(&dir, &["-", "--ndjson"], Some(&input), IAT + DAY);
     assert_eq!(out.status.code(), Some(2));
     let lines: Vec<Value> = text(&out.stdout)
         .lines()

@@ -671,8 +671,15 @@ async fn sigkill_between_send_and_answer_then_replay() {
     assert_eq!(events, ["attempt", "replay", "done"]);
 
     // The audit export agrees.
+    // `--json` is one document (an array); `--ndjson` one object a line.
     let audit = storedesk(dir.path(), &config, &secret)
         .args(["audit", "--json"])
+        .output()
+        .unwrap();
+    assert!(audit.status.success());
+    let doc: Vec<Value> = serde_json::from_slice(&audit.stdout).unwrap();
+    let audit = storedesk(dir.path(), &config, &secret)
+        .args(["audit", "--ndjson"])
         .output()
         .unwrap();
     assert!(audit.status.success());
@@ -680,6 +687,7 @@ async fn sigkill_between_send_and_answer_then_replay() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    assert_eq!(doc, lines);
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[2]["event"], "done");
     assert_eq!(lines[2]["profile"], "qa");

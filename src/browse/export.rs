@@ -68,6 +68,15 @@ pub fn write_csv(out: &mut impl Write, d: &Dataset, rows: &[u32]) -> io::Result<
     Ok(())
 }
 
+/// One item per line (NDJSON), as the Store sent it.
+pub fn write_ndjson(out: &mut impl Write, d: &Dataset, rows: &[u32]) -> io::Result<()> {
+    for r in rows.iter().filter_map(|&i| d.row(i)) {
+        out.write_all(d.raw_json(r).as_bytes())?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 pub fn write_json(out: &mut impl Write, d: &Dataset, rows: &[u32]) -> io::Result<()> {
     out.write_all(b"[")?;
     for (n, r) in rows.iter().filter_map(|&i| d.row(i)).enumerate() {

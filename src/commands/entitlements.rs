@@ -119,6 +119,8 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
     let mut out = std::io::stdout().lock();
     let written = if a.json {
         crate::browse::export::write_json(&mut out, &data, &rows)
+    } else if a.ndjson {
+        crate::browse::export::write_ndjson(&mut out, &data, &rows)
     } else if a.csv {
         crate::browse::export::write_csv(&mut out, &data, &rows)
     } else {

@@ -157,6 +157,13 @@ impl Journal {
 }
 
 /// JSON lines, one entry per line.
+/// One JSON document: an array of entries.
+pub fn to_json(entries: &[AuditEntry]) -> String {
+    let mut s = serde_json::to_string_pretty(entries).unwrap_or_else(|_| "[]".into());
+    s.push('\n');
+    s
+}
+
 pub fn to_json_lines(entries: &[AuditEntry]) -> String {
     let mut out = String::new();
     for e in entries {
