@@ -1346,7 +1346,7 @@ async fn entitlements_command_pages_filters_and_exits_cleanly() {
             .collections_key
             .clone()
     };
-    let (ada, ezra) = (key_of("ada"), key_of("ezra"));
+    let (ada, ezra, wally) = (key_of("ada"), key_of("ezra"), key_of("wally"));
     sb.shutdown().await;
     let config = dir.path().join("config.toml");
     std::fs::write(&config, "").unwrap();
@@ -1374,8 +1374,9 @@ async fn entitlements_command_pages_filters_and_exits_cleanly() {
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
+    // As the console does: v9 with the embedded sandbox's catalog.
     assert!(
-        stderr.contains("v8 b2bLicensePreview") && stderr.contains("no product_ids"),
+        stderr.contains("v9 PublisherQuery") && stderr.contains("the embedded sandbox's catalog"),
         "{stderr}"
     );
     assert!(stderr.contains("page 1"), "{stderr}");
@@ -1418,6 +1419,26 @@ async fn entitlements_command_pages_filters_and_exits_cleanly() {
         11,
         "header + ada's 10 entitlements:\n{csv}"
     );
+
+    // The whale, through v9: every item, well within the call budget
+    // (v8 would spend all 100 calls on it).
+    let out = run(&["entitlements", "--key", &wally, "--csv"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 10_001);
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| l.contains("calls left"))
+        .unwrap_or_default();
+    let left: u32 = last
+        .rsplit(" · ")
+        .next()
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(left >= 40, "v9 leaves most of the budget: {last}");
+    assert!(!stderr.contains("incomplete"), "{stderr}");
 
     let out = run(&["entitlements", "--key", &ada, "--kind", "Sword"]);
     assert_eq!(out.status.code(), Some(2));

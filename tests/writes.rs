@@ -1134,3 +1134,112 @@ async fn headless_grant_asks_on_the_terminal_too() {
     assert!(out.contains("done: #1") && out.contains("orderId"), "{out}");
     assert_eq!(items_of(&watcher, &key, FREE_SKIN).await.len(), 1);
 }
+
+// ---------------------------------------------------------------------------
+// Headless listing against a `storedesk sandbox` process: v8 only
+// ---------------------------------------------------------------------------
+
+/// Issue 16 point 3 (headless): where v8 is the only choice (a profile with
+/// no product_ids, the sandbox elsewhere), the listing says what it may
+/// cost before spending the budget; stopped by the budget it keeps every
+/// page, says "incomplete: N of ≥ N, stopped by …" and marks the CSV (a
+/// header comment) and the JSON (a field).
+#[test]
+fn a_listing_stopped_by_the_budget_keeps_its_pages_and_says_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &[]);
+    let secret = sb.info["client_secret"].as_str().unwrap().to_string();
+    let config = write_config(dir.path(), &sb.info);
+    // The whale owns 10,000 items: 100 v8 pages, the whole budget. One
+    // more (a free grant) and the listing cannot finish within it.
+    let out = storedesk(dir.path(), &config, &secret)
+        .args(["grant", "--key", &demo_key(&sb, "wally", "purchase_key")])
+        .args([
+            "--product",
+            FREE_SKIN,
+            "--sku",
+            "0010",
+            "--availability",
+            "9NSDAV000004",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let wally = customer_key(&sb, "wally");
+
+    let out = storedesk(dir.path(), &config, &secret)
+        .args(["entitlements", "--key", &wally, "--csv"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let cost = err
+        .lines()
+        .position(|l| l.contains("may cost"))
+        .expect(&err);
+    let first_page = err.lines().position(|l| l.contains("page 1 ")).expect(&err);
+    assert!(
+        cost < first_page,
+        "the cost is said before the first call: {err}"
+    );
+    assert!(
+        err.contains("100 items a call") && err.contains("100 of 100 calls left"),
+        "{err}"
+    );
+    assert!(
+        err.contains("incomplete: 10,000 of ≥ 10,000, stopped by the call budget"),
+        "{err}"
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap_or_default(),
+        "# incomplete: 10,000 of ≥ 10,000, stopped by the call budget",
+        "the file says so first"
+    );
+    assert!(lines.next().unwrap_or_default().starts_with("id,productId"));
+    assert_eq!(lines.count(), 10_000, "every page it got is kept");
+
+    // JSON: one document with a field that says so, and the items. (The
+    // sandbox's own 100-in-5-minutes limit is off: this run spends its own
+    // fresh local budget, as a new process does five minutes later.)
+    sandbox_post(&sb, "/_sandbox/ratelimit", r#"{"enabled": false}"#);
+    let out = storedesk(dir.path(), &config, &secret)
+        .args(["entitlements", "--key", &wally, "--json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["complete"], false, "{}", &err);
+    assert!(
+        doc["incomplete"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("incomplete: 10,000 of ≥ 10,000, stopped by"),
+        "{doc:.200}"
+    );
+    assert_eq!(doc["items"].as_array().map(Vec::len), Some(10_000));
+}
+
+/// POST `body` to the sandbox process's control `path` (plain HTTP/1.1).
+fn sandbox_post(sb: &SandboxProcess, path: &str, body: &str) {
+    use std::io::{Read, Write};
+    let base = sb.info["base_url"].as_str().unwrap();
+    let host = base.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        conn,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 2"), "{answer}");
+}

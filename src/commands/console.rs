@@ -70,14 +70,7 @@ async fn open_store(ctx: &Context) -> Result<(Connected, Connection), String> {
         // A `storedesk sandbox` elsewhere keeps its public key on disk.
         None => std::fs::read_to_string(ctx.paths.sandbox_dir().join("signing_key.pub.pem")).ok(),
     };
-    let mut product_ids = ctx.config.profile.product_ids.clone();
-    let mut product_source = format!("profile \"{}\"", ctx.config.profile.name);
-    if product_ids.is_empty()
-        && let Some(s) = &sandbox
-    {
-        product_ids = s.product_ids();
-        product_source = "the embedded sandbox's catalog".into();
-    }
+    let (product_ids, product_source) = super::connect::product_ids(ctx, sandbox.as_ref());
     let info = Connection {
         base_description: client.endpoints().collections.clone(),
         client_id: client.config().client_id.clone(),

@@ -1,21 +1,22 @@
 //! `storedesk entitlements`: list a customer's entitlements headless.
 //! Results go to stdout (table, JSON or CSV); progress and errors to stderr.
 
+use crate::browse::export::Incomplete;
 use crate::commands::{Context, EntitlementsArgs};
 use crate::store::collections::QueryOptions;
-use crate::store::error::StoreError;
+use crate::store::error::{ErrorKind, StoreError};
 use crate::store::model::{Entitlement, EntitlementStatus, ProductKind};
 use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
-/// Which query is used, and why (printed to stderr).
-fn query_choice(product_ids: &[String]) -> (bool, String) {
+/// Which query is used, and why (printed to stderr). `source` names where
+/// the ids come from (`connect::product_ids`).
+fn query_choice(product_ids: &[String], source: &str) -> (bool, String) {
     if product_ids.is_empty() {
         (
             false,
-            "using v8 b2bLicensePreview: the profile configures no product_ids (v9 needs them)"
-                .into(),
+            format!("using v8 b2bLicensePreview: {source} lists no product_ids (v9 needs them)"),
         )
     } else {
         let chunks = product_ids
@@ -24,7 +25,7 @@ fn query_choice(product_ids: &[String]) -> (bool, String) {
         (
             true,
             format!(
-                "using v9 PublisherQuery with the profile's {} product id(s) in {chunks} chunk(s) of at most 100",
+                "using v9 PublisherQuery with {source}'s {} product id(s) in {chunks} chunk(s) of at most 100",
                 product_ids.len()
             ),
         )
@@ -102,8 +103,8 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let items = match rt.block_on(fetch_all(ctx, &key)) {
-        Ok(items) => items,
+    let Listing { items, incomplete } = match rt.block_on(fetch_all(ctx, &key)) {
+        Ok(l) => l,
         Err(code) => return code,
     };
     // One filter and one export for console and command line: src/browse.
@@ -117,14 +118,15 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
     let all: Vec<u32> = (0..data.len() as u32).collect();
     let rows = filter.apply(&data, &all, ctx.clock.now().timestamp());
     let mut out = std::io::stdout().lock();
+    let inc = incomplete.as_ref();
     let written = if a.json {
-        crate::browse::export::write_json(&mut out, &data, &rows)
+        crate::browse::export::write_json(&mut out, &data, &rows, inc)
     } else if a.ndjson {
-        crate::browse::export::write_ndjson(&mut out, &data, &rows)
+        crate::browse::export::write_ndjson(&mut out, &data, &rows, inc)
     } else if a.csv {
-        crate::browse::export::write_csv(&mut out, &data, &rows)
+        crate::browse::export::write_csv(&mut out, &data, &rows, inc)
     } else {
-        write_table(&mut out, &data, &rows)
+        write_table(&mut out, &data, &rows, inc)
     };
     if let Err(e) = written.and_then(|_| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
@@ -132,7 +134,43 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
         eprintln!("storedesk: cannot write the output: {e}");
         return ExitCode::from(1);
     }
-    ExitCode::SUCCESS
+    match incomplete {
+        // Last on stderr too, where a person running it looks.
+        Some(inc) => {
+            eprintln!("storedesk: {inc}");
+            ExitCode::from(1)
+        }
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// What a listing got: every item, and why it stopped early if it did.
+struct Listing {
+    items: Vec<Entitlement>,
+    incomplete: Option<Incomplete>,
+}
+
+/// Why a listing stopped, short, for the "incomplete: …" line.
+fn stopped_by(e: &StoreError) -> String {
+    match e.kind {
+        ErrorKind::Budget => "the call budget".into(),
+        ErrorKind::Cancelled => "a cancel (Ctrl-C)".into(),
+        other => format!("an error ({other})"),
+    }
+}
+
+/// What a v8 listing may cost, said before the first call: it pages at
+/// most 100 items a call, and the customer's budget is what is left of
+/// 100 calls in 5 minutes.
+fn v8_cost(calls_left: u32, limit: u32) -> String {
+    format!(
+        "v8 pages at most {} items a call, and this customer has {calls_left} of {limit} calls left in 5 minutes: \
+         this listing may cost all of them, and stops incomplete past {} items (configure product_ids to use v9)",
+        crate::store::collections::V8_MAX_PAGE,
+        crate::browse::thousands(
+            calls_left as usize * crate::store::collections::V8_MAX_PAGE as usize
+        ),
+    )
 }
 
 fn usage(msg: &str) -> ExitCode {
@@ -147,17 +185,21 @@ fn report(e: &StoreError) {
     }
 }
 
-async fn fetch_all(ctx: &Context, key: &str) -> Result<Vec<Entitlement>, ExitCode> {
-    let (client, _sandbox) = match super::connect::connect(ctx).await {
+async fn fetch_all(ctx: &Context, key: &str) -> Result<Listing, ExitCode> {
+    let (client, sandbox) = match super::connect::connect(ctx).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("storedesk: {e}");
             return Err(ExitCode::from(1));
         }
     };
-    let profile = &ctx.config.profile;
-    let (v9, why) = query_choice(&profile.product_ids);
+    let (product_ids, source) = super::connect::product_ids(ctx, sandbox.as_ref());
+    let (v9, why) = query_choice(&product_ids, &source);
     eprintln!("storedesk: {why}");
+    if !v9 {
+        let left = client.calls_left_for_key(key);
+        eprintln!("storedesk: {}", v8_cost(left, client.budget().limit()));
+    }
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
     let ctrl_c = tokio::spawn(async move {
@@ -177,17 +219,33 @@ async fn fetch_all(ctx: &Context, key: &str) -> Result<Vec<Entitlement>, ExitCod
     let opts = QueryOptions::default();
     let res = if v9 {
         client
-            .entitlements_v9(key, &profile.product_ids, &opts, &cancel, on_page)
+            .entitlements_v9(key, &product_ids, &opts, &cancel, on_page)
             .await
     } else {
         client.entitlements_v8(key, &opts, &cancel, on_page).await
     };
     ctrl_c.abort();
     match res {
-        Ok(_) => Ok(items),
-        Err(e) => {
+        Ok(_) => Ok(Listing {
+            items,
+            incomplete: None,
+        }),
+        // Nothing got: nothing to print but the error.
+        Err(e) if items.is_empty() => {
             report(&e);
             Err(ExitCode::from(1))
+        }
+        // Keep every page it got, marked incomplete.
+        Err(e) => {
+            report(&e);
+            let incomplete = Incomplete {
+                got: items.len(),
+                stopped_by: stopped_by(&e),
+            };
+            Ok(Listing {
+                items,
+                incomplete: Some(incomplete),
+            })
         }
     }
 }
@@ -197,6 +255,7 @@ fn write_table(
     out: &mut impl std::io::Write,
     d: &crate::browse::Dataset,
     rows: &[u32],
+    incomplete: Option<&Incomplete>,
 ) -> std::io::Result<()> {
     use crate::browse::export::CSV_COLUMNS;
     let table: Vec<Vec<String>> = rows
@@ -234,7 +293,10 @@ fn write_table(
     for r in &table {
         line(out, r)?;
     }
-    writeln!(out, "{} entitlement(s)", rows.len())
+    match incomplete {
+        Some(inc) => writeln!(out, "{} entitlement(s) · {inc}", rows.len()),
+        None => writeln!(out, "{} entitlement(s)", rows.len()),
+    }
 }
 
 #[cfg(test)]
@@ -275,9 +337,9 @@ mod tests {
 
     #[test]
     fn v8_when_no_products() {
-        assert!(!query_choice(&[]).0);
+        assert!(!query_choice(&[], "profile \"retail\"").0);
         let ids: Vec<String> = (0..150).map(|i| i.to_string()).collect();
-        let (v9, why) = query_choice(&ids);
+        let (v9, why) = query_choice(&ids, "profile \"retail\"");
         assert!(v9 && why.contains("2 chunk"), "{why}");
     }
 
@@ -291,7 +353,7 @@ mod tests {
         let mut d = crate::browse::Dataset::new();
         d.extend(1, [e.clone(), e]);
         let mut buf = Vec::new();
-        write_table(&mut buf, &d, &[0, 1]).unwrap();
+        write_table(&mut buf, &d, &[0, 1], None).unwrap();
         let s = String::from_utf8(buf).unwrap();
         assert!(s.lines().nth(2).unwrap().contains("repeated id"), "{s}");
         assert!(s.ends_with("2 entitlement(s)\n"), "{s}");

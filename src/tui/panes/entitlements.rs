@@ -1085,7 +1085,15 @@ impl EntitlementsPane {
 
     fn export(&self, f: Format, ctx: &PaneCtx) -> PaneOutput {
         let rows = self.view.visible.len();
-        let content: Arc<str> = export::to_string(f, &self.data, &self.view.visible).into();
+        // A partial listing says so in its file (issue 16).
+        let incomplete = match &self.fetch {
+            FetchState::Cancelled(p) => Some((p.items, "a cancel".to_string())),
+            FetchState::Failed(p, m) => Some((p.items, format!("an error ({m})"))),
+            _ => None,
+        }
+        .map(|(got, stopped_by)| export::Incomplete { got, stopped_by });
+        let content: Arc<str> =
+            export::to_string(f, &self.data, &self.view.visible, incomplete.as_ref()).into();
         let who = self.key_fingerprint().unwrap_or_else(|| "nokey".into());
         let file_name = format!(
             "entitlements-{who}-{}.{}",
