@@ -294,6 +294,7 @@ fn audit_entry(
         operator: "tester".into(),
         profile: "sandbox".into(),
         environment: "SANDBOX".into(),
+        customer: "key:aeac9eae".into(),
         customer_fp: "75bcf0e2".into(),
         action: action.into(),
         event: event.into(),

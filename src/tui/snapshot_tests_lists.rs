@@ -804,6 +804,7 @@ fn timeline_merges_what_is_loaded_and_names_what_is_not() {
         operator: "tester".into(),
         profile: "sandbox".into(),
         environment: "SANDBOX".into(),
+        customer: format!("key:{fp}"),
         customer_fp: fp.clone(),
         action: "recurrence_change".into(),
         event: "done".into(),

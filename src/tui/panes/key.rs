@@ -196,6 +196,10 @@ impl KeyPane {
                     assessment,
                 });
                 self.shown = Some(slot);
+                // One case, one customer in the audit log (issue 16).
+                if let (Some(c), Some(p)) = (self.collections_token(), self.purchase_token()) {
+                    crate::store::keyinfo::record_case(c, p);
+                }
                 self.input = Input::default();
                 self.input_error = None;
                 self.editing = false;
