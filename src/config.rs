@@ -214,6 +214,7 @@ impl Profile {
                     collections: format!("{b}/collections"),
                     purchase: format!("{b}/purchase"),
                     devcenter: format!("{b}/devcenter"),
+                    catalog: format!("{b}/displaycatalog"),
                     tenant: self.tenant_id.clone(),
                     token_style: self.token_style,
                 }
@@ -223,6 +224,8 @@ impl Profile {
                 collections: self.collections_url.clone(),
                 purchase: self.purchase_url.clone(),
                 devcenter: self.devcenter_url.clone(),
+                // Public and the same for every publisher.
+                catalog: crate::store::DISPLAY_CATALOG.to_string(),
                 tenant: self.tenant_id.clone(),
                 token_style: self.token_style,
             },

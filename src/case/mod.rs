@@ -11,6 +11,7 @@
 pub mod clawbacks;
 pub mod load;
 pub mod timeline;
+pub mod titles;
 
 use crate::browse::Dataset;
 use crate::journal::AuditEntry;

@@ -2,6 +2,7 @@
 //! Results go to stdout (table, JSON or CSV); progress and errors to stderr.
 
 use crate::browse::export::Incomplete;
+use crate::case::titles::Titles;
 use crate::commands::{Context, EntitlementsArgs};
 use crate::store::collections::QueryOptions;
 use crate::store::error::{ErrorKind, StoreError};
@@ -103,7 +104,11 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let Listing { items, incomplete } = match rt.block_on(fetch_all(ctx, &key)) {
+    let Listing {
+        items,
+        incomplete,
+        titles,
+    } = match rt.block_on(fetch_all(ctx, &key)) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -126,7 +131,7 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
     } else if a.csv {
         crate::browse::export::write_csv(&mut out, &data, &rows, inc)
     } else {
-        write_table(&mut out, &data, &rows, inc)
+        write_table(&mut out, &data, &rows, inc, &titles)
     };
     if let Err(e) = written.and_then(|_| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
@@ -148,6 +153,8 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
 struct Listing {
     items: Vec<Entitlement>,
     incomplete: Option<Incomplete>,
+    /// Titles of the listed products, for the table.
+    titles: Titles,
 }
 
 /// Why a listing stopped, short, for the "incomplete: …" line.
@@ -225,10 +232,18 @@ async fn fetch_all(ctx: &Context, key: &str) -> Result<Listing, ExitCode> {
         client.entitlements_v8(key, &opts, &cancel, on_page).await
     };
     ctrl_c.abort();
+    // Names, not only ids: titles of what is listed (cached; the id alone
+    // when the catalog cannot be reached).
+    let mut titles = Titles::load(&ctx.paths.titles_file());
+    let ids: Vec<String> = items.iter().map(|e| e.product_id.clone()).collect();
+    if let Err(e) = titles.fetch_missing(&client, &ids).await {
+        eprintln!("storedesk: product titles unavailable ({e}); showing ids");
+    }
     match res {
         Ok(_) => Ok(Listing {
             items,
             incomplete: None,
+            titles,
         }),
         // Nothing got: nothing to print but the error.
         Err(e) if items.is_empty() => {
@@ -245,6 +260,7 @@ async fn fetch_all(ctx: &Context, key: &str) -> Result<Listing, ExitCode> {
             Ok(Listing {
                 items,
                 incomplete: Some(incomplete),
+                titles,
             })
         }
     }
@@ -256,19 +272,33 @@ fn write_table(
     d: &crate::browse::Dataset,
     rows: &[u32],
     incomplete: Option<&Incomplete>,
+    titles: &Titles,
 ) -> std::io::Result<()> {
+    use crate::browse::column::Column;
     use crate::browse::export::CSV_COLUMNS;
+    // The title goes right after the product id it names.
     let table: Vec<Vec<String>> = rows
         .iter()
         .filter_map(|&i| d.row(i))
         .map(|r| {
-            CSV_COLUMNS
-                .iter()
-                .map(|&c| crate::browse::column::export(d, r, c).into_owned())
-                .collect()
+            let mut cells = Vec::with_capacity(CSV_COLUMNS.len() + 1);
+            for &c in &CSV_COLUMNS {
+                let v = crate::browse::column::export(d, r, c).into_owned();
+                let title =
+                    (c == Column::Product).then(|| titles.get(&v).unwrap_or("").to_string());
+                cells.push(v);
+                cells.extend(title);
+            }
+            cells
         })
         .collect();
-    let header: Vec<String> = CSV_COLUMNS.iter().map(|c| c.key().to_string()).collect();
+    let mut header: Vec<String> = Vec::new();
+    for c in CSV_COLUMNS {
+        header.push(c.key().to_string());
+        if c == Column::Product {
+            header.push("title".into());
+        }
+    }
     let mut widths: Vec<usize> = header.iter().map(|c| c.chars().count()).collect();
     for r in &table {
         for (w, c) in widths.iter_mut().zip(r.iter()) {
@@ -353,7 +383,7 @@ mod tests {
         let mut d = crate::browse::Dataset::new();
         d.extend(1, [e.clone(), e]);
         let mut buf = Vec::new();
-        write_table(&mut buf, &d, &[0, 1], None).unwrap();
+        write_table(&mut buf, &d, &[0, 1], None, &Titles::default()).unwrap();
         let s = String::from_utf8(buf).unwrap();
         assert!(s.lines().nth(2).unwrap().contains("repeated id"), "{s}");
         assert!(s.ends_with("2 entitlement(s)\n"), "{s}");

@@ -39,6 +39,7 @@ pub const ROUTES: &[&str] = &[
     "sastoken",
     "queue",
     "offers",
+    "displayCatalog",
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,6 +32,7 @@
 pub mod faults;
 
 mod auth;
+mod catalog;
 mod collections;
 mod control;
 mod http;
