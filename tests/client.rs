@@ -1515,6 +1515,19 @@ async fn product_titles_over_http_cached_and_offline() {
     assert!(t.fetch_missing(&offline, &more).await.is_err());
     assert_eq!(t.label("9NSDGAME0001"), "9NSDGAME0001 Contoso Quest");
     assert_eq!(t.label("9NSDPASS0001"), "9NSDPASS0001", "the id alone");
+
+    // What `:grant` offers (issue 16 point 6): free, of a grantable kind.
+    let g = env.sb.grantable_products();
+    assert!(
+        g.iter()
+            .any(|p| p.product_id == "9NSDDLC00002" && p.availability_id == "9NSDAV000004"),
+        "{g:?}"
+    );
+    assert!(
+        g.iter()
+            .all(|p| p.product_id != "9NSDCONSFREE" && p.product_id != "9NSDGAME0001"),
+        "a store-managed consumable or a paid game is not grantable: {g:?}"
+    );
 }
 
 /// Issue 16 point 5: orders carry amounts and currency, so "charged

@@ -79,6 +79,11 @@ async fn open_store(ctx: &Context) -> Result<(Connected, Connection), String> {
             .as_ref()
             .map(|s| s.info.customers.clone())
             .unwrap_or_default(),
+        // What `:grant` offers a customer who owns nothing.
+        grantable: sandbox
+            .as_ref()
+            .map(|s| s.grantable_products())
+            .unwrap_or_default(),
     };
     let connected = Connected {
         client,

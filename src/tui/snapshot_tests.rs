@@ -54,6 +54,7 @@ fn connected(app: &mut App) {
                 now().timestamp() - 86_400,
             ),
         }],
+        grantable: vec![],
     })));
 }
 

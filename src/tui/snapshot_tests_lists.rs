@@ -76,6 +76,7 @@ fn connect(app: &mut App) {
         client_id: "1a2b3c4d-0000-4000-8000-000000000001".into(),
         sandbox_public_key_pem: None,
         demo_customers: vec![],
+        grantable: vec![],
     })));
 }
 

@@ -30,6 +30,7 @@ fn sandbox_app() -> App {
         client_id: "1d5773695a3b44928227393bfef1e13d".into(),
         sandbox_public_key_pem: Some(sandbox_key().public_pem.clone()),
         demo_customers: Vec::new(),
+        grantable: Vec::new(),
     })));
     app
 }
@@ -67,4 +68,71 @@ fn an_unsigned_key_is_not_valid() {
     assert!(text.contains("Verdict    UNSIGNED"), "{text}");
     assert!(!text.contains("Verdict    VALID"), "{text}");
     snap("key_unsigned", &app);
+}
+
+/// Issue 16 point 6: a customer who owns nothing can still be granted a
+/// free product: `:grant` offers the catalog's grantable products and
+/// fills in their sku and availabilityId.
+#[test]
+fn grant_offers_the_catalogs_free_products_when_nothing_is_owned() {
+    use crate::sandbox::GrantableProduct;
+    use crate::tui::keymap::Command;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut app = test_app(Environment::Sandbox);
+    app.update(Action::Job(JobEvent::Connected(Connection {
+        base_description: "http://127.0.0.1:1/collections".into(),
+        client_id: "1a2b3c4d-0000-4000-8000-000000000001".into(),
+        sandbox_public_key_pem: None,
+        demo_customers: Vec::new(),
+        grantable: vec![
+            GrantableProduct {
+                product_id: "9NSDDLC00002".into(),
+                sku_id: "0010".into(),
+                availability_id: "9NSDAV000004".into(),
+                title: "Quest: Free Skin".into(),
+                kind: "Durable".into(),
+            },
+            GrantableProduct {
+                product_id: "9NSDFREEGEMS".into(),
+                sku_id: "0010".into(),
+                availability_id: "9NSDAV000009".into(),
+                title: "Daily Gems".into(),
+                kind: "UnmanagedConsumable".into(),
+            },
+        ],
+    })));
+    let iat = now().timestamp() - 86_400;
+    app.update(Action::Paste(crate::tui::snapshot_tests::key_issued(
+        "collections",
+        iat,
+    )));
+    app.update(Action::Paste(crate::tui::snapshot_tests::key_issued(
+        "purchase", iat,
+    )));
+    app.run_command(Command::Grant);
+    assert_eq!(app.last_error, None, "no dead end");
+    let text = render_text(&app, 80, 24);
+    assert!(
+        text.contains("Quest: Free Skin") && text.contains("Daily Gems"),
+        "{text}"
+    );
+    snap("grant_nothing_owned", &app);
+    // The first one is filled in; typing another id takes its sku and
+    // availabilityId from the catalog.
+    let press = |app: &mut App, c: KeyCode| {
+        app.update(Action::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+    };
+    for _ in 0.."9NSDDLC00002".len() {
+        press(&mut app, KeyCode::Backspace);
+    }
+    for c in "9NSDFREEGEMS".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    let text = render_text(&app, 200, 50);
+    assert!(
+        text.contains("\"availabilityId\": \"9NSDAV000009\"")
+            && text.contains("\"productId\": \"9NSDFREEGEMS\""),
+        "{text}"
+    );
 }

@@ -628,6 +628,23 @@ impl EntitlementsPane {
                 _ => Err("quantity: a whole number, 1 or more".to_string()),
             },
             FormPurpose::Grant { key } => {
+                // A catalog product's sku and availability, where the id was
+                // typed (or changed) and they were not.
+                let grantable = ctx
+                    .conn
+                    .as_ref()
+                    .map(|c| c.grantable.as_slice())
+                    .unwrap_or_default();
+                if let Some(g) = catalog_match(grantable, form.value(0)) {
+                    let fill = [(1, g.sku_id.clone()), (2, g.availability_id.clone())];
+                    let product_changed = form.value(2) != g.availability_id
+                        && grantable.iter().any(|o| o.availability_id == form.value(2));
+                    for (i, v) in fill {
+                        if form.value(i).is_empty() || product_changed {
+                            form.fields[i].input = tui_input::Input::new(v);
+                        }
+                    }
+                }
                 let quantity = form.value(5).parse::<u32>();
                 let missing = (0..5).find(|&i| form.value(i).is_empty());
                 match (missing, quantity) {
@@ -877,7 +894,7 @@ impl EntitlementsPane {
                 }
                 Command::Copy => self.copy_row(row),
                 Command::Consume => self.ask_consume(row, ctx),
-                Command::Grant => self.ask_grant(row),
+                Command::Grant => self.ask_grant(Some(row), ctx),
                 Command::Refresh => {
                     self.orders = None;
                     self.want_orders()
@@ -1014,17 +1031,16 @@ impl EntitlementsPane {
                 Some(r) => self.copy_row(r),
                 None => PaneOutput::error("nothing to copy: no row selected"),
             },
-            Command::Consume | Command::Grant => {
+            // A grant needs no owned row: the catalog's free products are
+            // offered (a customer who owns nothing is not a dead end).
+            Command::Grant => self.ask_grant(self.selected_row(), ctx),
+            Command::Consume => {
                 let Some(r) = self.selected_row() else {
                     return Routed::handled(PaneOutput::error(
                         "select an entitlement first (Enter opens its detail)",
                     ));
                 };
-                if cmd == Command::Consume {
-                    self.ask_consume(r, ctx)
-                } else {
-                    self.ask_grant(r)
-                }
+                self.ask_consume(r, ctx)
             }
             _ => return Routed::ignored(),
         };
@@ -1155,7 +1171,7 @@ impl EntitlementsPane {
         self.confirm(req, product, "POST /v8.0/collections/consume", ctx)
     }
 
-    fn ask_grant(&mut self, row: u32) -> PaneOutput {
+    fn ask_grant(&mut self, row: Option<u32>, ctx: &PaneCtx) -> PaneOutput {
         let Some(key) = self.purchase_key.clone() else {
             return PaneOutput::error(
                 "a grant needs the customer's UserPurchaseId: paste it in the Key pane (1)",
@@ -1164,16 +1180,42 @@ impl EntitlementsPane {
         if self.writing {
             return PaneOutput::error("a write is already under way");
         }
-        let (product, sku) = self
-            .data
-            .row(row)
+        let grantable = ctx
+            .conn
+            .as_ref()
+            .map(|c| c.grantable.as_slice())
+            .unwrap_or_default();
+        // The selected row's product, else the catalog's first free one.
+        let (product, sku) = row
+            .and_then(|row| self.data.row(row))
             .map(|r| {
                 (
                     self.data.sym(r.product).to_string(),
                     self.data.sym(r.sku).to_string(),
                 )
             })
+            .or_else(|| {
+                grantable
+                    .first()
+                    .map(|g| (g.product_id.clone(), g.sku_id.clone()))
+            })
             .unwrap_or_default();
+        let availability = catalog_match(grantable, &product)
+            .map(|g| g.availability_id.clone())
+            .unwrap_or_default();
+        let intro = if grantable.is_empty() {
+            vec!["Type the product id of a free product (no catalog is known here).".to_string()]
+        } else {
+            let mut lines = vec![
+                "Free in the catalog (type its id; sku and availability fill in):".to_string(),
+            ];
+            lines.extend(
+                grantable
+                    .iter()
+                    .map(|g| format!("  {}  {} ({})", g.product_id, g.title, g.kind)),
+            );
+            lines
+        };
         self.form = Some((
             Form::new(
                 "Grant a free product",
@@ -1183,7 +1225,7 @@ impl EntitlementsPane {
                     (
                         "availabilityId",
                         "from Partner Center (free availability)",
-                        "",
+                        &availability,
                     ),
                     ("market", "e.g. US", "US"),
                     ("language", "e.g. en-US", "en-US"),
@@ -1192,6 +1234,9 @@ impl EntitlementsPane {
             ),
             FormPurpose::Grant { key },
         ));
+        if let Some((form, _)) = self.form.as_mut() {
+            form.intro = intro;
+        }
         PaneOutput::none()
     }
 
@@ -1267,4 +1312,14 @@ impl super::Pane for EntitlementsPane {
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
         super::entitlements_view::view(f, area, ctx.theme, self, ctx)
     }
+}
+
+/// The catalog's grantable product with this id, if any.
+fn catalog_match<'a>(
+    grantable: &'a [crate::sandbox::GrantableProduct],
+    product_id: &str,
+) -> Option<&'a crate::sandbox::GrantableProduct> {
+    grantable
+        .iter()
+        .find(|g| g.product_id.eq_ignore_ascii_case(product_id.trim()))
 }
