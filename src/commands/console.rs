@@ -18,6 +18,7 @@ pub fn run(ctx: Context) -> ExitCode {
         clock: ctx.clock.clone(),
         journal_path: ctx.paths.journal_db(),
         exports_dir: ctx.paths.exports_dir(),
+        titles_path: ctx.paths.titles_file(),
         actor: Actor::from_profile(&ctx.config.profile),
     };
     let session = session_for(&ctx);

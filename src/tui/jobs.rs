@@ -37,6 +37,8 @@ pub struct Env {
     pub clock: Clock,
     pub journal_path: std::path::PathBuf,
     pub exports_dir: std::path::PathBuf,
+    /// The product-title cache (`case::titles`).
+    pub titles_path: std::path::PathBuf,
     pub actor: Actor,
 }
 
@@ -330,6 +332,18 @@ impl Services {
                     let actor = ctx.actor.clone();
                     ent_job::write(&c.client, &ctx.journal_db(), &actor, req, send).await;
                     Self::send(&tx, JobEvent::Pending(read_pending(&ctx.journal_db())));
+                }
+                EntJob::Titles(ids) => {
+                    let mut t = crate::case::titles::Titles::load(&ctx.titles_path);
+                    // Offline the cache still answers; the id alone otherwise.
+                    if let Err(e) = t.fetch_missing(&c.client, &ids).await {
+                        tracing::info!(error = %e, "product titles unavailable");
+                    }
+                    let known = ids
+                        .iter()
+                        .filter_map(|id| t.get(id).map(|s| (id.clone(), s.to_string())))
+                        .collect();
+                    send(EntEvent::Titles(known));
                 }
                 EntJob::Cancel { .. } | EntJob::Export { .. } => {}
             }

@@ -364,7 +364,7 @@ fn audit_pane_lists_filters_and_details() {
 /// An app whose Entitlements pane was fed two deterministic pages
 /// (tests/fixtures), as if the listing job had answered; `on_first` runs
 /// after the first page (to snapshot the paging state).
-fn entitlements_app(on_first: impl FnOnce(&mut App)) -> App {
+pub(crate) fn entitlements_app(on_first: impl FnOnce(&mut App)) -> App {
     use crate::store::PageProgress;
     use crate::store::model::QueryResponse;
     use crate::tui::panes::entitlements::{EntEvent, QueryMode};

@@ -136,3 +136,39 @@ fn grant_offers_the_catalogs_free_products_when_nothing_is_owned() {
         "{text}"
     );
 }
+
+/// Issue 16 point 5 (console): the entitlement detail names the product
+/// once its title is known (looked up after the listing, from the cache or
+/// the display catalog).
+#[test]
+fn the_entitlement_detail_names_the_product() {
+    use crate::tui::panes::entitlements::EntEvent;
+    use crate::tui::panes::{PaneEvent, PaneId};
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut app = crate::tui::snapshot_tests::entitlements_app(|_| {});
+    let titles = [(
+        "9NSDPASSGM01".to_string(),
+        "Nebula (in Contoso Pass)".to_string(),
+    )];
+    app.update(Action::Job(JobEvent::Pane(
+        PaneId::Entitlements,
+        PaneEvent::Entitlements(EntEvent::Titles(titles.into_iter().collect())),
+    )));
+    app.panes.entitlements.set_filter(crate::browse::Filter {
+        text: "PASSGM".into(),
+        ..Default::default()
+    });
+    app.update(Action::Key(KeyEvent::new(
+        KeyCode::Enter,
+        KeyModifiers::NONE,
+    )));
+    let text = render_text(&app, 200, 50);
+    assert!(
+        text.contains("9NSDPASSGM01 Nebula (in Contoso Pass)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("title                 Nebula (in Contoso Pass)"),
+        "{text}"
+    );
+}

@@ -77,6 +77,8 @@ pub enum EntJob {
     },
     /// A confirmed write, run through the journal.
     Write(WriteRequest),
+    /// Titles of these product ids (the data dir's cache, then the catalog).
+    Titles(Vec<String>),
 }
 
 // Keys are credentials: a Debug print must never carry one into a log.
@@ -96,6 +98,7 @@ impl std::fmt::Debug for EntJob {
                 file_name, rows, ..
             } => write!(f, "Export {{ {file_name}, {rows} rows }}"),
             EntJob::Write(w) => write!(f, "Write({w:?})"),
+            EntJob::Titles(ids) => write!(f, "Titles({} ids)", ids.len()),
         }
     }
 }
@@ -124,6 +127,8 @@ pub enum EntEvent {
     },
     Exported(Result<(PathBuf, usize), String>),
     Written(Result<String, String>),
+    /// Product titles known for the listing (upper-cased id → title).
+    Titles(std::collections::BTreeMap<String, String>),
 }
 
 impl EntEvent {
@@ -264,6 +269,8 @@ pub struct EntitlementsPane {
     pub export_prompt: bool,
     pub orders: Option<OrdersState>,
     pub writing: bool,
+    /// Product titles by upper-cased id, for the detail (names, not only ids).
+    pub titles: std::collections::BTreeMap<String, String>,
     /// Scroll bookkeeping written by the view (it owns the screen size).
     pub offset: Cell<usize>,
     pub page_height: Cell<usize>,
@@ -291,6 +298,7 @@ impl Default for EntitlementsPane {
             export_prompt: false,
             orders: None,
             writing: false,
+            titles: Default::default(),
             offset: Cell::new(0),
             page_height: Cell::new(20),
             fetched_key: None,
@@ -501,7 +509,8 @@ impl EntitlementsPane {
                     FetchState::Running { progress, .. } => *progress,
                     _ => PageProgress::default(),
                 };
-                match result {
+                let titles = self.ask_titles();
+                let mut out = match result {
                     Ok(p) => {
                         self.fetch = FetchState::Done(p);
                         PaneOutput::none()
@@ -514,7 +523,13 @@ impl EntitlementsPane {
                         self.fetch = FetchState::Failed(so_far, m.clone());
                         PaneOutput::error(format!("listing entitlements failed: {m}"))
                     }
-                }
+                };
+                out.effects.extend(titles);
+                out
+            }
+            EntEvent::Titles(t) => {
+                self.titles.extend(t);
+                PaneOutput::none()
             }
             EntEvent::Exported(Ok((path, rows))) => PaneOutput::toast(format!(
                 "exported {} row(s) to {}",
@@ -1264,6 +1279,18 @@ impl EntitlementsPane {
             confirm: Some(Box::new(dialog)),
             ..PaneOutput::none()
         }
+    }
+
+    /// Look up the titles of the listed products not known yet.
+    fn ask_titles(&self) -> Option<Effect> {
+        let mut ids: Vec<String> = (0..self.data.len() as u32)
+            .filter_map(|i| self.data.row(i))
+            .map(|r| self.data.sym(r.product).to_ascii_uppercase())
+            .filter(|id| !self.titles.contains_key(id))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        (!ids.is_empty()).then(|| ent_job(EntJob::Titles(ids)))
     }
 
     pub fn on_job_started(&mut self, job: &EntJob) {
