@@ -85,6 +85,7 @@ fn ctx() -> PaneCtx {
             client_id: "bench".into(),
             sandbox_public_key_pem: None,
             demo_customers: vec![],
+            grantable: vec![],
         }),
         writes_allowed: true,
         environment: Environment::Sandbox,

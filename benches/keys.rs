@@ -108,11 +108,12 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("inspect_stream");
     g.throughput(Throughput::Elements(KEYS as u64));
     g.sample_size(10);
-    for json in [true, false] {
-        let name = if json {
-            "10k keys --json (NDJSON)"
-        } else {
-            "10k keys text"
+    use storedesk::commands::inspect::Output;
+    for output in [Output::Ndjson, Output::Json, Output::Text] {
+        let name = match output {
+            Output::Ndjson => "10k keys --ndjson",
+            Output::Json => "10k keys --json (one array)",
+            Output::Text => "10k keys text",
         };
         g.bench_function(name, |b| {
             b.iter(|| {
@@ -121,7 +122,7 @@ fn bench(c: &mut Criterion) {
                 storedesk::commands::inspect::stream(
                     black_box(input.as_bytes()),
                     &env,
-                    json,
+                    output,
                     &mut out,
                     &mut err,
                 )

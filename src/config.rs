@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error(
+        "config file {path} does not exist (named by --config or STOREDESK_CONFIG); create it, or drop the option to use the defaults"
+    )]
+    Missing { path: PathBuf },
     #[error("cannot read config file {path}: {source}")]
     Read {
         path: PathBuf,
@@ -210,6 +214,7 @@ impl Profile {
                     collections: format!("{b}/collections"),
                     purchase: format!("{b}/purchase"),
                     devcenter: format!("{b}/devcenter"),
+                    catalog: format!("{b}/displaycatalog"),
                     tenant: self.tenant_id.clone(),
                     token_style: self.token_style,
                 }
@@ -219,6 +224,8 @@ impl Profile {
                 collections: self.collections_url.clone(),
                 purchase: self.purchase_url.clone(),
                 devcenter: self.devcenter_url.clone(),
+                // Public and the same for every publisher.
+                catalog: crate::store::DISPLAY_CATALOG.to_string(),
                 tenant: self.tenant_id.clone(),
                 token_style: self.token_style,
             },
@@ -392,9 +399,15 @@ pub struct LoadedConfig {
 }
 
 /// Load `path` (a missing default file is fine) and pick the profile.
-pub fn load(path: &Path, profile: Option<&str>) -> Result<LoadedConfig, ConfigError> {
+/// `named`: the path was given (`--config`, `STOREDESK_CONFIG`), so it must
+/// exist — a typo must not quietly mean "the defaults". The default path
+/// may be absent.
+pub fn load(path: &Path, profile: Option<&str>, named: bool) -> Result<LoadedConfig, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && named => {
+            return Err(ConfigError::Missing { path: path.into() });
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(source) => {
             return Err(ConfigError::Read {

@@ -75,6 +75,11 @@ impl Paths {
         self.data_dir.join("journal.sqlite")
     }
 
+    /// Product titles looked up in the display catalog (`case::titles`).
+    pub fn titles_file(&self) -> PathBuf {
+        self.data_dir.join("titles.json")
+    }
+
     pub fn sandbox_dir(&self) -> PathBuf {
         self.data_dir.join("sandbox")
     }

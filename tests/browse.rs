@@ -152,11 +152,11 @@ proptest! {
         let d = dataset(&items);
         let order: Vec<u32> = (0..items.len() as u32).collect();
         let rows = f.apply(&d, &order, NOW);
-        let json: Vec<serde_json::Value> = serde_json::from_str(&export::to_string(Format::Json, &d, &rows)).unwrap();
+        let json: Vec<serde_json::Value> = serde_json::from_str(&export::to_string(Format::Json, &d, &rows, None)).unwrap();
         let ids: Vec<String> = json.iter().map(|v| v["id"].as_str().unwrap().to_string()).collect();
         let want: Vec<String> = rows.iter().map(|&i| items[i as usize].id.clone()).collect();
         prop_assert_eq!(ids, want);
-        let csv = export::to_string(Format::Csv, &d, &rows);
+        let csv = export::to_string(Format::Csv, &d, &rows, None);
         prop_assert_eq!(csv.lines().count(), rows.len() + 1);
     }
 }

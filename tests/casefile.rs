@@ -63,8 +63,13 @@ impl Env {
         p
     }
 
+    /// With an empty config file: the defaults (the embedded sandbox).
     fn cmd(&self) -> Command {
-        self.cmd_with(&self.dir.path().join("none.toml"))
+        let empty = self.dir.path().join("empty.toml");
+        if !empty.exists() {
+            std::fs::write(&empty, "").unwrap();
+        }
+        self.cmd_with(&empty)
     }
 
     /// With this config file.

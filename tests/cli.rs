@@ -8,11 +8,19 @@ fn storedesk() -> Command {
     Command::new(env!("CARGO_BIN_EXE_storedesk"))
 }
 
-/// storedesk with its data dir and config file named (neither need exist).
+/// storedesk with its data dir and config file named (the data dir need
+/// not exist; a named config file must).
 fn storedesk_at(data: &Path, config: &Path) -> Command {
     let mut c = storedesk();
     c.arg("--data-dir").arg(data).arg("--config").arg(config);
     c
+}
+
+/// An empty config file in `dir`: the built-in profiles only.
+fn empty_config(dir: &Path) -> std::path::PathBuf {
+    let p = dir.join("empty.toml");
+    std::fs::write(&p, "").unwrap();
+    p
 }
 
 /// Refused before anything ran: exit code 2; the message on stderr.
@@ -61,7 +69,7 @@ fn invalid_toml_is_one_message() {
 #[test]
 fn unknown_profile_lists_the_known_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let out = storedesk_at(dir.path(), &dir.path().join("none.toml"))
+    let out = storedesk_at(dir.path(), &empty_config(dir.path()))
         .args(["--profile", "staging"])
         .output()
         .unwrap();
@@ -85,7 +93,7 @@ fn unusable_data_dir_is_a_clear_message() {
     // A file where the data dir should be.
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
-    let out = storedesk_at(&file, &dir.path().join("none.toml"))
+    let out = storedesk_at(&file, &empty_config(dir.path()))
         .output()
         .unwrap();
     let err = refused(&out);
@@ -122,7 +130,7 @@ fn help_lists_every_subcommand() {
 #[test]
 fn retail_without_tenant_says_which_field_is_missing() {
     let dir = tempfile::tempdir().unwrap();
-    let out = storedesk_at(dir.path(), &dir.path().join("none.toml"))
+    let out = storedesk_at(dir.path(), &empty_config(dir.path()))
         .args(["--profile", "retail"])
         // A key of the right shape (keys that do not decode are refused first).
         .args([
@@ -172,4 +180,73 @@ fn version_help_and_parse_errors_speak_as_storedesk() {
             && err.contains("Usage: storedesk inspect"),
         "{err}"
     );
+}
+
+/// Issue 16 point 11: a config file named on the command line (or in
+/// STOREDESK_CONFIG) must exist; a typo is not silently "the defaults".
+#[test]
+fn a_named_config_file_that_does_not_exist_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nonexistent.toml");
+    for args in [&["audit"][..], &["inspect", "a.b.c"][..]] {
+        let out = storedesk_at(&dir.path().join("data"), &missing)
+            .args(args)
+            .output()
+            .unwrap();
+        let err = refused(&out);
+        assert!(
+            err.contains(&missing.display().to_string()) && err.contains("does not exist"),
+            "{args:?}: {err}"
+        );
+    }
+    let out = storedesk()
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("audit")
+        .env("STOREDESK_CONFIG", &missing)
+        .output()
+        .unwrap();
+    refused(&out);
+}
+
+/// Issue 16 point 11: every fault the `sandbox --help` text names is in
+/// the README's fault grammar.
+#[test]
+fn readme_fault_grammar_lists_every_fault_the_help_names() {
+    let out = storedesk().args(["sandbox", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let grammar = readme
+        .split("SPEC   = ")
+        .nth(1)
+        .and_then(|g| g.split("```").next())
+        .expect("README has the fault grammar");
+    // The examples are the backquoted `route:item,item` specs in the help.
+    let specs: Vec<&str> = help
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.contains(':'))
+        .collect();
+    assert!(specs.len() >= 4, "{help}");
+    for spec in specs {
+        let (route, items) = spec.split_once(':').unwrap();
+        assert!(
+            grammar.contains(route),
+            "route {route} of {spec} missing from the README grammar"
+        );
+        for item in items.split(',') {
+            let name = item.split('=').next().unwrap();
+            let name = if name.chars().all(|c| c.is_ascii_digit()) {
+                "CODE"
+            } else {
+                name
+            };
+            assert!(
+                grammar.contains(name),
+                "{name} (from {spec}) missing from the README grammar:\n{grammar}"
+            );
+        }
+    }
 }

@@ -1346,7 +1346,7 @@ async fn entitlements_command_pages_filters_and_exits_cleanly() {
             .collections_key
             .clone()
     };
-    let (ada, ezra) = (key_of("ada"), key_of("ezra"));
+    let (ada, ezra, wally) = (key_of("ada"), key_of("ezra"), key_of("wally"));
     sb.shutdown().await;
     let config = dir.path().join("config.toml");
     std::fs::write(&config, "").unwrap();
@@ -1374,8 +1374,9 @@ async fn entitlements_command_pages_filters_and_exits_cleanly() {
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
+    // As the console does: v9 with the embedded sandbox's catalog.
     assert!(
-        stderr.contains("v8 b2bLicensePreview") && stderr.contains("no product_ids"),
+        stderr.contains("v9 PublisherQuery") && stderr.contains("the embedded sandbox's catalog"),
         "{stderr}"
     );
     assert!(stderr.contains("page 1"), "{stderr}");
@@ -1388,6 +1389,24 @@ async fn entitlements_command_pages_filters_and_exits_cleanly() {
             .all(|i| i["productKind"] == "Durable" || i["productKind"] == "Game")
     );
 
+    // `--ndjson`: the same items, one object a line.
+    let out = run(&[
+        "entitlements",
+        "--key",
+        &ada,
+        "--status",
+        "active",
+        "--kind",
+        "durable,Game",
+        "--ndjson",
+    ]);
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, items);
+
     let out = run(&["entitlements", "--key", &ada, "--csv"]);
     assert!(out.status.success());
     let csv = String::from_utf8(out.stdout).unwrap();
@@ -1399,6 +1418,41 @@ async fn entitlements_command_pages_filters_and_exits_cleanly() {
         csv.lines().count(),
         11,
         "header + ada's 10 entitlements:\n{csv}"
+    );
+
+    // The whale, through v9: every item, well within the call budget
+    // (v8 would spend all 100 calls on it).
+    let out = run(&["entitlements", "--key", &wally, "--csv"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 10_001);
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| l.contains("calls left"))
+        .unwrap_or_default();
+    let left: u32 = last
+        .rsplit(" · ")
+        .next()
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(left >= 40, "v9 leaves most of the budget: {last}");
+    assert!(!stderr.contains("incomplete"), "{stderr}");
+
+    // The table names products: a title column beside the id (issue 16).
+    let out = run(&["entitlements", "--key", &ada]);
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    let header = table.lines().next().unwrap_or_default();
+    let cols: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(cols[..2], ["productId", "title"], "{header}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()[..3]
+                == ["9NSDGAME0001", "Contoso", "Quest"]),
+        "{table}"
     );
 
     let out = run(&["entitlements", "--key", &ada, "--kind", "Sword"]);
@@ -1415,4 +1469,90 @@ async fn entitlements_command_pages_filters_and_exits_cleanly() {
     );
     assert!(!stderr.contains(&ezra), "the key is never echoed");
     assert!(out.stdout.is_empty());
+}
+
+/// Issue 16 point 5: product titles by id from the display catalog — the
+/// sandbox serves the public route too, so this is the client over HTTP —
+/// cached in the data dir, and the id alone (no error) when offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn product_titles_over_http_cached_and_offline() {
+    use storedesk::case::titles::Titles;
+    let env = Env::start().await;
+    let c = env.client();
+    let ids = vec![
+        "9NSDGAME0001".to_string(),
+        "9nsdcoin0500".into(),
+        "9NOSUCH00000".into(),
+    ];
+    let got = c.product_titles(&ids).await.unwrap();
+    assert_eq!(
+        got.get("9NSDGAME0001").map(String::as_str),
+        Some("Contoso Quest")
+    );
+    assert_eq!(
+        got.get("9NSDCOIN0500").map(String::as_str),
+        Some("500 Coins")
+    );
+    assert!(
+        !got.contains_key("9NOSUCH00000"),
+        "unknown ids are left out: {got:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("titles.json");
+    let mut t = Titles::load(&cache);
+    assert_eq!(t.label("9NSDGAME0001"), "9NSDGAME0001", "nothing known yet");
+    t.fetch_missing(&c, &ids).await.unwrap();
+    assert_eq!(t.label("9NSDGAME0001"), "9NSDGAME0001 Contoso Quest");
+    assert!(cache.exists(), "cached in the data dir");
+
+    // Offline: a client that reaches nothing still has the cache.
+    let mut cfg = env.config();
+    cfg.endpoints = Profile::builtin_sandbox().endpoints(Some("http://127.0.0.1:9"));
+    let offline = StoreClient::new(cfg).unwrap();
+    let mut t = Titles::load(&cache);
+    let more = vec!["9NSDGAME0001".to_string(), "9NSDPASS0001".into()];
+    assert!(t.fetch_missing(&offline, &more).await.is_err());
+    assert_eq!(t.label("9NSDGAME0001"), "9NSDGAME0001 Contoso Quest");
+    assert_eq!(t.label("9NSDPASS0001"), "9NSDPASS0001", "the id alone");
+
+    // What `:grant` offers (issue 16 point 6): free, of a grantable kind.
+    let g = env.sb.grantable_products();
+    assert!(
+        g.iter()
+            .any(|p| p.product_id == "9NSDDLC00002" && p.availability_id == "9NSDAV000004"),
+        "{g:?}"
+    );
+    assert!(
+        g.iter()
+            .all(|p| p.product_id != "9NSDCONSFREE" && p.product_id != "9NSDGAME0001"),
+        "a store-managed consumable or a paid game is not grantable: {g:?}"
+    );
+}
+
+/// Issue 16 point 5: orders carry amounts and currency, so "charged
+/// twice" can be checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_carry_amounts_and_currency() {
+    let env = Env::start().await;
+    let c = env.client();
+    let key = env.customer("cora").purchase_key.clone();
+    let mut orders = Vec::new();
+    c.orders(&key, None, &CancellationToken::new(), |p| {
+        orders.extend(p.items)
+    })
+    .await
+    .unwrap();
+    assert!(!orders.is_empty());
+    for o in &orders {
+        assert_eq!(o.currency_code.as_deref(), Some("USD"), "{o:?}");
+        let total = o.total_amount.unwrap();
+        let lines: f64 = o
+            .order_line_items
+            .iter()
+            .map(|l| l.list_price.unwrap() * l.quantity as f64 + l.tax_amount.unwrap())
+            .sum();
+        assert!((total - lines).abs() < 0.005, "{o:?}");
+    }
+    assert!(orders.iter().any(|o| o.total_amount.unwrap() > 0.0));
 }

@@ -313,11 +313,13 @@ async fn the_embedded_sandbox_passes_too() {
     let out = tokio::task::spawn_blocking({
         let d = dir.path().to_path_buf();
         move || {
+            // An empty config file: the defaults, the embedded sandbox.
+            std::fs::write(d.join("empty.toml"), "").unwrap();
             Command::new(BIN)
                 .arg("--data-dir")
                 .arg(&d)
                 .arg("--config")
-                .arg(d.join("none.toml"))
+                .arg(d.join("empty.toml"))
                 .args(["doctor", "--json"])
                 .env_remove("STOREDESK_PROFILE")
                 .stdin(Stdio::null())

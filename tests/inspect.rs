@@ -270,7 +270,10 @@ fn json_output_is_machine_readable() {
         IAT + 13 * DAY,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Standard input is a list of keys: `--json` prints one array.
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc.as_array().map(Vec::len), Some(1), "{doc}");
+    let v = &doc[0];
     assert_eq!(v["kind"], "UserCollectionsId");
     assert_eq!(v["usable"], true);
     assert_eq!(v["verdict"]["label"], "renew soon");
@@ -396,7 +399,7 @@ fn many_keys_on_stdin_give_one_result_each_in_order() {
         "{key}\n\n  \nnot a key\r\nBearer {tampered}\n{}\n",
         docs_example_key()
     );
-    let out = run(&dir, &["-", "--json"], Some(input.as_bytes()), IAT + DAY);
+    let out = run(&dir, &["-", "--ndjson"], Some(input.as_bytes()), IAT + DAY);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -414,10 +417,15 @@ fn many_keys_on_stdin_give_one_result_each_in_order() {
     assert_eq!(lines[3]["verdict"]["label"], "inconsistent");
     let err = text(&out.stderr);
     assert!(err.contains("line 4: not a key"), "{err}");
+    // `--json`: the same objects as one JSON document (an array).
+    let out = run(&dir, &["-", "--json"], Some(input.as_bytes()), IAT + DAY);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc, lines);
 
     // Without the bad line the worst is "not usable" (1).
     let input = format!("{key}\n{tampered}\n");
-    let out = run(&dir, &["-", "--json"], Some(input.as_bytes()), IAT + DAY);
+    let out = run(&dir, &["-", "--ndjson"], Some(input.as_bytes()), IAT + DAY);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout).lines().count(), 2);
 
@@ -443,7 +451,7 @@ fn an_overlong_line_is_skipped_and_the_rest_read() {
     let mut input = vec![b'e'; 200_000];
     input.push(b'\n');
     input.extend_from_slice(key.as_bytes());
-    let out = run(&dir, &["-", "--json"], Some(&input), IAT + DAY);
+    let out = run(&dir, &["-", "--ndjson"], Some(&input), IAT + DAY);
     assert_eq!(out.status.code(), Some(2));
     let lines: Vec<Value> = text(&out.stdout)
         .lines()
@@ -479,4 +487,46 @@ fn binary_input_ends_the_run_at_once() {
     let err = text(&out.stderr);
     assert!(err.contains("binary data (NUL byte at byte 0)"), "{err}");
     assert!(out.stdout.is_empty());
+}
+
+/// Issue 16 point 1: the verdict never contradicts the evidence — an
+/// unsigned (`alg: none`) or forged key is not "valid" in `verdict`.
+#[test]
+fn json_verdict_never_says_valid_for_an_unsigned_or_forged_key() {
+    let dir = data_dir(true);
+    let key = sandbox_key(IAT);
+    let payload = key.split('.').nth(1).unwrap();
+    let unsigned = format!(
+        "{}.{payload}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#)
+    );
+    let out = run(&dir, &["--json", &unsigned], None, IAT + DAY);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["usable"], false);
+    assert_eq!(v["verdict"]["label"], "unsigned");
+    assert_eq!(v["verdict"]["usable"], false);
+    assert_eq!(
+        v["verdict"]["times"], "valid",
+        "the time-wise verdict is kept"
+    );
+    let out = run(&dir, &[&unsigned], None, IAT + DAY);
+    let t = text(&out.stdout);
+    assert!(t.contains("Verdict      unsigned: "), "{t}");
+
+    let mut parts: Vec<&str> = key.split('.').collect();
+    let other = sandbox_key(IAT + 1);
+    parts[1] = other.split('.').nth(1).unwrap();
+    let forged = parts.join(".");
+    let out = run(&dir, &["--json", &forged], None, IAT + DAY);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["verdict"]["label"], "signature invalid");
+    assert_eq!(v["verdict"]["usable"], false);
+    assert!(
+        v["verdict"]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("public key"),
+        "{v}"
+    );
 }

@@ -468,3 +468,83 @@ fn canary_no_key_in_database_bytes() {
         );
     }
 }
+
+/// A hand-made key: only its bytes (fingerprint) matter here.
+fn key_of(who: &str, n: u32) -> String {
+    format!("eyJhbGciOiJSUzI1NiJ9.{who}-{n}.c2ln")
+}
+
+/// Issue 16 point 8: the audit log names the case's customer — one id
+/// across the case's two keys and their renewals — with the key's
+/// fingerprint beside it; and a database written before the column
+/// existed still reads (its rows name the key's customer).
+#[test]
+fn the_audit_names_the_case_customer_beside_the_key() {
+    use storedesk::store::keyinfo::{customer_id, fingerprint, record_case, record_renewal};
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(&db(dir.path())).unwrap();
+    let (coll, purchase) = (key_of("truth-coll", 1), key_of("truth-purchase", 1));
+    record_case(&coll, &purchase);
+    let renewed = key_of("truth-coll", 2);
+    record_renewal(&coll, &renewed);
+    let grant = WriteRequest::grant(
+        &purchase,
+        &GrantParams {
+            product_id: "9P".into(),
+            sku_id: "0010".into(),
+            availability_id: "AV".into(),
+            market: "US".into(),
+            language: "en-US".into(),
+            quantity: 1,
+            dev_offer_id: None,
+        },
+        None,
+    );
+    j.record(&grant, &actor()).unwrap();
+    j.record(
+        &WriteRequest::consume(&renewed, "P", Some(1), None),
+        &actor(),
+    )
+    .unwrap();
+    let entries = j.audit(&AuditFilter::default()).unwrap();
+    let who: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e.customer.as_str(), e.customer_fp.as_str()))
+        .collect();
+    let case = customer_id(&coll);
+    assert_eq!(
+        who,
+        [
+            (case.as_str(), fingerprint(&purchase).as_str()),
+            (case.as_str(), fingerprint(&renewed).as_str())
+        ]
+    );
+    let table = storedesk::journal::audit::to_table(&entries);
+    let header = table.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("CUSTOMER") && header.contains("KEY FP"),
+        "{header}"
+    );
+    let shown = format!(
+        "{}  {}",
+        case.trim_start_matches("key:"),
+        fingerprint(&purchase)
+    );
+    assert!(
+        table.contains(&shown),
+        "customer, then the key beside it:\n{table}"
+    );
+
+    // A row written before the column existed names its key's customer.
+    drop(j);
+    let conn = Connection::open(db(dir.path())).unwrap();
+    conn.execute_batch(
+        "INSERT INTO audit (at, operator, profile, environment, customer_fp, action, event, request_summary) \
+         VALUES ('2026-01-01', 'ana', 'sandbox', 'sandbox', 'abcd1234', 'consume', 'attempt', 'old')",
+    )
+    .unwrap();
+    drop(conn);
+    let j = Journal::open(&db(dir.path())).unwrap();
+    let last = j.audit(&AuditFilter::default()).unwrap().pop().unwrap();
+    assert_eq!(last.customer, "key:abcd1234");
+}

@@ -80,6 +80,7 @@ impl Rig {
             client_id: info.client_id.clone(),
             sandbox_public_key_pem: Some(info.public_key_pem.clone()),
             demo_customers: info.customers.clone(),
+            grantable: Vec::new(),
         })));
         let index = info.customers.iter().position(|c| c.name == name).unwrap();
         key(&mut app, 'd');

@@ -1494,7 +1494,11 @@ fn headless_cli_prints_one_json_line_then_serves() {
         .args(["--data-dir"])
         .arg(dir.path())
         .arg("--config")
-        .arg(dir.path().join("none.toml"))
+        .arg({
+            let c = dir.path().join("empty.toml");
+            std::fs::write(&c, "").unwrap();
+            c
+        })
         .args(["sandbox", "--json", "--fault", "consume:500"])
         .env("STOREDESK_NOW", NOW)
         .stdout(std::process::Stdio::piped())

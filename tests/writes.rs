@@ -671,8 +671,15 @@ async fn sigkill_between_send_and_answer_then_replay() {
     assert_eq!(events, ["attempt", "replay", "done"]);
 
     // The audit export agrees.
+    // `--json` is one document (an array); `--ndjson` one object a line.
     let audit = storedesk(dir.path(), &config, &secret)
         .args(["audit", "--json"])
+        .output()
+        .unwrap();
+    assert!(audit.status.success());
+    let doc: Vec<Value> = serde_json::from_slice(&audit.stdout).unwrap();
+    let audit = storedesk(dir.path(), &config, &secret)
+        .args(["audit", "--ndjson"])
         .output()
         .unwrap();
     assert!(audit.status.success());
@@ -680,6 +687,7 @@ async fn sigkill_between_send_and_answer_then_replay() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    assert_eq!(doc, lines);
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[2]["event"], "done");
     assert_eq!(lines[2]["profile"], "qa");
@@ -753,6 +761,103 @@ fn headless_refusals() {
     // Nothing was journaled by either.
     let j = Journal::open(&dir.path().join("data").join("journal.sqlite")).unwrap();
     assert!(j.writes().unwrap().is_empty());
+}
+
+/// A hand-made User Store ID of `kind` (`collections` / `purchase`): the
+/// kind is read from its issuer before any call, the signature never.
+fn unsigned_store_key(kind: &str) -> String {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let iss = format!("https://{kind}.mp.microsoft.com/v6.0/keys");
+    let now = chrono::Utc::now().timestamp();
+    let claims =
+        serde_json::json!({"iss": iss, "aud": iss, "iat": now, "nbf": now, "exp": now + 86_400});
+    format!(
+        "{}.{}.{}",
+        b64(r#"{"alg":"RS256","typ":"JWT"}"#),
+        b64(&claims.to_string()),
+        b64("sig")
+    )
+}
+
+/// Issue 16 point 1: a purchase key given to `entitlements`/`consume`, or a
+/// collections key to `grant`, is refused before any call (the profile
+/// points at a closed port: a call would fail differently), with the fix
+/// named, and nothing is journaled.
+#[test]
+fn a_wrong_key_kind_is_refused_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[profiles.qa]\nenvironment = \"sandbox\"\nsandbox_url = \"http://127.0.0.1:9\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_secret_env = \"QA_SANDBOX_SECRET\"\n",
+    )
+    .unwrap();
+    let (collections, purchase) = (
+        unsigned_store_key("collections"),
+        unsigned_store_key("purchase"),
+    );
+    let cases: [(&[&str], &str, &str); 3] = [
+        (
+            &["entitlements", "--key", &purchase],
+            "UserCollectionsId",
+            "UserPurchaseId",
+        ),
+        (
+            &[
+                "consume",
+                "--key",
+                &purchase,
+                "--product",
+                COINS,
+                "--quantity",
+                "1",
+                "--yes",
+            ],
+            "UserCollectionsId",
+            "UserPurchaseId",
+        ),
+        (
+            &[
+                "grant",
+                "--key",
+                &collections,
+                "--product",
+                FREE_SKIN,
+                "--sku",
+                "0010",
+                "--availability",
+                "9NSDAV000002",
+                "--yes",
+            ],
+            "UserPurchaseId",
+            "UserCollectionsId",
+        ),
+    ];
+    for (args, needed, given) in cases {
+        let out = storedesk(dir.path(), &config, "s3cret")
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("needs the customer's {needed}"))
+                && err.contains(&format!("this is a {given}"))
+                && err.contains("nothing was sent"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("expired or revoked"), "{err}");
+        assert!(
+            !err.contains(&purchase) && !err.contains(&collections),
+            "no key echoed: {err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    let db = dir.path().join("data").join("journal.sqlite");
+    if db.exists() {
+        assert!(Journal::open(&db).unwrap().writes().unwrap().is_empty());
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -902,7 +1007,11 @@ fn pending_resolve_settles_what_replay_will_not_resend() {
             .arg("--data-dir")
             .arg(&data)
             .arg("--config")
-            .arg(dir.path().join("none.toml"))
+            .arg({
+                let c = dir.path().join("empty.toml");
+                std::fs::write(&c, "").unwrap();
+                c
+            })
             .arg("pending")
             .args(args)
             .env_remove("STOREDESK_PROFILE")
@@ -1024,4 +1133,113 @@ async fn headless_grant_asks_on_the_terminal_too() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("done: #1") && out.contains("orderId"), "{out}");
     assert_eq!(items_of(&watcher, &key, FREE_SKIN).await.len(), 1);
+}
+
+// ---------------------------------------------------------------------------
+// Headless listing against a `storedesk sandbox` process: v8 only
+// ---------------------------------------------------------------------------
+
+/// Issue 16 point 3 (headless): where v8 is the only choice (a profile with
+/// no product_ids, the sandbox elsewhere), the listing says what it may
+/// cost before spending the budget; stopped by the budget it keeps every
+/// page, says "incomplete: N of ≥ N, stopped by …" and marks the CSV (a
+/// header comment) and the JSON (a field).
+#[test]
+fn a_listing_stopped_by_the_budget_keeps_its_pages_and_says_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &[]);
+    let secret = sb.info["client_secret"].as_str().unwrap().to_string();
+    let config = write_config(dir.path(), &sb.info);
+    // The whale owns 10,000 items: 100 v8 pages, the whole budget. One
+    // more (a free grant) and the listing cannot finish within it.
+    let out = storedesk(dir.path(), &config, &secret)
+        .args(["grant", "--key", &demo_key(&sb, "wally", "purchase_key")])
+        .args([
+            "--product",
+            FREE_SKIN,
+            "--sku",
+            "0010",
+            "--availability",
+            "9NSDAV000004",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let wally = customer_key(&sb, "wally");
+
+    let out = storedesk(dir.path(), &config, &secret)
+        .args(["entitlements", "--key", &wally, "--csv"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let cost = err
+        .lines()
+        .position(|l| l.contains("may cost"))
+        .expect(&err);
+    let first_page = err.lines().position(|l| l.contains("page 1 ")).expect(&err);
+    assert!(
+        cost < first_page,
+        "the cost is said before the first call: {err}"
+    );
+    assert!(
+        err.contains("100 items a call") && err.contains("100 of 100 calls left"),
+        "{err}"
+    );
+    assert!(
+        err.contains("incomplete: 10,000 of ≥ 10,000, stopped by the call budget"),
+        "{err}"
+    );
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap_or_default(),
+        "# incomplete: 10,000 of ≥ 10,000, stopped by the call budget",
+        "the file says so first"
+    );
+    assert!(lines.next().unwrap_or_default().starts_with("id,productId"));
+    assert_eq!(lines.count(), 10_000, "every page it got is kept");
+
+    // JSON: one document with a field that says so, and the items. (The
+    // sandbox's own 100-in-5-minutes limit is off: this run spends its own
+    // fresh local budget, as a new process does five minutes later.)
+    sandbox_post(&sb, "/_sandbox/ratelimit", r#"{"enabled": false}"#);
+    let out = storedesk(dir.path(), &config, &secret)
+        .args(["entitlements", "--key", &wally, "--json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["complete"], false, "{}", &err);
+    assert!(
+        doc["incomplete"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("incomplete: 10,000 of ≥ 10,000, stopped by"),
+        "{doc:.200}"
+    );
+    assert_eq!(doc["items"].as_array().map(Vec::len), Some(10_000));
+}
+
+/// POST `body` to the sandbox process's control `path` (plain HTTP/1.1).
+fn sandbox_post(sb: &SandboxProcess, path: &str, body: &str) {
+    use std::io::{Read, Write};
+    let base = sb.info["base_url"].as_str().unwrap();
+    let host = base.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        conn,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 2"), "{answer}");
 }

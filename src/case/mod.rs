@@ -12,6 +12,7 @@ pub mod clawbacks;
 pub mod file;
 pub mod load;
 pub mod timeline;
+pub mod titles;
 
 use crate::browse::Dataset;
 use crate::journal::AuditEntry;

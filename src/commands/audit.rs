@@ -1,4 +1,5 @@
-//! `storedesk audit [--json]`: the audit log, as a table or JSON lines.
+//! `storedesk audit [--json | --ndjson]`: the audit log, as a table, one
+//! JSON array, or JSON lines.
 
 use super::writes::{EXIT_REFUSED, fail, print_out};
 use super::{AuditArgs, Context};
@@ -16,6 +17,8 @@ pub fn run(ctx: &Context, a: &AuditArgs) -> ExitCode {
         Err(e) => return fail(EXIT_REFUSED, e),
     };
     let text = if a.json {
+        audit::to_json(&entries)
+    } else if a.ndjson {
         audit::to_json_lines(&entries)
     } else {
         audit::to_table(&entries)

@@ -20,6 +20,26 @@ pub enum ConnectError {
     Client(#[from] StoreError),
 }
 
+/// The product ids a v9 listing asks for, and where they come from: the
+/// profile's `product_ids`, or — on the embedded sandbox, when the profile
+/// lists none — the sandbox's catalog (as a publisher's profile lists its
+/// own). The console and `storedesk entitlements` list alike.
+pub fn product_ids(
+    ctx: &Context,
+    sandbox: Option<&crate::sandbox::Sandbox>,
+) -> (Vec<String>, String) {
+    let profile = &ctx.config.profile;
+    match sandbox {
+        Some(s) if profile.product_ids.is_empty() => {
+            (s.product_ids(), "the embedded sandbox's catalog".into())
+        }
+        _ => (
+            profile.product_ids.clone(),
+            format!("profile \"{}\"", profile.name),
+        ),
+    }
+}
+
 /// The client config a profile describes, given where its services are
 /// and the credentials to use.
 pub fn client_config(

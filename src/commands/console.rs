@@ -18,6 +18,7 @@ pub fn run(ctx: Context) -> ExitCode {
         clock: ctx.clock.clone(),
         journal_path: ctx.paths.journal_db(),
         exports_dir: ctx.paths.exports_dir(),
+        titles_path: ctx.paths.titles_file(),
         actor: Actor::from_profile(&ctx.config.profile),
         config: ctx.config.clone(),
         config_file: ctx.paths.config_file.clone(),
@@ -73,14 +74,7 @@ async fn open_store(ctx: &Context) -> Result<(Connected, Connection), String> {
         // A `storedesk sandbox` elsewhere keeps its public key on disk.
         None => std::fs::read_to_string(ctx.paths.sandbox_dir().join("signing_key.pub.pem")).ok(),
     };
-    let mut product_ids = ctx.config.profile.product_ids.clone();
-    let mut product_source = format!("profile \"{}\"", ctx.config.profile.name);
-    if product_ids.is_empty()
-        && let Some(s) = &sandbox
-    {
-        product_ids = s.product_ids();
-        product_source = "the embedded sandbox's catalog".into();
-    }
+    let (product_ids, product_source) = super::connect::product_ids(ctx, sandbox.as_ref());
     let info = Connection {
         base_description: client.endpoints().collections.clone(),
         client_id: client.config().client_id.clone(),
@@ -88,6 +82,11 @@ async fn open_store(ctx: &Context) -> Result<(Connected, Connection), String> {
         demo_customers: sandbox
             .as_ref()
             .map(|s| s.info.customers.clone())
+            .unwrap_or_default(),
+        // What `:grant` offers a customer who owns nothing.
+        grantable: sandbox
+            .as_ref()
+            .map(|s| s.grantable_products())
             .unwrap_or_default(),
     };
     let connected = Connected {

@@ -33,8 +33,14 @@ pub fn run(globals: Globals, a: &DoctorArgs) -> ExitCode {
         None => Clock::system(),
     };
     // A config that does not load is doctor's first finding, not a refusal.
-    let mut loaded =
-        config::load(&paths.config_file, globals.profile.as_deref()).map_err(|e| e.to_string());
+    // A config file named on the command line must exist: that too is a
+    // finding here.
+    let mut loaded = config::load(
+        &paths.config_file,
+        globals.profile.as_deref(),
+        paths.config_explicit,
+    )
+    .map_err(|e| e.to_string());
     let rt = match super::runtime() {
         Ok(rt) => rt,
         Err(code) => return code,

@@ -1,21 +1,23 @@
 //! `storedesk entitlements`: list a customer's entitlements headless.
 //! Results go to stdout (table, JSON or CSV); progress and errors to stderr.
 
+use crate::browse::export::Incomplete;
+use crate::case::titles::Titles;
 use crate::commands::{Context, EntitlementsArgs};
 use crate::store::collections::QueryOptions;
-use crate::store::error::StoreError;
+use crate::store::error::{ErrorKind, StoreError};
 use crate::store::model::{Entitlement, EntitlementStatus, ProductKind};
 use std::io::Write as _;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
-/// Which query is used, and why (printed to stderr).
-fn query_choice(product_ids: &[String]) -> (bool, String) {
+/// Which query is used, and why (printed to stderr). `source` names where
+/// the ids come from (`connect::product_ids`).
+fn query_choice(product_ids: &[String], source: &str) -> (bool, String) {
     if product_ids.is_empty() {
         (
             false,
-            "using v8 b2bLicensePreview: the profile configures no product_ids (v9 needs them)"
-                .into(),
+            format!("using v8 b2bLicensePreview: {source} lists no product_ids (v9 needs them)"),
         )
     } else {
         let chunks = product_ids
@@ -24,7 +26,7 @@ fn query_choice(product_ids: &[String]) -> (bool, String) {
         (
             true,
             format!(
-                "using v9 PublisherQuery with the profile's {} product id(s) in {chunks} chunk(s) of at most 100",
+                "using v9 PublisherQuery with {source}'s {} product id(s) in {chunks} chunk(s) of at most 100",
                 product_ids.len()
             ),
         )
@@ -73,12 +75,23 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
         Ok(k) => k,
         Err(e) => return usage(&e),
     };
+    if let Err(e) = crate::keys::check_kind(
+        &key,
+        crate::keys::KeyKind::UserCollectionsId,
+        "entitlements",
+    ) {
+        return usage(&e.to_string());
+    }
     let rt = match crate::commands::runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let items = match rt.block_on(fetch_all(ctx, &key)) {
-        Ok(items) => items,
+    let Listing {
+        items,
+        incomplete,
+        titles,
+    } = match rt.block_on(fetch_all(ctx, &key)) {
+        Ok(l) => l,
         Err(code) => return code,
     };
     // One filter and one export for console and command line: src/browse.
@@ -92,12 +105,15 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
     let all: Vec<u32> = (0..data.len() as u32).collect();
     let rows = filter.apply(&data, &all, ctx.clock.now().timestamp());
     let mut out = std::io::stdout().lock();
+    let inc = incomplete.as_ref();
     let written = if a.json {
-        crate::browse::export::write_json(&mut out, &data, &rows)
+        crate::browse::export::write_json(&mut out, &data, &rows, inc)
+    } else if a.ndjson {
+        crate::browse::export::write_ndjson(&mut out, &data, &rows, inc)
     } else if a.csv {
-        crate::browse::export::write_csv(&mut out, &data, &rows)
+        crate::browse::export::write_csv(&mut out, &data, &rows, inc)
     } else {
-        write_table(&mut out, &data, &rows)
+        write_table(&mut out, &data, &rows, inc, &titles)
     };
     if let Err(e) = written.and_then(|_| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe
@@ -105,7 +121,45 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
         eprintln!("storedesk: cannot write the output: {e}");
         return ExitCode::from(1);
     }
-    ExitCode::SUCCESS
+    match incomplete {
+        // Last on stderr too, where a person running it looks.
+        Some(inc) => {
+            eprintln!("storedesk: {inc}");
+            ExitCode::from(1)
+        }
+        None => ExitCode::SUCCESS,
+    }
+}
+
+/// What a listing got: every item, and why it stopped early if it did.
+struct Listing {
+    items: Vec<Entitlement>,
+    incomplete: Option<Incomplete>,
+    /// Titles of the listed products, for the table.
+    titles: Titles,
+}
+
+/// Why a listing stopped, short, for the "incomplete: …" line.
+fn stopped_by(e: &StoreError) -> String {
+    match e.kind {
+        ErrorKind::Budget => "the call budget".into(),
+        ErrorKind::Cancelled => "a cancel (Ctrl-C)".into(),
+        other => format!("an error ({other})"),
+    }
+}
+
+/// What a v8 listing may cost, said before the first call: it pages at
+/// most 100 items a call, and the customer's budget is what is left of
+/// 100 calls in 5 minutes.
+fn v8_cost(calls_left: u32, limit: u32) -> String {
+    format!(
+        "v8 pages at most {} items a call, and this customer has {calls_left} of {limit} calls left in 5 minutes: \
+         this listing may cost all of them, and stops incomplete past {} items (configure product_ids to use v9)",
+        crate::store::collections::V8_MAX_PAGE,
+        crate::browse::thousands(
+            calls_left as usize * crate::store::collections::V8_MAX_PAGE as usize
+        ),
+    )
 }
 
 fn usage(msg: &str) -> ExitCode {
@@ -120,17 +174,21 @@ fn report(e: &StoreError) {
     }
 }
 
-async fn fetch_all(ctx: &Context, key: &str) -> Result<Vec<Entitlement>, ExitCode> {
-    let (client, _sandbox) = match super::connect::connect(ctx).await {
+async fn fetch_all(ctx: &Context, key: &str) -> Result<Listing, ExitCode> {
+    let (client, sandbox) = match super::connect::connect(ctx).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("storedesk: {e}");
             return Err(ExitCode::from(1));
         }
     };
-    let profile = &ctx.config.profile;
-    let (v9, why) = query_choice(&profile.product_ids);
+    let (product_ids, source) = super::connect::product_ids(ctx, sandbox.as_ref());
+    let (v9, why) = query_choice(&product_ids, &source);
     eprintln!("storedesk: {why}");
+    if !v9 {
+        let left = client.calls_left_for_key(key);
+        eprintln!("storedesk: {}", v8_cost(left, client.budget().limit()));
+    }
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
     let ctrl_c = tokio::spawn(async move {
@@ -150,17 +208,42 @@ async fn fetch_all(ctx: &Context, key: &str) -> Result<Vec<Entitlement>, ExitCod
     let opts = QueryOptions::default();
     let res = if v9 {
         client
-            .entitlements_v9(key, &profile.product_ids, &opts, &cancel, on_page)
+            .entitlements_v9(key, &product_ids, &opts, &cancel, on_page)
             .await
     } else {
         client.entitlements_v8(key, &opts, &cancel, on_page).await
     };
     ctrl_c.abort();
+    // Names, not only ids: titles of what is listed (cached; the id alone
+    // when the catalog cannot be reached).
+    let mut titles = Titles::load(&ctx.paths.titles_file());
+    let ids: Vec<String> = items.iter().map(|e| e.product_id.clone()).collect();
+    if let Err(e) = titles.fetch_missing(&client, &ids).await {
+        eprintln!("storedesk: product titles unavailable ({e}); showing ids");
+    }
     match res {
-        Ok(_) => Ok(items),
-        Err(e) => {
+        Ok(_) => Ok(Listing {
+            items,
+            incomplete: None,
+            titles,
+        }),
+        // Nothing got: nothing to print but the error.
+        Err(e) if items.is_empty() => {
             report(&e);
             Err(ExitCode::from(1))
+        }
+        // Keep every page it got, marked incomplete.
+        Err(e) => {
+            report(&e);
+            let incomplete = Incomplete {
+                got: items.len(),
+                stopped_by: stopped_by(&e),
+            };
+            Ok(Listing {
+                items,
+                incomplete: Some(incomplete),
+                titles,
+            })
         }
     }
 }
@@ -170,19 +253,34 @@ fn write_table(
     out: &mut impl std::io::Write,
     d: &crate::browse::Dataset,
     rows: &[u32],
+    incomplete: Option<&Incomplete>,
+    titles: &Titles,
 ) -> std::io::Result<()> {
+    use crate::browse::column::Column;
     use crate::browse::export::CSV_COLUMNS;
+    // The title goes right after the product id it names.
     let table: Vec<Vec<String>> = rows
         .iter()
         .filter_map(|&i| d.row(i))
         .map(|r| {
-            CSV_COLUMNS
-                .iter()
-                .map(|&c| crate::browse::column::export(d, r, c).into_owned())
-                .collect()
+            let mut cells = Vec::with_capacity(CSV_COLUMNS.len() + 1);
+            for &c in &CSV_COLUMNS {
+                let v = crate::browse::column::export(d, r, c).into_owned();
+                let title =
+                    (c == Column::Product).then(|| titles.get(&v).unwrap_or("").to_string());
+                cells.push(v);
+                cells.extend(title);
+            }
+            cells
         })
         .collect();
-    let header: Vec<String> = CSV_COLUMNS.iter().map(|c| c.key().to_string()).collect();
+    let mut header: Vec<String> = Vec::new();
+    for c in CSV_COLUMNS {
+        header.push(c.key().to_string());
+        if c == Column::Product {
+            header.push("title".into());
+        }
+    }
     let mut widths: Vec<usize> = header.iter().map(|c| c.chars().count()).collect();
     for r in &table {
         for (w, c) in widths.iter_mut().zip(r.iter()) {
@@ -207,7 +305,10 @@ fn write_table(
     for r in &table {
         line(out, r)?;
     }
-    writeln!(out, "{} entitlement(s)", rows.len())
+    match incomplete {
+        Some(inc) => writeln!(out, "{} entitlement(s) · {inc}", rows.len()),
+        None => writeln!(out, "{} entitlement(s)", rows.len()),
+    }
 }
 
 #[cfg(test)]
@@ -242,9 +343,9 @@ mod tests {
 
     #[test]
     fn v8_when_no_products() {
-        assert!(!query_choice(&[]).0);
+        assert!(!query_choice(&[], "profile \"retail\"").0);
         let ids: Vec<String> = (0..150).map(|i| i.to_string()).collect();
-        let (v9, why) = query_choice(&ids);
+        let (v9, why) = query_choice(&ids, "profile \"retail\"");
         assert!(v9 && why.contains("2 chunk"), "{why}");
     }
 
@@ -258,7 +359,7 @@ mod tests {
         let mut d = crate::browse::Dataset::new();
         d.extend(1, [e.clone(), e]);
         let mut buf = Vec::new();
-        write_table(&mut buf, &d, &[0, 1]).unwrap();
+        write_table(&mut buf, &d, &[0, 1], None, &Titles::default()).unwrap();
         let s = String::from_utf8(buf).unwrap();
         assert!(s.lines().nth(2).unwrap().contains("repeated id"), "{s}");
         assert!(s.ends_with("2 entitlement(s)\n"), "{s}");

@@ -1,9 +1,10 @@
-//! `storedesk inspect [KEY|-] [--json]`: the key pane without the TUI.
-//! Exit 0 usable (valid, renew soon/now), 1 not usable, 2 not a key.
+//! `storedesk inspect [KEY|-] [--json|--ndjson]`: the key pane without the
+//! TUI. Exit 0 usable (valid, renew soon/now), 1 not usable, 2 not a key.
 //!
 //! With `-` (or no KEY) it reads standard input as one key per line — any
 //! number of them, blank lines skipped — and prints one result per key in
-//! input order (NDJSON with `--json`); the exit code is the worst of them.
+//! input order (`--json`: one array, streamed; `--ndjson`: one object a
+//! line); the exit code is the worst of them.
 //! A line longer than a key can be is reported and skipped without being
 //! held in memory; binary input (a NUL byte) ends the run at once.
 
@@ -25,6 +26,26 @@ const LABEL_WIDTH: usize = 13;
 const MAX_VALUE_CHARS: usize = 96;
 /// Exit status for input that holds no key.
 const NOT_A_KEY: u8 = 2;
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    /// One JSON document: an object for one KEY, an array for standard input.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+impl Output {
+    fn of(a: &InspectArgs) -> Self {
+        match (a.json, a.ndjson) {
+            (true, _) => Output::Json,
+            (_, true) => Output::Ndjson,
+            _ => Output::Text,
+        }
+    }
+}
 
 /// What every key of one run is assessed against: read once, not per key.
 pub struct InspectEnv {
@@ -70,17 +91,18 @@ impl InspectEnv {
 /// that a run over many keys can keep the worst.
 pub fn run(ctx: &Context, a: &InspectArgs) -> u8 {
     let env = InspectEnv::from_context(ctx);
+    let output = Output::of(a);
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     match a.key.as_deref() {
-        Some(k) if k != "-" => one(k, &env, a.json, &mut stdout.lock(), &mut stderr.lock()),
+        Some(k) if k != "-" => one(k, &env, output, &mut stdout.lock(), &mut stderr.lock()),
         _ => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
                 eprintln!("storedesk inspect: paste keys, one per line, then press Ctrl-D");
             }
             let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-            let code = stream(stdin.lock(), &env, a.json, &mut out, &mut stderr.lock());
+            let code = stream(stdin.lock(), &env, output, &mut out, &mut stderr.lock());
             match out.flush() {
                 Ok(()) => code,
                 Err(e) => output_failed(&e, code),
@@ -90,7 +112,13 @@ pub fn run(ctx: &Context, a: &InspectArgs) -> u8 {
 }
 
 /// One key given as an argument.
-fn one(raw: &str, env: &InspectEnv, json: bool, out: &mut impl Write, err: &mut impl Write) -> u8 {
+fn one(
+    raw: &str,
+    env: &InspectEnv,
+    output: Output,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> u8 {
     let result = clean_input(raw)
         .map_err(|e| e.to_string())
         .and_then(|c| env.assess(&c).map(|a| (c, a)));
@@ -101,13 +129,18 @@ fn one(raw: &str, env: &InspectEnv, json: bool, out: &mut impl Write, err: &mut 
             return NOT_A_KEY;
         }
     };
-    let text = if json {
-        let mut s = serde_json::to_string_pretty(&key_json(&cleaned, &assessment, None))
-            .unwrap_or_default();
-        s.push('\n');
-        s
-    } else {
-        to_text(&cleaned, &assessment, env.now)
+    let text = match output {
+        Output::Json => {
+            let mut s = serde_json::to_string_pretty(&key_json(&cleaned, &assessment, None))
+                .unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        Output::Ndjson => format!(
+            "{}\n",
+            serde_json::to_string(&key_json(&cleaned, &assessment, None)).unwrap_or_default()
+        ),
+        Output::Text => to_text(&cleaned, &assessment, env.now),
     };
     let code = exit_code(&assessment);
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -162,9 +195,9 @@ impl<R: Read> Lines<R> {
                 Err(e) => return Err(e),
             };
             started = true;
-            let end = memchr::memchr(b'\n', chunk);
+            let end = chunk.iter().position(|&b| b == b'\n');
             let part = &chunk[..end.unwrap_or(chunk.len())];
-            if let Some(i) = memchr::memchr(0, part) {
+            if let Some(i) = part.iter().position(|&b| b == 0) {
                 return Ok(Some(Line::Binary {
                     at: self.offset + len + i,
                 }));
@@ -201,10 +234,13 @@ fn finish(mut buf: Vec<u8>, len: usize) -> Line {
 pub fn stream(
     input: impl Read,
     env: &InspectEnv,
-    json: bool,
+    output: Output,
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> u8 {
+    let json = output != Output::Text;
+    // `--json` streams one array: "[" before the first result, "," between.
+    let mut array_open = false;
     let mut lines = Lines {
         input: std::io::BufReader::with_capacity(64 * 1024, input),
         offset: 0,
@@ -266,8 +302,13 @@ pub fn stream(
             if let Err(msg) = &result {
                 let _ = writeln!(err, "storedesk inspect: line {line_no}: {msg}");
             }
+            if !out_failed && output == Output::Json {
+                let sep: &[u8] = if array_open { b",\n" } else { b"[\n" };
+                array_open = true;
+                out_failed = out.write_all(sep).is_err();
+            }
             if !out_failed {
-                out_failed = write_line(out, &rendered).is_err();
+                out_failed = write_line(out, &rendered, output == Output::Ndjson).is_err();
             }
             continue;
         }
@@ -283,6 +324,9 @@ pub fn stream(
     }
     if let Some((n, r)) = held {
         emit_text(out, err, n, r, false, &mut out_failed);
+    }
+    if array_open && !out_failed {
+        let _ = out.write_all(b"\n]\n");
     }
     if results == 0 && worst == 0 {
         let e = if seen_any_byte {
@@ -332,12 +376,21 @@ fn error_json_line(line: usize, error: &str) -> String {
     serde_json::to_string(&ErrorJson { line, error }).unwrap_or_default()
 }
 
-fn write_line(out: &mut impl Write, r: &Result<String, String>) -> std::io::Result<()> {
+/// One rendered result; `newline` ends it (NDJSON), else the array's
+/// separator follows.
+fn write_line(
+    out: &mut impl Write,
+    r: &Result<String, String>,
+    newline: bool,
+) -> std::io::Result<()> {
     let line = match r {
         Ok(s) | Err(s) => s,
     };
     out.write_all(line.as_bytes())?;
-    out.write_all(b"\n")
+    if newline {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// A text result: with `header`, a `# line N` line first; a line that held
@@ -576,6 +629,8 @@ impl<'a> Embedded<'a> {
 struct VerdictJson<'a> {
     label: &'a str,
     usable: bool,
+    /// What the times alone say, so a forged key's expiry still shows.
+    times: &'a str,
     reason: Option<&'a str>,
     detail: &'a str,
 }
@@ -606,7 +661,9 @@ struct ClaimJson<'a> {
 fn key_json<'a>(c: &'a Cleaned, a: &'a Assessment, line: Option<usize>) -> KeyJson<'a> {
     let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339());
     let reason = match &a.verdict {
-        Verdict::Inconsistent(r) | Verdict::Undetermined(r) => Some(r.as_str()),
+        Verdict::Inconsistent(r) | Verdict::Undetermined(r) | Verdict::SignatureInvalid(r) => {
+            Some(r.as_str())
+        }
         _ => None,
     };
     let (status, sig_reason) = match &a.signature {
@@ -623,6 +680,7 @@ fn key_json<'a>(c: &'a Cleaned, a: &'a Assessment, line: Option<usize>) -> KeyJs
         verdict: VerdictJson {
             label: a.verdict.label(),
             usable: a.verdict.is_usable(),
+            times: a.time_verdict.label(),
             reason,
             detail: &a.verdict_detail,
         },
@@ -710,7 +768,7 @@ mod tests {
             let lines: Vec<String> = kinds.iter().map(|k| line_for(*k)).collect();
             let input = lines.join("\n");
             let (mut out, mut err) = (Vec::new(), Vec::new());
-            let code = stream(input.as_bytes(), &env(), true, &mut out, &mut err);
+            let code = stream(input.as_bytes(), &env(), Output::Ndjson, &mut out, &mut err);
             let expected: Vec<usize> = lines
                 .iter()
                 .enumerate()
@@ -722,6 +780,16 @@ mod tests {
                 .map(|l| serde_json::from_str::<Value>(l).ok().and_then(|v| v["line"].as_u64()).unwrap_or(0) as usize)
                 .collect();
             prop_assert_eq!(&got, &expected);
+            // `--json`: the same results as one array (nothing when no key).
+            let mut doc = Vec::new();
+            stream(input.as_bytes(), &env(), Output::Json, &mut doc, &mut Vec::new());
+            if expected.is_empty() {
+                prop_assert!(doc.is_empty());
+            } else {
+                let arr: Vec<Value> = serde_json::from_slice(&doc).unwrap_or_default();
+                let lines: Vec<usize> = arr.iter().map(|v| v["line"].as_u64().unwrap_or(0) as usize).collect();
+                prop_assert_eq!(&lines, &expected);
+            }
             let worst = if expected.is_empty() || lines.iter().any(|l| l.starts_with("not")) { 2 } else { 1 };
             // A line with no key (or no line at all) is the worst outcome.
             if worst == 2 {
@@ -731,7 +799,6 @@ mod tests {
             }
         }
     }
-
     /// A key whose header JSON spans lines still gives one NDJSON line,
     /// and the header object itself is kept.
     #[test]
@@ -745,7 +812,7 @@ mod tests {
         );
         let input = format!("{key}\n{KEY}\n");
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        stream(input.as_bytes(), &env(), true, &mut out, &mut err);
+        stream(input.as_bytes(), &env(), Output::Ndjson, &mut out, &mut err);
         let text = String::from_utf8_lossy(&out);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");

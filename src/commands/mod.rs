@@ -146,11 +146,15 @@ pub enum SandboxAction {
 
 #[derive(Args, Debug, Clone)]
 pub struct InspectArgs {
-    /// The key, or `-` (or nothing) to read it from standard input
+    /// The key, or `-` (or nothing) to read keys from standard input, one per line
     pub key: Option<String>,
-    /// Print JSON instead of text
-    #[arg(long)]
+    /// Print JSON instead of text: one document (an object for a KEY, an
+    /// array for standard input)
+    #[arg(long, conflicts_with = "ndjson")]
     pub json: bool,
+    /// Print one JSON object per line (NDJSON), streamed
+    #[arg(long)]
+    pub ndjson: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -164,9 +168,12 @@ pub struct EntitlementsArgs {
     /// Comma-separated kinds, e.g. Durable,Consumable
     #[arg(long, value_delimiter = ',')]
     pub kind: Vec<String>,
-    /// Print JSON
-    #[arg(long, conflicts_with = "csv")]
+    /// Print JSON (one array)
+    #[arg(long, conflicts_with_all = ["csv", "ndjson"])]
     pub json: bool,
+    /// Print one JSON object per line (NDJSON)
+    #[arg(long, conflicts_with = "csv")]
+    pub ndjson: bool,
     /// Print CSV
     #[arg(long)]
     pub csv: bool,
@@ -273,9 +280,12 @@ pub struct CaseArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct AuditArgs {
-    /// Print JSON lines instead of a table
-    #[arg(long)]
+    /// Print JSON (one array) instead of a table
+    #[arg(long, conflicts_with = "ndjson")]
     pub json: bool,
+    /// Print one JSON object per line (NDJSON)
+    #[arg(long)]
+    pub ndjson: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -323,7 +333,11 @@ impl Context {
                 return Err(ExitCode::from(USAGE_ERROR));
             }
         };
-        let config = match config::load(&paths.config_file, globals.profile.as_deref()) {
+        let config = match config::load(
+            &paths.config_file,
+            globals.profile.as_deref(),
+            paths.config_explicit,
+        ) {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("storedesk: {e}");

@@ -20,6 +20,7 @@ use crate::journal::db::describe_owner;
 use crate::journal::exec::{self, ReplayStatus, WriteOutcome};
 use crate::journal::request::{Actor, GrantParams, WriteRequest};
 use crate::journal::writes::WriteRecord;
+use crate::keys::KeyKind;
 use crate::store::StoreClient;
 use std::collections::HashSet;
 use std::io::{BufRead, IsTerminal, Write};
@@ -65,9 +66,15 @@ pub fn consume(ctx: &Context, a: &ConsumeArgs) -> ExitCode {
     if product.is_empty() {
         return fail(EXIT_USAGE, "--product is empty");
     }
-    run_write(ctx, &a.key, a.yes, &product, |key, sbx| {
-        WriteRequest::consume(key, &product, a.quantity, sbx)
-    })
+    run_write(
+        ctx,
+        &a.key,
+        a.yes,
+        &product,
+        KeyKind::UserCollectionsId,
+        "consume",
+        |key, sbx| WriteRequest::consume(key, &product, a.quantity, sbx),
+    )
 }
 
 pub fn grant(ctx: &Context, a: &GrantArgs) -> ExitCode {
@@ -92,9 +99,15 @@ pub fn grant(ctx: &Context, a: &GrantArgs) -> ExitCode {
     }
     let product = params.product_id.clone();
     // Grant bodies carry no `sbx` (STORE-API.md §8).
-    run_write(ctx, &a.key, a.yes, &product, |key, _sbx| {
-        WriteRequest::grant(key, &params, None)
-    })
+    run_write(
+        ctx,
+        &a.key,
+        a.yes,
+        &product,
+        KeyKind::UserPurchaseId,
+        "grant",
+        |key, _sbx| WriteRequest::grant(key, &params, None),
+    )
 }
 
 /// Why writes are off for this profile, if they are.
@@ -122,6 +135,8 @@ fn run_write(
     key_arg: &super::keyinput::KeyArg,
     yes: bool,
     product: &str,
+    needed: KeyKind,
+    call: &str,
     build: impl FnOnce(&str, Option<&str>) -> WriteRequest,
 ) -> ExitCode {
     if let Some(refusal) = write_refusal(ctx) {
@@ -152,6 +167,10 @@ fn run_write(
         Ok(k) => k,
         Err(e) => return fail(EXIT_USAGE, e),
     };
+    // A key of the wrong kind is refused before any call, nothing journaled.
+    if let Err(e) = crate::keys::check_kind(&key, needed, call) {
+        return fail(EXIT_USAGE, e);
+    }
     let profile = &ctx.config.profile;
     let actor = Actor::from_profile(profile);
     let req = build(&key, profile.sbx.as_deref());

@@ -42,6 +42,10 @@ pub struct AuditEntry {
     pub operator: String,
     pub profile: String,
     pub environment: String,
+    /// The case's customer: one id across its two keys and their renewals
+    /// (`store::keyinfo::case_customer`).
+    pub customer: String,
+    /// The fingerprint of the key the write was made with.
     pub customer_fp: String,
     pub action: String,
     pub event: String,
@@ -70,6 +74,7 @@ pub(super) struct NewAudit<'a> {
     pub operator: &'a str,
     pub profile: &'a str,
     pub environment: &'a str,
+    pub customer: &'a str,
     pub customer_fp: &'a str,
     pub action: &'a str,
     pub event: AuditEvent,
@@ -88,8 +93,9 @@ impl NewAudit<'_> {
     pub fn append(&self, tx: &Transaction<'_>) -> Result<(), JournalError> {
         tx.execute(
             "INSERT INTO audit (at, operator, profile, environment, customer_fp, action, event, \
-             write_id, idempotency_key, attempt, request_summary, result, http_status, correlation) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             write_id, idempotency_key, attempt, request_summary, result, http_status, correlation, \
+             customer) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 self.at,
                 self.operator,
@@ -105,6 +111,7 @@ impl NewAudit<'_> {
                 self.result,
                 self.http_status,
                 self.correlation,
+                self.customer,
             ],
         )?;
         Ok(())
@@ -117,7 +124,8 @@ impl Journal {
         let conn = self.conn();
         let mut st = conn.prepare(
             "SELECT id, at, operator, profile, environment, customer_fp, action, event, write_id, \
-             idempotency_key, attempt, request_summary, result, http_status, correlation \
+             idempotency_key, attempt, request_summary, result, http_status, correlation, \
+             COALESCE(customer, 'key:' || customer_fp) \
              FROM audit WHERE (?1 IS NULL OR customer_fp = ?1) AND (?2 IS NULL OR action = ?2) \
              AND (?3 IS NULL OR event = ?3) AND (?4 IS NULL OR profile = ?4) \
              AND (?5 IS NULL OR write_id = ?5) ORDER BY id",
@@ -137,6 +145,7 @@ impl Journal {
                     operator: r.get(2)?,
                     profile: r.get(3)?,
                     environment: r.get(4)?,
+                    customer: r.get(15)?,
                     customer_fp: r.get(5)?,
                     action: r.get(6)?,
                     event: r.get(7)?,
@@ -157,6 +166,13 @@ impl Journal {
 }
 
 /// JSON lines, one entry per line.
+/// One JSON document: an array of entries.
+pub fn to_json(entries: &[AuditEntry]) -> String {
+    let mut s = serde_json::to_string_pretty(entries).unwrap_or_else(|_| "[]".into());
+    s.push('\n');
+    s
+}
+
 pub fn to_json_lines(entries: &[AuditEntry]) -> String {
     let mut out = String::new();
     for e in entries {
@@ -168,13 +184,32 @@ pub fn to_json_lines(entries: &[AuditEntry]) -> String {
     out
 }
 
+impl AuditEntry {
+    /// The customer as shown: the id without its `key:` prefix (the
+    /// fingerprint of the first key of the customer's case).
+    pub fn customer_label(&self) -> &str {
+        self.customer.strip_prefix("key:").unwrap_or(&self.customer)
+    }
+}
+
 /// A plain table for terminals.
 pub fn to_table(entries: &[AuditEntry]) -> String {
     let header = [
-        "ID", "TIME", "OPERATOR", "PROFILE", "ENV", "CUSTOMER", "ACTION", "EVENT", "WRITE", "KEY",
-        "SUMMARY", "RESULT",
+        "ID",
+        "TIME",
+        "OPERATOR",
+        "PROFILE",
+        "ENV",
+        "CUSTOMER",
+        "KEY FP",
+        "ACTION",
+        "EVENT",
+        "WRITE",
+        "IDEMPOTENCY KEY",
+        "SUMMARY",
+        "RESULT",
     ];
-    let rows: Vec<[String; 12]> = entries
+    let rows: Vec<[String; 13]> = entries
         .iter()
         .map(|e| {
             [
@@ -183,6 +218,7 @@ pub fn to_table(entries: &[AuditEntry]) -> String {
                 e.operator.clone(),
                 e.profile.clone(),
                 e.environment.clone(),
+                e.customer_label().to_string(),
                 e.customer_fp.clone(),
                 e.action.clone(),
                 e.event.clone(),

@@ -92,6 +92,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
     "#,
+    // v2: the case's customer (store::keyinfo::case_customer), beside the
+    // key's fingerprint. NULL in rows written before: read as "key:<fp>".
+    r#"
+    ALTER TABLE writes ADD COLUMN customer TEXT;
+    ALTER TABLE audit ADD COLUMN customer TEXT;
+    "#,
 ];
 
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -110,6 +110,8 @@ pub struct WriteRecord {
     pub profile: String,
     pub environment: String,
     pub operator: String,
+    /// The case's customer (see `AuditEntry::customer`).
+    pub customer: String,
     pub customer_fp: String,
     /// Stored body: the customer key is a placeholder.
     pub body: Value,
@@ -168,7 +170,8 @@ pub struct ClaimedWrite {
 
 const COLUMNS: &str = "id, kind, idempotency_key, target, state, profile, environment, operator, \
     customer_fp, body, summary, expected_effect, created_at, attempts, last_attempt_at, last_error, \
-    settled_at, http_status, result, correlation, claimed_by, sealed_key IS NOT NULL";
+    settled_at, http_status, result, correlation, claimed_by, sealed_key IS NOT NULL, \
+    COALESCE(customer, 'key:' || customer_fp)";
 
 fn record_from_row(r: &Row<'_>) -> rusqlite::Result<WriteRecord> {
     let kind: String = r.get(1)?;
@@ -190,6 +193,7 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<WriteRecord> {
         profile: r.get(5)?,
         environment: r.get(6)?,
         operator: r.get(7)?,
+        customer: r.get(22)?,
         customer_fp: r.get(8)?,
         body: serde_json::from_str(&body).unwrap_or(Value::String(body)),
         summary: r.get(10)?,
@@ -232,6 +236,7 @@ impl Journal {
     /// audited — durably (one fsync'd commit) before anything is sent.
     pub fn record(&self, req: &WriteRequest, actor: &Actor) -> Result<i64, JournalError> {
         let fp = mask::fingerprint(&req.customer_key);
+        let customer = crate::store::keyinfo::case_customer(&req.customer_key);
         let body = mask::for_storage(&req.body, &req.customer_key).to_string();
         let sealed = self
             .sealer()?
@@ -255,8 +260,8 @@ impl Journal {
             tx.execute(
                 "INSERT INTO writes (kind, idempotency_key, target, state, profile, environment, \
                  operator, customer_fp, sealed_key, body, summary, expected_effect, created_at, \
-                 attempts, last_attempt_at, claimed_by, claimed_until) \
-                 VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, ?12, ?13, ?14)",
+                 attempts, last_attempt_at, claimed_by, claimed_until, customer) \
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, ?12, ?13, ?14, ?15)",
                 params![
                     req.kind.as_str(),
                     req.idempotency_key,
@@ -272,6 +277,7 @@ impl Journal {
                     now,
                     self.owner.id,
                     until,
+                    customer,
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -280,6 +286,7 @@ impl Journal {
                 operator: &actor.operator,
                 profile: &actor.profile,
                 environment: env_text(actor.environment),
+                customer: &customer,
                 customer_fp: &fp,
                 action: req.kind.as_str(),
                 event: AuditEvent::Attempt,
@@ -403,7 +410,7 @@ impl Journal {
             let (record, sealed): (WriteRecord, Option<Vec<u8>>) = tx.query_row(
                 &format!("SELECT {COLUMNS}, sealed_key FROM writes WHERE id = ?1"),
                 [id],
-                |r| Ok((record_from_row(r)?, r.get(22)?)),
+                |r| Ok((record_from_row(r)?, r.get(23)?)),
             )?;
             if record.state != WriteState::Pending
                 || record.claimed_by.as_deref() != Some(&self.owner.id)
@@ -424,6 +431,7 @@ impl Journal {
                 operator: &actor.operator,
                 profile: &record.profile,
                 environment: &record.environment,
+                customer: &record.customer,
                 customer_fp: &record.customer_fp,
                 action: record.kind.as_str(),
                 event: AuditEvent::Replay,
@@ -516,6 +524,7 @@ impl Journal {
                 operator: &actor.operator,
                 profile: &record.profile,
                 environment: &record.environment,
+                customer: &record.customer,
                 customer_fp: &record.customer_fp,
                 action: record.kind.as_str(),
                 event,
@@ -560,6 +569,7 @@ impl Journal {
                 operator: &actor.operator,
                 profile: &record.profile,
                 environment: &record.environment,
+                customer: &record.customer,
                 customer_fp: &record.customer_fp,
                 action: record.kind.as_str(),
                 event: AuditEvent::NoAnswer,

@@ -78,6 +78,11 @@ pub enum Verdict {
     Inconsistent(String),
     /// A time claim is missing or unreadable, so validity cannot be told.
     Undetermined(String),
+    /// The signature is known bad: whatever the times say, it is not a key
+    /// to trust (the time-wise verdict is kept in `Assessment::time_verdict`).
+    SignatureInvalid(String),
+    /// `alg: none`: no signature at all, so anyone could have written it.
+    Unsigned,
 }
 
 impl Verdict {
@@ -90,6 +95,8 @@ impl Verdict {
             Verdict::NotYetValid => "not yet valid",
             Verdict::Inconsistent(_) => "inconsistent",
             Verdict::Undetermined(_) => "undetermined",
+            Verdict::SignatureInvalid(_) => "signature invalid",
+            Verdict::Unsigned => "unsigned",
         }
     }
 
@@ -179,7 +186,11 @@ pub struct Assessment {
     /// 0.0..=1.0 of (iat or nbf)..exp elapsed; None when times are missing
     /// or inconsistent.
     pub lifetime_used: Option<f64>,
+    /// The one verdict shown: the signature's when it is known bad
+    /// (invalid or absent), else the times'.
     pub verdict: Verdict,
+    /// What the times alone say (never a signature variant).
+    pub time_verdict: Verdict,
     /// The verdict as one sentence with its times and consequence, e.g.
     /// "expired 2 d 1 h ago: it cannot be renewed; the client app must mint a new key".
     pub verdict_detail: String,
@@ -232,9 +243,9 @@ pub fn assess(d: &Decoded, ctx: &AssessContext) -> Assessment {
         None
     };
 
-    let verdict = verdict(d, ctx.now, [&issued, &not_before, &expires], renew_due);
+    let time_verdict = verdict(d, ctx.now, [&issued, &not_before, &expires], renew_due);
     let start = iat.or(nbf);
-    let lifetime_used = match (start, exp, &verdict) {
+    let lifetime_used = match (start, exp, &time_verdict) {
         (_, _, Verdict::Inconsistent(_) | Verdict::Undetermined(_)) => None,
         (Some(s), Some(e), _) if e > s => {
             let total = (e - s).num_seconds() as f64;
@@ -310,7 +321,22 @@ pub fn assess(d: &Decoded, ctx: &AssessContext) -> Assessment {
         })
         .collect();
 
-    let verdict_detail = detail(&verdict, kind, ctx.now, exp, nbf, renew_due);
+    let times_detail = detail(&time_verdict, kind, ctx.now, exp, nbf, renew_due);
+    // The verdict never contradicts the evidence: a key with a bad or no
+    // signature is not "valid", whatever its times say.
+    let (verdict, verdict_detail) = match &signature {
+        SignatureStatus::Invalid(why) => (
+            Verdict::SignatureInvalid(why.clone()),
+            format!("signature invalid: {why}; do not use it (times alone: {times_detail})"),
+        ),
+        SignatureStatus::AlgNone => (
+            Verdict::Unsigned,
+            format!(
+                "unsigned: alg is none, so anyone could have written it; do not use it (times alone: {times_detail})"
+            ),
+        ),
+        _ => (time_verdict.clone(), times_detail),
+    };
     Assessment {
         kind,
         alg: d.header_str("alg").map(str::to_string),
@@ -332,6 +358,7 @@ pub fn assess(d: &Decoded, ctx: &AssessContext) -> Assessment {
         renew_due,
         lifetime_used,
         verdict,
+        time_verdict,
         verdict_detail,
         signature,
         service_token,
@@ -342,7 +369,7 @@ pub fn assess(d: &Decoded, ctx: &AssessContext) -> Assessment {
     }
 }
 
-fn kind_of(p: &Map<String, Value>) -> KeyKind {
+pub(super) fn kind_of(p: &Map<String, Value>) -> KeyKind {
     let iss = p.get("iss").and_then(Value::as_str).unwrap_or_default();
     let auds = string_list(p.get("aud"));
     let is = |url: &str| iss == url || auds.iter().any(|a| a == url);
@@ -495,6 +522,9 @@ fn detail(
         Verdict::NotYetValid => format!("not yet valid: usable {}", rel(nbf)),
         Verdict::Inconsistent(why) => format!("inconsistent: {why}; treat it as unusable"),
         Verdict::Undetermined(why) => format!("cannot tell whether it is valid: {why}"),
+        // Never produced by the time rules; `assess` sets them from the signature.
+        Verdict::SignatureInvalid(why) => format!("signature invalid: {why}"),
+        Verdict::Unsigned => "unsigned".to_string(),
     }
 }
 

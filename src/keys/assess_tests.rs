@@ -195,7 +195,26 @@ fn tampered_sandbox_key_is_invalid() {
         a.signature
     );
     assert!(a.signature.describe().starts_with("signature INVALID"));
-    assert_eq!(a.verdict, Verdict::Valid, "times are judged separately");
+    // The verdict never contradicts the evidence: a forged key is not VALID,
+    // whatever its times say (they are kept apart, for the detail).
+    assert!(
+        matches!(&a.verdict, Verdict::SignatureInvalid(why) if why.contains("sandbox's public key")),
+        "{:?}",
+        a.verdict
+    );
+    assert_eq!(a.verdict.label(), "signature invalid");
+    assert!(!a.verdict.is_usable());
+    assert_eq!(
+        a.time_verdict,
+        Verdict::Valid,
+        "times are judged separately"
+    );
+    assert!(
+        a.verdict_detail.starts_with("signature invalid: ")
+            && a.verdict_detail.contains("do not use it"),
+        "{}",
+        a.verdict_detail
+    );
     assert!(!a.is_usable());
     // Signed by a different RSA key: same verdict.
     let other = sign(&sandbox_header(), &store_claims(IAT), other_key());
@@ -275,6 +294,10 @@ fn alg_none_is_flagged_loudly() {
     assert_eq!(a.signature, SignatureStatus::AlgNone);
     assert!(a.warnings.iter().any(|w| w.starts_with("UNSIGNED TOKEN")));
     assert!(!a.is_usable());
+    assert_eq!(a.verdict, Verdict::Unsigned);
+    assert_eq!(a.verdict.label(), "unsigned");
+    assert!(!a.verdict.is_usable());
+    assert_eq!(a.time_verdict, Verdict::Valid);
     // An RS256 header with no signature bytes is not "unsigned but fine".
     let t = format!(
         "{}.",

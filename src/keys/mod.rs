@@ -10,6 +10,7 @@ mod claims;
 mod clean;
 mod decode;
 mod human;
+mod kind;
 
 pub use assess::{
     AssessContext, Assessment, ClaimRow, KeyKind, RENEW_AFTER, RENEW_SOON_WINDOW, ServiceTokenInfo,
@@ -19,6 +20,7 @@ pub use claims::{CLAIM_CLIENT_ID, CLAIM_PAYLOAD, CLAIM_REFRESH_URI, CLAIM_USER_I
 pub use clean::{Cleaned, InputError, MAX_INPUT_BYTES, clean_bytes, clean_input};
 pub use decode::{DecodeError, Decoded, Part, decode};
 pub use human::{human_duration, relative};
+pub use kind::{WrongKeyKind, check_kind};
 
 use sha2::{Digest, Sha256};
 
@@ -59,4 +61,4 @@ pub fn fingerprint(token: &str) -> String {
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;

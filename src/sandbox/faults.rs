@@ -43,6 +43,7 @@ pub const ROUTES: &[&str] = &[
     "sastoken",
     "queue",
     "offers",
+    "displayCatalog",
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -168,6 +168,7 @@ pub enum Route {
     QueueMessages(String),
     QueueMessage(String, String),
     Offers,
+    DisplayCatalog,
     Control(String),
 }
 
@@ -220,6 +221,7 @@ impl Route {
                 Method::DELETE,
             ),
             ["devcenter", "v2.0", "my", "storeoffers", "user"] => (Route::Offers, method.clone()),
+            ["displaycatalog", "v7.0", "products"] => (Route::DisplayCatalog, get),
             ["_sandbox", what] => (Route::Control((*what).to_owned()), method.clone()),
             _ => return None,
         };
@@ -241,6 +243,7 @@ impl Route {
             Route::SasToken => "sastoken",
             Route::QueueMessages(_) | Route::QueueMessage(..) => "queue",
             Route::Offers => "offers",
+            Route::DisplayCatalog => "displayCatalog",
             Route::Control(_) => return None,
         })
     }
@@ -388,6 +391,7 @@ fn handle(app: &App, route: &Route, parts: &Parts, body: &Bytes) -> Response {
         Route::QueueMessages(q) => queue::messages(app, q, &parts.uri),
         Route::QueueMessage(q, id) => queue::delete(app, q, id, &parts.uri),
         Route::Offers => queue::offers(app, &parts.method, h, body),
+        Route::DisplayCatalog => super::catalog::products(app, &parts.uri),
         Route::Control(_) => Err(ApiError::not_found("control")),
     };
     r.unwrap_or_else(IntoResponse::into_response)

@@ -32,6 +32,7 @@
 pub mod faults;
 
 mod auth;
+mod catalog;
 mod collections;
 mod control;
 mod http;
@@ -143,6 +144,16 @@ impl fmt::Debug for SandboxInfo {
     }
 }
 
+/// A free catalog product a grant can give, with what the grant call needs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GrantableProduct {
+    pub product_id: String,
+    pub sku_id: String,
+    pub availability_id: String,
+    pub title: String,
+    pub kind: String,
+}
+
 #[derive(Clone, PartialEq, Serialize)]
 pub struct DemoCustomer {
     pub name: String,
@@ -186,6 +197,29 @@ impl Sandbox {
     /// Show a misconfiguration (same as `POST B/_sandbox/quirks`).
     pub fn set_quirks(&self, q: Quirks) {
         self.app.set_quirks(q);
+    }
+
+    /// The catalog's products a grant can give: free, and of a kind the
+    /// grant call takes (Durable, Application, UnmanagedConsumable).
+    pub fn grantable_products(&self) -> Vec<GrantableProduct> {
+        let world = self.app.world();
+        world
+            .catalog
+            .iter()
+            .filter(|p| p.price == 0.0 && !p.availability_id.is_empty())
+            .filter(|p| {
+                ["Durable", "Application", "UnmanagedConsumable"]
+                    .iter()
+                    .any(|k| p.kind.eq_ignore_ascii_case(k))
+            })
+            .map(|p| GrantableProduct {
+                product_id: p.product_id.clone(),
+                sku_id: p.sku_id.clone(),
+                availability_id: p.availability_id.clone(),
+                title: p.title.clone(),
+                kind: p.kind.clone(),
+            })
+            .collect()
     }
 
     /// Every product id the sandbox knows — its catalog and every product a

@@ -54,6 +54,23 @@ fn purchase_customer(app: &App, h: &HeaderMap, key: &str) -> Result<String, ApiE
 }
 
 /// Consumable purchases of the last 90 days.
+/// The sandbox sells in one market.
+pub const CURRENCY: &str = "USD";
+
+/// Sales tax on a line: a flat 8 %, rounded to cents.
+pub fn tax(amount: f64) -> f64 {
+    (amount * 0.08 * 100.0).round() / 100.0
+}
+
+/// What an order cost: every line's price × quantity plus its tax, in cents.
+pub fn total(lines: &[OrderLineItem]) -> f64 {
+    let sum: f64 = lines
+        .iter()
+        .map(|l| l.list_price.unwrap_or(0.0) * l.quantity as f64 + l.tax_amount.unwrap_or(0.0))
+        .sum();
+    (sum * 100.0).round() / 100.0
+}
+
 pub fn orders(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
     let req: OrdersQueryRequest = parse_json(h, body)?;
     let customer = purchase_customer(app, h, &req.b2b_key)?;
@@ -348,19 +365,26 @@ fn grant_in(
         }
     }
     if kind == ProductKind::UnmanagedConsumable {
+        // Only free products are granted: every amount is zero.
+        let lines = vec![OrderLineItem {
+            line_item_id: line_id,
+            line_item_state: Some(LineItemState::Purchased),
+            product_id: req.product_id.clone(),
+            quantity,
+            sku_id: req.sku_id.clone(),
+            was_consumable_quantity_revoked: None,
+            list_price: Some(0.0),
+            tax_amount: Some(0.0),
+            currency_code: Some(CURRENCY.into()),
+        }];
         c.orders.push(Order {
             order_id: req.order_id.clone(),
             short_order_id: None,
             order_purchased_date: Some(StoreTime(now)),
             order_refunded_date: None,
-            order_line_items: vec![OrderLineItem {
-                line_item_id: line_id,
-                line_item_state: Some(LineItemState::Purchased),
-                product_id: req.product_id.clone(),
-                quantity,
-                sku_id: req.sku_id.clone(),
-                was_consumable_quantity_revoked: None,
-            }],
+            total_amount: Some(total(&lines)),
+            currency_code: Some(CURRENCY.into()),
+            order_line_items: lines,
         });
     }
     c.grants.insert(req.order_id.clone(), order.clone());

@@ -414,13 +414,17 @@ fn build_customer(
                 .sku
                 .or_else(|| world.product(&l.product).map(|p| p.sku_id.clone()))
                 .unwrap_or_else(|| "0010".into());
+            let price = world.product(&l.product).map_or(0.0, |p| p.price);
             lines.push(OrderLineItem {
                 line_item_id: l.line_item_id,
                 line_item_state: Some(LineItemState::parse(&l.state)),
-                product_id: l.product,
-                quantity: l.quantity,
                 sku_id: sku,
                 was_consumable_quantity_revoked: l.quantity_revoked,
+                list_price: Some(price),
+                tax_amount: Some(super::purchase::tax(price * l.quantity as f64)),
+                currency_code: Some(super::purchase::CURRENCY.into()),
+                product_id: l.product,
+                quantity: l.quantity,
             });
         }
         c.orders.push(Order {
@@ -428,6 +432,8 @@ fn build_customer(
             short_order_id: None,
             order_purchased_date: ts(purchased),
             order_refunded_date: refunded,
+            total_amount: Some(super::purchase::total(&lines)),
+            currency_code: Some(super::purchase::CURRENCY.into()),
             order_line_items: lines,
         });
     }

@@ -74,6 +74,35 @@ pub fn customer_id(key: &str) -> String {
         .unwrap_or_else(|| format!("key:{fp}"))
 }
 
+/// Cases this process put together: the purchase key's customer id → the
+/// collections key's. Kept apart from `customer_id` on purpose: the budget
+/// and the panes' "same customer" checks stay per key line, and only what
+/// the audit log calls the customer follows the case.
+static CASES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// The operator put `collections` and `purchase` in one case: from now on
+/// the audit log names one customer for both (and their renewals).
+pub fn record_case(collections: &str, purchase: &str) {
+    let (c, p) = (customer_id(collections), customer_id(purchase));
+    if c != p {
+        CASES.lock().unwrap_or_else(|e| e.into_inner()).insert(p, c);
+    }
+}
+
+/// The customer the audit log names for a write made with `key`: the case's
+/// (the collections key's line when the key was put in a case with one),
+/// else the key's own line. Stable across both keys and renewals.
+pub fn case_customer(key: &str) -> String {
+    let id = customer_id(key);
+    CASES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&id)
+        .cloned()
+        .unwrap_or(id)
+}
+
 /// Whether `b` is `a` or a renewal of it (by this process).
 pub fn same_customer(a: &str, b: &str) -> bool {
     customer_id(a) == customer_id(b)
@@ -131,5 +160,21 @@ mod tests {
         record_renewal(&b, &c);
         assert_eq!(customer_id(&c), customer_id(&a));
         assert!(same_customer("not-a-key", "not-a-key"));
+    }
+
+    #[test]
+    fn a_case_names_one_customer_for_both_keys_without_merging_them() {
+        let k = |kind: &str, iat: i64| key(serde_json::json!({ "iss": kind, "iat": iat }));
+        let (c, p) = (k("case-c", 1), k("case-p", 1));
+        assert_ne!(case_customer(&p), case_customer(&c));
+        record_case(&c, &p);
+        assert_eq!(case_customer(&p), customer_id(&c));
+        assert_eq!(case_customer(&c), customer_id(&c));
+        // The budget and the panes still tell the two keys apart.
+        assert!(!same_customer(&c, &p));
+        // A renewed purchase key stays in the case.
+        let p2 = k("case-p", 2);
+        record_renewal(&p, &p2);
+        assert_eq!(case_customer(&p2), customer_id(&c));
     }
 }

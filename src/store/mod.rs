@@ -13,6 +13,7 @@ pub mod offers;
 pub mod paging;
 pub mod purchase;
 pub mod retry;
+pub mod titles;
 
 pub use auth::ServiceToken;
 pub use budget::CallBudget;
@@ -22,6 +23,9 @@ pub use collections::QueryOptions;
 pub use error::{CallMeta, CorrelationIds, ErrorInfo, ErrorKind, Response, StoreError};
 pub use paging::{PageEvent, PageProgress, PagingSummary};
 pub use retry::{RetryPolicy, WaitObserver, WaitReason};
+
+/// Where product titles come from for a retail profile (public, no auth).
+pub const DISPLAY_CATALOG: &str = "https://displaycatalog.mp.microsoft.com";
 
 /// Where each Store service lives. Every URL comes from the profile, so the
 /// same client runs against the sandbox, Microsoft, or a proxy.
@@ -36,6 +40,9 @@ pub struct Endpoints {
     pub purchase: String,
     /// e.g. `https://manage.devcenter.microsoft.com`
     pub devcenter: String,
+    /// The public display catalog (product titles by id), e.g.
+    /// `https://displaycatalog.mp.microsoft.com`; no credentials needed.
+    pub catalog: String,
     pub tenant: String,
     pub token_style: TokenStyle,
 }

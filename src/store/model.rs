@@ -892,6 +892,13 @@ pub struct OrderLineItem {
     pub sku_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub was_consumable_quantity_revoked: Option<bool>,
+    /// Price of one unit, before tax (the order shape of STORE-API.md §8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub list_price: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tax_amount: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency_code: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -906,6 +913,38 @@ pub struct Order {
     pub order_refunded_date: Option<StoreTime>,
     #[serde(deserialize_with = "null_vec")]
     pub order_line_items: Vec<OrderLineItem>,
+    /// What the customer paid for the order, tax included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_amount: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency_code: Option<String>,
+}
+
+/// The public display catalog's answer (`GET /v7.0/products?bigIds=…`):
+/// only what a title needs is read; everything else is ignored.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DisplayCatalogResponse {
+    #[serde(rename = "Products", deserialize_with = "null_vec")]
+    pub products: Vec<DisplayProduct>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DisplayProduct {
+    #[serde(rename = "ProductId")]
+    pub product_id: String,
+    #[serde(rename = "LocalizedProperties", deserialize_with = "null_vec")]
+    pub localized_properties: Vec<DisplayLocalized>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DisplayLocalized {
+    #[serde(rename = "ProductTitle")]
+    pub product_title: String,
+    #[serde(rename = "Language", skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

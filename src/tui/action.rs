@@ -162,6 +162,9 @@ pub struct Connection {
     pub sandbox_public_key_pem: Option<String>,
     /// The embedded sandbox's demo customers, for the `d` picker.
     pub demo_customers: Vec<crate::sandbox::DemoCustomer>,
+    /// Free products of the catalog that can be granted (`:grant` offers
+    /// them); empty where no catalog is known (retail: type the id).
+    pub grantable: Vec<crate::sandbox::GrantableProduct>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -927,6 +927,7 @@ mod budget_tests {
             client_id: String::new(),
             sandbox_public_key_pem: None,
             demo_customers: vec![],
+            grantable: vec![],
         });
         assert!(render_text(&app, 100, 30).contains("calls —/100"));
         let progress = PageProgress {
@@ -978,6 +979,7 @@ mod debug_tests {
                     client_id: "c".into(),
                     sandbox_public_key_pem: None,
                     demo_customers: vec![demo],
+                    grantable: vec![],
                 }))
             ),
         ];

@@ -38,6 +38,8 @@ pub struct Env {
     pub clock: Clock,
     pub journal_path: std::path::PathBuf,
     pub exports_dir: std::path::PathBuf,
+    /// The product-title cache (`case::titles`).
+    pub titles_path: std::path::PathBuf,
     pub actor: Actor,
     /// For `:doctor`: the config as loaded, the file, the data dir.
     pub config: crate::config::LoadedConfig,
@@ -393,6 +395,18 @@ impl Services {
                     let journal = ctx.journal(&cell).await;
                     ent_job::write(&c.client, &journal, &actor, req, send).await;
                     Self::send(&tx, JobEvent::Pending(read_pending(journal).await));
+                }
+                EntJob::Titles(ids) => {
+                    let mut t = crate::case::titles::Titles::load(&ctx.titles_path);
+                    // Offline the cache still answers; the id alone otherwise.
+                    if let Err(e) = t.fetch_missing(&c.client, &ids).await {
+                        tracing::info!(error = %e, "product titles unavailable");
+                    }
+                    let known = ids
+                        .iter()
+                        .filter_map(|id| t.get(id).map(|s| (id.clone(), s.to_string())))
+                        .collect();
+                    send(EntEvent::Titles(known));
                 }
                 EntJob::Cancel { .. } | EntJob::Export { .. } => {}
             }

@@ -281,3 +281,5 @@ fn to_action(ev: Event) -> Option<Action> {
 mod snapshot_tests;
 #[cfg(test)]
 mod snapshot_tests_lists;
+#[cfg(test)]
+mod snapshot_tests_truth;

@@ -54,6 +54,7 @@ fn connected(app: &mut App) {
                 now().timestamp() - 86_400,
             ),
         }],
+        grantable: vec![],
     })));
 }
 
@@ -294,6 +295,7 @@ fn audit_entry(
         operator: "tester".into(),
         profile: "sandbox".into(),
         environment: "SANDBOX".into(),
+        customer: "key:aeac9eae".into(),
         customer_fp: "75bcf0e2".into(),
         action: action.into(),
         event: event.into(),
@@ -362,7 +364,7 @@ fn audit_pane_lists_filters_and_details() {
 /// An app whose Entitlements pane was fed two deterministic pages
 /// (tests/fixtures), as if the listing job had answered; `on_first` runs
 /// after the first page (to snapshot the paging state).
-fn entitlements_app(on_first: impl FnOnce(&mut App)) -> App {
+pub(crate) fn entitlements_app(on_first: impl FnOnce(&mut App)) -> App {
     use crate::store::PageProgress;
     use crate::store::model::QueryResponse;
     use crate::tui::panes::entitlements::{EntEvent, QueryMode};

@@ -76,6 +76,7 @@ fn connect(app: &mut App) {
         client_id: "1a2b3c4d-0000-4000-8000-000000000001".into(),
         sandbox_public_key_pem: None,
         demo_customers: vec![],
+        grantable: vec![],
     })));
 }
 
@@ -104,8 +105,10 @@ fn job(app: &mut App, id: PaneId, ev: PaneEvent) -> Vec<Effect> {
 fn orders_fixture() -> Vec<Order> {
     serde_json::from_value(json!([
         {"orderId": "4e8d3c2b-1a0f-4e9d-9c8b-7a6f5e4d3c2b", "orderPurchasedDate": t(-10),
+         "totalAmount": 80.82, "currencyCode": "USD",
          "orderLineItems": [{"lineItemId": "a1b2c3d4-0002-4000-8000-000000000002",
-            "lineItemState": "Purchased", "productId": "9NSDCOIN0500", "quantity": 15, "skuId": "0010"}]},
+            "lineItemState": "Purchased", "productId": "9NSDCOIN0500", "quantity": 15, "skuId": "0010",
+            "listPrice": 4.99, "taxAmount": 5.97, "currencyCode": "USD"}]},
         {"orderId": "5f9e4d3c-2b1a-4f0e-8d9c-8b7a6f5e4d3c", "orderPurchasedDate": t(-8),
          "orderRefundedDate": t(-3),
          "orderLineItems": [{"lineItemId": "a1b2c3d4-0003-4000-8000-000000000003",
@@ -804,6 +807,7 @@ fn timeline_merges_what_is_loaded_and_names_what_is_not() {
         operator: "tester".into(),
         profile: "sandbox".into(),
         environment: "SANDBOX".into(),
+        customer: format!("key:{fp}"),
         customer_fp: fp.clone(),
         action: "recurrence_change".into(),
         event: "done".into(),

@@ -48,9 +48,9 @@ const COLUMNS: &[TableColumn] = &[
         right: false,
     },
     TableColumn {
-        title: "customer",
-        min: 8,
-        max: 8,
+        title: "customer/key",
+        min: 9,
+        max: 17,
         right: false,
     },
     TableColumn {
@@ -296,7 +296,9 @@ impl AuditPane {
                 0 => Cow::Owned(e.at.chars().take(19).collect::<String>().replace('T', " ")),
                 1 => Cow::Borrowed(e.environment.as_str()),
                 2 => Cow::Borrowed(e.operator.as_str()),
-                3 => Cow::Borrowed(e.customer_fp.as_str()),
+                // The case's customer first (it survives narrow widths),
+                // the fingerprint of the key used beside it.
+                3 => Cow::Owned(format!("{}/{}", e.customer_label(), e.customer_fp)),
                 4 => Cow::Borrowed(e.action.as_str()),
                 5 => Cow::Borrowed(e.event.as_str()),
                 6 => Cow::Owned(e.write_id.map(|w| w.to_string()).unwrap_or_default()),
@@ -329,11 +331,12 @@ impl AuditPane {
 
 fn haystack(e: &AuditEntry) -> String {
     format!(
-        "{} {} {} {} {} {} {} {} {} {}",
+        "{} {} {} {} {} {} {} {} {} {} {}",
         e.at,
         e.environment,
         e.operator,
         e.profile,
+        e.customer,
         e.customer_fp,
         e.action,
         e.event,
@@ -361,7 +364,8 @@ fn draw_detail(f: &mut Frame, area: Rect, theme: &Theme, e: &AuditEntry) {
             "profile / env",
             format!("{} / {}", e.profile, e.environment),
         ),
-        row("customer", e.customer_fp.clone()),
+        row("customer", e.customer_label().to_string()),
+        row("key", e.customer_fp.clone()),
         row("action / event", format!("{} / {}", e.action, e.event)),
         row(
             "write",

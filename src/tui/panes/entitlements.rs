@@ -76,6 +76,8 @@ pub enum EntJob {
     },
     /// A confirmed write, run through the journal.
     Write(WriteRequest),
+    /// Titles of these product ids (the data dir's cache, then the catalog).
+    Titles(Vec<String>),
 }
 
 // Keys are credentials: a Debug print must never carry one into a log.
@@ -95,6 +97,7 @@ impl std::fmt::Debug for EntJob {
                 file_name, rows, ..
             } => write!(f, "Export {{ {file_name}, {rows} rows }}"),
             EntJob::Write(w) => write!(f, "Write({w:?})"),
+            EntJob::Titles(ids) => write!(f, "Titles({} ids)", ids.len()),
         }
     }
 }
@@ -123,6 +126,8 @@ pub enum EntEvent {
     },
     Exported(Result<(PathBuf, usize), String>),
     Written(Result<String, String>),
+    /// Product titles known for the listing (upper-cased id → title).
+    Titles(std::collections::BTreeMap<String, String>),
 }
 
 impl EntEvent {
@@ -276,6 +281,8 @@ pub struct EntitlementsPane {
     pub detail: Option<Detail>,
     pub orders: Option<OrdersState>,
     pub writing: bool,
+    /// Product titles by upper-cased id, for the detail (names, not only ids).
+    pub titles: std::collections::BTreeMap<String, String>,
     /// The table's scroll position and height, kept by `fit`.
     pub offset: usize,
     pub page_height: usize,
@@ -301,6 +308,7 @@ impl Default for EntitlementsPane {
             detail: None,
             orders: None,
             writing: false,
+            titles: Default::default(),
             offset: 0,
             page_height: 20,
             fetched_key: None,
@@ -532,7 +540,8 @@ impl EntitlementsPane {
                     FetchState::Running { progress, .. } => *progress,
                     _ => PageProgress::default(),
                 };
-                match result {
+                let titles = self.ask_titles();
+                let mut out = match result {
                     Ok(p) => {
                         self.fetch = FetchState::Done(p);
                         PaneOutput::none()
@@ -545,7 +554,13 @@ impl EntitlementsPane {
                         self.fetch = FetchState::Failed(so_far, m.clone());
                         PaneOutput::error(format!("listing entitlements failed: {m}"))
                     }
-                }
+                };
+                out.effects.extend(titles);
+                out
+            }
+            EntEvent::Titles(t) => {
+                self.titles.extend(t);
+                PaneOutput::none()
             }
             EntEvent::Exported(Ok((path, rows))) => PaneOutput::toast(format!(
                 "exported {} row(s) to {}",
@@ -658,6 +673,23 @@ impl EntitlementsPane {
                 _ => Err("quantity: a whole number, 1 or more".to_string()),
             },
             FormPurpose::Grant { key } => {
+                // A catalog product's sku and availability, where the id was
+                // typed (or changed) and they were not.
+                let grantable = ctx
+                    .conn
+                    .as_ref()
+                    .map(|c| c.grantable.as_slice())
+                    .unwrap_or_default();
+                if let Some(g) = catalog_match(grantable, form.value(0)) {
+                    let fill = [(1, g.sku_id.clone()), (2, g.availability_id.clone())];
+                    let product_changed = form.value(2) != g.availability_id
+                        && grantable.iter().any(|o| o.availability_id == form.value(2));
+                    for (i, v) in fill {
+                        if form.value(i).is_empty() || product_changed {
+                            form.fields[i].input = tui_input::Input::new(v);
+                        }
+                    }
+                }
                 let quantity = form.value(5).parse::<u32>();
                 let missing = (0..5).find(|&i| form.value(i).is_empty());
                 match (missing, quantity) {
@@ -907,7 +939,7 @@ impl EntitlementsPane {
                 }
                 Command::Copy => self.copy_row(row),
                 Command::Consume => self.ask_consume(row, ctx),
-                Command::Grant => self.ask_grant(row),
+                Command::Grant => self.ask_grant(Some(row), ctx),
                 Command::Refresh => {
                     self.orders = None;
                     self.want_orders()
@@ -1044,17 +1076,16 @@ impl EntitlementsPane {
                 Some(r) => self.copy_row(r),
                 None => PaneOutput::error("nothing to copy: no row selected"),
             },
-            Command::Consume | Command::Grant => {
+            // A grant needs no owned row: the catalog's free products are
+            // offered (a customer who owns nothing is not a dead end).
+            Command::Grant => self.ask_grant(self.selected_row(), ctx),
+            Command::Consume => {
                 let Some(r) = self.selected_row() else {
                     return Routed::handled(PaneOutput::error(
                         "select an entitlement first (Enter opens its detail)",
                     ));
                 };
-                if cmd == Command::Consume {
-                    self.ask_consume(r, ctx)
-                } else {
-                    self.ask_grant(r)
-                }
+                self.ask_consume(r, ctx)
             }
             _ => return Routed::ignored(),
         };
@@ -1115,7 +1146,15 @@ impl EntitlementsPane {
 
     fn export(&self, f: Format, ctx: &PaneCtx) -> PaneOutput {
         let rows = self.view.visible.len();
-        let content: Arc<str> = export::to_string(f, &self.data, &self.view.visible).into();
+        // A partial listing says so in its file (issue 16).
+        let incomplete = match &self.fetch {
+            FetchState::Cancelled(p) => Some((p.items, "a cancel".to_string())),
+            FetchState::Failed(p, m) => Some((p.items, format!("an error ({m})"))),
+            _ => None,
+        }
+        .map(|(got, stopped_by)| export::Incomplete { got, stopped_by });
+        let content: Arc<str> =
+            export::to_string(f, &self.data, &self.view.visible, incomplete.as_ref()).into();
         let who = self.key_fingerprint().unwrap_or_else(|| "nokey".into());
         let file_name = format!(
             "entitlements-{who}-{}.{}",
@@ -1177,7 +1216,7 @@ impl EntitlementsPane {
         self.confirm(req, product, "POST /v8.0/collections/consume", ctx)
     }
 
-    fn ask_grant(&mut self, row: u32) -> PaneOutput {
+    fn ask_grant(&mut self, row: Option<u32>, ctx: &PaneCtx) -> PaneOutput {
         let Some(key) = self.purchase_key.clone() else {
             return PaneOutput::error(
                 "a grant needs the customer's UserPurchaseId: paste it in the Key pane (1)",
@@ -1186,34 +1225,59 @@ impl EntitlementsPane {
         if self.writing {
             return PaneOutput::error("a write is already under way");
         }
-        let (product, sku) = self
-            .data
-            .row(row)
+        let grantable = ctx
+            .conn
+            .as_ref()
+            .map(|c| c.grantable.as_slice())
+            .unwrap_or_default();
+        // The selected row's product, else the catalog's first free one.
+        let (product, sku) = row
+            .and_then(|row| self.data.row(row))
             .map(|r| {
                 (
                     self.data.sym(r.product).to_string(),
                     self.data.sym(r.sku).to_string(),
                 )
             })
+            .or_else(|| {
+                grantable
+                    .first()
+                    .map(|g| (g.product_id.clone(), g.sku_id.clone()))
+            })
             .unwrap_or_default();
-        self.modal = Modal::Form(Box::new((
-            Form::new(
-                "Grant a free product",
-                &[
-                    ("productId", "Store ID", &product),
-                    ("skuId", "e.g. 0010", &sku),
-                    (
-                        "availabilityId",
-                        "from Partner Center (free availability)",
-                        "",
-                    ),
-                    ("market", "e.g. US", "US"),
-                    ("language", "e.g. en-US", "en-US"),
-                    ("quantity", "1 or more", "1"),
-                ],
-            ),
-            FormPurpose::Grant { key },
-        )));
+        let availability = catalog_match(grantable, &product)
+            .map(|g| g.availability_id.clone())
+            .unwrap_or_default();
+        let intro = if grantable.is_empty() {
+            vec!["Type the product id of a free product (no catalog is known here).".to_string()]
+        } else {
+            let mut lines = vec![
+                "Free in the catalog (type its id; sku and availability fill in):".to_string(),
+            ];
+            lines.extend(
+                grantable
+                    .iter()
+                    .map(|g| format!("  {}  {} ({})", g.product_id, g.title, g.kind)),
+            );
+            lines
+        };
+        let mut form = Form::new(
+            "Grant a free product",
+            &[
+                ("productId", "Store ID", &product),
+                ("skuId", "e.g. 0010", &sku),
+                (
+                    "availabilityId",
+                    "from Partner Center (free availability)",
+                    &availability,
+                ),
+                ("market", "e.g. US", "US"),
+                ("language", "e.g. en-US", "en-US"),
+                ("quantity", "1 or more", "1"),
+            ],
+        );
+        form.intro = intro;
+        self.modal = Modal::Form(Box::new((form, FormPurpose::Grant { key })));
         PaneOutput::none()
     }
 
@@ -1241,6 +1305,18 @@ impl EntitlementsPane {
             confirm: Some(Box::new(dialog)),
             ..PaneOutput::none()
         }
+    }
+
+    /// Look up the titles of the listed products not known yet.
+    fn ask_titles(&self) -> Option<Effect> {
+        let mut ids: Vec<String> = (0..self.data.len() as u32)
+            .filter_map(|i| self.data.row(i))
+            .map(|r| self.data.sym(r.product).to_ascii_uppercase())
+            .filter(|id| !self.titles.contains_key(id))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        (!ids.is_empty()).then(|| ent_job(EntJob::Titles(ids)))
     }
 
     pub fn on_job_started(&mut self, job: &EntJob) {
@@ -1299,4 +1375,14 @@ impl super::Pane for EntitlementsPane {
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
         super::entitlements_view::view(f, area, ctx.theme, self, ctx)
     }
+}
+
+/// The catalog's grantable product with this id, if any.
+fn catalog_match<'a>(
+    grantable: &'a [crate::sandbox::GrantableProduct],
+    product_id: &str,
+) -> Option<&'a crate::sandbox::GrantableProduct> {
+    grantable
+        .iter()
+        .find(|g| g.product_id.eq_ignore_ascii_case(product_id.trim()))
 }

@@ -318,13 +318,20 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, a
         return;
     };
     let mut left = fields(theme, &e, row, app.now);
+    let title_text = pane.titles.get(&e.product_id.to_ascii_uppercase());
+    if let Some(t) = title_text {
+        left.insert(2, field(theme, "title", t.clone()));
+    }
     left.push(Line::default());
     left.extend(links(theme, pane, row));
     left.push(Line::default());
     left.extend(orders(theme, pane, d.text(row.transaction)));
     left.push(Line::default());
     left.extend(actions(theme, pane, row, app));
-    let title = format!(" {} · {} · {} ", e.product_id, e.sku_id, opt(&e.status));
+    let title = match title_text {
+        Some(t) => format!(" {} {t} · {} · {} ", e.product_id, e.sku_id, opt(&e.status)),
+        None => format!(" {} · {} · {} ", e.product_id, e.sku_id, opt(&e.status)),
+    };
     let hints = " Esc back · j/k scroll · y copy JSON · :consume · :grant · r orders ";
     let json = json_lines(theme, &raw);
     if area.width >= 140 {

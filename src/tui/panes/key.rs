@@ -196,6 +196,10 @@ impl KeyPane {
                     assessment,
                 });
                 self.shown = Some(slot);
+                // One case, one customer in the audit log (issue 16).
+                if let (Some(c), Some(p)) = (self.collections_token(), self.purchase_token()) {
+                    crate::store::keyinfo::record_case(c, p);
+                }
                 self.input = Input::default();
                 self.input_error = None;
                 self.editing = false;
@@ -388,7 +392,7 @@ impl KeyPane {
             return PaneOutput::error("a renewal is already under way");
         }
         let a = &k.assessment;
-        if matches!(a.verdict, Verdict::Expired) {
+        if matches!(a.time_verdict, Verdict::Expired) {
             return PaneOutput::error(
                 "this key has expired and cannot be renewed: the client app must mint a new one",
             );

@@ -317,6 +317,15 @@ fn verdict_detail(a: &Assessment, now: DateTime<Utc>) -> String {
             .unwrap_or_default(),
         Verdict::Expired => " — cannot be renewed; the client app must mint a new key".into(),
         Verdict::Inconsistent(why) => format!(" — {why}"),
+        // The Signature line below says why; here what it means.
+        Verdict::SignatureInvalid(_) => format!(
+            " — do not use it (by its times alone: {})",
+            a.time_verdict.label()
+        ),
+        Verdict::Unsigned => format!(
+            " — anyone could have written it; do not use it (by its times alone: {})",
+            a.time_verdict.label()
+        ),
         other => format!(" — {}", other.label()),
     }
 }

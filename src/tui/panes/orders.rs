@@ -95,6 +95,14 @@ const COLUMNS: &[TableColumn] = &[
         max: 11,
         right: false,
     },
+    TableColumn {
+        title: "amount",
+        // Never at the cost of the ids at 80 columns: the detail always
+        // shows the amounts.
+        min: 0,
+        max: 14,
+        right: true,
+    },
 ];
 
 /// A table row: an order (index) and one of its line items (index), or
@@ -447,6 +455,12 @@ impl OrdersPane {
             ),
             ("purchased".to_string(), t(&o.order_purchased_date)),
             ("refunded".to_string(), t(&o.order_refunded_date)),
+            (
+                "total".to_string(),
+                o.total_amount
+                    .map(|a| money(a, o.currency_code.as_deref()))
+                    .unwrap_or_else(|| "—".into()),
+            ),
         ];
         let mut extra = vec![Line::default()];
         for l in &o.order_line_items {
@@ -462,10 +476,21 @@ impl OrdersPane {
             extra.push(Line::from(vec![
                 Span::raw(" ".repeat(20)),
                 Span::raw(format!(
-                    "{} / {} × {} · {}{revoked}",
+                    "{} / {} × {}{} · {}{revoked}",
                     l.product_id,
                     l.sku_id,
                     l.quantity,
+                    // Unit price and tax, so a charge can be checked by hand.
+                    l.list_price
+                        .map(|p| {
+                            let cur = l.currency_code.as_deref().or(o.currency_code.as_deref());
+                            format!(
+                                " at {} + tax {}",
+                                money(p, cur),
+                                money(l.tax_amount.unwrap_or(0.0), cur)
+                            )
+                        })
+                        .unwrap_or_default(),
                     state_text(l)
                 )),
             ]));
@@ -512,7 +537,23 @@ fn cell_text(orders: &[Order], row: Row, c: usize) -> Cow<'_, str> {
             Some(false) => "no",
             None => "",
         }),
+        // What this line cost, tax included, so a double charge shows.
+        (8, Some(l)) => Cow::Owned(match l.list_price {
+            Some(p) => money(
+                p * l.quantity as f64 + l.tax_amount.unwrap_or(0.0),
+                l.currency_code.as_deref().or(o.currency_code.as_deref()),
+            ),
+            None => String::new(),
+        }),
         _ => Cow::Borrowed(""),
+    }
+}
+
+/// `10.78 USD`: two decimals and the ISO currency code when known.
+pub fn money(amount: f64, currency: Option<&str>) -> String {
+    match currency {
+        Some(c) => format!("{amount:.2} {c}"),
+        None => format!("{amount:.2}"),
     }
 }
 

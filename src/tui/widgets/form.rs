@@ -25,6 +25,9 @@ pub struct FormField {
 #[derive(Debug)]
 pub struct Form {
     pub title: String,
+    /// Lines above the fields: what to pick from (e.g. the catalog's free
+    /// products for a grant).
+    pub intro: Vec<String>,
     pub fields: Vec<FormField>,
     pub focus: usize,
     /// Why the last submit was refused, shown under the fields.
@@ -42,6 +45,7 @@ impl Form {
     pub fn new(title: impl Into<String>, fields: &[(&'static str, &'static str, &str)]) -> Self {
         Self {
             title: title.into(),
+            intro: Vec::new(),
             fields: fields
                 .iter()
                 .map(|(label, hint, value)| FormField {
@@ -54,6 +58,12 @@ impl Form {
             focus: 0,
             error: None,
         }
+    }
+
+    /// Lines to show above the fields.
+    pub fn with_intro(mut self, lines: Vec<String>) -> Self {
+        self.intro = lines;
+        self
     }
 
     /// Mark field `i` as a credential.
@@ -114,40 +124,55 @@ impl Form {
             .as_ref()
             .map_or(0, |e| rows(e.chars().count() + 2));
         let footer = rows(78);
-        let h = (field_rows + error_rows + 1 + footer + 2).min(area.height);
+        let intro_rows: u16 = self
+            .intro
+            .iter()
+            .map(|l| rows(l.chars().count()))
+            .sum::<u16>()
+            + u16::from(!self.intro.is_empty());
+        let h = (intro_rows + field_rows + error_rows + 1 + footer + 2).min(area.height);
         let r = centered(area, w, h);
         f.render_widget(Clear, r);
         let mut lines: Vec<Line> = self
-            .fields
+            .intro
             .iter()
-            .enumerate()
-            .map(|(i, fld)| {
-                let focused = i == self.focus;
-                let mut spans = vec![
-                    Span::styled(
-                        format!("{:<16}", fld.label),
-                        if focused {
-                            theme.key_hint()
-                        } else {
-                            theme.dim()
-                        },
-                    ),
-                    Span::raw(if fld.secret && !fld.input.value().is_empty() {
-                        let n = fld.input.value().chars().count();
-                        format!("{} ({n} characters, hidden)", "•".repeat(n.min(12)))
-                    } else {
-                        fld.input.value().to_string()
-                    }),
-                ];
-                if focused {
-                    spans.push(Span::styled("▏", theme.key_hint()));
-                }
-                if fld.input.value().is_empty() {
-                    spans.push(Span::styled(format!(" {}", fld.hint), theme.dim()));
-                }
-                Line::from(spans)
-            })
+            .map(|l| Line::from(Span::styled(l.clone(), theme.dim())))
             .collect();
+        if !self.intro.is_empty() {
+            lines.push(Line::default());
+        }
+        lines.extend(
+            self.fields
+                .iter()
+                .enumerate()
+                .map(|(i, fld)| {
+                    let focused = i == self.focus;
+                    let mut spans = vec![
+                        Span::styled(
+                            format!("{:<16}", fld.label),
+                            if focused {
+                                theme.key_hint()
+                            } else {
+                                theme.dim()
+                            },
+                        ),
+                        Span::raw(if fld.secret && !fld.input.value().is_empty() {
+                            let n = fld.input.value().chars().count();
+                            format!("{} ({n} characters, hidden)", "•".repeat(n.min(12)))
+                        } else {
+                            fld.input.value().to_string()
+                        }),
+                    ];
+                    if focused {
+                        spans.push(Span::styled("▏", theme.key_hint()));
+                    }
+                    if fld.input.value().is_empty() {
+                        spans.push(Span::styled(format!(" {}", fld.hint), theme.dim()));
+                    }
+                    Line::from(spans)
+                })
+                .collect::<Vec<_>>(),
+        );
         if let Some(e) = &self.error {
             lines.push(Line::from(Span::styled(format!("✗ {e}"), theme.bad())));
         }
