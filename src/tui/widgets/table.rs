@@ -81,9 +81,22 @@ pub fn fit(s: &str, w: u16) -> Cow<'_, str> {
 }
 
 /// Column widths for `avail` columns of screen, and how many trailing
-/// columns were dropped because even their minimum did not fit.
+/// columns were dropped because even their minimum did not fit. Columns
+/// that cannot fit are dropped first, so the width they would have needed
+/// goes to the columns that stay (shrinking first would cut words in the
+/// kept columns and leave the dropped ones' room empty).
 pub fn layout_widths(columns: &[TableColumn], wanted: &[u16], avail: u16) -> (Vec<u16>, usize) {
-    let mut w: Vec<u16> = columns
+    let mut used = 0u32;
+    let keep = columns
+        .iter()
+        .take_while(|c| {
+            used += u32::from(c.min) + u32::from(used > 0);
+            used <= u32::from(avail)
+        })
+        .count()
+        .max(1)
+        .min(columns.len());
+    let mut w: Vec<u16> = columns[..keep]
         .iter()
         .zip(wanted)
         .map(|(c, &want)| want.clamp(c.min, c.max.max(c.min)))
@@ -105,7 +118,7 @@ pub fn layout_widths(columns: &[TableColumn], wanted: &[u16], avail: u16) -> (Ve
             None => break,
         }
     }
-    let mut dropped = 0;
+    let mut dropped = columns.len() - keep;
     while total(&w) > u32::from(avail) && w.len() > 1 {
         w.pop();
         dropped += 1;
@@ -235,6 +248,18 @@ mod tests {
         assert_eq!(d, 0);
         let (w, d) = layout_widths(&cols, &[10, 10, 10], 9);
         assert_eq!((w, d), (vec![4, 4], 1));
+    }
+
+    /// A column that cannot fit is dropped before the others shrink: its
+    /// room goes to them, nothing is cut while the right edge stays empty.
+    #[test]
+    fn dropped_columns_leave_their_room_to_the_kept_ones() {
+        let cols = [C, C, C];
+        // Three minimums (4 + 4 + 4 and the gaps) need 14: the third
+        // cannot fit in 12, and the two kept share all 12.
+        let (w, d) = layout_widths(&cols, &[8, 8, 8], 12);
+        assert_eq!(d, 1);
+        assert_eq!(w.iter().sum::<u16>() + 1, 12, "{w:?}");
     }
 
     #[test]
