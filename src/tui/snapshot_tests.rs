@@ -907,3 +907,82 @@ fn a_key_storedesk_renewed_keeps_the_listing_a_pasted_one_lists_again() {
     )));
     assert_eq!(fetches(&fx), 1, "a different customer is listed: {fx:?}");
 }
+
+/// Filters belong to the case (issue 16.2): the title names every filter
+/// and Store-side toggle, and another customer starts with none of them.
+#[test]
+fn filters_are_shown_and_a_new_customer_starts_without_them() {
+    use crate::store::model::ProductKind;
+    let mut app = entitlements_app(|_| {});
+    let mut f = crate::browse::Filter::default();
+    f.toggle_kind(ProductKind::Durable);
+    app.panes.entitlements.set_filter(f);
+    press(&mut app, KeyCode::Char('V'));
+    press(&mut app, KeyCode::Char('D'));
+    let title = app.panes.entitlements.title();
+    assert!(
+        title.starts_with("Durable · Store: valid only · no duplicates — "),
+        "{title}"
+    );
+    snap("entitlements_filters_in_title", &app);
+    // Another customer's key, while that listing runs.
+    let iat = now().timestamp() - 86_400;
+    app.update(Action::Paste(ms_key_for(
+        "demo-bob",
+        "collections",
+        iat,
+        iat + 30 * 86_400,
+        iat,
+    )));
+    press(&mut app, KeyCode::Char('2'));
+    let p = &app.panes.entitlements;
+    assert_eq!(p.validity, crate::store::model::ValidityType::All);
+    assert!(!p.exclude_duplicates);
+    assert!(p.title().starts_with("All — "), "{}", p.title());
+}
+
+/// V and D list again: when that costs more than a fifth of the calls
+/// left, the first press says what it costs and only a second one lists.
+#[test]
+fn a_costly_relist_asks_first() {
+    use crate::store::PageProgress;
+    use crate::tui::panes::PaneId;
+    use crate::tui::panes::entitlements::FetchState;
+    let mut app = entitlements_app(|_| {});
+    let FetchState::Done(done) = app.panes.entitlements.fetch.clone() else {
+        panic!("listed");
+    };
+    // The same listing, had it left only 10 calls: 3 pages cost > 10 / 5.
+    app.panes.entitlements.fetch = FetchState::Done(PageProgress {
+        calls_left: Some(done.pages * 5 - 1),
+        ..done
+    });
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('V'),
+        KeyModifiers::NONE,
+    )));
+    assert!(fx.is_empty(), "nothing listed yet: {fx:?}");
+    let toast = app.toast.clone().unwrap_or_default();
+    assert!(toast.contains("press V again"), "{toast}");
+    assert!(
+        toast.contains(&format!("about {} call", done.pages)),
+        "{toast}"
+    );
+    assert_eq!(
+        app.panes.entitlements.validity,
+        crate::store::model::ValidityType::All
+    );
+    let fx = app.update(Action::Key(KeyEvent::new(
+        KeyCode::Char('V'),
+        KeyModifiers::NONE,
+    )));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, crate::tui::app::Effect::Pane(PaneId::Entitlements, _))),
+        "the second press lists: {fx:?}"
+    );
+    assert_eq!(
+        app.panes.entitlements.validity,
+        crate::store::model::ValidityType::Valid
+    );
+}

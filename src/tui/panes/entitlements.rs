@@ -283,6 +283,8 @@ pub struct EntitlementsPane {
     pub writing: bool,
     /// Product titles by upper-cased id, for the detail (names, not only ids).
     pub titles: std::collections::BTreeMap<String, String>,
+    /// V or D pressed once on a costly re-list: the next press goes on.
+    relist_armed: Option<Command>,
     /// The table's scroll position and height, kept by `fit`.
     pub offset: usize,
     pub page_height: usize,
@@ -309,6 +311,7 @@ impl Default for EntitlementsPane {
             orders: None,
             writing: false,
             titles: Default::default(),
+            relist_armed: None,
             offset: 0,
             page_height: 20,
             fetched_key: None,
@@ -437,6 +440,9 @@ impl EntitlementsPane {
                 if ctx.conn.is_none() || !(focused || self.is_fetching()) {
                     return PaneOutput::none();
                 }
+                // Filters belong to the case: another customer starts with
+                // none, so nothing of theirs is hidden by the last ticket's.
+                self.forget_filters();
                 self.fetched_key = Some(k.to_string());
                 self.start_fetch()
             }
@@ -907,6 +913,9 @@ impl EntitlementsPane {
     }
 
     pub fn on_command(&mut self, cmd: Command, ctx: &PaneCtx) -> Routed {
+        if !matches!(cmd, Command::ToggleValidity | Command::ToggleDuplicates) {
+            self.relist_armed = None;
+        }
         self.now = ctx.now.timestamp();
         let len = self.view.visible.len();
         let page = self.page_height.max(1);
@@ -1053,6 +1062,9 @@ impl EntitlementsPane {
                 PaneOutput::none()
             }
             Command::ToggleValidity => {
+                if let Some(ask) = self.relist_guard(cmd, "V") {
+                    return Routed::handled(ask);
+                }
                 self.validity = match self.validity {
                     ValidityType::All => ValidityType::Valid,
                     ValidityType::Valid => ValidityType::Invalid,
@@ -1061,6 +1073,9 @@ impl EntitlementsPane {
                 self.refetch_for_option(ctx)
             }
             Command::ToggleDuplicates => {
+                if let Some(ask) = self.relist_guard(cmd, "D") {
+                    return Routed::handled(ask);
+                }
                 self.exclude_duplicates = !self.exclude_duplicates;
                 self.refetch_for_option(ctx)
             }
@@ -1090,6 +1105,63 @@ impl EntitlementsPane {
             _ => return Routed::ignored(),
         };
         Routed::handled(out)
+    }
+
+    /// A new customer's listing starts unfiltered.
+    fn forget_filters(&mut self) {
+        self.view.filter = Default::default();
+        self.validity = ValidityType::All;
+        self.exclude_duplicates = false;
+        self.relist_armed = None;
+        if let Modal::Editor(_) = self.modal {
+            self.modal = Modal::None;
+        }
+    }
+
+    /// The list's title: every filter and every Store-side toggle, then
+    /// the counts ("All · Store: valid only · no duplicates — 6 of 6").
+    pub fn title(&self) -> String {
+        let mut t = self.view.filter.describe();
+        match self.validity {
+            ValidityType::All => {}
+            ValidityType::Valid => t.push_str(" · Store: valid only"),
+            _ => t.push_str(" · Store: invalid only"),
+        }
+        if self.exclude_duplicates {
+            t.push_str(" · no duplicates");
+        }
+        format!(
+            "{t} — {} of {}",
+            crate::browse::thousands(self.view.visible.len()),
+            crate::browse::thousands(self.data.len())
+        )
+    }
+
+    /// What listing again would cost (the last listing's pages) and the
+    /// calls left, when that is more than a fifth of what is left.
+    fn costly_relist(&self) -> Option<(u32, u32)> {
+        let FetchState::Done(p) = &self.fetch else {
+            return None;
+        };
+        let left = p.calls_left?;
+        (p.pages.saturating_mul(5) > left).then_some((p.pages, left))
+    }
+
+    /// V and D list again: when that would spend more than a fifth of the
+    /// customer's calls left, the first press says so and a second goes on.
+    fn relist_guard(&mut self, cmd: Command, key: &str) -> Option<PaneOutput> {
+        match self.costly_relist() {
+            Some((cost, left)) if self.relist_armed != Some(cmd) => {
+                self.relist_armed = Some(cmd);
+                Some(PaneOutput::toast(format!(
+                    "{key} lists again: about {cost} call(s) of the {left} this customer has left — press {key} again to go on"
+                )))
+            }
+            _ => {
+                self.relist_armed = None;
+                None
+            }
+        }
     }
 
     fn refetch_for_option(&mut self, ctx: &PaneCtx) -> PaneOutput {

@@ -231,7 +231,7 @@ fn draw_editor(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane
 }
 
 fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
-    let title = format!(" {} ", pane.view.title(&pane.data));
+    let title = format!(" {} ", pane.title());
     let hints = " / filter · s/S sort · h/H hide/show · Enter detail · e export · y copy · r refresh · V validity · D dups ";
     let block = Block::bordered()
         .title(Span::styled(title, theme.title()))

@@ -107,5 +107,10 @@ fn facts(app: &App, theme: &Theme) -> Vec<Span<'static>> {
             theme.bad(),
         ));
     }
+    // Always on screen, so a new user can find every key; it follows a
+    // keys.toml rebinding.
+    let help = crate::tui::keymap::label(crate::tui::keymap::Command::Help).unwrap_or("?");
+    spans.push(Span::styled("│ ", theme.dim()));
+    spans.push(Span::styled(format!("{help} help "), theme.key_hint()));
     spans
 }
