@@ -381,13 +381,21 @@ impl App {
                 }
                 vec![]
             }
-            Some(Overlay::Help { scroll }) => {
+            Some(Overlay::Help { .. }) => {
                 // Scrolls with the list keys, so a rebound list scrolls it too.
+                let size = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+                let max = crate::tui::view::body_area(self, size)
+                    .map_or(0, crate::tui::widgets::help::max_scroll);
+                let Some(Overlay::Help { scroll }) = &mut self.overlay else {
+                    return vec![];
+                };
                 match keymap::lookup(&key, Scope::Lists) {
-                    Some(Command::Down) => *scroll = scroll.saturating_add(1),
+                    Some(Command::Down) => *scroll = scroll.saturating_add(1).min(max),
                     Some(Command::Up) => *scroll = scroll.saturating_sub(1),
-                    Some(Command::PageDown) => *scroll = scroll.saturating_add(10),
+                    Some(Command::PageDown) => *scroll = scroll.saturating_add(10).min(max),
                     Some(Command::PageUp) => *scroll = scroll.saturating_sub(10),
+                    Some(Command::Top) => *scroll = 0,
+                    Some(Command::Bottom) => *scroll = max,
                     _ if keymap::lookup(&key, Scope::Global) == Some(Command::Quit) => {
                         return self.quit();
                     }
@@ -426,6 +434,8 @@ impl App {
                 match cmd {
                     Some(Command::Down) if n > 0 => *selected = (*selected + 1) % n,
                     Some(Command::Up) if n > 0 => *selected = (*selected + n - 1) % n,
+                    Some(Command::Top | Command::PageUp) => *selected = 0,
+                    Some(Command::Bottom | Command::PageDown) => *selected = n.saturating_sub(1),
                     Some(Command::Open) => {
                         let pick = *selected;
                         self.overlay = None;

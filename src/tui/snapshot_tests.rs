@@ -276,6 +276,30 @@ fn demo_customer_picker_loads_both_keys() {
     connected(&mut app);
     press(&mut app, KeyCode::Char('d'));
     snap("demo_picker", &app);
+    // G / End reach the last customer, g / Home the first (issue 16.10).
+    if let crate::tui::app::ConnState::Ready(c) = &mut app.conn {
+        let ada = c.demo_customers[0].clone();
+        for name in ["gus", "cora", "wally"] {
+            c.demo_customers.push(crate::sandbox::DemoCustomer {
+                name: name.into(),
+                ..ada.clone()
+            });
+        }
+    }
+    let n = app.connection().map_or(0, |c| c.demo_customers.len());
+    assert!(n > 2, "several demo customers to move through");
+    for (key, want) in [
+        (KeyCode::Char('G'), n - 1),
+        (KeyCode::Home, 0),
+        (KeyCode::End, n - 1),
+        (KeyCode::Char('g'), 0),
+    ] {
+        press(&mut app, key);
+        assert!(
+            matches!(app.overlay, Some(crate::tui::app::Overlay::Demo { selected }) if selected == want),
+            "{key:?} selects {want}"
+        );
+    }
     press(&mut app, KeyCode::Enter);
     assert!(app.panes.key.collections_token().is_some());
     assert!(app.panes.key.purchase_token().is_some());
@@ -985,4 +1009,130 @@ fn a_costly_relist_asks_first() {
         app.panes.entitlements.validity,
         crate::store::model::ValidityType::Valid
     );
+}
+
+/// `r` keeps the selected row selected when it comes back, and a refresh
+/// that fails gives the whole previous listing back (issue 16.3, 16.10).
+#[test]
+fn a_refresh_keeps_the_selection_and_a_failed_one_keeps_the_listing() {
+    use crate::store::PageProgress;
+    use crate::store::model::QueryResponse;
+    use crate::tui::panes::entitlements::{EntEvent, FetchError};
+    use crate::tui::panes::{PaneEvent, PaneId};
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("../../tests/fixtures/entitlements/pages.json")).unwrap();
+    let pages: Vec<QueryResponse> = fixture["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| serde_json::from_str(&p.to_string()).unwrap())
+        .collect();
+    let ent = |app: &mut App, ev: EntEvent| {
+        app.update(Action::Job(JobEvent::Pane(
+            PaneId::Entitlements,
+            PaneEvent::Entitlements(ev),
+        )))
+    };
+    let selected_product = |app: &App| {
+        let p = &app.panes.entitlements;
+        let i = p.selected_row().unwrap();
+        p.data.sym(p.data.row(i).unwrap().product).to_string()
+    };
+    let mut app = entitlements_app(|_| {});
+    let total = app.panes.entitlements.data.len();
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Down);
+    }
+    let chosen = selected_product(&app);
+    assert_eq!(app.panes.entitlements.selected, 4);
+    press(&mut app, KeyCode::Char('r'));
+    ent(
+        &mut app,
+        EntEvent::Plan {
+            fetch_id: 2,
+            mode: crate::tui::panes::entitlements::QueryMode::V8 {
+                reason: "profile \"sandbox\" lists no product_ids, and v9 needs them".into(),
+            },
+        },
+    );
+    let mut progress = PageProgress::default();
+    for p in &pages {
+        progress.pages += 1;
+        progress.items += p.items.len();
+        progress.calls_left = Some(95);
+        ent(
+            &mut app,
+            EntEvent::Page {
+                fetch_id: 2,
+                items: p.items.clone(),
+                progress,
+            },
+        );
+    }
+    ent(
+        &mut app,
+        EntEvent::Finished {
+            fetch_id: 2,
+            result: Ok(progress),
+        },
+    );
+    assert_eq!(selected_product(&app), chosen, "the row stays selected");
+    // A refresh that fails after one page: the whole listing comes back.
+    press(&mut app, KeyCode::Char('r'));
+    ent(
+        &mut app,
+        EntEvent::Page {
+            fetch_id: 3,
+            items: pages[0].items.clone(),
+            progress: PageProgress {
+                pages: 1,
+                items: pages[0].items.len(),
+                calls_left: Some(90),
+            },
+        },
+    );
+    ent(
+        &mut app,
+        EntEvent::Finished {
+            fetch_id: 3,
+            result: Err(FetchError::Failed("HTTP 503".into())),
+        },
+    );
+    assert_eq!(app.panes.entitlements.data.len(), total);
+    assert_eq!(selected_product(&app), chosen);
+    let err = app.last_error.clone().unwrap_or_default();
+    assert!(err.contains("previous listing is kept"), "{err}");
+    snap("entitlements_refresh_failed", &app);
+}
+
+/// `?` at 80×24 scrolls to its real end and no further; G / g jump there
+/// and back (issue 16.7).
+#[test]
+fn help_scrolls_to_its_real_end() {
+    let mut app = test_app(Environment::Sandbox);
+    connected(&mut app);
+    press(&mut app, KeyCode::Char('?'));
+    press(&mut app, KeyCode::Char('G'));
+    let Some(crate::tui::app::Overlay::Help { scroll: end }) = app.overlay else {
+        panic!("help open");
+    };
+    assert!(end > 0, "the help is longer than 24 rows");
+    let last = render_text(&app, 80, 24);
+    assert!(
+        last.contains("each asks for confirmation"),
+        "the last line is on screen:\n{last}"
+    );
+    snap("help_end", &app);
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Down);
+    }
+    assert!(
+        matches!(app.overlay, Some(crate::tui::app::Overlay::Help { scroll }) if scroll == end),
+        "no scrolling past the end"
+    );
+    press(&mut app, KeyCode::Char('g'));
+    assert!(matches!(
+        app.overlay,
+        Some(crate::tui::app::Overlay::Help { scroll: 0 })
+    ));
 }

@@ -251,6 +251,10 @@ pub struct Detail {
     pub scroll: u16,
 }
 
+/// A row's identity across listings: product, sku, entitlement id and
+/// transaction id.
+type RowId = (String, String, String, String);
+
 /// What has the keyboard before the list. One at a time, so which one
 /// takes a key never depends on the order of checks.
 #[derive(Debug, Default)]
@@ -285,6 +289,11 @@ pub struct EntitlementsPane {
     pub titles: std::collections::BTreeMap<String, String>,
     /// V or D pressed once on a costly re-list: the next press goes on.
     relist_armed: Option<Command>,
+    /// While `r` lists again: the listing it replaces, given back if the
+    /// new one fails or is cancelled (a failed refresh never leaves less).
+    previous: Option<(Dataset, FetchState, Option<QueryMode>)>,
+    /// The row selected before `r`, selected again when it comes back.
+    follow: Option<RowId>,
     /// The table's scroll position and height, kept by `fit`.
     pub offset: usize,
     pub page_height: usize,
@@ -312,6 +321,8 @@ impl Default for EntitlementsPane {
             writing: false,
             titles: Default::default(),
             relist_armed: None,
+            previous: None,
+            follow: None,
             offset: 0,
             page_height: 20,
             fetched_key: None,
@@ -398,6 +409,30 @@ impl EntitlementsPane {
         self.view.visible.get(self.selected).copied()
     }
 
+    /// What names a row across two listings of the same customer.
+    fn row_id(&self, i: u32) -> Option<RowId> {
+        let r = self.data.row(i)?;
+        Some((
+            self.data.sym(r.product).to_string(),
+            self.data.sym(r.sku).to_string(),
+            self.data.text(r.id).to_string(),
+            self.data.text(r.transaction).to_string(),
+        ))
+    }
+
+    /// Select the row `follow` names, once it has arrived.
+    fn find_followed(&mut self) {
+        let Some(id) = self.follow.clone() else {
+            return;
+        };
+        if let Some(p) = (0..self.view.visible.len())
+            .find(|&p| self.row_id(self.view.visible[p]).as_ref() == Some(&id))
+        {
+            self.selected = p;
+            self.follow = None;
+        }
+    }
+
     /// Called after every update: starts a fetch when the pane is on screen
     /// with a key not fetched yet, or when a new key replaces a running one;
     /// forgets everything when the case is cleared.
@@ -475,6 +510,8 @@ impl EntitlementsPane {
         let mut out = self.cancel_running();
         let fetch_id = self.next_fetch_id;
         self.next_fetch_id += 1;
+        self.previous = None;
+        self.follow = None;
         self.data = Dataset::new();
         self.view.rebuild(&self.data, self.now);
         self.selected = 0;
@@ -518,6 +555,7 @@ impl EntitlementsPane {
                 self.data.extend(progress.pages, items);
                 self.view.rebuild(&self.data, self.now);
                 self.reselect(keep);
+                self.find_followed();
                 self.fetch = FetchState::Running {
                     fetch_id,
                     progress,
@@ -547,6 +585,26 @@ impl EntitlementsPane {
                     _ => PageProgress::default(),
                 };
                 let titles = self.ask_titles();
+                // A refresh that did not finish gives the whole listing back.
+                if let (Err(e), Some((data, fetch, mode))) = (&result, self.previous.take()) {
+                    self.data = data;
+                    self.fetch = fetch;
+                    self.mode = mode;
+                    self.view.rebuild(&self.data, self.now);
+                    self.selected = 0;
+                    self.find_followed();
+                    self.follow = None;
+                    return match e {
+                        FetchError::Cancelled => PaneOutput::toast(
+                            "refresh cancelled: the previous listing is kept (r lists again)",
+                        ),
+                        FetchError::Failed(m) => PaneOutput::error(format!(
+                            "refresh failed: {m} — the previous listing is kept (r lists again)"
+                        )),
+                    };
+                }
+                self.previous = None;
+                self.follow = None;
                 let mut out = match result {
                     Ok(p) => {
                         self.fetch = FetchState::Done(p);
@@ -1008,7 +1066,18 @@ impl EntitlementsPane {
                 if ctx.conn.is_none() {
                     PaneOutput::error("not connected to a Store yet")
                 } else {
-                    self.start_fetch()
+                    let follow = self.selected_row().and_then(|i| self.row_id(i));
+                    let kept = matches!(self.fetch, FetchState::Done(_)).then(|| {
+                        (
+                            std::mem::take(&mut self.data),
+                            self.fetch.clone(),
+                            self.mode.clone(),
+                        )
+                    });
+                    let out = self.start_fetch();
+                    self.previous = kept;
+                    self.follow = follow;
+                    out
                 }
             }
             Command::Filter => {

@@ -6,7 +6,7 @@ use crate::tui::widgets::centered;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 /// The help text as lines, grouped by scope, from the keymap in force (a
 /// user's `keys.toml` included).
@@ -39,18 +39,51 @@ fn lines_for(theme: &Theme, keymap: &Keymap) -> Vec<Line<'static>> {
     lines
 }
 
-pub fn view(f: &mut Frame, area: Rect, theme: &Theme, scroll: u16) {
-    let lines = help_lines(theme);
-    let r = centered(
+/// Where the overlay sits over the pane area.
+fn popup(area: Rect) -> Rect {
+    centered(
         area,
         area.width.saturating_sub(4).min(100),
         area.height.saturating_sub(2),
-    );
+    )
+}
+
+/// The furthest the help can scroll in `area`: its last line at the
+/// bottom, lines wrapped as drawn (long ones wrap rather than being cut).
+pub fn max_scroll(area: Rect) -> u16 {
+    let inner = Block::bordered().inner(popup(area));
+    let rows = Paragraph::new(help_lines(&Theme { color: false }))
+        .wrap(Wrap { trim: false })
+        .line_count(inner.width);
+    u16::try_from(rows)
+        .unwrap_or(u16::MAX)
+        .saturating_sub(inner.height)
+}
+
+pub fn view(f: &mut Frame, area: Rect, theme: &Theme, scroll: u16) {
+    let lines = help_lines(theme);
+    let r = popup(area);
     f.render_widget(Clear, r);
+    let max = max_scroll(area);
+    let title = if max == 0 {
+        " Help · any key closes ".to_string()
+    } else {
+        format!(
+            " Help · ↑↓ PgUp/PgDn g/G scroll · line {} of {} · any other key closes ",
+            scroll.min(max) + 1,
+            max + 1
+        )
+    };
     let block = Block::bordered()
         .border_style(theme.border_focus())
-        .title(" Help · ↑↓ scroll · any other key closes ");
-    f.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), r);
+        .title(title);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll.min(max), 0)),
+        r,
+    );
 }
 
 #[cfg(test)]
