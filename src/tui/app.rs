@@ -309,7 +309,23 @@ impl App {
                 form.insert_str(&text);
                 return vec![];
             }
-            _ => {}
+            // RETAIL's typed confirmation takes the paste into its field.
+            Some(Overlay::Confirm(d)) if d.must_type.is_some() => {
+                d.insert_str(&text);
+                d.mismatch = false;
+                return vec![];
+            }
+            // Any other open window has no text field: loading a key into
+            // the case behind it (behind a confirmation, above all) would
+            // change what the operator is looking at without showing it.
+            Some(open) => {
+                self.last_error = Some(format!(
+                    "paste ignored: {} is open and has no text field; close it (Esc) first, then paste",
+                    overlay_name(open)
+                ));
+                return vec![];
+            }
+            None => {}
         }
         // A paste anywhere but a text field is a key for the case.
         let ctx = self.pane_ctx();
@@ -674,6 +690,18 @@ impl App {
                 self.absorb(routed.output)
             }
         }
+    }
+}
+
+/// What an open window is called in a notice.
+fn overlay_name(o: &Overlay) -> &'static str {
+    match o {
+        Overlay::Help { .. } => "the help",
+        Overlay::Palette(_) => "the command palette",
+        Overlay::Confirm(_) => "a confirmation",
+        Overlay::Resolve(_) => "the :resolve form",
+        Overlay::Demo { .. } => "the demo customer picker",
+        Overlay::Doctor(_) => "the doctor",
     }
 }
 

@@ -283,3 +283,5 @@ mod snapshot_tests;
 mod snapshot_tests_lists;
 #[cfg(test)]
 mod snapshot_tests_truth;
+#[cfg(test)]
+mod snapshot_tests_once;

@@ -12,7 +12,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
 
-fn now() -> chrono::DateTime<Utc> {
+pub fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()
 }
 
@@ -32,7 +32,7 @@ pub fn test_app(env: Environment) -> App {
     app
 }
 
-fn connected(app: &mut App) {
+pub fn connected(app: &mut App) {
     app.update(Action::Job(JobEvent::Connected(Connection {
         base_description: "http://127.0.0.1:1/collections".into(),
         client_id: "1a2b3c4d-0000-4000-8000-000000000001".into(),
@@ -96,11 +96,11 @@ pub fn ms_key_for(user: &str, kind: &str, iat: i64, exp: i64, nbf: i64) -> Strin
     )
 }
 
-fn press(app: &mut App, c: KeyCode) {
+pub fn press(app: &mut App, c: KeyCode) {
     app.update(Action::Key(KeyEvent::new(c, KeyModifiers::NONE)));
 }
 
-fn snap(name: &str, app: &App) {
+pub fn snap(name: &str, app: &App) {
     for (w, h) in SIZES {
         insta::assert_snapshot!(
             format!("{name}_{w}x{h}"),
