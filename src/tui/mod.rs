@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod jobs;
 pub mod keymap;
 pub mod panes;
+pub mod pending_gate;
 pub mod render;
 pub mod theme;
 pub mod view;

@@ -496,6 +496,7 @@ fn pending_writes_are_prominent_and_replay_asks_first() {
         created_at: "2026-11-23T09:58:00.0000000+00:00".into(),
         attempts: 1,
         last_error: Some("timeout after 20 s".into()),
+        ..Default::default()
     }]))));
     let text = render_text(&app, 80, 24);
     assert!(text.contains("1 PENDING"), "{text}");
@@ -525,6 +526,7 @@ fn resolve_asks_for_outcome_and_note_then_confirms() {
         created_at: "2026-11-23T09:58:00.0000000+00:00".into(),
         attempts: 1,
         last_error: Some("connection reset after the request was sent".into()),
+        ..Default::default()
     };
     let lines = vec![
         line(3, "qa", false, "Extend subscription 7d1f3b2c"),

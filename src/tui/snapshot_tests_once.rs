@@ -146,3 +146,135 @@ fn a_paste_with_nothing_open_loads_the_key() {
         Some(bobs_key())
     );
 }
+
+/// A pending consume of 9NSDCOIN0500 for the case's customer, as the
+/// journal reports it.
+fn pending_consume(app: &App, id: i64, product: &str) -> crate::tui::app::PendingLine {
+    let key = app.panes.key.collections_token().unwrap_or_default();
+    crate::tui::app::PendingLine {
+        id,
+        profile: "sandbox".into(),
+        customer: crate::store::keyinfo::case_customer(key),
+        subject: Some(product.into()),
+        replay_safe: true,
+        summary: format!("consume 1 × {product}"),
+        customer_fp: crate::keys::fingerprint(key),
+        created_at: "2026-11-23T09:58:00.0000000+00:00".into(),
+        attempts: 1,
+        last_error: Some("connection reset after the request was sent".into()),
+    }
+}
+
+/// Open the consume form on 9NSDCOIN0500 and submit a quantity of 1.
+fn confirm_consume(app: &mut App) {
+    app.panes.entitlements.set_filter(crate::browse::Filter {
+        text: "COIN0500".into(),
+        ..Default::default()
+    });
+    let fx = app.run_command(Command::Consume);
+    assert!(fx.is_empty());
+    press(app, KeyCode::Backspace);
+    press(app, KeyCode::Char('1'));
+    let fx = app.update(Action::Key(crossterm::event::KeyEvent::new(
+        KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    )));
+    assert!(fx.is_empty(), "nothing is sent before a confirmation: {fx:?}");
+}
+
+/// Issue 14 point 3: while a write of this customer and product is
+/// pending, a new one asks first, showing the pending one and offering
+/// :replay / :resolve; sending anyway still goes through its confirmation.
+#[test]
+fn a_new_write_behind_a_pending_one_asks_first() {
+    use crate::tui::app::JobEvent;
+    let mut app = crate::tui::snapshot_tests::entitlements_app(|_| {});
+    let line = pending_consume(&app, 12, "9NSDCOIN0500");
+    app.update(Action::Job(JobEvent::Pending(Ok(vec![line]))));
+    confirm_consume(&mut app);
+    assert!(
+        matches!(app.overlay, Some(Overlay::PendingGate(_))),
+        "the gate, not the confirmation: {:?}",
+        app.overlay
+    );
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("#12 consume 1 × 9NSDCOIN0500"), "{text}");
+    assert!(text.contains(":replay") && text.contains(":resolve"), "{text}");
+    snap("pending_gate", &app);
+
+    // Enter on the first choice: the replay confirmation (REPLAY typed in
+    // any environment), never the new write.
+    press(&mut app, KeyCode::Enter);
+    let Some(Overlay::Confirm(d)) = &app.overlay else {
+        panic!("replay confirmation: {:?}", app.overlay)
+    };
+    assert_eq!(d.effect(), &Effect::ReplayPending);
+    press(&mut app, KeyCode::Esc);
+
+    // :resolve reads the list afresh and offers this write first.
+    confirm_consume(&mut app);
+    press(&mut app, KeyCode::Down);
+    let fx = app.update(Action::Key(crossterm::event::KeyEvent::new(
+        KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    )));
+    assert_eq!(fx, vec![Effect::ReadPending]);
+    let mut other = pending_consume(&app, 11, "9NSDOTHER001");
+    other.replay_safe = false;
+    let line = pending_consume(&app, 12, "9NSDCOIN0500");
+    app.update(Action::Job(JobEvent::Pending(Ok(vec![other, line]))));
+    let Some(Overlay::Resolve(form)) = &app.overlay else {
+        panic!("resolve form: {:?}", app.overlay)
+    };
+    assert_eq!(form.value(0), "12");
+    press(&mut app, KeyCode::Esc);
+
+    // Sending anyway: the write's own confirmation, then exactly one write.
+    confirm_consume(&mut app);
+    press(&mut app, KeyCode::Up);
+    let fx = app.update(Action::Key(crossterm::event::KeyEvent::new(
+        KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    )));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
+    let fx = app.update(Action::Key(crossterm::event::KeyEvent::new(
+        KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    )));
+    assert_eq!(fx.len(), 1, "{fx:?}");
+}
+
+/// Esc in the gate sends nothing; a pending write of another product or
+/// another profile does not stop a write.
+#[test]
+fn the_gate_cancels_and_ignores_other_products_and_profiles() {
+    use crate::tui::app::JobEvent;
+    let mut app = crate::tui::snapshot_tests::entitlements_app(|_| {});
+    app.update(Action::Job(JobEvent::Pending(Ok(vec![pending_consume(
+        &app,
+        3,
+        "9NSDCOIN0500",
+    )]))));
+    confirm_consume(&mut app);
+    let fx = app.update(Action::Key(crossterm::event::KeyEvent::new(
+        KeyCode::Esc,
+        crossterm::event::KeyModifiers::NONE,
+    )));
+    assert!(fx.is_empty() && app.overlay.is_none());
+    assert!(app.toast.as_deref().unwrap_or("").contains("nothing was sent"));
+
+    let mut elsewhere = pending_consume(&app, 4, "9NSDCOIN0500");
+    elsewhere.profile = "qa".into();
+    let other_product = pending_consume(&app, 5, "9NSDDLC00001");
+    app.update(Action::Job(JobEvent::Pending(Ok(vec![
+        elsewhere,
+        other_product,
+    ]))));
+    confirm_consume(&mut app);
+    assert!(
+        matches!(app.overlay, Some(Overlay::Confirm(_))),
+        "{:?}",
+        app.overlay
+    );
+}
