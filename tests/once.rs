@@ -753,3 +753,116 @@ async fn a_damaged_seal_key_leaves_the_audit_readable() {
         "only the first applied"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Point 4: a clawback acknowledgement can always be settled
+// ---------------------------------------------------------------------------
+
+impl Rig {
+    /// Receive clawback events, visible again after `visibility` seconds:
+    /// (message id, pop receipt) of the first.
+    async fn receive(&self, visibility: u32) -> (String, String) {
+        let sas = self.client.clawback_sas().await.unwrap().value;
+        let got = self
+            .client
+            .queue_receive(&sas.uri, 1, Some(visibility))
+            .await
+            .unwrap()
+            .value;
+        let m = &got[0].message;
+        (m.message_id.clone(), m.pop_receipt.clone().unwrap())
+    }
+
+    async fn queued_ids(&self) -> Vec<String> {
+        let sas = self.client.clawback_sas().await.unwrap().value;
+        let got = self.client.queue_peek(&sas.uri, 32).await.unwrap().value;
+        got.into_iter().map(|e| e.message.message_id).collect()
+    }
+}
+
+/// An acknowledgement refused for a stale pop receipt (the event was
+/// received again since) is retried with the fresh receipt: the same
+/// journal entry's next attempt, not "already in the journal".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_clawback_ack_is_retried_with_a_fresh_receipt() {
+    let rig = Rig::start(&[]).await;
+    let (mid, stale) = rig.receive(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let (again, fresh) = rig.receive(300).await;
+    assert_eq!(again, mid, "the same event, received again");
+    assert_ne!(stale, fresh);
+
+    let first = rig
+        .execute(&WriteRequest::clawback_ack(&mid, &stale, "o-1"))
+        .await;
+    let WriteOutcome::Failed { write_id, reason, .. } = &first else {
+        panic!("a stale receipt is refused on the first attempt: {first:?}")
+    };
+    assert!(reason.contains("PopReceipt"), "{reason}");
+
+    let retry = journal::execute(
+        &rig.journal,
+        &rig.client,
+        &WriteRequest::clawback_ack(&mid, &fresh, "o-1"),
+        &rig.actor,
+    )
+    .await;
+    let retry = retry.expect("a fresh receipt is the next attempt, not a duplicate");
+    assert!(matches!(retry, WriteOutcome::Done { .. }), "{retry:?}");
+    assert_eq!(retry.write_id(), *write_id, "the same journal entry");
+    let w = rig.journal.write(*write_id).unwrap().unwrap();
+    assert_eq!(w.state, WriteState::Done);
+    assert_eq!(w.attempts, 2);
+    assert_eq!(w.target.as_deref(), Some(mid.as_str()), "identity: the event");
+    assert_eq!(
+        rig.events(*write_id),
+        ["attempt", "failed", "attempt", "done"],
+        "each attempt audited"
+    );
+    assert!(!rig.queued_ids().await.contains(&mid), "the event is gone");
+    // Done is final: acknowledging it again is refused as a duplicate.
+    let again = journal::execute(
+        &rig.journal,
+        &rig.client,
+        &WriteRequest::clawback_ack(&mid, &fresh, "o-1"),
+        &rig.actor,
+    )
+    .await;
+    assert!(again.is_err(), "{again:?}");
+}
+
+/// An acknowledgement left pending (a 500) while its receipt went stale:
+/// acknowledging with a fresh receipt is that write's next attempt, and a
+/// later replay would use the fresh receipt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_clawback_ack_takes_a_fresh_receipt() {
+    let rig = Rig::start(&[]).await;
+    let (mid, stale) = rig.receive(1).await;
+    rig.fault("queue:500");
+    let first = rig
+        .execute(&WriteRequest::clawback_ack(&mid, &stale, "o-1"))
+        .await;
+    let id = first.write_id();
+    assert_eq!(
+        rig.journal.write(id).unwrap().unwrap().state,
+        WriteState::Pending,
+        "{first:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let (_, fresh) = rig.receive(300).await;
+    rig.fault("queue:500");
+    let second = journal::execute(
+        &rig.journal,
+        &rig.client,
+        &WriteRequest::clawback_ack(&mid, &fresh, "o-1"),
+        &rig.actor,
+    )
+    .await
+    .expect("the next attempt of the same entry");
+    assert_eq!(second.write_id(), id);
+    assert_eq!(rig.journal.write(id).unwrap().unwrap().attempts, 2);
+    // The replay sends the fresh receipt: it settles.
+    let outcome = rig.replay().await;
+    assert!(matches!(outcome, WriteOutcome::Done { .. }), "{outcome:?}");
+    assert!(!rig.queued_ids().await.contains(&mid));
+}

@@ -98,6 +98,29 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE writes ADD COLUMN customer TEXT;
     ALTER TABLE audit ADD COLUMN customer TEXT;
     "#,
+    // v3: a clawback acknowledgement is identified by its event's message
+    // id alone; the pop receipt (which changes each time the event is
+    // received) lives in `receipt`, outside the identity, so a stale or
+    // refused acknowledgement can be retried with a fresh receipt as the
+    // same write's next attempt — and only that kind may go from failed
+    // back to pending, since deleting an event twice removes nothing else.
+    r#"
+    ALTER TABLE writes ADD COLUMN receipt TEXT;
+    DROP TRIGGER writes_identity_fixed;
+    DROP TRIGGER writes_settled_final;
+    UPDATE writes
+       SET receipt = substr(target, instr(target, '/') + 1),
+           target = substr(target, 1, instr(target, '/') - 1)
+     WHERE kind = 'clawback_ack' AND instr(target, '/') > 0;
+    CREATE TRIGGER writes_identity_fixed
+    BEFORE UPDATE OF kind, idempotency_key, target, body, profile, environment, customer_fp ON writes
+    BEGIN SELECT RAISE(ABORT, 'journal: a write''s identity cannot change'); END;
+    CREATE TRIGGER writes_settled_final
+    BEFORE UPDATE OF state ON writes
+    WHEN OLD.state <> 'pending'
+     AND NOT (OLD.kind = 'clawback_ack' AND OLD.state = 'failed' AND NEW.state = 'pending')
+    BEGIN SELECT RAISE(ABORT, 'journal: a settled write cannot change state'); END;
+    "#,
 ];
 
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

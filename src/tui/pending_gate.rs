@@ -21,16 +21,16 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use serde_json::Value;
 
 /// What a write is about beyond its customer: the product of a consume or
-/// grant, the subscription of a change, the event of an acknowledgement.
-/// None for writes that are harmless to repeat (a key renewal) or have no
-/// product to compare (an offer claim carries its own trackingId).
+/// grant, the subscription of a change. None for writes that are harmless
+/// to repeat (a key renewal), that have no product to compare (an offer
+/// claim carries its own trackingId), or whose repeat is the same journal
+/// entry's next attempt (a clawback acknowledgement with a fresh receipt).
 pub fn subject(kind: WriteKind, body: &Value, target: Option<&str>) -> Option<String> {
     let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
     match kind {
         WriteKind::Consume | WriteKind::Grant => field("productId"),
         WriteKind::RecurrenceChange => target.map(str::to_string),
-        WriteKind::ClawbackAck => field("messageId"),
-        WriteKind::RenewKey | WriteKind::OfferClaim => None,
+        WriteKind::ClawbackAck | WriteKind::RenewKey | WriteKind::OfferClaim => None,
     }
 }
 
