@@ -106,6 +106,11 @@ fn write_config(dir: &Path, info: &Value) -> PathBuf {
 
 /// `storedesk` against the sandbox process, with the test's data dir.
 fn storedesk(dir: &Path, sb: &SandboxProcess) -> Command {
+    storedesk_at(dir, sb, &dir.join("data"))
+}
+
+/// The same with another data dir.
+fn storedesk_at(dir: &Path, sb: &SandboxProcess, data: &Path) -> Command {
     let config = dir.join("config.toml");
     if !config.exists() {
         write_config(dir, &sb.info);
@@ -114,7 +119,7 @@ fn storedesk(dir: &Path, sb: &SandboxProcess) -> Command {
     c.arg("--config")
         .arg(config)
         .args(["--profile", "qa", "--data-dir"])
-        .arg(dir.join("data"))
+        .arg(data)
         .env(
             "QA_SANDBOX_SECRET",
             sb.info["client_secret"].as_str().unwrap(),
@@ -865,4 +870,66 @@ async fn a_pending_clawback_ack_takes_a_fresh_receipt() {
     let outcome = rig.replay().await;
     assert!(matches!(outcome, WriteOutcome::Done { .. }), "{outcome:?}");
     assert!(!rig.queued_ids().await.contains(&mid));
+}
+
+// ---------------------------------------------------------------------------
+// Point 6 (the rest): a journal that cannot be used says so; nothing is sent
+// ---------------------------------------------------------------------------
+
+/// A journal file full of garbage: a clear message naming the file, no
+/// panic, and the consume is not sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_journal_file_is_reported_and_nothing_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &[]);
+    let key = customer_key(&sb, "cora");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 + 13) as u8).collect();
+    std::fs::write(data.join("journal.sqlite"), &garbage).unwrap();
+    let out = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert_ne!(out.status.code(), Some(101), "no panic: {err}");
+    assert!(err.contains("journal.sqlite"), "names the file: {err}");
+    assert!(
+        err.contains("not a database") || err.contains("corrupt"),
+        "says what is wrong: {err}"
+    );
+    assert!(err.contains("nothing was recorded or sent"), "{err}");
+    assert!(err.contains("Move it aside"), "says what to do: {err}");
+    assert_eq!(coins(&watcher(&sb), &key).await, 25, "nothing was sent");
+    assert_eq!(
+        std::fs::read(data.join("journal.sqlite")).unwrap(),
+        garbage,
+        "the damaged file is left as it was, for the operator"
+    );
+}
+
+/// A data dir that cannot be created (a path under a regular file: tests
+/// run as root, so permissions would not stop them): a clear message, and
+/// nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_journal_dir_is_reported_and_nothing_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &[]);
+    let key = customer_key(&sb, "cora");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let data = file.join("sub");
+    let out = storedesk_at(dir.path(), &sb, &data)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert_ne!(out.status.code(), Some(101), "no panic: {err}");
+    assert!(err.contains("a-file"), "names the path: {err}");
+    assert!(err.contains("nothing was recorded or sent"), "{err}");
+    assert_eq!(coins(&watcher(&sb), &key).await, 25, "nothing was sent");
 }

@@ -177,7 +177,9 @@ impl Journal {
         let conn = Connection::open(path)?;
         // Another process may be migrating or writing: wait, don't fail.
         conn.busy_timeout(Duration::from_secs(10))?;
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| corrupt(path, e.into()))?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(mode, "journal: WAL mode not available");
         }
@@ -186,7 +188,7 @@ impl Journal {
         conn.execute_batch(
             "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
         )?;
-        migrate(&conn)?;
+        migrate(&conn).map_err(|e| corrupt(path, e))?;
         let sealer = match Sealer::load_or_create(&sidecar(path, "seal.key")) {
             Ok(s) => Ok(s),
             Err(e @ super::seal::SealError::BadKeyFile { .. }) => {
@@ -342,6 +344,23 @@ pub(super) fn sidecar(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.file_name().unwrap_or_default().to_os_string();
     name.push(format!("-{suffix}"));
     db.with_file_name(name)
+}
+
+/// A "not a database" / "malformed" error opening the file says which
+/// file and what to do, rather than a bare SQLite message.
+fn corrupt(path: &Path, e: JournalError) -> JournalError {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match &e {
+        JournalError::Sqlite(rusqlite::Error::SqliteFailure(f, msg))
+            if matches!(f.code, NotADatabase | DatabaseCorrupt) =>
+        {
+            JournalError::Corrupt {
+                path: path.to_path_buf(),
+                detail: msg.clone().unwrap_or_else(|| f.to_string()),
+            }
+        }
+        _ => e,
+    }
 }
 
 fn migrate(conn: &Connection) -> Result<(), JournalError> {
