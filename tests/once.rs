@@ -800,7 +800,10 @@ async fn a_stale_clawback_ack_is_retried_with_a_fresh_receipt() {
     let first = rig
         .execute(&WriteRequest::clawback_ack(&mid, &stale, "o-1"))
         .await;
-    let WriteOutcome::Failed { write_id, reason, .. } = &first else {
+    let WriteOutcome::Failed {
+        write_id, reason, ..
+    } = &first
+    else {
         panic!("a stale receipt is refused on the first attempt: {first:?}")
     };
     assert!(reason.contains("PopReceipt"), "{reason}");
@@ -818,7 +821,11 @@ async fn a_stale_clawback_ack_is_retried_with_a_fresh_receipt() {
     let w = rig.journal.write(*write_id).unwrap().unwrap();
     assert_eq!(w.state, WriteState::Done);
     assert_eq!(w.attempts, 2);
-    assert_eq!(w.target.as_deref(), Some(mid.as_str()), "identity: the event");
+    assert_eq!(
+        w.target.as_deref(),
+        Some(mid.as_str()),
+        "identity: the event"
+    );
     assert_eq!(
         rig.events(*write_id),
         ["attempt", "failed", "attempt", "done"],

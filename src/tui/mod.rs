@@ -283,6 +283,6 @@ mod snapshot_tests;
 #[cfg(test)]
 mod snapshot_tests_lists;
 #[cfg(test)]
-mod snapshot_tests_truth;
-#[cfg(test)]
 mod snapshot_tests_once;
+#[cfg(test)]
+mod snapshot_tests_truth;

@@ -36,18 +36,16 @@ pub fn subject(kind: WriteKind, body: &Value, target: Option<&str>) -> Option<St
 
 /// The write a confirmation would send, if it is one.
 pub fn write_of(effect: &Effect) -> Option<&WriteRequest> {
-    use crate::tui::panes::{clawbacks::ClawJob, entitlements::EntJob, key::KeyJob};
     use crate::tui::panes::subscriptions::SubsJob;
+    use crate::tui::panes::{clawbacks::ClawJob, entitlements::EntJob, key::KeyJob};
     match effect {
-        Effect::Pane(_, job) => match job {
-            PaneJob::Entitlements(EntJob::Write(r))
-            | PaneJob::Subscriptions(SubsJob::Write(r))
-            | PaneJob::Clawbacks(ClawJob::Ack(r))
-            | PaneJob::Key(KeyJob::Renew { request: r, .. } | KeyJob::ClaimOffer { request: r }) => {
-                Some(r)
-            }
-            _ => None,
-        },
+        Effect::Pane(_, PaneJob::Entitlements(EntJob::Write(r)))
+        | Effect::Pane(_, PaneJob::Subscriptions(SubsJob::Write(r)))
+        | Effect::Pane(_, PaneJob::Clawbacks(ClawJob::Ack(r)))
+        | Effect::Pane(
+            _,
+            PaneJob::Key(KeyJob::Renew { request: r, .. } | KeyJob::ClaimOffer { request: r }),
+        ) => Some(r),
         _ => None,
     }
 }
@@ -206,10 +204,7 @@ impl PendingGate {
             Span::raw(" cancels (nothing is sent)"),
         ]));
         let inner = usize::from(w.saturating_sub(2)).max(1);
-        let rows: usize = lines
-            .iter()
-            .map(|l| l.width().div_ceil(inner).max(1))
-            .sum();
+        let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
         let h = u16::try_from(rows + 2).unwrap_or(u16::MAX).min(area.height);
         let r = centered(area, w, h);
         f.render_widget(Clear, r);

@@ -7,9 +7,7 @@ use crate::tui::app::{Action, App, Effect, Overlay};
 use crate::tui::keymap::Command;
 use crate::tui::panes::entitlements::Modal;
 use crate::tui::render::render_text;
-use crate::tui::snapshot_tests::{
-    connected, key_issued, ms_key_for, now, press, snap, test_app,
-};
+use crate::tui::snapshot_tests::{connected, key_issued, ms_key_for, now, press, snap, test_app};
 use crossterm::event::KeyCode;
 
 /// A console with demo-alice's collections key loaded.
@@ -47,7 +45,10 @@ fn a_paste_into_a_retail_confirmation_types_it() {
     let fx = app.update(Action::Paste(format!(" {want}\n")));
     assert!(fx.is_empty(), "a paste never sends: {fx:?}");
     assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
-    assert_eq!(app.panes.key.collections_token().map(str::to_string), before);
+    assert_eq!(
+        app.panes.key.collections_token().map(str::to_string),
+        before
+    );
     let text = render_text(&app, 80, 24);
     assert!(text.contains(&format!("> {want}")), "{text}");
     let fx = app.update(Action::Key(crossterm::event::KeyEvent::new(
@@ -111,13 +112,19 @@ fn a_paste_into_a_panes_dialog_goes_to_its_field_or_is_refused() {
     assert!(app.panes.entitlements.editor().is_some());
     app.update(Action::Paste("COIN0500".into()));
     assert_eq!(app.panes.entitlements.view.filter.text, "COIN0500");
-    assert_eq!(app.panes.key.collections_token().map(str::to_string), before);
+    assert_eq!(
+        app.panes.key.collections_token().map(str::to_string),
+        before
+    );
     press(&mut app, KeyCode::Enter);
 
     press(&mut app, KeyCode::Char('e'));
     assert!(matches!(app.panes.entitlements.modal, Modal::ExportPrompt));
     app.update(Action::Paste(bobs_key()));
-    assert_eq!(app.panes.key.collections_token().map(str::to_string), before);
+    assert_eq!(
+        app.panes.key.collections_token().map(str::to_string),
+        before
+    );
     assert!(
         matches!(app.panes.entitlements.modal, Modal::ExportPrompt),
         "the prompt stays open"
@@ -132,7 +139,10 @@ fn a_paste_into_a_panes_dialog_goes_to_its_field_or_is_refused() {
     app.update(Action::Paste("2".into()));
     let form = app.panes.entitlements.form().expect("the consume form");
     assert_eq!(form.0.value(0), "2");
-    assert_eq!(app.panes.key.collections_token().map(str::to_string), before);
+    assert_eq!(
+        app.panes.key.collections_token().map(str::to_string),
+        before
+    );
 }
 
 /// A paste with nothing open still loads a key (the point of pasting).
@@ -179,7 +189,10 @@ fn confirm_consume(app: &mut App) {
         KeyCode::Enter,
         crossterm::event::KeyModifiers::NONE,
     )));
-    assert!(fx.is_empty(), "nothing is sent before a confirmation: {fx:?}");
+    assert!(
+        fx.is_empty(),
+        "nothing is sent before a confirmation: {fx:?}"
+    );
 }
 
 /// Issue 14 point 3: while a write of this customer and product is
@@ -199,7 +212,10 @@ fn a_new_write_behind_a_pending_one_asks_first() {
     );
     let text = render_text(&app, 200, 50);
     assert!(text.contains("#12 consume 1 × 9NSDCOIN0500"), "{text}");
-    assert!(text.contains(":replay") && text.contains(":resolve"), "{text}");
+    assert!(
+        text.contains(":replay") && text.contains(":resolve"),
+        "{text}"
+    );
     snap("pending_gate", &app);
 
     // Enter on the first choice: the replay confirmation (REPLAY typed in
@@ -262,7 +278,12 @@ fn the_gate_cancels_and_ignores_other_products_and_profiles() {
         crossterm::event::KeyModifiers::NONE,
     )));
     assert!(fx.is_empty() && app.overlay.is_none());
-    assert!(app.toast.as_deref().unwrap_or("").contains("nothing was sent"));
+    assert!(
+        app.toast
+            .as_deref()
+            .unwrap_or("")
+            .contains("nothing was sent")
+    );
 
     let mut elsewhere = pending_consume(&app, 4, "9NSDCOIN0500");
     elsewhere.profile = "qa".into();

@@ -138,7 +138,10 @@ mod tests {
         assert!(!line.contains("will be replayed"), "{line}");
         assert!(line.contains("pending write #9"), "{line}");
         assert!(line.contains("nothing resends on its own"), "{line}");
-        assert!(line.contains(":replay") && line.contains(":resolve"), "{line}");
+        assert!(
+            line.contains(":replay") && line.contains(":resolve"),
+            "{line}"
+        );
         let extend = WriteRequest::recurrence_change("k.e.y", "r1", "Extend", Some(5), None);
         let line = pending(&extend);
         assert!(line.contains("replay will not resend"), "{line}");
