@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 pub enum PathsError {
     #[error("cannot find a home directory to keep data in; pass --data-dir DIR")]
     NoHome,
-    #[error("data dir {path} is not usable: {source}")]
+    #[error(
+        "data dir {path} is not usable ({source}): nothing was recorded or sent; pass --data-dir with a directory storedesk can create and write"
+    )]
     DataDir {
         path: PathBuf,
         #[source]

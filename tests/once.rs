@@ -106,6 +106,11 @@ fn write_config(dir: &Path, info: &Value) -> PathBuf {
 
 /// `storedesk` against the sandbox process, with the test's data dir.
 fn storedesk(dir: &Path, sb: &SandboxProcess) -> Command {
+    storedesk_at(dir, sb, &dir.join("data"))
+}
+
+/// The same with another data dir.
+fn storedesk_at(dir: &Path, sb: &SandboxProcess, data: &Path) -> Command {
     let config = dir.join("config.toml");
     if !config.exists() {
         write_config(dir, &sb.info);
@@ -114,7 +119,7 @@ fn storedesk(dir: &Path, sb: &SandboxProcess) -> Command {
     c.arg("--config")
         .arg(config)
         .args(["--profile", "qa", "--data-dir"])
-        .arg(dir.join("data"))
+        .arg(data)
         .env(
             "QA_SANDBOX_SECRET",
             sb.info["client_secret"].as_str().unwrap(),
@@ -752,4 +757,186 @@ async fn a_damaged_seal_key_leaves_the_audit_readable() {
         24,
         "only the first applied"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Point 4: a clawback acknowledgement can always be settled
+// ---------------------------------------------------------------------------
+
+impl Rig {
+    /// Receive clawback events, visible again after `visibility` seconds:
+    /// (message id, pop receipt) of the first.
+    async fn receive(&self, visibility: u32) -> (String, String) {
+        let sas = self.client.clawback_sas().await.unwrap().value;
+        let got = self
+            .client
+            .queue_receive(&sas.uri, 1, Some(visibility))
+            .await
+            .unwrap()
+            .value;
+        let m = &got[0].message;
+        (m.message_id.clone(), m.pop_receipt.clone().unwrap())
+    }
+
+    async fn queued_ids(&self) -> Vec<String> {
+        let sas = self.client.clawback_sas().await.unwrap().value;
+        let got = self.client.queue_peek(&sas.uri, 32).await.unwrap().value;
+        got.into_iter().map(|e| e.message.message_id).collect()
+    }
+}
+
+/// An acknowledgement refused for a stale pop receipt (the event was
+/// received again since) is retried with the fresh receipt: the same
+/// journal entry's next attempt, not "already in the journal".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_clawback_ack_is_retried_with_a_fresh_receipt() {
+    let rig = Rig::start(&[]).await;
+    let (mid, stale) = rig.receive(1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let (again, fresh) = rig.receive(300).await;
+    assert_eq!(again, mid, "the same event, received again");
+    assert_ne!(stale, fresh);
+
+    let first = rig
+        .execute(&WriteRequest::clawback_ack(&mid, &stale, "o-1"))
+        .await;
+    let WriteOutcome::Failed {
+        write_id, reason, ..
+    } = &first
+    else {
+        panic!("a stale receipt is refused on the first attempt: {first:?}")
+    };
+    assert!(reason.contains("PopReceipt"), "{reason}");
+
+    let retry = journal::execute(
+        &rig.journal,
+        &rig.client,
+        &WriteRequest::clawback_ack(&mid, &fresh, "o-1"),
+        &rig.actor,
+    )
+    .await;
+    let retry = retry.expect("a fresh receipt is the next attempt, not a duplicate");
+    assert!(matches!(retry, WriteOutcome::Done { .. }), "{retry:?}");
+    assert_eq!(retry.write_id(), *write_id, "the same journal entry");
+    let w = rig.journal.write(*write_id).unwrap().unwrap();
+    assert_eq!(w.state, WriteState::Done);
+    assert_eq!(w.attempts, 2);
+    assert_eq!(
+        w.target.as_deref(),
+        Some(mid.as_str()),
+        "identity: the event"
+    );
+    assert_eq!(
+        rig.events(*write_id),
+        ["attempt", "failed", "attempt", "done"],
+        "each attempt audited"
+    );
+    assert!(!rig.queued_ids().await.contains(&mid), "the event is gone");
+    // Done is final: acknowledging it again is refused as a duplicate.
+    let again = journal::execute(
+        &rig.journal,
+        &rig.client,
+        &WriteRequest::clawback_ack(&mid, &fresh, "o-1"),
+        &rig.actor,
+    )
+    .await;
+    assert!(again.is_err(), "{again:?}");
+}
+
+/// An acknowledgement left pending (a 500) while its receipt went stale:
+/// acknowledging with a fresh receipt is that write's next attempt, and a
+/// later replay would use the fresh receipt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_clawback_ack_takes_a_fresh_receipt() {
+    let rig = Rig::start(&[]).await;
+    let (mid, stale) = rig.receive(1).await;
+    rig.fault("queue:500");
+    let first = rig
+        .execute(&WriteRequest::clawback_ack(&mid, &stale, "o-1"))
+        .await;
+    let id = first.write_id();
+    assert_eq!(
+        rig.journal.write(id).unwrap().unwrap().state,
+        WriteState::Pending,
+        "{first:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let (_, fresh) = rig.receive(300).await;
+    rig.fault("queue:500");
+    let second = journal::execute(
+        &rig.journal,
+        &rig.client,
+        &WriteRequest::clawback_ack(&mid, &fresh, "o-1"),
+        &rig.actor,
+    )
+    .await
+    .expect("the next attempt of the same entry");
+    assert_eq!(second.write_id(), id);
+    assert_eq!(rig.journal.write(id).unwrap().unwrap().attempts, 2);
+    // The replay sends the fresh receipt: it settles.
+    let outcome = rig.replay().await;
+    assert!(matches!(outcome, WriteOutcome::Done { .. }), "{outcome:?}");
+    assert!(!rig.queued_ids().await.contains(&mid));
+}
+
+// ---------------------------------------------------------------------------
+// Point 6 (the rest): a journal that cannot be used says so; nothing is sent
+// ---------------------------------------------------------------------------
+
+/// A journal file full of garbage: a clear message naming the file, no
+/// panic, and the consume is not sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_journal_file_is_reported_and_nothing_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &[]);
+    let key = customer_key(&sb, "cora");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 + 13) as u8).collect();
+    std::fs::write(data.join("journal.sqlite"), &garbage).unwrap();
+    let out = storedesk(dir.path(), &sb)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert_ne!(out.status.code(), Some(101), "no panic: {err}");
+    assert!(err.contains("journal.sqlite"), "names the file: {err}");
+    assert!(
+        err.contains("not a database") || err.contains("corrupt"),
+        "says what is wrong: {err}"
+    );
+    assert!(err.contains("nothing was recorded or sent"), "{err}");
+    assert!(err.contains("Move it aside"), "says what to do: {err}");
+    assert_eq!(coins(&watcher(&sb), &key).await, 25, "nothing was sent");
+    assert_eq!(
+        std::fs::read(data.join("journal.sqlite")).unwrap(),
+        garbage,
+        "the damaged file is left as it was, for the operator"
+    );
+}
+
+/// A data dir that cannot be created (a path under a regular file: tests
+/// run as root, so permissions would not stop them): a clear message, and
+/// nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_journal_dir_is_reported_and_nothing_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = start_sandbox_process(dir.path(), &[]);
+    let key = customer_key(&sb, "cora");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let data = file.join("sub");
+    let out = storedesk_at(dir.path(), &sb, &data)
+        .args(consume_args(&key, "1"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert_ne!(out.status.code(), Some(101), "no panic: {err}");
+    assert!(err.contains("a-file"), "names the path: {err}");
+    assert!(err.contains("nothing was recorded or sent"), "{err}");
+    assert_eq!(coins(&watcher(&sb), &key).await, 25, "nothing was sent");
 }

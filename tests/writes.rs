@@ -1243,3 +1243,152 @@ fn sandbox_post(sb: &SandboxProcess, path: &str, body: &str) {
     conn.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 2"), "{answer}");
 }
+
+// ---------------------------------------------------------------------------
+// Issue 14 point 9: the rest of the write kinds through the same matrix
+// ---------------------------------------------------------------------------
+
+/// A key renewal: replayed after a lost answer (a second renewal only mints
+/// another key), settled done, journal and audit agree, no key kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_renewal_recovers_under_every_fault() {
+    for (name, action, _) in FAULTS {
+        let rig = Rig::start(fault("renew", *action)).await;
+        let (ckey, _) = rig.customer("cora");
+        let req = WriteRequest::renew_key(&ckey);
+        let id = send_once(&rig, &req, action.is_some()).await;
+        recover(&rig, action.is_some()).await;
+        let w = rig.assert_journal_agrees(id, action.is_some());
+        assert!(w.result.is_some(), "{name}");
+        rig.assert_canary(&[&ckey, &rig.sandbox.info.client_secret]);
+    }
+}
+
+/// Extend, refund and auto-renew off are not idempotent: under every fault
+/// the change happens at most once (never resent by replay), and once the
+/// operator resolves it by what the Store shows, it is settled truthfully.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscription_extend_refund_autorenew_happen_at_most_once_under_every_fault() {
+    for change in ["Extend", "Refund", "ToggleAutoRenew"] {
+        for (name, action, applied_first) in FAULTS {
+            let rig = Rig::start(fault("recurrenceChange", *action)).await;
+            let (_, pkey) = rig.customer("gus");
+            let before = rig.recurrence(&pkey).await;
+            let days = (change == "Extend").then_some(5);
+            let req = WriteRequest::recurrence_change(&pkey, &before.id, change, days, None);
+            let applied = |after: &Recurrence| match change {
+                "Extend" => {
+                    let gained =
+                        after.expiration_time.unwrap().0 - before.expiration_time.unwrap().0;
+                    assert!(
+                        [0, 5].contains(&gained.num_days()),
+                        "{change}/{name}: extended {} days",
+                        gained.num_days()
+                    );
+                    gained.num_days() == 5
+                }
+                "Refund" => after.expiration_time != before.expiration_time,
+                _ => !after.auto_renew,
+            };
+            let id = send_once(&rig, &req, action.is_some()).await;
+            assert_eq!(
+                applied(&rig.recurrence(&pkey).await),
+                *applied_first,
+                "{change}/{name}: the fault hit where meant"
+            );
+            if action.is_none() {
+                rig.assert_journal_agrees(id, false);
+                continue;
+            }
+            let reports = journal::replay_pending(&rig.journal, &rig.client, &rig.actor)
+                .await
+                .unwrap();
+            assert_eq!(
+                reports[0].status,
+                ReplayStatus::NeedsReview,
+                "{change}/{name}"
+            );
+            let after = rig.recurrence(&pkey).await;
+            assert_eq!(
+                applied(&after),
+                *applied_first,
+                "{change}/{name}: never resent"
+            );
+            let ResolveOutcome::Resolved(w) = journal::resolve(
+                &rig.journal,
+                id,
+                *applied_first,
+                "checked the subscription",
+                &rig.actor,
+            )
+            .unwrap() else {
+                panic!("{change}/{name}: not resolved")
+            };
+            let want = if *applied_first {
+                WriteState::Done
+            } else {
+                WriteState::Failed
+            };
+            assert_eq!(w.state, want, "{change}/{name}");
+            assert!(!w.has_key);
+            assert!(rig.journal.pending().unwrap().is_empty());
+            rig.assert_canary(&[&pkey, &rig.sandbox.info.client_secret]);
+        }
+    }
+}
+
+/// A clawback acknowledgement (delete by pop receipt): under every fault
+/// the event is deleted exactly once; an unapplied fault is settled by the
+/// replay, an applied one (whose replay finds the event gone) stays held
+/// with the 404 as evidence until resolved — never "refused".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clawback_ack_deletes_once_under_every_fault() {
+    for (name, action, applied_first) in FAULTS {
+        let rig = Rig::start(Vec::new()).await;
+        let sas = rig.client.clawback_sas().await.unwrap().value;
+        let got = rig
+            .client
+            .queue_receive(&sas.uri, 1, Some(300))
+            .await
+            .unwrap()
+            .value;
+        let m = &got[0].message;
+        let req =
+            WriteRequest::clawback_ack(&m.message_id, m.pop_receipt.as_deref().unwrap(), "o-1");
+        for f in fault("queue", *action) {
+            rig.sandbox.add_fault(f);
+        }
+        let id = send_once(&rig, &req, action.is_some()).await;
+        if action.is_none() {
+            rig.assert_journal_agrees(id, false);
+            continue;
+        }
+        let reports = journal::replay_pending(&rig.journal, &rig.client, &rig.actor)
+            .await
+            .unwrap();
+        let ReplayStatus::Replayed { outcome } = &reports[0].status else {
+            panic!("{name}: {:?}", reports[0].status)
+        };
+        if *applied_first {
+            let WriteOutcome::Pending { reason, .. } = outcome else {
+                panic!("{name}: a 404 after a lost answer proves nothing: {outcome:?}")
+            };
+            assert!(reason.contains("404"), "{name}: {reason}");
+            let ResolveOutcome::Resolved(w) =
+                journal::resolve(&rig.journal, id, true, "event gone", &rig.actor).unwrap()
+            else {
+                panic!("{name}: not resolved")
+            };
+            assert_eq!(w.state, WriteState::Done);
+        } else {
+            assert!(
+                matches!(outcome, WriteOutcome::Done { .. }),
+                "{name}: {outcome:?}"
+            );
+            rig.assert_journal_agrees(id, true);
+        }
+        // The replay's own answer shows the event deleted: 204 (it was
+        // still there) or 404 (the first attempt had deleted it).
+        assert!(rig.journal.pending().unwrap().is_empty(), "{name}");
+    }
+}

@@ -98,6 +98,29 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE writes ADD COLUMN customer TEXT;
     ALTER TABLE audit ADD COLUMN customer TEXT;
     "#,
+    // v3: a clawback acknowledgement is identified by its event's message
+    // id alone; the pop receipt (which changes each time the event is
+    // received) lives in `receipt`, outside the identity, so a stale or
+    // refused acknowledgement can be retried with a fresh receipt as the
+    // same write's next attempt — and only that kind may go from failed
+    // back to pending, since deleting an event twice removes nothing else.
+    r#"
+    ALTER TABLE writes ADD COLUMN receipt TEXT;
+    DROP TRIGGER writes_identity_fixed;
+    DROP TRIGGER writes_settled_final;
+    UPDATE writes
+       SET receipt = substr(target, instr(target, '/') + 1),
+           target = substr(target, 1, instr(target, '/') - 1)
+     WHERE kind = 'clawback_ack' AND instr(target, '/') > 0;
+    CREATE TRIGGER writes_identity_fixed
+    BEFORE UPDATE OF kind, idempotency_key, target, body, profile, environment, customer_fp ON writes
+    BEGIN SELECT RAISE(ABORT, 'journal: a write''s identity cannot change'); END;
+    CREATE TRIGGER writes_settled_final
+    BEFORE UPDATE OF state ON writes
+    WHEN OLD.state <> 'pending'
+     AND NOT (OLD.kind = 'clawback_ack' AND OLD.state = 'failed' AND NEW.state = 'pending')
+    BEGIN SELECT RAISE(ABORT, 'journal: a settled write cannot change state'); END;
+    "#,
 ];
 
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -154,7 +177,9 @@ impl Journal {
         let conn = Connection::open(path)?;
         // Another process may be migrating or writing: wait, don't fail.
         conn.busy_timeout(Duration::from_secs(10))?;
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| corrupt(path, e.into()))?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(mode, "journal: WAL mode not available");
         }
@@ -163,7 +188,7 @@ impl Journal {
         conn.execute_batch(
             "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
         )?;
-        migrate(&conn)?;
+        migrate(&conn).map_err(|e| corrupt(path, e))?;
         let sealer = match Sealer::load_or_create(&sidecar(path, "seal.key")) {
             Ok(s) => Ok(s),
             Err(e @ super::seal::SealError::BadKeyFile { .. }) => {
@@ -319,6 +344,23 @@ pub(super) fn sidecar(db: &Path, suffix: &str) -> PathBuf {
     let mut name = db.file_name().unwrap_or_default().to_os_string();
     name.push(format!("-{suffix}"));
     db.with_file_name(name)
+}
+
+/// A "not a database" / "malformed" error opening the file says which
+/// file and what to do, rather than a bare SQLite message.
+fn corrupt(path: &Path, e: JournalError) -> JournalError {
+    use rusqlite::ErrorCode::{DatabaseCorrupt, NotADatabase};
+    match &e {
+        JournalError::Sqlite(rusqlite::Error::SqliteFailure(f, msg))
+            if matches!(f.code, NotADatabase | DatabaseCorrupt) =>
+        {
+            JournalError::Corrupt {
+                path: path.to_path_buf(),
+                detail: msg.clone().unwrap_or_else(|| f.to_string()),
+            }
+        }
+        _ => e,
+    }
 }
 
 fn migrate(conn: &Connection) -> Result<(), JournalError> {

@@ -91,10 +91,12 @@ pub async fn execute<S: WriteSender>(
     req: &WriteRequest,
     actor: &Actor,
 ) -> Result<WriteOutcome, JournalError> {
-    let id = journal.record(req, actor)?;
+    // An acknowledgement retried after an unanswered one is not a first
+    // attempt: a refusal now (the event already gone) proves nothing.
+    let (id, unknown_before) = journal.record_attempt(req, actor)?;
     tracing::info!(write_id = id, kind = %req.kind, key = %req.idempotency_key, "write: sending");
     let sent = sender.send(req).await;
-    Ok(conclude(journal, id, req, sent, true, actor))
+    Ok(conclude(journal, id, req, sent, !unknown_before, actor))
 }
 
 /// Turn a send result into journal state. A journal failure *after* the

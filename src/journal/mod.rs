@@ -84,6 +84,15 @@ pub enum JournalError {
     SealDamaged(String),
     #[error("journal: {0}")]
     Invalid(String),
+    /// The journal file is not a database (overwritten, truncated in the
+    /// middle, not a journal at all): never written over, since it may hold
+    /// the only record of pending writes.
+    #[error(
+        "the journal {path} is damaged ({detail}): nothing was recorded or sent. storedesk will not write over it — \
+         it may hold the only record of pending writes and the audit log. Move it aside (keep it for whoever \
+         checks the Store), then run again to start a new journal"
+    )]
+    Corrupt { path: PathBuf, detail: String },
 }
 
 pub(crate) fn journal_err(msg: &str) -> JournalError {

@@ -213,6 +213,30 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<WriteRecord> {
     })
 }
 
+/// What [`Journal::next_ack_attempt`] writes.
+struct NextAttempt<'a> {
+    id: i64,
+    was_pending: bool,
+    receipt: Option<&'a str>,
+    sealed: &'a [u8],
+    now: &'a str,
+    lease_until: i64,
+}
+
+/// A clawback acknowledgement's `messageId/popReceipt` split into the
+/// identity (the message id) and the receipt; other kinds keep `target`.
+fn split_ack_target(req: &WriteRequest) -> (Option<String>, Option<String>) {
+    match (
+        req.kind,
+        req.target.as_deref().and_then(|t| t.split_once('/')),
+    ) {
+        (WriteKind::ClawbackAck, Some((mid, receipt))) => {
+            (Some(mid.to_string()), Some(receipt.to_string()))
+        }
+        _ => (req.target.clone(), None),
+    }
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -235,6 +259,21 @@ impl Journal {
     /// Record a write as pending, claimed by us, with its first attempt
     /// audited — durably (one fsync'd commit) before anything is sent.
     pub fn record(&self, req: &WriteRequest, actor: &Actor) -> Result<i64, JournalError> {
+        Ok(self.record_attempt(req, actor)?.0)
+    }
+
+    /// [`Journal::record`], and whether an earlier attempt of the same
+    /// write left its outcome unknown. Only a clawback acknowledgement has
+    /// earlier attempts here: acknowledging an event again (with a fresh
+    /// pop receipt) after a refused or unanswered acknowledgement is the
+    /// same write's next attempt, not a duplicate — unless it is done, or
+    /// being sent right now.
+    pub fn record_attempt(
+        &self,
+        req: &WriteRequest,
+        actor: &Actor,
+    ) -> Result<(i64, bool), JournalError> {
+        let (target, receipt) = split_ack_target(req);
         let fp = mask::fingerprint(&req.customer_key);
         let customer = crate::store::keyinfo::case_customer(&req.customer_key);
         let body = mask::for_storage(&req.body, &req.customer_key).to_string();
@@ -242,16 +281,30 @@ impl Journal {
             .sealer()?
             .seal(&req.customer_key, &seal_aad(req.kind, &req.idempotency_key))?;
         let now = self.now_text();
-        let until = now_ms() + self.lease.as_millis() as i64;
+        let lease_until = now_ms() + self.lease.as_millis() as i64;
         self.immediate(|tx| {
-            let existing: Option<String> = tx
+            let existing: Option<(i64, String, Option<String>, Option<i64>)> = tx
                 .query_row(
-                    "SELECT state FROM writes WHERE kind = ?1 AND idempotency_key = ?2",
+                    "SELECT id, state, claimed_by, claimed_until FROM writes \
+                     WHERE kind = ?1 AND idempotency_key = ?2",
                     params![req.kind.as_str(), req.idempotency_key],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()?;
-            if let Some(state) = existing {
+            if let Some((id, state, by, until)) = existing {
+                let in_flight = state == "pending"
+                    && by.is_some_and(|o| self.holds(&o, until, now_ms()));
+                if req.kind == WriteKind::ClawbackAck && state != "done" && !in_flight {
+                    let attempt = NextAttempt {
+                        id,
+                        was_pending: state == "pending",
+                        receipt: receipt.as_deref(),
+                        sealed: &sealed,
+                        now: &now,
+                        lease_until,
+                    };
+                    return self.next_ack_attempt(tx, &attempt, actor);
+                }
                 return Err(JournalError::Duplicate {
                     idempotency_key: req.idempotency_key.clone(),
                     state,
@@ -260,12 +313,12 @@ impl Journal {
             tx.execute(
                 "INSERT INTO writes (kind, idempotency_key, target, state, profile, environment, \
                  operator, customer_fp, sealed_key, body, summary, expected_effect, created_at, \
-                 attempts, last_attempt_at, claimed_by, claimed_until, customer) \
-                 VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, ?12, ?13, ?14, ?15)",
+                 attempts, last_attempt_at, claimed_by, claimed_until, customer, receipt) \
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, ?12, ?13, ?14, ?15, ?16)",
                 params![
                     req.kind.as_str(),
                     req.idempotency_key,
-                    req.target,
+                    target,
                     actor.profile,
                     env_text(actor.environment),
                     actor.operator,
@@ -276,8 +329,9 @@ impl Journal {
                     req.expected_effect,
                     now,
                     self.owner.id,
-                    until,
+                    lease_until,
                     customer,
+                    receipt,
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -299,8 +353,57 @@ impl Journal {
                 correlation: None,
             }
             .append(tx)?;
-            Ok(id)
+            Ok((id, false))
         })
+    }
+
+    /// A clawback acknowledgement's next attempt on its existing row: the
+    /// fresh receipt, the key sealed again, claimed by us, audited.
+    fn next_ack_attempt(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        a: &NextAttempt<'_>,
+        actor: &Actor,
+    ) -> Result<(i64, bool), JournalError> {
+        let record = tx.query_row(
+            &format!("SELECT {COLUMNS} FROM writes WHERE id = ?1"),
+            [a.id],
+            record_from_row,
+        )?;
+        let attempt = record.attempts + 1;
+        tx.execute(
+            "UPDATE writes SET state = 'pending', receipt = ?1, sealed_key = ?2, attempts = ?3, \
+             last_attempt_at = ?4, settled_at = NULL, http_status = NULL, result = NULL, \
+             claimed_by = ?5, claimed_until = ?6 WHERE id = ?7",
+            params![
+                a.receipt,
+                a.sealed,
+                attempt,
+                a.now,
+                self.owner.id,
+                a.lease_until,
+                a.id
+            ],
+        )?;
+        NewAudit {
+            at: a.now,
+            operator: &actor.operator,
+            profile: &record.profile,
+            environment: &record.environment,
+            customer: &record.customer,
+            customer_fp: &record.customer_fp,
+            action: record.kind.as_str(),
+            event: AuditEvent::Attempt,
+            write_id: Some(a.id),
+            idempotency_key: Some(&record.idempotency_key),
+            attempt: Some(attempt),
+            request_summary: &record.summary,
+            result: None,
+            http_status: None,
+            correlation: None,
+        }
+        .append(tx)?;
+        Ok((a.id, a.was_pending))
     }
 
     /// Try to take the claim on a pending write (see [`Claim`]).
@@ -407,11 +510,12 @@ impl Journal {
     ) -> Result<Option<ClaimedWrite>, JournalError> {
         let now = self.now_text();
         self.immediate(|tx| {
-            let (record, sealed): (WriteRecord, Option<Vec<u8>>) = tx.query_row(
-                &format!("SELECT {COLUMNS}, sealed_key FROM writes WHERE id = ?1"),
-                [id],
-                |r| Ok((record_from_row(r)?, r.get(23)?)),
-            )?;
+            let (record, sealed, receipt): (WriteRecord, Option<Vec<u8>>, Option<String>) = tx
+                .query_row(
+                    &format!("SELECT {COLUMNS}, sealed_key, receipt FROM writes WHERE id = ?1"),
+                    [id],
+                    |r| Ok((record_from_row(r)?, r.get(23)?, r.get(24)?)),
+                )?;
             if record.state != WriteState::Pending
                 || record.claimed_by.as_deref() != Some(&self.owner.id)
             {
@@ -448,7 +552,12 @@ impl Journal {
                 kind: record.kind,
                 body: mask::restore(&record.body, &key),
                 customer_key: key,
-                target: record.target.clone(),
+                // The wire wants `messageId/popReceipt`; the row keeps the
+                // latest receipt apart from the identity.
+                target: match (&record.target, &receipt) {
+                    (Some(t), Some(r)) => Some(format!("{t}/{r}")),
+                    (t, _) => t.clone(),
+                },
                 idempotency_key: record.idempotency_key.clone(),
                 summary: record.summary.clone(),
                 expected_effect: record.expected_effect.clone(),

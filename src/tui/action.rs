@@ -140,10 +140,15 @@ impl std::fmt::Debug for Effect {
 }
 
 /// One pending write, as the status bar and the replay dialog show it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PendingLine {
     pub id: i64,
     pub profile: String,
+    /// The case's customer it was made for (the journal's `customer`).
+    pub customer: String,
+    /// Its product / subscription / event (`pending_gate::subject`): a new
+    /// write of the same customer and subject asks first.
+    pub subject: Option<String>,
     /// False for a write that must not be resent blindly (a subscription
     /// extension, refund or auto-renew change): it is settled by hand.
     pub replay_safe: bool,

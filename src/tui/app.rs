@@ -10,6 +10,7 @@ pub use crate::tui::action::{Action, ConnState, Connection, Effect, JobEvent, Pe
 use crate::config::Environment;
 use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::panes::{PaneId, Panes};
+use crate::tui::pending_gate::{Choice, GateOutcome, PendingGate};
 use crate::tui::widgets::confirm::{ConfirmDialog, ConfirmOutcome};
 use crate::tui::widgets::form::{Form, FormOutcome};
 use crate::tui::widgets::palette::PaletteState;
@@ -32,6 +33,9 @@ pub enum Overlay {
     },
     /// `:doctor`: the checks, filling in as they finish.
     Doctor(Box<crate::tui::doctor::DoctorOverlay>),
+    /// A write like the one being confirmed is pending: replay, resolve or
+    /// send anyway (`tui::pending_gate`).
+    PendingGate(Box<PendingGate>),
 }
 
 /// Facts about the session that the status bar shows.
@@ -64,6 +68,8 @@ pub struct App {
     pub should_quit: bool,
     /// `:resolve` asked for a fresh pending list; the form opens on it.
     resolve_wanted: bool,
+    /// The write `:resolve` offers first (chosen in the pending gate).
+    resolve_first: Option<i64>,
     /// Set whenever state changed, so the loop draws only then.
     pub dirty: bool,
 }
@@ -85,6 +91,7 @@ impl App {
             size,
             should_quit: false,
             resolve_wanted: false,
+            resolve_first: None,
             dirty: true,
         }
     }
@@ -294,9 +301,27 @@ impl App {
             self.focus = f;
         }
         if let Some(d) = out.confirm {
-            self.overlay = Some(Overlay::Confirm(d));
+            self.overlay = Some(self.gate(d));
         }
         out.effects
+    }
+
+    /// A write's confirmation, unless a write of the same customer and
+    /// product is pending in this profile: then the gate asks first.
+    fn gate(&self, d: Box<ConfirmDialog>) -> Overlay {
+        let same: Vec<PendingLine> = crate::tui::pending_gate::write_of(d.effect())
+            .map(|req| {
+                crate::tui::pending_gate::blocking(&self.pending, &self.session.profile, req)
+                    .into_iter()
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if same.is_empty() {
+            Overlay::Confirm(d)
+        } else {
+            Overlay::PendingGate(Box::new(PendingGate::new(same, d)))
+        }
     }
 
     fn on_paste(&mut self, text: String) -> Vec<Effect> {
@@ -309,7 +334,23 @@ impl App {
                 form.insert_str(&text);
                 return vec![];
             }
-            _ => {}
+            // RETAIL's typed confirmation takes the paste into its field.
+            Some(Overlay::Confirm(d)) if d.must_type.is_some() => {
+                d.insert_str(&text);
+                d.mismatch = false;
+                return vec![];
+            }
+            // Any other open window has no text field: loading a key into
+            // the case behind it (behind a confirmation, above all) would
+            // change what the operator is looking at without showing it.
+            Some(open) => {
+                self.last_error = Some(format!(
+                    "paste ignored: {} is open and has no text field; close it (Esc) first, then paste",
+                    overlay_name(open)
+                ));
+                return vec![];
+            }
+            None => {}
         }
         // A paste anywhere but a text field is a key for the case.
         let ctx = self.pane_ctx();
@@ -465,6 +506,30 @@ impl App {
                     vec![]
                 }
             },
+            Some(Overlay::PendingGate(g)) => match g.on_key(key) {
+                GateOutcome::Stay => vec![],
+                GateOutcome::Cancelled => {
+                    self.overlay = None;
+                    self.toast = Some("cancelled: nothing was sent".into());
+                    vec![]
+                }
+                GateOutcome::Chosen(choice) => {
+                    let Some(Overlay::PendingGate(g)) = self.overlay.take() else {
+                        return vec![];
+                    };
+                    match choice {
+                        Choice::Replay => self.ask_replay(),
+                        Choice::Resolve => {
+                            self.resolve_first = g.first_id();
+                            self.ask_resolve()
+                        }
+                        Choice::SendAnyway => {
+                            self.overlay = Some(Overlay::Confirm(g.next));
+                            vec![]
+                        }
+                    }
+                }
+            },
             Some(Overlay::Confirm(d)) => match d.on_key(key) {
                 ConfirmOutcome::Pending => vec![],
                 ConfirmOutcome::Cancelled => {
@@ -554,9 +619,11 @@ impl App {
             });
             return vec![];
         }
+        let first = self.resolve_first.take();
         let id = mine
             .iter()
-            .find(|p| !p.replay_safe)
+            .find(|p| Some(p.id) == first)
+            .or_else(|| mine.iter().find(|p| !p.replay_safe))
             .map(|p| p.id.to_string())
             .unwrap_or_default();
         let mut form = Form::new(
@@ -684,6 +751,19 @@ impl App {
                 self.absorb(routed.output)
             }
         }
+    }
+}
+
+/// What an open window is called in a notice.
+fn overlay_name(o: &Overlay) -> &'static str {
+    match o {
+        Overlay::Help { .. } => "the help",
+        Overlay::Palette(_) => "the command palette",
+        Overlay::Confirm(_) => "a confirmation",
+        Overlay::Resolve(_) => "the :resolve form",
+        Overlay::Demo { .. } => "the demo customer picker",
+        Overlay::Doctor(_) => "the doctor",
+        Overlay::PendingGate(_) => "the pending-write question",
     }
 }
 

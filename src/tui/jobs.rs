@@ -431,6 +431,8 @@ fn pending_lines(j: &Journal) -> Result<Vec<crate::tui::action::PendingLine>, St
         .map(|w| crate::tui::action::PendingLine {
             id: w.id,
             replay_safe: crate::journal::WriteRequest::replay_is_safe(w.kind, &w.body),
+            subject: crate::tui::pending_gate::subject(w.kind, &w.body, w.target.as_deref()),
+            customer: w.customer,
             profile: w.profile,
             summary: w.summary,
             customer_fp: w.customer_fp,

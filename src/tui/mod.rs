@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod jobs;
 pub mod keymap;
 pub mod panes;
+pub mod pending_gate;
 pub mod render;
 pub mod theme;
 pub mod view;
@@ -281,5 +282,7 @@ fn to_action(ev: Event) -> Option<Action> {
 mod snapshot_tests;
 #[cfg(test)]
 mod snapshot_tests_lists;
+#[cfg(test)]
+mod snapshot_tests_once;
 #[cfg(test)]
 mod snapshot_tests_truth;

@@ -12,7 +12,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
 
-fn now() -> chrono::DateTime<Utc> {
+pub fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()
 }
 
@@ -32,7 +32,7 @@ pub fn test_app(env: Environment) -> App {
     app
 }
 
-fn connected(app: &mut App) {
+pub fn connected(app: &mut App) {
     app.update(Action::Job(JobEvent::Connected(Connection {
         base_description: "http://127.0.0.1:1/collections".into(),
         client_id: "1a2b3c4d-0000-4000-8000-000000000001".into(),
@@ -96,11 +96,11 @@ pub fn ms_key_for(user: &str, kind: &str, iat: i64, exp: i64, nbf: i64) -> Strin
     )
 }
 
-fn press(app: &mut App, c: KeyCode) {
+pub fn press(app: &mut App, c: KeyCode) {
     app.update(Action::Key(KeyEvent::new(c, KeyModifiers::NONE)));
 }
 
-fn snap(name: &str, app: &App) {
+pub fn snap(name: &str, app: &App) {
     for (w, h) in SIZES {
         insta::assert_snapshot!(
             format!("{name}_{w}x{h}"),
@@ -520,6 +520,7 @@ fn pending_writes_are_prominent_and_replay_asks_first() {
         created_at: "2026-11-23T09:58:00.0000000+00:00".into(),
         attempts: 1,
         last_error: Some("timeout after 20 s".into()),
+        ..Default::default()
     }]))));
     let text = render_text(&app, 80, 24);
     assert!(text.contains("1 PENDING"), "{text}");
@@ -549,6 +550,7 @@ fn resolve_asks_for_outcome_and_note_then_confirms() {
         created_at: "2026-11-23T09:58:00.0000000+00:00".into(),
         attempts: 1,
         last_error: Some("connection reset after the request was sent".into()),
+        ..Default::default()
     };
     let lines = vec![
         line(3, "qa", false, "Extend subscription 7d1f3b2c"),

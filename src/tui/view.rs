@@ -67,6 +67,7 @@ pub fn draw(f: &mut Frame, app: &App, theme: &Theme) {
         Some(Overlay::Help { scroll }) => help::view(f, body, theme, *scroll),
         Some(Overlay::Palette(p)) => p.view(f, body, theme),
         Some(Overlay::Confirm(d)) => d.view(f, body, theme),
+        Some(Overlay::PendingGate(g)) => g.view(f, body, theme),
         Some(Overlay::Resolve(form)) => form.view(f, body, theme),
         Some(Overlay::Doctor(d)) => crate::tui::doctor::view(f, body, theme, d),
         Some(Overlay::Demo { selected }) => {

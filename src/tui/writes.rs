@@ -84,17 +84,67 @@ pub async fn run(
         client,
         new_key: Mutex::new(None),
     };
-    let line = match journal::execute(j, &sender, &req, actor).await {
+    let line = outcome_line(&req, journal::execute(j, &sender, &req, actor).await);
+    let new_key = sender.new_key.lock().ok().and_then(|mut k| k.take());
+    WriteReport { line, new_key }
+}
+
+/// The status line for a finished write. A pending write is not resent by
+/// anything on its own: the line says so, and how to settle it.
+pub fn outcome_line(
+    req: &WriteRequest,
+    outcome: Result<WriteOutcome, journal::JournalError>,
+) -> Result<String, String> {
+    match outcome {
         Ok(WriteOutcome::Done { result, .. }) => Ok(format!("{}: done · {result}", req.summary)),
         Ok(WriteOutcome::Failed { reason, .. }) => {
             Err(format!("{}: refused · {reason}", req.summary))
         }
-        Ok(WriteOutcome::Pending { write_id, reason }) => Err(format!(
-            "{}: no definite answer ({reason}); pending write #{write_id} will be replayed with the same key (:replay or storedesk pending --replay)",
-            req.summary
-        )),
+        Ok(WriteOutcome::Pending { write_id, reason }) => {
+            let how = if WriteRequest::replay_is_safe(req.kind, &req.body) {
+                ":replay sends it again with the same key (storedesk pending --replay headless); \
+                 :resolve settles it by hand after checking the Store"
+            } else {
+                "replay will not resend this change (a second one could apply twice): \
+                 check the Store, then :resolve it (storedesk pending --resolve headless)"
+            };
+            Err(format!(
+                "{}: no definite answer ({reason}); kept as pending write #{write_id}, which nothing resends on its own — {how}",
+                req.summary
+            ))
+        }
         Err(e) => Err(format!("not sent: {e}")),
-    };
-    let new_key = sender.new_key.lock().ok().and_then(|mut k| k.take());
-    WriteReport { line, new_key }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(req: &WriteRequest) -> String {
+        let out = Ok(WriteOutcome::Pending {
+            write_id: 9,
+            reason: "timeout after 20 s".into(),
+        });
+        outcome_line(req, out).expect_err("pending is not done")
+    }
+
+    /// Issue 14 point 3: the console said "will be replayed" when nothing
+    /// replays a pending write; it says how to replay or resolve it.
+    #[test]
+    fn a_pending_write_says_how_to_settle_it() {
+        let consume = WriteRequest::consume("k.e.y", "9NSDCOIN0500", Some(1), None);
+        let line = pending(&consume);
+        assert!(!line.contains("will be replayed"), "{line}");
+        assert!(line.contains("pending write #9"), "{line}");
+        assert!(line.contains("nothing resends on its own"), "{line}");
+        assert!(
+            line.contains(":replay") && line.contains(":resolve"),
+            "{line}"
+        );
+        let extend = WriteRequest::recurrence_change("k.e.y", "r1", "Extend", Some(5), None);
+        let line = pending(&extend);
+        assert!(line.contains("replay will not resend"), "{line}");
+        assert!(line.contains(":resolve"), "{line}");
+    }
 }

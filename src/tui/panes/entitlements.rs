@@ -690,15 +690,26 @@ impl EntitlementsPane {
         }
     }
 
-    /// Text pasted while a form is open goes into its focused field.
-    pub fn paste_into_form(&mut self, text: &str) -> bool {
-        match self.form_mut() {
-            Some((f, _)) => {
-                f.insert_str(text);
-                true
+    /// Text pasted while a form is open goes into its focused field, and
+    /// into the filter editor's text; the export prompt has no field and
+    /// refuses it (a paste must never load a key behind an open dialog).
+    pub fn paste_into_form(&mut self, text: &str) -> PaneOutput {
+        match &mut self.modal {
+            Modal::Form(f) => f.0.insert_str(text),
+            Modal::Editor(ed) => {
+                ed.row = EditorRow::Text;
+                ed.input = Input::new(format!("{}{}", ed.input.value(), text.trim()));
+                self.view.filter.text = ed.input.value().to_string();
+                self.refilter();
             }
-            None => false,
+            Modal::ExportPrompt => {
+                return PaneOutput::error(
+                    "paste ignored: the export prompt is open (c CSV · j JSON · Esc cancels)",
+                );
+            }
+            Modal::None => {}
         }
+        PaneOutput::none()
     }
 
     fn form_key(&mut self, k: KeyEvent, ctx: &PaneCtx) -> PaneOutput {
@@ -1486,11 +1497,10 @@ impl super::Pane for EntitlementsPane {
         EntitlementsPane::on_command(self, cmd, ctx)
     }
     fn accepts_text(&self) -> bool {
-        self.form().is_some()
+        !matches!(self.modal, Modal::None)
     }
     fn on_paste(&mut self, text: String, _ctx: &super::PaneCtx) -> super::PaneOutput {
-        self.paste_into_form(&text);
-        super::PaneOutput::none()
+        self.paste_into_form(&text)
     }
     fn on_event(&mut self, ev: super::PaneEvent, ctx: &super::PaneCtx) -> super::PaneOutput {
         match ev {

@@ -3,7 +3,7 @@
 //! journaled write. Run by `tui::jobs` on tokio tasks; every result goes
 //! back through `send`.
 
-use crate::journal::{self, Actor, WriteOutcome, WriteRequest};
+use crate::journal::{self, Actor, WriteRequest};
 use crate::store::StoreClient;
 use crate::store::collections::V9_MAX_PRODUCTS;
 use crate::store::error::ErrorKind;
@@ -133,18 +133,8 @@ pub async fn write(
             return;
         }
     };
-    let r = match journal::execute(j, client, &req, actor).await {
-        Ok(WriteOutcome::Done { result, .. }) => Ok(format!("{}: done · {result}", req.summary)),
-        Ok(WriteOutcome::Failed { reason, .. }) => {
-            Err(format!("{}: refused · {reason}", req.summary))
-        }
-        Ok(WriteOutcome::Pending { write_id, reason }) => Err(format!(
-            "{}: no definite answer ({reason}); pending write #{write_id} will be replayed with the same key (storedesk pending --replay)",
-            req.summary
-        )),
-        Err(e) => Err(format!("not sent: {e}")),
-    };
-    send(EntEvent::Written(r));
+    let r = journal::execute(j, client, &req, actor).await;
+    send(EntEvent::Written(crate::tui::writes::outcome_line(&req, r)));
 }
 
 #[cfg(test)]

@@ -116,6 +116,11 @@ impl ConfirmDialog {
         )
     }
 
+    /// What confirming releases.
+    pub fn effect(&self) -> &Effect {
+        &self.on_confirm
+    }
+
     pub fn insert_str(&mut self, s: &str) {
         if self.must_type.is_some() {
             let v = format!("{}{}", self.typed.value(), s.trim());
