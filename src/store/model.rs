@@ -997,14 +997,17 @@ pub struct ClawbackData {
     pub product_type: Option<ProductKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purchased_date: Option<StoreTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Older events spell it `refundInitiatedDate`.
+    #[serde(skip_serializing_if = "Option::is_none", alias = "refundInitiatedDate")]
     pub event_date: Option<StoreTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sandbox_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Older events spell it `refundState`.
+    #[serde(skip_serializing_if = "Option::is_none", alias = "refundState")]
     pub event_state: Option<EventState>,
     pub sku_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Older events spell it `subscriptionData`.
+    #[serde(skip_serializing_if = "Option::is_none", alias = "subscriptionData")]
     pub recurrence_data: Option<ClawbackRecurrenceData>,
 }
 
