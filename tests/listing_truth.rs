@@ -60,10 +60,7 @@ async fn answering(body: &'static str) -> String {
             let mut buf = vec![0u8; 64 * 1024];
             let mut got = 0;
             // Read the head and the body the Content-Length announces.
-            loop {
-                let Ok(n) = s.read(&mut buf[got..]).await else {
-                    break;
-                };
+            while let Ok(n) = s.read(&mut buf[got..]).await {
                 if n == 0 {
                     break;
                 }
@@ -259,4 +256,54 @@ fn the_page_decoder_refuses_non_listings_and_keeps_bad_items() {
     assert!(ok.items.is_empty());
     let page: QueryResponse = serde_json::from_str(BAD_PAGE).unwrap();
     assert_eq!(page.unreadable(), 4);
+}
+
+/// Headless: a customer who owns nothing gets the documented causes on
+/// stderr (not a bare empty list), and the listing itself stays empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_listing_names_the_documented_causes_headless() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = "2026-11-23T10:00:00Z";
+    let sb = sandbox::start(SandboxOptions {
+        data_dir: dir.path().join("data").join("sandbox"),
+        port: 0,
+        clock: Clock::fixed(chrono::DateTime::parse_from_rfc3339(now).unwrap().to_utc()),
+        faults: vec![],
+    })
+    .await
+    .unwrap();
+    let nora = key(&sb, "nora");
+    sb.shutdown().await;
+    let kf = dir.path().join("nora.key");
+    std::fs::write(&kf, format!("{nora}\n")).unwrap();
+    let cfg = dir.path().join("empty.toml");
+    std::fs::write(&cfg, "").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_storedesk"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--now", now, "entitlements", "--json", "--key-file"])
+        .arg(&kf)
+        .env_remove("STOREDESK_CONFIG")
+        .env_remove("STOREDESK_PROFILE")
+        .env_remove("STOREDESK_NOW")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v.as_array().map(Vec::len), Some(0), "{stdout}");
+    for want in [
+        "listed no entitlements",
+        "Partner Center",
+        "no sbx (RETAIL)",
+        "UserPurchaseId",
+        "product_ids",
+    ] {
+        assert!(stderr.contains(want), "{want}: {stderr}");
+    }
+    assert!(!stderr.contains(&nora), "the key never shows");
 }
