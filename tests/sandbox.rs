@@ -676,8 +676,24 @@ async fn validity_type_and_v8_filters() {
     assert_eq!(items[0]["productKind"], "Pass");
     assert!(items[0]["recurrenceData"]["recurrenceId"].is_string());
     assert!(items[0]["productFamily"].is_string());
-    let games = e
+    // Content a pass satisfies is listed when asked for, as the official
+    // library always asks (expandSatisfyingItems: true); not otherwise.
+    let unexpanded = e
         .v8(&t, &g, json!({"entitlementFilters": ["*:Game"]}))
+        .await;
+    assert!(
+        unexpanded.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["productId"] != "9NSDPASSGM01")
+    );
+    let games = e
+        .v8(
+            &t,
+            &g,
+            json!({"entitlementFilters": ["*:Game"], "expandSatisfyingItems": true}),
+        )
         .await;
     let via_pass = games.body["items"]
         .as_array()

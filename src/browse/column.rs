@@ -186,6 +186,9 @@ pub fn has_unknown(d: &Dataset, r: &Row) -> bool {
 
 /// A cell as the console shows it (times relative to `now`).
 pub fn display<'a>(d: &'a Dataset, r: &Row, c: Column, now: i64) -> Cow<'a, str> {
+    if let Some(cell) = unreadable_cell(d, r, c) {
+        return cell;
+    }
     match c {
         Column::Mark => Cow::Borrowed(match (r.dup.any(), has_unknown(d, r)) {
             (true, true) => "⧉?",
@@ -208,8 +211,25 @@ pub fn display<'a>(d: &'a Dataset, r: &Row, c: Column, now: i64) -> Cow<'a, str>
     }
 }
 
+/// An unreadable item's row: flagged in the mark column, the reason
+/// where its status would be; the rest is what could be salvaged.
+fn unreadable_cell<'a>(d: &'a Dataset, r: &Row, c: Column) -> Option<Cow<'a, str>> {
+    let why = d.sym(r.unreadable);
+    if why.is_empty() {
+        return None;
+    }
+    match c {
+        Column::Mark => Some(Cow::Borrowed("✗")),
+        Column::Status => Some(Cow::Owned(format!("unreadable: {why}"))),
+        _ => None,
+    }
+}
+
 /// A cell as exports write it (absolute UTC times, full text).
 pub fn export<'a>(d: &'a Dataset, r: &Row, c: Column) -> Cow<'a, str> {
+    if let Some(cell) = unreadable_cell(d, r, c) {
+        return cell;
+    }
     match c {
         Column::Mark => Cow::Borrowed(r.dup.label()),
         Column::Product => Cow::Borrowed(d.sym(r.product)),

@@ -77,6 +77,9 @@ pub struct Row {
     pub dup: DupMark,
     /// Page (1-based) the item arrived on.
     pub page: u32,
+    /// Why the item could not be read ("" when it could): a flagged row
+    /// whose raw JSON is all there is.
+    pub unreadable: Sym,
 }
 
 /// Interned strings, each with its lower-case form for text search.
@@ -133,6 +136,7 @@ pub struct Dataset {
     empty: Sym,
     /// Rows with any duplicate mark (kept so a frame need not count them).
     dup_rows: usize,
+    unreadable_rows: usize,
 }
 
 fn secs(t: &Option<StoreTime>) -> i64 {
@@ -157,6 +161,11 @@ impl Dataset {
     /// Rows carrying a duplicate mark.
     pub fn duplicate_rows(&self) -> usize {
         self.dup_rows
+    }
+
+    /// Rows of items that could not be read (listed flagged).
+    pub fn unreadable_rows(&self) -> usize {
+        self.unreadable_rows
     }
 
     pub fn rows(&self) -> &[Row] {
@@ -256,8 +265,19 @@ impl Dataset {
         let acquisition = self.opt_sym(e.acquisition_type.as_ref().map(|k| k.as_str()));
         let trial = e.trial_data.as_ref();
         let mut dup = DupMark::default();
+        let unreadable = self.opt_sym(e.unreadable.as_deref());
+        if e.unreadable.is_some() {
+            self.unreadable_rows += 1;
+        }
         let h = self.hasher.hash_one(&e.id);
-        match self.seen_ids.get(&h) {
+        // An unreadable item's ids are what could be salvaged: never a
+        // reason to mark another row a duplicate.
+        let seen = if e.unreadable.is_some() {
+            None
+        } else {
+            self.seen_ids.get(&h)
+        };
+        match seen {
             Some(&first) => {
                 let same = self
                     .rows
@@ -265,11 +285,17 @@ impl Dataset {
                     .is_some_and(|r| self.text(r.id) == e.id);
                 dup.repeat_id = same;
             }
+            None if e.unreadable.is_some() => {}
             None => {
                 self.seen_ids.insert(h, idx);
             }
         }
-        match self.seen_products.get(&(product, sku)) {
+        let seen = if e.unreadable.is_some() {
+            None
+        } else {
+            self.seen_products.get(&(product, sku))
+        };
+        match seen {
             Some(&first) => {
                 dup.same_product = true;
                 if let Some(r) = self.rows.get_mut(first as usize) {
@@ -279,6 +305,7 @@ impl Dataset {
                     r.dup.same_product = true;
                 }
             }
+            None if e.unreadable.is_some() => {}
             None => {
                 self.seen_products.insert((product, sku), idx);
             }
@@ -309,6 +336,7 @@ impl Dataset {
             is_trial: trial.is_some_and(|t| t.is_trial),
             dup,
             page,
+            unreadable,
         });
     }
 

@@ -54,8 +54,12 @@ impl View {
 
     /// "Active · Durable · 'sword' — 12 of 10,000"
     pub fn title(&self, d: &Dataset) -> String {
+        let unreadable = match d.unreadable_rows() {
+            0 => String::new(),
+            n => format!(" · ✗ {} unreadable", thousands(n)),
+        };
         format!(
-            "{} — {} of {}",
+            "{} — {} of {}{unreadable}",
             self.filter.describe(),
             thousands(self.visible.len()),
             thousands(d.len())

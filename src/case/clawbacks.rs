@@ -94,6 +94,60 @@ pub struct Peeked {
     pub rows: Vec<ClawRow>,
     /// Until when the SAS token the peek used is valid.
     pub sas_expires: Option<DateTime<Utc>>,
+    /// The `sandboxId` of the profile's environment (its `sbx`, or
+    /// `RETAIL`): the events that are the profile's to acknowledge.
+    pub environment: String,
+    /// The queue's approximate length (`x-ms-approximate-messages-count`);
+    /// a peek sees at most 32. `None` when the metadata call failed.
+    pub approx_count: Option<u64>,
+}
+
+impl Peeked {
+    /// Rows of another environment than the profile's.
+    pub fn other_environments(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| matches!(r.environment(&self.environment), EnvMatch::Other(_)))
+            .count()
+    }
+
+    /// "40 in the queue" / "at least 32 in the queue" / "3 in the queue",
+    /// from the metadata when it came, else from what the peek saw.
+    pub fn queue_length_text(&self, peek_max: usize) -> String {
+        match self.approx_count {
+            Some(n) => format!("~{n} in the queue"),
+            None if self.rows.len() >= peek_max => "32+ in the queue (length unknown)".into(),
+            None => format!("{} in the queue", self.rows.len()),
+        }
+    }
+}
+
+/// Why an event may not be acknowledged from this profile, if it may not:
+/// the queue is shared by every environment of the publisher (and by its
+/// own reconciler), so only an event proven to be the profile's is deleted.
+pub fn ack_refusal(row: &ClawRow, expected: &str) -> Option<String> {
+    match row.environment(expected) {
+        EnvMatch::Same => None,
+        EnvMatch::Other(s) => Some(format!(
+            "this event belongs to environment {s}, not this profile's {expected}: acknowledge it from a profile of {s} (or leave it to the reconciler of that environment)"
+        )),
+        EnvMatch::Unknown if row.event.is_err() => Some(format!(
+            "this event cannot be decoded, so its environment is unknown: it is not acknowledged from {expected}"
+        )),
+        EnvMatch::Unknown => Some(format!(
+            "this event names no sandboxId, so it may belong to another environment than {expected}: it is not acknowledged"
+        )),
+    }
+}
+
+/// The environment column's text: the id, marked when it is not the
+/// profile's.
+pub fn environment_label(row: &ClawRow, expected: &str) -> String {
+    match row.environment(expected) {
+        EnvMatch::Same => expected.to_string(),
+        EnvMatch::Other(s) => format!("other: {s}"),
+        EnvMatch::Unknown => "unknown".into(),
+    }
 }
 
 /// "Refund" / "Chargeback" from `/Purchase/Refund` / `/Purchase/Chargeback`.

@@ -73,9 +73,20 @@ pub async fn peek(
             }
         })
         .collect();
+    // The length is a second, cheap read; a queue that refuses it still
+    // lists its events.
+    let approx_count = match client.queue_metadata(&sas.uri).await {
+        Ok(r) => r.value,
+        Err(e) => {
+            tracing::info!(error = %e, "queue metadata unavailable");
+            None
+        }
+    };
     Ok(Peeked {
         rows,
         sas_expires: Some(sas.expires_on.0.0),
+        environment: super::clawbacks::expected_sandbox_id(client.sbx().as_deref()).to_string(),
+        approx_count,
     })
 }
 

@@ -9,6 +9,7 @@
 //! never by a `userId` claim (publisherUserId may be empty or shared).
 
 pub mod clawbacks;
+pub mod empty;
 pub mod file;
 pub mod load;
 pub mod timeline;

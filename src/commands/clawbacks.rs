@@ -109,6 +109,10 @@ pub fn run(ctx: &Context, a: &ClawbacksArgs) -> ExitCode {
     }
     let mut meta = Map::new();
     meta.insert("in_queue".into(), json!(peeked.rows.len()));
+    meta.insert(
+        "approximate_queue_length".into(),
+        json!(peeked.approx_count),
+    );
     meta.insert("environment".into(), json!(expected));
     meta.insert("other_environments_hidden".into(), json!(hidden));
     if let Some(k) = &key {
@@ -116,9 +120,10 @@ pub fn run(ctx: &Context, a: &ClawbacksArgs) -> ExitCode {
         meta.insert("not_this_customer".into(), json!(untied));
     }
     let mut footer = vec![format!(
-        "{} of {} event(s) in the queue (peeked, not removed)",
+        "{} of {} event(s) peeked, not removed ({})",
         rows.len(),
-        peeked.rows.len()
+        peeked.rows.len(),
+        peeked.queue_length_text(usize::from(crate::case::load::PEEK_MAX))
     )];
     if hidden > 0 {
         footer.push(format!(

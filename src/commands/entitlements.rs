@@ -90,10 +90,32 @@ pub fn entitlements(ctx: &Context, a: &EntitlementsArgs) -> ExitCode {
         items,
         incomplete,
         titles,
+        v9_products,
     } = match rt.block_on(fetch_all(ctx, &key)) {
         Ok(l) => l,
         Err(code) => return code,
     };
+    // An empty answer is not proof of owning nothing: say what causes it.
+    if items.is_empty() && incomplete.is_none() {
+        eprintln!(
+            "storedesk: the Store listed no entitlements for this key; the documented causes:"
+        );
+        let q = crate::case::empty::EmptyQuery {
+            environment: Some(crate::case::clawbacks::expected_sandbox_id(
+                ctx.config.profile.sbx.as_deref(),
+            )),
+            v9_products,
+        };
+        for c in crate::case::empty::empty_causes(&q) {
+            eprintln!("  - {c}");
+        }
+    }
+    let unreadable = items.iter().filter(|e| e.unreadable.is_some()).count();
+    if unreadable > 0 {
+        eprintln!(
+            "storedesk: {unreadable} item(s) unreadable, listed flagged with their raw JSON (status \"unreadable: …\"); the rest are listed"
+        );
+    }
     // One filter and one export for console and command line: src/browse.
     let mut data = crate::browse::Dataset::new();
     data.extend(1, items);
@@ -137,6 +159,8 @@ struct Listing {
     incomplete: Option<Incomplete>,
     /// Titles of the listed products, for the table.
     titles: Titles,
+    /// v9: how many product ids were asked about; `None` for v8.
+    v9_products: Option<usize>,
 }
 
 /// Why a listing stopped, short, for the "incomplete: …" line.
@@ -184,6 +208,7 @@ async fn fetch_all(ctx: &Context, key: &str) -> Result<Listing, ExitCode> {
     };
     let (product_ids, source) = super::connect::product_ids(ctx, sandbox.as_ref());
     let (v9, why) = query_choice(&product_ids, &source);
+    let v9_products = v9.then_some(product_ids.len());
     eprintln!("storedesk: {why}");
     if !v9 {
         let left = client.calls_left_for_key(key);
@@ -226,6 +251,7 @@ async fn fetch_all(ctx: &Context, key: &str) -> Result<Listing, ExitCode> {
             items,
             incomplete: None,
             titles,
+            v9_products,
         }),
         // Nothing got: nothing to print but the error.
         Err(e) if items.is_empty() => {
@@ -243,6 +269,7 @@ async fn fetch_all(ctx: &Context, key: &str) -> Result<Listing, ExitCode> {
                 items,
                 incomplete: Some(incomplete),
                 titles,
+                v9_products,
             })
         }
     }
@@ -305,9 +332,13 @@ fn write_table(
     for r in &table {
         line(out, r)?;
     }
+    let unreadable = match d.unreadable_rows() {
+        0 => String::new(),
+        n => format!(" · ✗ {n} unreadable"),
+    };
     match incomplete {
-        Some(inc) => writeln!(out, "{} entitlement(s) · {inc}", rows.len()),
-        None => writeln!(out, "{} entitlement(s)", rows.len()),
+        Some(inc) => writeln!(out, "{} entitlement(s){unreadable} · {inc}", rows.len()),
+        None => writeln!(out, "{} entitlement(s){unreadable}", rows.len()),
     }
 }
 

@@ -34,6 +34,10 @@ struct Query<'a> {
     validity: ValidityType,
     kinds: Option<Vec<ProductKind>>,
     v8: bool,
+    /// v8 `expandSatisfyingItems`: list what a pass or bundle satisfies.
+    /// Absent means false, as the service does (the official library
+    /// always sends true); v9 always lists them.
+    expand_satisfying: bool,
 }
 
 pub fn publisher_query(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
@@ -61,6 +65,7 @@ pub fn publisher_query(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
             validity: req.validity_type.clone().unwrap_or(ValidityType::All),
             kinds: None,
             v8: false,
+            expand_satisfying: true,
         },
     )
 }
@@ -98,6 +103,7 @@ pub fn license_preview(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
             validity: req.validity_type.clone().unwrap_or(ValidityType::All),
             kinds,
             v8: true,
+            expand_satisfying: req.expand_satisfying_items.unwrap_or(false),
         },
     )
 }
@@ -199,6 +205,9 @@ fn matches(e: &Entitlement, q: &Query<'_>, now: DateTime<Utc>) -> bool {
                     .is_none_or(|s| s.is_empty() || s == e.sku_id)
         })
     {
+        return false;
+    }
+    if !q.expand_satisfying && !e.satisfied_by_product_ids.is_empty() {
         return false;
     }
     if let Some(kinds) = &q.kinds

@@ -10,6 +10,9 @@
 //! - `GET|POST|DELETE _sandbox/quirks` misconfigurations for `storedesk doctor`:
 //!   `{"dateSkewSecs": 600, "tokenAudience": "https://…", "tokenStyle": "v2"}`
 //!   (POST replaces the set; DELETE clears it)
+//! - `POST _sandbox/clawbacks` put an event on the clawback queue as Microsoft
+//!   would: `{"event": {…the event's JSON…}}` (base64-encoded here) or
+//!   `{"messageText": "…"}` (sent as is) → `{"messageId"}`
 //! - `POST _sandbox/keys`    mint a key: `{"customer","kind":"collections"|"purchase",
 //!   "clientId"?, "issuedDaysAgo"?, "userId"?}` → `{"key"}`
 
@@ -70,6 +73,7 @@ pub fn handle(app: &App, route: &Route, parts: &Parts, body: &Bytes) -> Response
             .map(|()| json(StatusCode::OK, &serde_json::json!({"reset": true})))
             .map_err(ApiError::from),
         ("keys", &Method::POST) => mint(app, parts, body),
+        ("clawbacks", &Method::POST) => super::queue::enqueue(app, &parts.headers, body),
         ("quirks", &Method::GET) => Ok(json(StatusCode::OK, &app.quirks())),
         ("quirks", &Method::POST) => parse_json::<super::Quirks>(&parts.headers, body).map(|q| {
             app.set_quirks(q);

@@ -155,7 +155,10 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Res
 /// Which endpoint a request is for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
-    Token { tenant: String, v2: bool },
+    Token {
+        tenant: String,
+        v2: bool,
+    },
     Renew(auth::KeyKind),
     PublisherQuery,
     LicensePreview,
@@ -167,6 +170,8 @@ pub enum Route {
     SasToken,
     QueueMessages(String),
     QueueMessage(String, String),
+    /// `GET /queue/{q}?comp=metadata`: the approximate length.
+    QueueMetadata(String),
     Offers,
     DisplayCatalog,
     Control(String),
@@ -215,6 +220,7 @@ impl Route {
             }
             ["purchase", "v6.0", "purchases", "grant"] => (Route::Grant, post),
             ["purchase", "v8.0", "b2b", "clawback", "sastoken"] => (Route::SasToken, get),
+            ["queue", _] => (Route::QueueMetadata(segs[1].to_owned()), get),
             ["queue", _, "messages"] => (Route::QueueMessages(segs[1].to_owned()), method.clone()),
             ["queue", _, "messages", _] => (
                 Route::QueueMessage(segs[1].to_owned(), segs[3].to_owned()),
@@ -241,7 +247,7 @@ impl Route {
             Route::RecurrenceChange(_) => "recurrenceChange",
             Route::Grant => "grant",
             Route::SasToken => "sastoken",
-            Route::QueueMessages(_) | Route::QueueMessage(..) => "queue",
+            Route::QueueMessages(_) | Route::QueueMessage(..) | Route::QueueMetadata(_) => "queue",
             Route::Offers => "offers",
             Route::DisplayCatalog => "displayCatalog",
             Route::Control(_) => return None,
@@ -390,6 +396,7 @@ fn handle(app: &App, route: &Route, parts: &Parts, body: &Bytes) -> Response {
         Route::SasToken => queue::sas_token(app, h),
         Route::QueueMessages(q) => queue::messages(app, q, &parts.uri),
         Route::QueueMessage(q, id) => queue::delete(app, q, id, &parts.uri),
+        Route::QueueMetadata(q) => queue::metadata(app, q, &parts.uri),
         Route::Offers => queue::offers(app, &parts.method, h, body),
         Route::DisplayCatalog => super::catalog::products(app, &parts.uri),
         Route::Control(_) => Err(ApiError::not_found("control")),

@@ -200,6 +200,86 @@ fn wire(m: &super::state::QMsg, received: bool) -> QueueMessage {
     }
 }
 
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Enqueue {
+    /// The event as JSON, any shape: tests put the documents' own JSON
+    /// (and malformed events) on the queue.
+    #[serde(default)]
+    event: Option<serde_json::Value>,
+    #[serde(default)]
+    message_text: Option<String>,
+}
+
+/// `POST _sandbox/clawbacks`: one more message on the queue, visible now.
+pub fn enqueue(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
+    use base64::Engine;
+    let req: Enqueue = parse_json(h, body)?;
+    let text = match (req.event, req.message_text) {
+        (Some(ev), None) => base64::engine::general_purpose::STANDARD
+            .encode(serde_json::to_vec(&ev).unwrap_or_default()),
+        (None, Some(t)) => t,
+        _ => {
+            return Err(ApiError::bad(
+                "give exactly one of event (JSON) and messageText.",
+            ));
+        }
+    };
+    let now = app.queue_now();
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut world = app.world();
+    world.queue.messages.push(super::state::QMsg {
+        id: id.clone(),
+        inserted: now,
+        expires: now + TimeDelta::days(7),
+        visible_at: now,
+        pop_receipt: None,
+        dequeue_count: 0,
+        text,
+    });
+    let q = world.queue.clone();
+    drop(world);
+    app.store
+        .save_queue(&q)
+        .map_err(|e| ApiError::bad(format!("queue not saved: {e}")))?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "messageId": id }),
+    ))
+}
+
+/// `GET /queue/{q}?comp=metadata`: Azure answers 200 with an empty body
+/// and the approximate length (hidden messages included) in a header.
+pub fn metadata(app: &App, queue: &str, uri: &Uri) -> ApiResult {
+    Ok(metadata_inner(app, queue, uri).unwrap_or_else(XmlErr::into_response))
+}
+
+fn metadata_inner(app: &App, queue: &str, uri: &Uri) -> Result<Response, XmlErr> {
+    let params = check_sas(app, queue, uri)?;
+    if params.get("comp").map(String::as_str) != Some("metadata") {
+        return Err(xml_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidQueryParameterValue",
+            "Value for one of the query parameters specified in the request URI is invalid (comp).",
+        ));
+    }
+    let now = app.queue_now();
+    let count = app
+        .world()
+        .queue
+        .messages
+        .iter()
+        .filter(|m| m.expires > now)
+        .count();
+    let mut r = xml(StatusCode::OK, String::new());
+    r.headers_mut().remove(header::CONTENT_TYPE);
+    r.headers_mut().insert(
+        "x-ms-approximate-messages-count",
+        HeaderValue::from(count as u64),
+    );
+    Ok(r)
+}
+
 /// `DELETE /queue/{q}/messages/{id}?…&popreceipt=R`
 pub fn delete(app: &App, queue: &str, id: &str, uri: &Uri) -> ApiResult {
     Ok(delete_inner(app, queue, id, uri).unwrap_or_else(XmlErr::into_response))

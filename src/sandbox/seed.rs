@@ -392,6 +392,7 @@ fn build_customer(
             sharing_source: Some("None".into()),
             dev_offer_id: None,
             raw: None,
+            unreadable: None,
         };
         c.push_ent(e);
     }

@@ -123,6 +123,24 @@ impl StoreClient {
         self.queue_get("queueReceive", sas_uri, &params).await
     }
 
+    /// `GET <queue>?comp=metadata`: the queue's approximate length
+    /// (`x-ms-approximate-messages-count`), which a peek of at most 32
+    /// cannot tell. `None` when the answer carries no readable count.
+    pub async fn queue_metadata(&self, sas_uri: &str) -> Result<Response<Option<u64>>, StoreError> {
+        const OP: &str = "queueMetadata";
+        let url = self.queue_url(OP, sas_uri, &[], &[("comp", "metadata".into())])?;
+        let raw = self.execute(Call::get(OP, url).auth(Auth::None)).await?;
+        let count = raw
+            .headers
+            .get("x-ms-approximate-messages-count")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        Ok(Response {
+            value: count,
+            meta: raw.meta,
+        })
+    }
+
     /// Acknowledge (delete) a received event. A write: never retried here.
     pub async fn queue_delete(
         &self,

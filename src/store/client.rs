@@ -173,6 +173,9 @@ impl Call {
 pub(crate) struct RawResponse {
     pub body: Vec<u8>,
     pub meta: CallMeta,
+    /// The answer's headers (Azure Storage puts results there, e.g. the
+    /// queue's approximate length).
+    pub headers: reqwest::header::HeaderMap,
 }
 
 /// Why one attempt produced no HTTP answer or no usable body.
@@ -384,6 +387,7 @@ impl StoreClient {
                             correlation: CorrelationIds::from_headers(&headers),
                             attempts: attempt,
                         },
+                        headers,
                     });
                 }
                 Ok((status, headers, body)) => {

@@ -15,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 pub const V9_MAX_PAGE: u32 = 200;
 /// Largest page v8 serves.
 pub const V8_MAX_PAGE: u32 = 100;
+/// v8 `market` as Microsoft.StoreServices sends it.
+pub const V8_MARKET: &str = "neutral";
 /// Most product ids one v9 query may carry.
 pub const V9_MAX_PRODUCTS: usize = 100;
 
@@ -68,6 +70,10 @@ impl StoreClient {
         const OP: &str = "b2bLicensePreview";
         let customer = Self::beneficiaries_customer(OP, &req.beneficiaries)?;
         let mut req = req.clone();
+        // Every v8 call asks what the official library's
+        // CollectionsV8QueryRequest asks unless the caller chose otherwise.
+        req.market.get_or_insert_with(|| V8_MARKET.into());
+        req.expand_satisfying_items.get_or_insert(true);
         if req.sbx.is_none() {
             req.sbx = self.sbx();
         }
@@ -153,7 +159,13 @@ impl StoreClient {
             max_page_size: Some(page.into()),
             exclude_duplicates: opts.exclude_duplicates,
             validity_type: opts.validity.clone(),
-            market: Some("neutral".into()),
+            // What Microsoft.StoreServices' CollectionsV8QueryRequest sends
+            // (checked against its source: JsonProperty "market" defaulting
+            // to "neutral", "expandSatisfyingItems" to true): without the
+            // expansion, content a pass or bundle satisfies is left out of
+            // v8 listings while v9 lists it.
+            market: Some(V8_MARKET.into()),
+            expand_satisfying_items: Some(true),
             entitlement_filters: (!opts.entitlement_filters.is_empty())
                 .then(|| opts.entitlement_filters.clone()),
             ..Default::default()

@@ -785,9 +785,29 @@ pub struct Entitlement {
     pub dev_offer_id: Option<String>,
     #[serde(skip)]
     pub raw: Option<Box<RawValue>>,
+    /// Why the item could not be read (an explicit null in a required
+    /// field, an unknown date or TimeSpan form, a wrong type): the row is
+    /// listed flagged with its raw JSON, never failing the page.
+    #[serde(skip)]
+    pub unreadable: Option<String>,
 }
 
 impl Entitlement {
+    /// A flagged row for an item that did not decode: whatever ids can be
+    /// read from its JSON, the raw JSON, and why.
+    pub fn unreadable(raw: Box<RawValue>, why: String) -> Self {
+        let v: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
+        let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+        Entitlement {
+            id: text("id"),
+            product_id: text("productId"),
+            sku_id: text("skuId"),
+            raw: Some(raw),
+            unreadable: Some(why),
+            ..Default::default()
+        }
+    }
+
     /// The recurrence id under whichever spelling it came.
     pub fn recurrence(&self) -> Option<&str> {
         self.recurrence_id
@@ -802,29 +822,105 @@ fn null_vec<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<
 }
 
 /// A page of a collections query (v9 or v8).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+///
+/// Only an object with an `items` array is a listing: a 200 carrying an
+/// error object, `{}` or `"items": null` is refused here, so "owns
+/// nothing" is never said of an answer that listed nothing. Each item is
+/// parsed from its own raw slice (kept for the raw view and exports); one
+/// that does not decode becomes a flagged row ([`Entitlement::unreadable`])
+/// and the rest of the page is listed. Needs a serde_json text
+/// deserializer (`from_str`/`from_slice`), which is how pages arrive.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QueryResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub continuation_token: Option<String>,
-    #[serde(deserialize_with = "items_with_raw")]
     pub items: Vec<Entitlement>,
 }
 
-/// Parses each item from its own raw slice and keeps the slice. Needs a
-/// serde_json text deserializer (`from_str`/`from_slice`), which is how pages
-/// arrive; `from_value` cannot produce raw values.
-fn items_with_raw<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Entitlement>, D::Error> {
-    let raws = Option::<Vec<Box<RawValue>>>::deserialize(d)?.unwrap_or_default();
-    raws.into_iter()
-        .enumerate()
-        .map(|(i, raw)| {
-            let mut e: Entitlement = serde_json::from_str(raw.get())
-                .map_err(|err| de::Error::custom(format!("items[{i}]: {err}")))?;
-            e.raw = Some(raw);
-            Ok(e)
+impl QueryResponse {
+    /// Items that came unreadable.
+    pub fn unreadable(&self) -> usize {
+        self.items.iter().filter(|e| e.unreadable.is_some()).count()
+    }
+}
+
+/// Present-but-null apart from absent: `Some(None)` for `null`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Ok(Some(Option::<T>::deserialize(d)?))
+}
+
+impl<'de> Deserialize<'de> for QueryResponse {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Wire {
+            #[serde(default)]
+            continuation_token: Option<String>,
+            #[serde(default, deserialize_with = "present")]
+            items: Option<Option<Vec<Box<RawValue>>>>,
+            #[serde(default)]
+            code: Option<serde_json::Value>,
+            #[serde(default)]
+            message: Option<serde_json::Value>,
+            #[serde(default)]
+            error: Option<serde_json::Value>,
+        }
+        let w = Wire::deserialize(d)?;
+        let raws = match w.items {
+            Some(Some(v)) => v,
+            missing => {
+                let what = if w.code.is_some() || w.error.is_some() || w.message.is_some() {
+                    let field = |v: &Option<serde_json::Value>| {
+                        v.as_ref().map(|x| {
+                            x.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| x.to_string())
+                        })
+                    };
+                    let code = field(&w.code)
+                        .or_else(|| {
+                            w.error
+                                .as_ref()
+                                .and_then(|e| field(&e.get("code").cloned()))
+                        })
+                        .unwrap_or_else(|| "?".into());
+                    let msg = field(&w.message)
+                        .or_else(|| {
+                            w.error
+                                .as_ref()
+                                .and_then(|e| field(&e.get("message").cloned()))
+                        })
+                        .unwrap_or_default();
+                    format!("the answer is an error object (code {code}: {msg}), not a listing")
+                } else if missing.is_none() {
+                    "the answer has no `items`: not a listing (this says nothing about what the customer owns)".to_string()
+                } else {
+                    "`items` is null: not a listing (this says nothing about what the customer owns)".to_string()
+                };
+                return Err(de::Error::custom(what));
+            }
+        };
+        let items = raws
+            .into_iter()
+            .enumerate()
+            .map(
+                |(i, raw)| match serde_json::from_str::<Entitlement>(raw.get()) {
+                    Ok(mut e) => {
+                        e.raw = Some(raw);
+                        e
+                    }
+                    Err(err) => Entitlement::unreadable(raw, format!("items[{i}]: {err}")),
+                },
+            )
+            .collect();
+        Ok(QueryResponse {
+            continuation_token: w.continuation_token,
+            items,
         })
-        .collect()
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -997,14 +1093,17 @@ pub struct ClawbackData {
     pub product_type: Option<ProductKind>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purchased_date: Option<StoreTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Older events spell it `refundInitiatedDate`.
+    #[serde(skip_serializing_if = "Option::is_none", alias = "refundInitiatedDate")]
     pub event_date: Option<StoreTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sandbox_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Older events spell it `refundState`.
+    #[serde(skip_serializing_if = "Option::is_none", alias = "refundState")]
     pub event_state: Option<EventState>,
     pub sku_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Older events spell it `subscriptionData`.
+    #[serde(skip_serializing_if = "Option::is_none", alias = "subscriptionData")]
     pub recurrence_data: Option<ClawbackRecurrenceData>,
 }
 

@@ -277,6 +277,8 @@ fn peeked(matched_fp: &str) -> Peeked {
             },
         ],
         sas_expires: Some(now() + Duration::hours(1)),
+        environment: "XDKS.1".into(),
+        approx_count: Some(41),
     }
 }
 

@@ -52,6 +52,7 @@ pub enum Command {
     RefundSubscription,
     AutoRenewOff,
     AckClawback,
+    AllEnvironments,
     ToggleValidity,
     ToggleDuplicates,
     SortNext,
@@ -776,6 +777,13 @@ pub const COMMANDS: &[CommandInfo] = &[
         name: "ack-clawback",
         description: "Acknowledge (delete) the selected clawback event from the queue (asks for confirmation)",
         write: true,
+        palette: true,
+    },
+    CommandInfo {
+        command: Command::AllEnvironments,
+        name: "all-environments",
+        description: "Clawbacks: show (or hide again) the events of other environments than the profile's",
+        write: false,
         palette: true,
     },
     CommandInfo {

@@ -7,6 +7,7 @@
 //! then the delete goes through the confirmation dialog and the journal.
 
 pub use crate::case::clawbacks::{ClawRow, Peeked, match_text, source_label, what_to_do};
+use crate::case::clawbacks::{EnvMatch, ack_refusal, environment_label};
 use crate::journal::WriteRequest;
 use crate::store::model::EventState;
 use crate::tui::action::Effect;
@@ -25,8 +26,12 @@ use ratatui::text::{Line, Span};
 use std::borrow::Cow;
 
 pub use crate::case::load::PEEK_MAX;
-/// How long a received event stays hidden while the operator confirms.
-pub const RECEIVE_VISIBILITY_SECS: u32 = 120;
+/// How long the events received to get a pop receipt stay hidden. The
+/// queue is shared with the publisher's own reconciler, which must not lose
+/// sight of them for long; the pop receipt stays good after they show again
+/// unless another reader receives the event meanwhile (the delete then fails
+/// and says so). Azure's minimum is 1 s.
+pub const RECEIVE_VISIBILITY_SECS: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ClawJob {
@@ -130,6 +135,9 @@ pub struct ClawbacksPane {
     next_load: u64,
     connected: bool,
     now: DateTime<Utc>,
+    /// `:all-environments`: events of other environments are listed too
+    /// (labelled, never acknowledged).
+    pub all_environments: bool,
 }
 
 impl Default for ClawbacksPane {
@@ -144,13 +152,18 @@ impl Default for ClawbacksPane {
             next_load: 1,
             connected: false,
             now: DateTime::<Utc>::UNIX_EPOCH,
+            all_environments: false,
         }
     }
 }
 
 /// Column `c` of an event's row: what the table draws and the filter
-/// searches.
-fn cell_text(r: &ClawRow, c: usize) -> Cow<'_, str> {
+/// searches. An event of another environment says so where the next step
+/// would be: it is not the profile's to act on.
+fn cell_text<'a>(r: &'a ClawRow, c: usize, expected: &str) -> Cow<'a, str> {
+    if c == 2 && matches!(r.environment(expected), EnvMatch::Other(_)) {
+        return Cow::Owned(environment_label(r, expected));
+    }
     let e = match &r.event {
         Ok(e) => e,
         Err(why) => {
@@ -197,13 +210,33 @@ impl ClawbacksPane {
         self.rows().get(self.shown.item(self.cursor.selected)?)
     }
 
-    /// The rows that pass the filter; the selection stays on `keep` (a
+    /// The `sandboxId` of the profile's environment, as the peek saw it.
+    fn expected(&self) -> &str {
+        self.load
+            .data()
+            .map(|p| p.environment.as_str())
+            .unwrap_or("RETAIL")
+    }
+
+    /// The rows that pass the filter (and, unless `:all-environments`, are
+    /// not of another environment); the selection stays on `keep` (a
     /// message id) if it still shows.
     fn refilter(&mut self, keep: Option<String>) {
         let rows = self.load.data().map(|p| p.rows.as_slice()).unwrap_or(&[]);
-        self.shown.refilter(
+        let expected = self
+            .load
+            .data()
+            .map(|p| p.environment.as_str())
+            .unwrap_or("RETAIL");
+        let all = self.all_environments;
+        self.shown.refilter_where(
             rows.len(),
-            |i| (0..COLUMNS.len()).map(|c| cell_text(&rows[i], c)).collect(),
+            |i| all || !matches!(rows[i].environment(expected), EnvMatch::Other(_)),
+            |i| {
+                (0..COLUMNS.len())
+                    .map(|c| cell_text(&rows[i], c, expected))
+                    .collect()
+            },
             |i| keep.as_deref() == Some(rows[i].message_id.as_str()),
             &mut self.cursor,
         );
@@ -324,6 +357,19 @@ impl ClawbacksPane {
                 None => PaneOutput::error("nothing to copy"),
             },
             Command::AckClawback => self.prepare_ack(),
+            Command::AllEnvironments => {
+                self.all_environments = !self.all_environments;
+                let keep = self.current().map(|r| r.message_id.clone());
+                self.refilter(keep);
+                let env = self.expected().to_string();
+                PaneOutput::toast(if self.all_environments {
+                    format!(
+                        "listing the events of every environment; only {env}'s can be acknowledged here"
+                    )
+                } else {
+                    format!("listing only {env}'s events")
+                })
+            }
             _ => return Routed::ignored(),
         };
         Routed::handled(out)
@@ -340,6 +386,9 @@ impl ClawbacksPane {
         let Some(r) = self.current() else {
             return PaneOutput::error("no clawback event selected (r peeks the queue)");
         };
+        if let Some(why) = ack_refusal(r, self.expected()) {
+            return PaneOutput::error(format!("not acknowledged: {why}"));
+        }
         let message_id = r.message_id.clone();
         // The queue hands out events from the front: receive up to and
         // including the selected one, so no event behind it is hidden.
@@ -379,12 +428,16 @@ impl ClawbacksPane {
                 .map(|t| t.with_timezone(&Utc).format("%H:%M:%S UTC").to_string())
                 .unwrap_or_else(|_| t.to_string())
         });
-        let hidden = match (&again, receipt.others_hidden) {
-            (Some(t), 0) => format!("; received: hidden from other readers until {t}"),
-            (Some(t), n) => format!(
-                "; received with {n} event(s) in front of it, all hidden from other readers until {t}"
+        // Receiving is not free for the publisher's own reconciler: it
+        // bumps each received event's dequeue count and hides them briefly.
+        let until = again.map(|t| format!(" (until {t})")).unwrap_or_default();
+        let hidden = match receipt.others_hidden {
+            0 => format!(
+                "; receiving it raised its dequeue count by 1 and hid it from other readers for about {RECEIVE_VISIBILITY_SECS} s{until}"
             ),
-            (None, _) => String::new(),
+            n => format!(
+                "; receiving it also received the {n} event(s) in front of it: their dequeue count rose by 1 (your reconciler sees that) and they were hidden from other readers for about {RECEIVE_VISIBILITY_SECS} s{until}"
+            ),
         };
         let req = WriteRequest::clawback_ack(message_id, &receipt.pop_receipt, &order_id)
             .with_expected_effect(format!(
@@ -476,10 +529,21 @@ impl ClawbacksPane {
             .and_then(|p| p.sas_expires)
             .map(|t| format!(" · SAS until {} UTC", t.format("%H:%M")))
             .unwrap_or_default();
+        let peeked = self.load.data();
+        let expected = self.expected();
+        let length = peeked
+            .map(|p| p.queue_length_text(usize::from(PEEK_MAX)))
+            .unwrap_or_default();
         let more = if rows.len() >= usize::from(PEEK_MAX) {
-            " (the first 32; more may wait)"
+            format!(" (the first {PEEK_MAX} of {length})")
         } else {
-            ""
+            format!(" of {length}")
+        };
+        let others = peeked.map(Peeked::other_environments).unwrap_or(0);
+        let env = match (others, self.all_environments) {
+            (0, _) => format!(" · {expected}"),
+            (n, false) => format!(" · {expected} ({n} of other environments hidden)"),
+            (n, true) => format!(" · {expected} + {n} of other environments"),
         };
         list::header(
             f,
@@ -487,7 +551,7 @@ impl ClawbacksPane {
             theme,
             "Clawback queue",
             &format!(
-                "peek only · {}{more} · {matched} matched to consumes{sas}",
+                "peek only · {} peeked{more}{env} · {matched} matched to consumes{sas}",
                 self.shown.count(rows.len(), "events")
             ),
             "Enter detail · / filter · y copy · r peek · :ack-clawback",
@@ -509,13 +573,14 @@ impl ClawbacksPane {
         let row_at = |i: usize| shown.item(i).and_then(|v| rows.get(v));
         let cell = |i: usize, c: usize| -> Cow<'_, str> {
             match row_at(i) {
-                Some(r) => cell_text(r, c),
+                Some(r) => cell_text(r, c, expected),
                 None => Cow::Borrowed(""),
             }
         };
         let style = |i: usize| -> Style {
             match row_at(i) {
                 Some(r) if r.event.is_err() => theme.bad(),
+                Some(r) if matches!(r.environment(expected), EnvMatch::Other(_)) => theme.dim(),
                 Some(r) => match r.state() {
                     Some(EventState::Revoked) => theme.bad(),
                     Some(EventState::ChargebackReversal) => theme.warn(),
@@ -543,6 +608,17 @@ impl ClawbacksPane {
             ("messageId".to_string(), r.message_id.clone()),
             ("inserted".to_string(), t(r.inserted())),
             ("dequeue count".to_string(), r.dequeue_count.to_string()),
+            (
+                "environment".to_string(),
+                match r.environment(self.expected()) {
+                    EnvMatch::Same => format!("{} (this profile's)", self.expected()),
+                    EnvMatch::Other(s) => format!(
+                        "{s} — another environment than {}: not acknowledged here",
+                        self.expected()
+                    ),
+                    EnvMatch::Unknown => "unknown (no sandboxId): not acknowledged here".into(),
+                },
+            ),
         ];
         let mut extra = Vec::new();
         match &r.event {

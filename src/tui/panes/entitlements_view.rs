@@ -242,11 +242,29 @@ fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane,
     if pane.data.is_empty() {
         let msg = match &pane.fetch {
             FetchState::Running { .. } => "Fetching the first page…",
-            FetchState::Done(_) => "This customer owns nothing the query can see.",
+            FetchState::Done(_) => "The Store listed nothing for this key. The documented causes:",
             _ => "Nothing listed.",
         };
+        let mut lines = vec![Line::from(Span::styled(msg, theme.dim())).centered()];
+        if let FetchState::Done(_) = &pane.fetch {
+            // Not "owns nothing": an empty answer usually means a
+            // configuration mistake; name them (case::empty).
+            let q = crate::case::empty::EmptyQuery {
+                environment: None,
+                v9_products: match &pane.mode {
+                    Some(crate::tui::panes::entitlements::QueryMode::V9 { products, .. }) => {
+                        Some(*products)
+                    }
+                    _ => None,
+                },
+            };
+            lines.push(Line::default());
+            for c in crate::case::empty::empty_causes(&q) {
+                lines.push(Line::from(Span::raw(format!("• {c}"))));
+            }
+        }
         f.render_widget(
-            Paragraph::new(Line::from(Span::styled(msg, theme.dim())).centered()),
+            Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true }),
             inner,
         );
         return;

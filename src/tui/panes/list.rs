@@ -328,9 +328,22 @@ impl Shown {
         keep: impl Fn(usize) -> bool,
         cursor: &mut Cursor,
     ) {
+        self.refilter_where(total, |_| true, cells, keep, cursor)
+    }
+
+    /// [`Shown::refilter`] over the items `include` lets through (e.g.
+    /// the clawback events of the profile's environment).
+    pub fn refilter_where<'a>(
+        &mut self,
+        total: usize,
+        include: impl Fn(usize) -> bool,
+        cells: impl Fn(usize) -> Vec<Cow<'a, str>>,
+        keep: impl Fn(usize) -> bool,
+        cursor: &mut Cursor,
+    ) {
         let filter = &self.filter;
         self.rows = (0..total)
-            .filter(|&i| filter.matches(cells(i).iter().map(|c| c.as_ref())))
+            .filter(|&i| include(i) && filter.matches(cells(i).iter().map(|c| c.as_ref())))
             .collect();
         let index = self.rows.iter().position(|&i| keep(i));
         cursor.reselect(index, self.rows.len());

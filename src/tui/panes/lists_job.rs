@@ -85,6 +85,20 @@ async fn receive_inner(
             )),
         });
     };
+    // The peek's row said this event is the profile's; check the received
+    // copy too before handing out a receipt that can delete it.
+    let expected = crate::case::clawbacks::expected_sandbox_id(client.sbx().as_deref()).to_string();
+    let row = crate::case::clawbacks::ClawRow {
+        position: 0,
+        message_id: m.message.message_id.clone(),
+        insertion_time: String::new(),
+        dequeue_count: m.message.dequeue_count,
+        event: m.event.clone(),
+        matches: Ok(Vec::new()),
+    };
+    if let Some(why) = crate::case::clawbacks::ack_refusal(&row, &expected) {
+        return Err(Failure::plain(why));
+    }
     match m.message.pop_receipt {
         Some(pop_receipt) if !pop_receipt.is_empty() => Ok(Receipt {
             pop_receipt,

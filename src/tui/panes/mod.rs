@@ -158,7 +158,7 @@ impl PaneId {
             | Command::ExtendSubscription
             | Command::RefundSubscription
             | Command::AutoRenewOff => Some(PaneId::Subscriptions),
-            Command::AckClawback => Some(PaneId::Clawbacks),
+            Command::AckClawback | Command::AllEnvironments => Some(PaneId::Clawbacks),
             _ => None,
         }
     }
