@@ -244,6 +244,8 @@ fn a_panicking_background_job_is_a_notice_not_a_broken_terminal() {
     s.send(b"?");
     s.wait_for("Help");
     s.send(b"\x1b");
+    // Apart, or the terminal reads Alt-q.
+    std::thread::sleep(Duration::from_millis(300));
     s.send(b"q");
     assert!(s.wait_exit().success());
     s.assert_restored();

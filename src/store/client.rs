@@ -203,7 +203,7 @@ impl StoreClient {
         }
         // reqwest is built without a default TLS provider; ring is the light one.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let http = super::proxy::configure(reqwest::Client::builder())
             .user_agent(cfg.user_agent.clone())
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
