@@ -318,6 +318,16 @@ impl StoreClient {
 
     /// Runs a call under the retry policy: the one place HTTP happens.
     pub(crate) async fn execute(&self, call: Call) -> Result<RawResponse, StoreError> {
+        let write = call.write;
+        // The error knows whether it was a write's: a read's hint never
+        // says "a write may still have been applied".
+        self.execute_inner(call).await.map_err(|mut e| {
+            e.write = write;
+            e
+        })
+    }
+
+    async fn execute_inner(&self, call: Call) -> Result<RawResponse, StoreError> {
         let policy = &self.inner.cfg.retry;
         let max_attempts = if call.write {
             1
