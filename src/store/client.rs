@@ -517,6 +517,12 @@ pub(crate) fn decode_json<T: DeserializeOwned>(
     raw: RawResponse,
     secret: Option<&str>,
 ) -> Result<Response<T>, StoreError> {
+    // A 2xx carrying the Store's error shape (a broken front answering for
+    // the Store) is not an empty success: tolerant readers would take
+    // `{"code":…,"message":…}` for a page with no items.
+    if let Some(what) = error_shaped(&raw.body) {
+        return Err(decode_error(op, &raw.meta, &what, secret));
+    }
     match serde_json::from_slice::<T>(&raw.body) {
         Ok(value) => Ok(Response {
             value,
@@ -524,6 +530,21 @@ pub(crate) fn decode_json<T: DeserializeOwned>(
         }),
         Err(e) => Err(decode_error(op, &raw.meta, &e.to_string(), secret)),
     }
+}
+
+/// "code: message" when `body` is an object with string `code` and
+/// `message` at the top — the error shape, never a success answer's.
+fn error_shaped(body: &[u8]) -> Option<String> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    let v: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body).ok()?;
+    let code = v.get("code")?.as_str()?;
+    let message = v.get("message")?.as_str()?;
+    let message: String = message.chars().take(200).collect();
+    Some(format!(
+        "a success status carrying an error body (code {code}: {message})"
+    ))
 }
 
 pub(crate) fn decode_error(
