@@ -25,7 +25,8 @@ pub fn configure(builder: ClientBuilder) -> ClientBuilder {
     let no_proxy = || NoProxy::from_string(&format!("{LOOPBACK},{extra}"));
     // No system proxy: only what is added below.
     let mut builder = builder.no_proxy();
-    let wanted: [(&str, Option<String>, fn(String) -> reqwest::Result<Proxy>); 3] = [
+    type Make = fn(String) -> reqwest::Result<Proxy>;
+    let wanted: [(&str, Option<String>, Make); 3] = [
         ("HTTP_PROXY", env(["HTTP_PROXY", "http_proxy"]), |u| {
             Proxy::http(u)
         }),

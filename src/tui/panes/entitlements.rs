@@ -1365,7 +1365,7 @@ impl super::Pane for EntitlementsPane {
     fn on_job_crashed(&mut self, message: &str) {
         self.writing = false;
         if let FetchState::Running { progress, .. } = &self.fetch {
-            self.fetch = FetchState::Failed(progress.clone(), format!("internal error: {message}"));
+            self.fetch = FetchState::Failed(*progress, format!("internal error: {message}"));
         }
     }
     fn fit(&mut self, body: ratatui::layout::Rect) {
