@@ -312,7 +312,18 @@ impl StoreClient {
         call: Call,
     ) -> Result<Response<T>, StoreError> {
         let op = call.op;
+        let write = call.write;
         let raw = self.execute(call).await?;
+        // A write's 2xx is checked against the write itself (journal):
+        // there an error-shaped body is "not this write's answer".
+        if !write && let Some(what) = error_shaped(&raw.body) {
+            return Err(decode_error(
+                op,
+                &raw.meta,
+                &what,
+                Some(self.inner.cfg.client_secret.expose()),
+            ));
+        }
         decode_json(op, raw, Some(self.inner.cfg.client_secret.expose()))
     }
 
@@ -517,12 +528,6 @@ pub(crate) fn decode_json<T: DeserializeOwned>(
     raw: RawResponse,
     secret: Option<&str>,
 ) -> Result<Response<T>, StoreError> {
-    // A 2xx carrying the Store's error shape (a broken front answering for
-    // the Store) is not an empty success: tolerant readers would take
-    // `{"code":…,"message":…}` for a page with no items.
-    if let Some(what) = error_shaped(&raw.body) {
-        return Err(decode_error(op, &raw.meta, &what, secret));
-    }
     match serde_json::from_slice::<T>(&raw.body) {
         Ok(value) => Ok(Response {
             value,
@@ -533,7 +538,9 @@ pub(crate) fn decode_json<T: DeserializeOwned>(
 }
 
 /// "code: message" when `body` is an object with string `code` and
-/// `message` at the top — the error shape, never a success answer's.
+/// `message` at the top — the error shape, never a success answer's: a 2xx
+/// carrying it (a broken front answering for the Store) is not an empty
+/// page, as a tolerant reader would take it.
 fn error_shaped(body: &[u8]) -> Option<String> {
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return None;
