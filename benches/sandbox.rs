@@ -28,6 +28,10 @@ async fn setup(dir: &std::path::Path) -> (sandbox::Sandbox, Bench) {
     .unwrap();
     let http = reqwest::Client::new();
     http.post(format!("{}/_sandbox/ratelimit", sb.base_url()))
+        .header(
+            storedesk::sandbox::CONTROL_SECRET_HEADER,
+            &sb.info.control_secret,
+        )
         .json(&json!({"enabled": false}))
         .send()
         .await

@@ -331,22 +331,38 @@ impl Profile {
 }
 
 /// HTTPS everywhere except loopback, unless the profile explicitly allows it.
+/// The URL is parsed (WHATWG rules, as the HTTP client will read it) and
+/// its resolved host compared: `http://127.0.0.1@evil.example/` is
+/// evil.example, `http://127.evil.example/` is not 127.0.0.0/8.
 pub fn check_url(field: &str, url: &str, allow_insecure_http: bool) -> Result<(), String> {
-    let lower = url.to_ascii_lowercase();
-    if lower.starts_with("https://") {
-        return Ok(());
-    }
-    if let Some(rest) = lower.strip_prefix("http://") {
-        let host = rest.split(['/', ':']).next().unwrap_or("");
-        let loopback = host == "localhost" || host.starts_with("127.") || rest.starts_with("[::1]");
-        if loopback || allow_insecure_http {
-            return Ok(());
-        }
+    let not_url = || format!("field `{field}`: {url:?} is not an http(s) URL");
+    let parsed = url::Url::parse(url.trim()).map_err(|_| not_url())?;
+    let Some(host) = parsed.host() else {
+        return Err(not_url());
+    };
+    // Credentials in a URL go to whatever host follows them.
+    if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(format!(
-            "field `{field}`: {url} is plain HTTP to a non-loopback host; use https:// (or set allow_insecure_http = true)"
+            "field `{field}`: {url:?} has credentials before its host; remove the `user@` part"
         ));
     }
-    Err(format!("field `{field}`: {url:?} is not an http(s) URL"))
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if allow_insecure_http || is_loopback(&host) => Ok(()),
+        "http" => Err(format!(
+            "field `{field}`: {url} is plain HTTP to a non-loopback host; use https:// (or set allow_insecure_http = true)"
+        )),
+        _ => Err(not_url()),
+    }
+}
+
+/// 127.0.0.0/8, ::1 or the name `localhost` itself (no subdomain).
+pub fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
 }
 
 fn split_ids(s: &str) -> Vec<String> {

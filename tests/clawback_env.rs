@@ -92,6 +92,10 @@ impl Rig {
     async fn enqueue(&self, event: Value) -> String {
         let r = reqwest::Client::new()
             .post(format!("{}/_sandbox/clawbacks", self.sandbox.info.base_url))
+            .header(
+                storedesk::sandbox::CONTROL_SECRET_HEADER,
+                &self.sandbox.info.control_secret,
+            )
             .json(&json!({ "event": event }))
             .send()
             .await

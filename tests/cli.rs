@@ -250,3 +250,25 @@ fn readme_fault_grammar_lists_every_fault_the_help_names() {
         }
     }
 }
+
+/// Issue 20 point 8: without a terminal the console refuses in one line
+/// and writes no escape sequence (today it switched to the alternate
+/// screen on a pipe).
+#[test]
+fn the_console_without_a_terminal_says_so_and_writes_no_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = storedesk_at(&dir.path().join("data"), &empty_config(dir.path()))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the console needs a terminal; use a headless command"),
+        "{err}"
+    );
+    assert!(
+        !out.stdout.contains(&0x1b) && !out.stderr.contains(&0x1b),
+        "escape sequences written"
+    );
+}

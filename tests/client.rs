@@ -72,6 +72,10 @@ impl Env {
         }
         let resp = reqwest::Client::new()
             .post(format!("{}/_sandbox/keys", self.sb.info.base_url))
+            .header(
+                storedesk::sandbox::CONTROL_SECRET_HEADER,
+                &self.sb.info.control_secret,
+            )
             .json(&body)
             .send()
             .await

@@ -193,6 +193,10 @@ impl Rig {
     async fn mint(&self, body: Value) -> String {
         let r: Value = reqwest::Client::new()
             .post(format!("{}/_sandbox/keys", self.sb.base_url()))
+            .header(
+                storedesk::sandbox::CONTROL_SECRET_HEADER,
+                &self.sb.info.control_secret,
+            )
             .json(&body)
             .send()
             .await

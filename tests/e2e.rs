@@ -218,6 +218,46 @@ fn panic_restores_the_terminal_and_says_so() {
     );
 }
 
+/// A panic in a background job is an error notice: the console keeps
+/// drawing in raw mode, nothing is printed over it, the log has the
+/// backtrace, and quitting restores the terminal as usual.
+#[test]
+fn a_panicking_background_job_is_a_notice_not_a_broken_terminal() {
+    let mut s = start(&[("STOREDESK_TEST_JOB_PANIC", "1"), ("RUST_BACKTRACE", "0")]);
+    s.wait_for_joined("internal error: the connect job stopped");
+    assert!(s.child.try_wait().unwrap().is_none(), "the console died");
+    assert!(
+        s.parser.lock().unwrap().screen().alternate_screen(),
+        "the panic left the alternate screen while the console runs"
+    );
+    let t = s.master.get_termios().expect("termios");
+    assert!(
+        !t.local_flags
+            .contains(nix::sys::termios::LocalFlags::ICANON),
+        "the panic put the terminal back in cooked mode while the console draws"
+    );
+    assert!(
+        !String::from_utf8_lossy(&s.raw.lock().unwrap()).contains("storedesk crashed"),
+        "a message was printed over the UI"
+    );
+    // Still answering keys.
+    s.send(b"?");
+    s.wait_for("Help");
+    s.send(b"\x1b");
+    // Apart, or the terminal reads Alt-q.
+    std::thread::sleep(Duration::from_millis(300));
+    s.send(b"q");
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+    let log = std::fs::read_to_string(s._dir.path().join("data/logs/storedesk.log")).unwrap();
+    assert!(log.contains("background job"), "{log}");
+    assert!(log.contains("STOREDESK_TEST_JOB_PANIC"), "{log}");
+    assert!(
+        log.contains("crash.rs") || log.contains("jobs.rs"),
+        "no backtrace in the log: {log}"
+    );
+}
+
 /// A whole support session (demo customer, listing, renewal) leaves no
 /// secret and no full key in the log file.
 #[test]

@@ -168,16 +168,17 @@ async fn a_200_that_is_not_a_listing_is_an_error() {
     let (sb, _dir) = sandbox().await;
     let c = client(&sb, None);
     let k = key(&sb, "ada");
-    for (fault, want) in [
-        ("licensePreview:empty-200", "no `items`"),
-        ("licensePreview:error-200", "error object"),
-    ] {
-        sb.add_fault(fault.parse().unwrap());
-        let e = v8_items(&c, &k).await.unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Decode, "{fault}: {e}");
-        assert!(e.to_string().contains(want), "{fault}: {e}");
-        assert!(e.to_string().contains("not a listing"), "{fault}: {e}");
-    }
+    sb.add_fault("licensePreview:empty-200".parse().unwrap());
+    let e = v8_items(&c, &k).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Decode, "{e}");
+    assert!(e.to_string().contains("no `items`"), "{e}");
+    assert!(e.to_string().contains("not a listing"), "{e}");
+    // An error object with a 200 is caught by the client before any
+    // decoding (every read refuses a success carrying the Store's error).
+    sb.add_fault("licensePreview:error-200".parse().unwrap());
+    let e = v8_items(&c, &k).await.unwrap_err();
+    assert!(e.to_string().contains("error body"), "{e}");
+    assert!(e.to_string().contains("InternalError"), "{e}");
     let url = answering(r#"{"items": null}"#).await;
     let c = client(&sb, Some(&url));
     let e = v8_items(&c, &k).await.unwrap_err();

@@ -537,6 +537,10 @@ fn ids(orders: &[storedesk::store::model::Order]) -> Vec<String> {
 async fn mint_with_user(rig: &Rig, customer: &str, kind: &str, user_id: &str) -> String {
     let resp = reqwest::Client::new()
         .post(format!("{}/_sandbox/keys", rig.sandbox.info.base_url))
+        .header(
+            storedesk::sandbox::CONTROL_SECRET_HEADER,
+            &rig.sandbox.info.control_secret,
+        )
         .json(&serde_json::json!({"customer": customer, "kind": kind, "userId": user_id}))
         .send()
         .await

@@ -183,7 +183,8 @@ impl Env {
     async fn control(&self, method: reqwest::Method, what: &str, body: Option<Value>) -> Answer {
         let mut req = self
             .http
-            .request(method, self.url(&format!("/_sandbox/{what}")));
+            .request(method, self.url(&format!("/_sandbox/{what}")))
+            .header(sandbox::CONTROL_SECRET_HEADER, &self.sb.info.control_secret);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -1526,7 +1527,13 @@ fn headless_cli_prints_one_json_line_then_serves() {
         .read_line(&mut line)
         .unwrap();
     let v: Value = serde_json::from_str(&line).unwrap();
-    for f in ["base_url", "tenant", "client_id", "client_secret"] {
+    for f in [
+        "base_url",
+        "tenant",
+        "client_id",
+        "client_secret",
+        "control_secret",
+    ] {
         assert!(v[f].is_string(), "{f}");
     }
     let customers = v["customers"].as_array().unwrap();
@@ -1542,15 +1549,21 @@ fn headless_cli_prints_one_json_line_then_serves() {
         .build()
         .unwrap();
     let faults: Value = rt.block_on(async {
-        reqwest::get(format!(
-            "{}/_sandbox/faults",
-            v["base_url"].as_str().unwrap()
-        ))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+        reqwest::Client::new()
+            .get(format!(
+                "{}/_sandbox/faults",
+                v["base_url"].as_str().unwrap()
+            ))
+            .header(
+                sandbox::CONTROL_SECRET_HEADER,
+                v["control_secret"].as_str().unwrap(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     });
     assert_eq!(faults[0]["route"], "consume");
     let _ = child.kill();

@@ -1235,7 +1235,9 @@ fn sandbox_post(sb: &SandboxProcess, path: &str, body: &str) {
     let mut conn = std::net::TcpStream::connect(host).unwrap();
     write!(
         conn,
-        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\n{}: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        storedesk::sandbox::CONTROL_SECRET_HEADER,
+        sb.info["control_secret"].as_str().unwrap(),
         body.len()
     )
     .unwrap();

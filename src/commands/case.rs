@@ -41,7 +41,7 @@ pub async fn load_case(
     purchase: Option<String>,
     list: bool,
 ) -> Result<Loaded, ExitCode> {
-    let (client, sandbox) = match super::connect::connect(ctx).await {
+    let (client, sandbox) = match super::connect::connect_headless(ctx).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("storedesk: {e}");

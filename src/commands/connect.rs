@@ -62,6 +62,30 @@ pub fn client_config(
     cfg
 }
 
+/// [`connect`] for a headless command: every wait before a retry is said
+/// on stderr as it starts (a trickling server is not minutes of silence).
+pub async fn connect_headless(
+    ctx: &Context,
+) -> Result<(StoreClient, Option<crate::sandbox::Sandbox>), ConnectError> {
+    let (client, sandbox) = connect(ctx).await?;
+    client.set_wait_observer(Some(std::sync::Arc::new(
+        |wait: std::time::Duration, reason: &crate::store::retry::WaitReason, op: &'static str| {
+            use crate::store::retry::WaitReason;
+            let why = match reason {
+                WaitReason::RateLimited => "rate limited (429)".to_string(),
+                WaitReason::Backoff { attempt, cause } => {
+                    format!("attempt {attempt} failed: {cause}")
+                }
+            };
+            eprintln!(
+                "storedesk: {op}: {why}; retrying in {:.1} s",
+                wait.as_secs_f64()
+            );
+        },
+    )));
+    Ok((client, sandbox))
+}
+
 /// A client for the active profile. For the embedded `sandbox` profile the
 /// sandbox is started in-process (data in `ctx.paths.sandbox_dir()`) and
 /// returned too: keep it alive as long as the client is used.

@@ -10,6 +10,15 @@ use crate::tui::jobs::{Connected, Env};
 use std::process::ExitCode;
 
 pub fn run(ctx: Context) -> ExitCode {
+    // Cron, CI, `storedesk </dev/null`: no escape sequence is written to
+    // something that is not a terminal.
+    use std::io::IsTerminal;
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        eprintln!(
+            "storedesk: the console needs a terminal; use a headless command (storedesk --help lists them)"
+        );
+        return ExitCode::from(2);
+    }
     let rt = match super::runtime() {
         Ok(rt) => rt,
         Err(code) => return code,

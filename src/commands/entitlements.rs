@@ -199,7 +199,7 @@ fn report(e: &StoreError) {
 }
 
 async fn fetch_all(ctx: &Context, key: &str) -> Result<Listing, ExitCode> {
-    let (client, sandbox) = match super::connect::connect(ctx).await {
+    let (client, sandbox) = match super::connect::connect_headless(ctx).await {
         Ok(c) => c,
         Err(e) => {
             eprintln!("storedesk: {e}");

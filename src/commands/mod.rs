@@ -380,7 +380,7 @@ where
 {
     let rt = runtime()?;
     rt.block_on(async {
-        let (client, _sandbox) = connect::connect(ctx).await.map_err(|e| {
+        let (client, _sandbox) = connect::connect_headless(ctx).await.map_err(|e| {
             eprintln!("storedesk: {e}");
             ExitCode::from(1)
         })?;

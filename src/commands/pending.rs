@@ -65,7 +65,7 @@ pub fn run(ctx: &Context, a: &PendingArgs) -> ExitCode {
         Err(code) => return code,
     };
     rt.block_on(async {
-        let (client, _sandbox) = match super::connect::connect(ctx).await {
+        let (client, _sandbox) = match super::connect::connect_headless(ctx).await {
             Ok(c) => c,
             Err(e) => return fail(EXIT_REFUSED, e),
         };

@@ -68,6 +68,7 @@ fn print(info: &crate::sandbox::SandboxInfo, json: bool) -> std::io::Result<()> 
             "tenant": info.tenant,
             "client_id": info.client_id,
             "client_secret": info.client_secret,
+            "control_secret": info.control_secret,
             "customers": info.customers.iter().map(|c| serde_json::json!({
                 "name": c.name, "user_id": c.user_id, "about": c.about,
                 "collections_key": c.collections_key, "purchase_key": c.purchase_key,
@@ -80,6 +81,12 @@ fn print(info: &crate::sandbox::SandboxInfo, json: bool) -> std::io::Result<()> 
         writeln!(out, "tenant         {}", info.tenant)?;
         writeln!(out, "client id      {}", info.client_id)?;
         writeln!(out, "client secret  {}", info.client_secret)?;
+        writeln!(
+            out,
+            "control secret {} (header {} for /_sandbox/*)",
+            info.control_secret,
+            crate::sandbox::CONTROL_SECRET_HEADER
+        )?;
         writeln!(out, "profile        sandbox_url = \"{}\"", info.base_url)?;
         for c in &info.customers {
             writeln!(out)?;

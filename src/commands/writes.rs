@@ -183,7 +183,7 @@ fn run_write(
         Err(code) => return code,
     };
     rt.block_on(async {
-        let (client, _sandbox) = match super::connect::connect(ctx).await {
+        let (client, _sandbox) = match super::connect::connect_headless(ctx).await {
             Ok(c) => c,
             Err(e) => return fail(EXIT_REFUSED, format!("not sent: {e}")),
         };

@@ -67,7 +67,7 @@ pub(super) async fn check(clock: &Clock, t: &Timeouts, st: &mut State) -> Vec<Ch
             url: endpoints.devcenter.clone(),
         },
     ];
-    let http = match reqwest::Client::builder()
+    let http = match crate::store::proxy::configure(reqwest::Client::builder())
         .redirect(reqwest::redirect::Policy::none())
         .timeout(t.probe)
         .user_agent(concat!("storedesk-doctor/", env!("CARGO_PKG_VERSION")))

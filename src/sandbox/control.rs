@@ -1,4 +1,5 @@
 //! `B/_sandbox/...`: endpoints only the sandbox has, for tests and QA.
+//! Every one needs the control secret and a loopback `Host` (`guard.rs`).
 //!
 //! - `GET  _sandbox/info`    base URL, tenant, client id, demo customers and keys (no secret)
 //! - `GET  _sandbox/faults`  the live fault table
@@ -59,6 +60,9 @@ pub fn handle(app: &App, route: &Route, parts: &Parts, body: &Bytes) -> Response
     let Route::Control(what) = route else {
         return ApiError::not_found("no such control endpoint").into_response();
     };
+    if let Err(e) = super::guard::check(app, &parts.headers) {
+        return e.into_response();
+    }
     let m = &parts.method;
     let r: Result<Response, ApiError> = match (what.to_ascii_lowercase().as_str(), m) {
         ("info", &Method::GET) => Ok(json(StatusCode::OK, &app.public_info())),
@@ -107,9 +111,7 @@ fn add_faults(app: &App, parts: &Parts, body: &Bytes) -> Result<Response, ApiErr
                 .map_err(|e| ApiError::bad(e.to_string()))?,
         );
     }
-    for f in parsed {
-        app.faults.add(f);
-    }
+    app.faults.add_bounded(parsed).map_err(ApiError::bad)?;
     Ok(json(StatusCode::OK, &app.faults.list()))
 }
 

@@ -69,6 +69,11 @@ pub enum FaultAction {
     Other200,
 }
 
+/// The most faults the table holds at once (POST _sandbox/faults).
+pub const MAX_FAULTS: usize = 256;
+/// The longest latency one fault adds (10 minutes).
+pub const MAX_LATENCY_MS: u64 = 600_000;
+
 /// One injected fault.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultSpec {
@@ -132,7 +137,13 @@ impl std::str::FromStr for FaultSpec {
                     continue;
                 }
                 ("latency", Some(v)) => FaultAction::Latency {
-                    ms: parse_ms(v).ok_or_else(|| err(format!("latency={v}: use 250ms or 2s")))?,
+                    ms: parse_ms(v)
+                        .ok_or_else(|| err(format!("latency={v}: use 250ms or 2s")))
+                        .and_then(|ms| {
+                            (ms <= MAX_LATENCY_MS).then_some(ms).ok_or_else(|| {
+                                err(format!("latency={v}: at most {MAX_LATENCY_MS} ms"))
+                            })
+                        })?,
                 },
                 ("status", Some(v)) => FaultAction::Status {
                     status: parse_status(v)
@@ -271,6 +282,20 @@ impl Faults {
         self.lock().push(spec);
     }
 
+    /// Add faults unless the table would hold more than [`MAX_FAULTS`]:
+    /// a control client cannot grow it without bound.
+    pub fn add_bounded(&self, specs: Vec<FaultSpec>) -> Result<(), String> {
+        let mut list = self.lock();
+        if list.len().saturating_add(specs.len()) > MAX_FAULTS {
+            return Err(format!(
+                "the fault table holds at most {MAX_FAULTS} faults ({} now); DELETE _sandbox/faults clears it",
+                list.len()
+            ));
+        }
+        list.extend(specs);
+        Ok(())
+    }
+
     pub fn clear(&self) {
         self.lock().clear();
     }
@@ -290,7 +315,8 @@ impl Faults {
             }
             let hit = match &f.action {
                 FaultAction::Latency { ms } => {
-                    plan.latency += Duration::from_millis(*ms);
+                    // Many posted faults must not overflow the sum.
+                    plan.latency = plan.latency.saturating_add(Duration::from_millis(*ms));
                     true
                 }
                 other if plan.action.is_none() => {
@@ -375,6 +401,32 @@ mod tests {
             let e = s.parse::<FaultSpec>().unwrap_err().to_string();
             assert!(e.contains(why), "{s}: {e}");
         }
+    }
+
+    /// Latencies that sum past `Duration::MAX` saturate instead of
+    /// panicking the handler (the parser bounds one fault; `Faults::new`
+    /// takes specs as they are).
+    #[test]
+    fn latency_sum_never_overflows_and_the_table_is_bounded() {
+        let huge = FaultSpec {
+            route: "*".into(),
+            action: FaultAction::Latency { ms: u64::MAX },
+            times: None,
+        };
+        let f = Faults::new(vec![huge.clone(); 3]);
+        // Summed without overflow (today's `+=` panicked here).
+        assert!(f.take("consume").latency >= Duration::from_millis(u64::MAX));
+        assert!(
+            "*:latency=18446744073709551615ms"
+                .parse::<FaultSpec>()
+                .is_err()
+        );
+        assert!("*:latency=600s".parse::<FaultSpec>().is_ok());
+        let f = Faults::new(vec![]);
+        assert!(f.add_bounded(vec![huge.clone(); MAX_FAULTS]).is_ok());
+        let e = f.add_bounded(vec![huge]).unwrap_err();
+        assert!(e.contains("at most 256"), "{e}");
+        assert_eq!(f.list().len(), MAX_FAULTS);
     }
 
     #[test]

@@ -267,7 +267,10 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
 /// `Date` by the sandbox's clock (hyper would write the machine's), plus
 /// the skew quirk: what a client compares its own clock with.
 fn add_date(app: &App, h: &mut HeaderMap) {
-    let t = app.queue_now() + chrono::TimeDelta::seconds(app.quirks().date_skew_secs);
+    // The skew comes from the control API: checked, never a panic.
+    let skew = chrono::TimeDelta::try_seconds(app.quirks().date_skew_secs);
+    let now = app.queue_now();
+    let t = skew.and_then(|s| now.checked_add_signed(s)).unwrap_or(now);
     let text = t.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     if let Ok(v) = HeaderValue::from_str(&text) {
         h.insert(header::DATE, v);

@@ -35,6 +35,8 @@ mod auth;
 mod catalog;
 mod collections;
 mod control;
+mod guard;
+pub use guard::SECRET_HEADER as CONTROL_SECRET_HEADER;
 mod http;
 mod purchase;
 mod queue;
@@ -113,6 +115,10 @@ pub struct SandboxInfo {
     pub tenant: String,
     pub client_id: String,
     pub client_secret: String,
+    /// What the control API (`/_sandbox/*`) asks for in
+    /// [`CONTROL_SECRET_HEADER`]: not the client secret, so a client of the
+    /// Store API cannot reset or mint.
+    pub control_secret: String,
     pub public_key_pem: String,
     pub customers: Vec<DemoCustomer>,
 }
@@ -139,6 +145,7 @@ impl fmt::Debug for SandboxInfo {
             .field("tenant", &self.tenant)
             .field("client_id", &self.client_id)
             .field("client_secret", &"***")
+            .field("control_secret", &"***")
             .field("customers", &self.customers.len())
             .finish()
     }
@@ -257,6 +264,9 @@ pub(crate) struct App {
     pub tenant: String,
     pub client_id: String,
     pub client_secret: String,
+    /// The control API's secret and the port its `Host` must name.
+    pub control_secret: String,
+    pub port: u16,
     pub signer: signing::Signer,
     world: Mutex<World>,
     pub store: state::Store,
@@ -424,6 +434,7 @@ pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
     })?;
     let base_url = format!("http://127.0.0.1:{}", addr.port());
     let client_secret = signer.derive("client-secret");
+    let control_secret = signer.derive("control-secret");
     let public_key_pem = signer.public_pem.clone();
     let app = Arc::new(App {
         clock: opts.clock.clone(),
@@ -432,6 +443,8 @@ pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
         tenant: TENANT.into(),
         client_id: CLIENT_ID.into(),
         client_secret: client_secret.clone(),
+        control_secret: control_secret.clone(),
+        port: addr.port(),
         signer,
         world: Mutex::new(world),
         store,
@@ -456,6 +469,7 @@ pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
             tenant: TENANT.into(),
             client_id: CLIENT_ID.into(),
             client_secret,
+            control_secret,
             public_key_pem,
             customers,
         },

@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 
 const PAGE: usize = 100;
 
+/// The most one grant may add to an unmanaged consumable's balance.
+pub const MAX_GRANT_QUANTITY: i64 = 1_000_000;
+
 /// Orders and recurrences are append-only lists, so an index is a stable
 /// paging position.
 #[derive(Serialize, Deserialize)]
@@ -185,9 +188,21 @@ fn change_in(
                     "A {state} subscription cannot be extended."
                 )));
             }
+            // A stored date near the end of the calendar must not panic the
+            // handler: the extension is refused instead.
             let d = TimeDelta::days(days);
-            r.expiration_time = r.expiration_time.map(|t| StoreTime(t.0 + d));
-            r.expiration_time_with_grace = r.expiration_time_with_grace.map(|t| StoreTime(t.0 + d));
+            let add = |t: Option<StoreTime>| -> Result<Option<StoreTime>, ApiError> {
+                t.map(|t| {
+                    t.0.checked_add_signed(d).map(StoreTime).ok_or_else(|| {
+                        ApiError::bad("The extension would pass the last representable date.")
+                    })
+                })
+                .transpose()
+            };
+            let exp = add(r.expiration_time)?;
+            let grace = add(r.expiration_time_with_grace)?;
+            r.expiration_time = exp;
+            r.expiration_time_with_grace = grace;
         }
         ChangeType::Refund => {
             if !live && state != RecurrenceState::Canceled {
@@ -268,6 +283,12 @@ pub fn grant(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
             "quantity must be 1 (or more for an unmanaged consumable).",
         ));
     }
+    // Bounded from above too: a balance is an i64 and must never overflow.
+    if quantity > MAX_GRANT_QUANTITY {
+        return Err(ApiError::bad(format!(
+            "quantity must be at most {MAX_GRANT_QUANTITY}."
+        )));
+    }
     let now = app.clock.now();
     app.write_customer(&customer, |c| grant_in(c, &req, kind, quantity, now))
 }
@@ -329,7 +350,10 @@ fn grant_in(
     });
     match existing {
         Some(e) if kind == ProductKind::UnmanagedConsumable => {
-            e.item.quantity = Some(e.item.quantity.unwrap_or(0) + quantity);
+            let Some(sum) = e.item.quantity.unwrap_or(0).checked_add(quantity) else {
+                return Err(ApiError::bad("That grant would overflow the balance."));
+            };
+            e.item.quantity = Some(sum);
             e.item.modified_date = Some(StoreTime(now));
         }
         Some(_) => {}

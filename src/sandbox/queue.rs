@@ -169,7 +169,11 @@ fn messages_inner(app: &App, queue: &str, uri: &Uri) -> Result<Response, XmlErr>
             continue;
         }
         m.dequeue_count += 1;
-        m.visible_at = now + TimeDelta::seconds(vt);
+        // vt is bounded above (7 days); a pinned clock near the calendar's
+        // end still must not panic the handler.
+        m.visible_at = now
+            .checked_add_signed(TimeDelta::seconds(vt))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
         m.pop_receipt = Some(uuid::Uuid::new_v4().simple().to_string());
         out.push(wire(m, true));
     }

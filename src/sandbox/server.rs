@@ -25,6 +25,11 @@ impl ServerHandle {
     }
 }
 
+/// How long a client may take to send a request's headers (slowloris).
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Connections served at once; more are closed at accept.
+pub const MAX_CONNECTIONS: usize = 256;
+
 pub fn serve(listener: TcpListener, router: Router) -> ServerHandle {
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
@@ -35,6 +40,12 @@ pub fn serve(listener: TcpListener, router: Router) -> ServerHandle {
                 // Reap finished connections so the set does not grow.
                 Some(_) = conns.join_next(), if !conns.is_empty() => {}
                 r = listener.accept() => match r {
+                    Ok((stream, _)) if conns.len() >= MAX_CONNECTIONS => {
+                        // A local client opening sockets without end gets
+                        // them closed, not a task and a buffer each.
+                        tracing::warn!(max = MAX_CONNECTIONS, "sandbox connection cap reached; closing a new connection");
+                        drop(stream);
+                    }
                     Ok((stream, _)) => {
                         conns.spawn(connection(stream, router.clone(), stopped.clone()));
                     }
@@ -73,6 +84,8 @@ async fn connection(stream: TcpStream, router: Router, mut stopped: watch::Recei
         async move { r.call(req.map(axum::body::Body::new)).await }
     });
     let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), svc);
     let reset = tokio::select! {

@@ -206,7 +206,7 @@ impl StoreClient {
         }
         // reqwest is built without a default TLS provider; ring is the light one.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let http = super::proxy::configure(reqwest::Client::builder())
             .user_agent(cfg.user_agent.clone())
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
@@ -315,12 +315,33 @@ impl StoreClient {
         call: Call,
     ) -> Result<Response<T>, StoreError> {
         let op = call.op;
+        let write = call.write;
         let raw = self.execute(call).await?;
+        // A write's 2xx is checked against the write itself (journal):
+        // there an error-shaped body is "not this write's answer".
+        if !write && let Some(what) = error_shaped(&raw.body) {
+            return Err(decode_error(
+                op,
+                &raw.meta,
+                &what,
+                Some(self.inner.cfg.client_secret.expose()),
+            ));
+        }
         decode_json(op, raw, Some(self.inner.cfg.client_secret.expose()))
     }
 
     /// Runs a call under the retry policy: the one place HTTP happens.
     pub(crate) async fn execute(&self, call: Call) -> Result<RawResponse, StoreError> {
+        let write = call.write;
+        // The error knows whether it was a write's: a read's hint never
+        // says "a write may still have been applied".
+        self.execute_inner(call).await.map_err(|mut e| {
+            e.write = write;
+            e
+        })
+    }
+
+    async fn execute_inner(&self, call: Call) -> Result<RawResponse, StoreError> {
         let policy = &self.inner.cfg.retry;
         let max_attempts = if call.write {
             1
@@ -518,6 +539,23 @@ pub(crate) fn decode_json<T: DeserializeOwned>(
         }),
         Err(e) => Err(decode_error(op, &raw.meta, &e.to_string(), secret)),
     }
+}
+
+/// "code: message" when `body` is an object with string `code` and
+/// `message` at the top — the error shape, never a success answer's: a 2xx
+/// carrying it (a broken front answering for the Store) is not an empty
+/// page, as a tolerant reader would take it.
+fn error_shaped(body: &[u8]) -> Option<String> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    let v: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body).ok()?;
+    let code = v.get("code")?.as_str()?;
+    let message = v.get("message")?.as_str()?;
+    let message: String = message.chars().take(200).collect();
+    Some(format!(
+        "a success status carrying an error body (code {code}: {message})"
+    ))
 }
 
 pub(crate) fn decode_error(

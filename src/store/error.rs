@@ -160,6 +160,9 @@ pub struct ErrorInfo {
     /// Whether this call's own request left this process (a token fetch
     /// made on its behalf does not count).
     pub sent: bool,
+    /// The failed call was a write (set by the client's `execute`): only
+    /// then does a timeout's hint speak of a write that may have applied.
+    pub write: bool,
 }
 
 impl ErrorInfo {
@@ -199,6 +202,7 @@ impl ErrorInfo {
             attempts: 0,
             parsed_body: false,
             sent: false,
+            write: false,
         }
     }
 }
@@ -295,8 +299,11 @@ impl StoreError {
             (_, Some(s)) if s >= 500 => Some(
                 "the Store had a problem; reads are retried, writes stay pending in the journal",
             ),
-            (ErrorKind::Timeout, _) => Some(
+            (ErrorKind::Timeout, _) if self.write => Some(
                 "no answer in time; a write may still have been applied — the journal replays it",
+            ),
+            (ErrorKind::Timeout, _) => Some(
+                "no answer in time (reads are retried): the service is slow or unreachable; check the network or try again",
             ),
             (ErrorKind::Transport, _) => {
                 Some("could not reach the service: check the network and the profile's base URLs")

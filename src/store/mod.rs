@@ -11,6 +11,7 @@ pub mod keyinfo;
 pub mod model;
 pub mod offers;
 pub mod paging;
+pub mod proxy;
 pub mod purchase;
 pub mod retry;
 pub mod titles;

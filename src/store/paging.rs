@@ -54,6 +54,10 @@ paged!(super::model::QueryResponse => super::model::Entitlement);
 paged!(super::model::OrdersQueryResponse => super::model::Order);
 paged!(super::model::RecurrencesQueryResponse => super::model::Recurrence);
 
+/// The most pages one loop follows: the whale's 10,000 items are 100 pages
+/// of v9; a service handing out tokens without end is stopped here.
+pub const MAX_PAGES: usize = 1_000;
+
 /// Page until the service stops handing out continuation tokens.
 ///
 /// `fetch(token)` makes one call for the page after `token` (None = first);
@@ -74,6 +78,16 @@ where
 {
     let mut progress = start;
     let mut token: Option<String> = None;
+    // Every token handed out so far: A→B→A would loop as surely as A→A.
+    let mut seen = std::collections::HashSet::new();
+    let mut pages = 0usize;
+    let stop = |message: String| -> StoreError {
+        super::error::ErrorInfo {
+            sent: true,
+            ..super::error::ErrorInfo::new(super::error::ErrorKind::Decode, op, message)
+        }
+        .into()
+    };
     loop {
         if cancel.is_cancelled() {
             return Err(StoreError::cancelled(op));
@@ -84,6 +98,7 @@ where
             r = fetch(token.clone()) => r?,
         };
         let (items, next) = resp.value.into_parts();
+        pages += 1;
         progress.pages += 1;
         progress.items += items.len();
         progress.calls_left = calls_left();
@@ -99,22 +114,23 @@ where
                     last: Some(resp.meta),
                 });
             }
-            // A service repeating the token it was given would loop forever.
-            Some(t) if token.as_deref() == Some(t.as_str()) => {
-                return Err(super::error::ErrorInfo {
-                    sent: true,
-                    ..super::error::ErrorInfo::new(
-                        super::error::ErrorKind::Decode,
-                        op,
-                        format!(
-                            "the service returned the same continuation token twice (page {})",
-                            progress.pages
-                        ),
-                    )
-                }
-                .into());
+            // A service repeating a token it gave before would loop forever.
+            Some(t) if token.as_deref() == Some(t.as_str()) || seen.contains(&t) => {
+                return Err(stop(format!(
+                    "the service returned the same continuation token twice (page {}): stopped instead of looping",
+                    progress.pages
+                )));
             }
-            Some(t) => token = Some(t),
+            Some(_) if pages >= MAX_PAGES => {
+                return Err(stop(format!(
+                    "stopped after {MAX_PAGES} pages: the service keeps handing out continuation tokens (page {})",
+                    progress.pages
+                )));
+            }
+            Some(t) => {
+                seen.insert(t.clone());
+                token = Some(t);
+            }
         }
     }
 }
@@ -198,6 +214,61 @@ mod tests {
         .await
         .unwrap_err();
         assert!(e.message.contains("same continuation token"), "{e}");
+    }
+
+    /// A→B→A: a token seen before, not just the last one, ends the loop
+    /// (the old check compared with the last token only and looped).
+    #[tokio::test]
+    async fn a_cycle_of_tokens_is_an_error_not_a_loop() {
+        let cancel = CancellationToken::new();
+        let mut calls = 0;
+        let e = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            paginate::<QueryResponse, _, _>(
+                "q",
+                &cancel,
+                PageProgress::default(),
+                |tok| {
+                    calls += 1;
+                    let next = if tok.as_deref() == Some("A") {
+                        "B"
+                    } else {
+                        "A"
+                    };
+                    async move { Ok(page(1, Some(next))) }
+                },
+                &|| None,
+                &mut |_| {},
+            ),
+        )
+        .await
+        .expect("the loop never ended")
+        .unwrap_err();
+        assert!(e.message.contains("same continuation token"), "{e}");
+        assert_eq!(calls, 3);
+    }
+
+    /// Fresh tokens without end stop at MAX_PAGES.
+    #[tokio::test]
+    async fn endless_fresh_tokens_stop_at_the_bound() {
+        let cancel = CancellationToken::new();
+        let mut n = 0u64;
+        let e = paginate::<QueryResponse, _, _>(
+            "q",
+            &cancel,
+            PageProgress::default(),
+            |_| {
+                n += 1;
+                let next = format!("t{n}");
+                async move { Ok(page(0, Some(&next))) }
+            },
+            &|| None,
+            &mut |_| {},
+        )
+        .await
+        .unwrap_err();
+        assert!(e.message.contains("stopped after 1000 pages"), "{e}");
+        assert_eq!(n, MAX_PAGES as u64);
     }
 
     #[tokio::test]

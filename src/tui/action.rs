@@ -35,6 +35,12 @@ pub enum JobEvent {
     Pane(PaneId, crate::tui::panes::PaneEvent),
     /// `:doctor`: one finished check, or None when all have run.
     Doctor(Option<crate::doctor::CheckResult>),
+    /// A background job panicked (`tui::crash`): the message (a panic
+    /// message is code's text, not data), the backtrace is in the log.
+    Crashed {
+        tag: crate::tui::crash::JobTag,
+        message: String,
+    },
 }
 
 /// Something the app wants done outside `update`.
@@ -98,6 +104,7 @@ impl std::fmt::Debug for JobEvent {
             JobEvent::Resolved(r) => write!(f, "Resolved({r:?})"),
             JobEvent::Pane(id, ev) => write!(f, "Pane({id:?}, {ev:?})"),
             JobEvent::Doctor(r) => write!(f, "Doctor({:?})", r.as_ref().map(|r| &r.name)),
+            JobEvent::Crashed { tag, message } => write!(f, "Crashed({tag:?}, {message:?})"),
         }
     }
 }

@@ -260,6 +260,21 @@ impl App {
                 self.last_error = Some(format!("copy failed: {msg}"));
                 vec![]
             }
+            JobEvent::Crashed { tag, message } => {
+                // The job will never answer: whatever waited for it stops
+                // waiting, so no write flag or spinner is left stuck.
+                if let Some(id) = tag.pane {
+                    self.panes.get_mut(id).on_job_crashed(&message);
+                }
+                if tag.what == "connect" {
+                    self.conn = ConnState::Failed(format!("internal error: {message}"));
+                }
+                self.last_error = Some(format!(
+                    "internal error: the {} job stopped ({message}); details and a backtrace are in the log",
+                    tag.what
+                ));
+                vec![]
+            }
             JobEvent::Pane(id, ev) => {
                 if let crate::tui::panes::PaneEvent::Entitlements(e) = &ev
                     && let Some(n) = e.calls_left()

@@ -123,10 +123,14 @@ pub fn spawn(
         }
         let _ = fwd.send(Action::Job(JobEvent::Doctor(None)));
     });
-    tokio::spawn(async move {
-        // The report itself is not needed: every line went down the channel.
-        let _ = doctor::run(input, Some(rtx)).await;
-    });
+    crate::tui::crash::spawn(
+        &tx,
+        crate::tui::crash::JobTag::global("doctor"),
+        async move {
+            // The report itself is not needed: every line went down the channel.
+            let _ = doctor::run(input, Some(rtx)).await;
+        },
+    );
 }
 
 /// What the console knows for doctor's input (the client is added by `spawn`).

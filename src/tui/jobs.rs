@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::journal::{Actor, Journal};
 use crate::store::StoreClient;
 use crate::tui::action::{Action, Connection, Effect, JobEvent};
+use crate::tui::crash::{self, JobTag};
 use crate::tui::panes::audit::{AuditEvent, AuditJob};
 use crate::tui::panes::entitlements::{EntEvent, EntJob, FetchError};
 use crate::tui::panes::entitlements_job as ent_job;
@@ -111,7 +112,12 @@ impl Services {
         let tx = self.tx.clone();
         let cell = self.conn.clone();
         let journal = self.journal.clone();
-        tokio::spawn(async move {
+        crash::spawn(&self.tx, JobTag::global("connect"), async move {
+            // Lets the end-to-end test prove a job's panic is reported and
+            // the console keeps its terminal.
+            if std::env::var_os("STOREDESK_TEST_JOB_PANIC").is_some() {
+                panic!("test panic in a background job (STOREDESK_TEST_JOB_PANIC)");
+            }
             match connector.await {
                 Ok((connected, info)) => {
                     let _ = cell.set(connected);
@@ -134,7 +140,7 @@ impl Services {
             Effect::ReplayPending => self.replay_pending(),
             Effect::ReadPending => {
                 let (tx, ctx, journal) = (self.tx.clone(), self.ctx.clone(), self.journal.clone());
-                tokio::spawn(async move {
+                crash::spawn(&self.tx, JobTag::global("pending"), async move {
                     let j = ctx.journal(&journal).await;
                     Self::send(&tx, JobEvent::Pending(read_pending(j).await));
                 });
@@ -168,7 +174,7 @@ impl Services {
     fn read_clipboard(&self) {
         let tx = self.tx.clone();
         let cb = self.clipboard.clone();
-        tokio::task::spawn_blocking(move || {
+        crash::spawn_blocking(&self.tx, JobTag::global("clipboard"), move || {
             let result = with_clipboard(&cb, |c| c.get_text());
             Self::send(&tx, JobEvent::Clipboard(result));
         });
@@ -177,7 +183,7 @@ impl Services {
     fn copy(&self, text: String, label: String) {
         let tx = self.tx.clone();
         let cb = self.clipboard.clone();
-        tokio::task::spawn_blocking(move || {
+        crash::spawn_blocking(&self.tx, JobTag::global("copy"), move || {
             let result = match with_clipboard(&cb, |c| c.set_text(text.clone())) {
                 Ok(()) => Ok(label),
                 // No display (e.g. over SSH): ask the terminal to do it.
@@ -198,7 +204,7 @@ impl Services {
         let conn = self.conn.clone();
         let ctx = self.ctx.clone();
         let cell = self.journal.clone();
-        tokio::spawn(async move {
+        crash::spawn(&self.tx, JobTag::pane(id, "key"), async move {
             let journal = ctx.journal(&cell).await;
             let actor = ctx.actor.clone();
             let writes = !matches!(job, KeyJob::FetchOffers { .. });
@@ -217,7 +223,7 @@ impl Services {
         let conn = self.conn.clone();
         let ctx = self.ctx.clone();
         let cell = self.journal.clone();
-        tokio::spawn(async move {
+        crash::spawn(&self.tx, JobTag::global("replay"), async move {
             let Some(c) = conn.get() else {
                 Self::send(
                     &tx,
@@ -242,7 +248,7 @@ impl Services {
     /// Settle a pending write by hand (a local journal change).
     fn resolve_pending(&self, id: i64, applied: bool, note: String) {
         let (tx, ctx, cell) = (self.tx.clone(), self.ctx.clone(), self.journal.clone());
-        tokio::spawn(async move {
+        crash::spawn(&self.tx, JobTag::global("resolve"), async move {
             let journal = ctx.journal(&cell).await;
             let actor = ctx.actor.clone();
             let settled = journal.clone();
@@ -272,7 +278,7 @@ impl Services {
         let conn = self.conn.clone();
         let ctx = self.ctx.clone();
         let cell = self.journal.clone();
-        tokio::spawn(async move {
+        crash::spawn(&self.tx, JobTag::pane(id, "list"), async move {
             let journal = ctx.journal(&cell).await;
             let actor = ctx.actor.clone();
             let write = crate::tui::panes::lists_job::is_write(&job);
@@ -290,7 +296,7 @@ impl Services {
     /// Read the audit log (a local SQLite read, off the UI thread).
     fn load_audit(&self) {
         let (tx, ctx, cell) = (self.tx.clone(), self.ctx.clone(), self.journal.clone());
-        tokio::spawn(async move {
+        crash::spawn(&self.tx, JobTag::pane(PaneId::Audit, "audit"), async move {
             let journal = ctx.journal(&cell).await;
             let result = tokio::task::spawn_blocking(move || {
                 journal.and_then(|j| {
@@ -336,7 +342,7 @@ impl Services {
                 rows,
             } => {
                 let dir = self.ctx.exports_dir.clone();
-                tokio::task::spawn_blocking(move || {
+                crash::spawn_blocking(&self.tx, JobTag::pane(id, "export"), move || {
                     let path = dir.join(&file_name);
                     let r = std::fs::create_dir_all(&dir)
                         .and_then(|()| crate::paths::write_private(&path, &content))
@@ -361,7 +367,7 @@ impl Services {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(req.fetch_id, cancel.clone());
         }
-        tokio::spawn(async move {
+        crash::spawn(&self.tx, JobTag::pane(id, "entitlements"), async move {
             let Some(c) = conn.get() else {
                 let msg = "not connected to a Store yet".to_string();
                 send(match job {

@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod app;
+pub mod crash;
 pub mod doctor;
 pub mod jobs;
 pub mod keymap;
@@ -70,12 +71,25 @@ fn setup_terminal() -> io::Result<(Term, TerminalGuard)> {
     Ok((terminal, guard))
 }
 
+/// The thread that draws: only a panic there ends the console.
+static UI_THREAD: std::sync::OnceLock<std::thread::ThreadId> = std::sync::OnceLock::new();
+
 fn install_panic_hook() {
+    let _ = UI_THREAD.set(std::thread::current().id());
     // The default hook would print over the UI before we restore it.
     let _default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        let backtrace = std::backtrace::Backtrace::force_capture();
+        let on_ui = UI_THREAD.get() == Some(&std::thread::current().id());
+        if !on_ui {
+            // A background job (tui::crash reports it as an Action): the
+            // console keeps drawing in raw mode, so nothing is printed and
+            // the terminal is left as it is.
+            tracing::error!(target: "panic", "background job: {info}\n{backtrace}");
+            return;
+        }
         restore_terminal();
-        tracing::error!(target: "panic", "{info}");
+        tracing::error!(target: "panic", "{info}\n{backtrace}");
         eprintln!(
             "storedesk crashed: {info}\nThe terminal was restored; details are in the log file."
         );
@@ -278,6 +292,8 @@ fn to_action(ev: Event) -> Option<Action> {
         Event::FocusGained | Event::FocusLost => None,
     }
 }
+#[cfg(test)]
+mod reliability_tests;
 #[cfg(test)]
 mod snapshot_tests;
 #[cfg(test)]

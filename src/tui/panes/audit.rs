@@ -402,6 +402,10 @@ fn draw_detail(f: &mut Frame, area: Rect, theme: &Theme, e: &AuditEntry) {
 }
 
 impl super::Pane for AuditPane {
+    fn on_job_crashed(&mut self, message: &str) {
+        self.loading = false;
+        self.error = Some(format!("internal error: {message}"));
+    }
     fn id(&self) -> super::PaneId {
         super::PaneId::Audit
     }

@@ -752,6 +752,10 @@ impl super::Pane for ClawbacksPane {
             ClawbacksPane::on_job_started(self, j)
         }
     }
+    fn on_job_crashed(&mut self, message: &str) {
+        self.busy = None;
+        self.load.crashed(message);
+    }
     fn fit(&mut self, body: ratatui::layout::Rect) {
         ClawbacksPane::fit(self, body)
     }

@@ -1513,6 +1513,12 @@ impl super::Pane for EntitlementsPane {
             EntitlementsPane::on_job_started(self, j)
         }
     }
+    fn on_job_crashed(&mut self, message: &str) {
+        self.writing = false;
+        if let FetchState::Running { progress, .. } = &self.fetch {
+            self.fetch = FetchState::Failed(*progress, format!("internal error: {message}"));
+        }
+    }
     fn fit(&mut self, body: ratatui::layout::Rect) {
         let rows = super::entitlements_view::table_rows(self, body);
         self.page_height = rows.max(1);

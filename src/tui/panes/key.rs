@@ -503,6 +503,9 @@ impl super::Pane for KeyPane {
             KeyPane::on_job_started(self, j)
         }
     }
+    fn on_job_crashed(&mut self, _message: &str) {
+        self.renewing = None;
+    }
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
         super::key_view::view(f, area, ctx.theme, self, ctx)
     }

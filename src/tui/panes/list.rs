@@ -121,6 +121,13 @@ impl<T> Load<T> {
         }
     }
 
+    /// The read's job panicked: a read in progress becomes a failure.
+    pub fn crashed(&mut self, message: &str) {
+        if self.is_loading() {
+            *self = Load::Failed(Failure::plain(format!("internal error: {message}")));
+        }
+    }
+
     /// Whether an answer with `load_id` is the one this state waits for.
     pub fn awaits(&self, load_id: u64) -> bool {
         matches!(self, Load::Loading { load_id: l } if *l == load_id)

@@ -48,6 +48,9 @@ pub trait Pane {
     fn on_event(&mut self, ev: PaneEvent, ctx: &PaneCtx) -> PaneOutput;
     /// A confirmed job is about to run: the pane shows it as under way.
     fn on_job_started(&mut self, _job: &PaneJob) {}
+    /// One of this pane's jobs panicked and will never answer: clear what
+    /// waits for it (a write flag, a read in progress).
+    fn on_job_crashed(&mut self, _message: &str) {}
     /// After every update: keep the scroll position right for a pane
     /// drawn in `body` (view state is kept here, never by drawing).
     fn fit(&mut self, _body: Rect) {}

@@ -581,6 +581,9 @@ fn state_text(l: &OrderLineItem) -> String {
 }
 
 impl super::Pane for OrdersPane {
+    fn on_job_crashed(&mut self, message: &str) {
+        self.load.crashed(message);
+    }
     fn id(&self) -> super::PaneId {
         super::PaneId::Orders
     }

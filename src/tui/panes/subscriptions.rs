@@ -425,11 +425,20 @@ impl SubscriptionsPane {
             .unwrap_or_else(|| "no state".into());
         let exp = r.expiration_time.as_ref().map(|t| t.0);
         let effect = match (change, days) {
-            ("Extend", Some(d)) => format!(
-                "expiration {} → {} UTC",
-                list::when(exp),
-                list::when(exp.map(|t| t + chrono::Duration::days(i64::from(d))))
-            ),
+            // The server's date may sit near the calendar's end: checked.
+            ("Extend", Some(d)) => {
+                match exp.map(|t| t.checked_add_signed(chrono::TimeDelta::days(i64::from(d)))) {
+                    Some(None) => format!(
+                        "expiration {} → past the last representable date (the Store will likely refuse)",
+                        list::when(exp)
+                    ),
+                    new => format!(
+                        "expiration {} → {} UTC",
+                        list::when(exp),
+                        list::when(new.flatten())
+                    ),
+                }
+            }
             ("Cancel", _) => format!(
                 "state {state} → Canceled; access until {} UTC, no further renewal",
                 list::when(exp)
@@ -742,6 +751,10 @@ impl super::Pane for SubscriptionsPane {
         if let super::PaneJob::Subscriptions(j) = job {
             SubscriptionsPane::on_job_started(self, j)
         }
+    }
+    fn on_job_crashed(&mut self, message: &str) {
+        self.writing = false;
+        self.load.crashed(message);
     }
     fn fit(&mut self, body: ratatui::layout::Rect) {
         SubscriptionsPane::fit(self, body)

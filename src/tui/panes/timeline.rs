@@ -413,6 +413,9 @@ impl TimelinePane {
 }
 
 impl super::Pane for TimelinePane {
+    fn on_job_crashed(&mut self, message: &str) {
+        self.audit.crashed(message);
+    }
     fn id(&self) -> super::PaneId {
         super::PaneId::Timeline
     }
