@@ -363,6 +363,15 @@ fn default_operator() -> String {
         .unwrap_or_else(|_| "operator".into())
 }
 
+/// Run a secret command (`sh -c`): its trimmed stdout, or why not (never
+/// its output in the message).
+pub fn run_command_secret(cmd: &str) -> Result<Secret, String> {
+    run_secret_command("", cmd).map_err(|e| match e {
+        SecretError::Command { message, .. } => message,
+        other => other.to_string(),
+    })
+}
+
 fn run_secret_command(profile: &str, cmd: &str) -> Result<Secret, SecretError> {
     let out = std::process::Command::new("sh")
         .arg("-c")

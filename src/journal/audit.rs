@@ -57,6 +57,9 @@ pub struct AuditEntry {
     pub http_status: Option<u16>,
     /// JSON object of correlation ids, as stored.
     pub correlation: Option<String>,
+    /// The machine the entry was written from (team journal only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
 }
 
 /// Filters for the Audit pane and export; empty fields match everything.
@@ -158,6 +161,7 @@ impl Journal {
                         .get::<_, Option<u32>>(13)?
                         .and_then(|s| u16::try_from(s).ok()),
                     correlation: r.get(14)?,
+                    machine: None,
                 })
             },
         )?;
