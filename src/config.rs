@@ -117,6 +117,14 @@ struct RawProfile {
     sbx: Option<String>,
     allow_insecure_http: Option<bool>,
     timeout_secs: Option<u64>,
+    /// The team journal: `postgres://user@host:port/db` (see README, "Team journal").
+    journal_url: Option<String>,
+    /// Where the journal password is: an environment variable or a command.
+    journal_password_env: Option<String>,
+    journal_password_command: Option<String>,
+    /// Where the team seal key is (default: STOREDESK_TEAM_SEAL_KEY).
+    journal_seal_key_env: Option<String>,
+    journal_seal_key_command: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,6 +136,15 @@ struct RawConfig {
     operator: Option<String>,
     #[serde(default)]
     profiles: BTreeMap<String, RawProfile>,
+    // The team journal for every profile that names none.
+    /// The team journal: `postgres://user@host:port/db` (see README, "Team journal").
+    journal_url: Option<String>,
+    /// Where the journal password is: an environment variable or a command.
+    journal_password_env: Option<String>,
+    journal_password_command: Option<String>,
+    /// Where the team seal key is (default: STOREDESK_TEAM_SEAL_KEY).
+    journal_seal_key_env: Option<String>,
+    journal_seal_key_command: Option<String>,
 }
 
 /// A resolved profile: everything needed to talk to one Store.
@@ -151,6 +168,54 @@ pub struct Profile {
     pub sbx: Option<String>,
     pub allow_insecure_http: bool,
     pub timeout_secs: u64,
+    /// A team journal on PostgreSQL instead of the local SQLite file.
+    pub journal: Option<TeamJournal>,
+}
+
+/// Where a team journal is (`journal_url` and its secrets by reference).
+#[derive(Clone, PartialEq, Eq)]
+pub struct TeamJournal {
+    /// May hold a password: never shown (Debug prints no URL).
+    pub url: String,
+    pub password: SecretSource,
+    pub seal_key: SecretSource,
+}
+
+impl fmt::Debug for TeamJournal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TeamJournal")
+            .field("password", &self.password)
+            .field("seal_key", &self.seal_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TeamJournal {
+    /// From the five raw fields; `None` without a `journal_url`.
+    fn from_raw(
+        url: Option<String>,
+        pw_env: Option<String>,
+        pw_cmd: Option<String>,
+        seal_env: Option<String>,
+        seal_cmd: Option<String>,
+    ) -> Option<Self> {
+        let url = url.filter(|u| !u.trim().is_empty())?;
+        let password = match (pw_cmd, pw_env) {
+            (Some(c), _) => SecretSource::Command(c),
+            (None, Some(v)) => SecretSource::Env(v),
+            (None, None) => SecretSource::None,
+        };
+        let seal_key = match (seal_cmd, seal_env) {
+            (Some(c), _) => SecretSource::Command(c),
+            (None, Some(v)) => SecretSource::Env(v),
+            (None, None) => SecretSource::Env("STOREDESK_TEAM_SEAL_KEY".into()),
+        };
+        Some(Self {
+            url,
+            password,
+            seal_key,
+        })
+    }
 }
 
 impl Profile {
@@ -174,6 +239,7 @@ impl Profile {
             sbx: None,
             allow_insecure_http: false,
             timeout_secs: 20,
+            journal: None,
         }
     }
 
@@ -199,6 +265,7 @@ impl Profile {
             sbx: None,
             allow_insecure_http: false,
             timeout_secs: 20,
+            journal: None,
         }
     }
 
@@ -300,6 +367,15 @@ impl Profile {
         }
         if let Some(v) = raw.timeout_secs {
             self.timeout_secs = v;
+        }
+        if let Some(j) = TeamJournal::from_raw(
+            raw.journal_url,
+            raw.journal_password_env,
+            raw.journal_password_command,
+            raw.journal_seal_key_env,
+            raw.journal_seal_key_command,
+        ) {
+            self.journal = Some(j);
         }
     }
 
@@ -474,6 +550,17 @@ pub fn parse(text: &str, path: &Path, profile: Option<&str>) -> Result<LoadedCon
     if let Some(op) = &raw.operator {
         for p in profiles.values_mut() {
             p.operator.clone_from(op);
+        }
+    }
+    if let Some(j) = TeamJournal::from_raw(
+        raw.journal_url,
+        raw.journal_password_env,
+        raw.journal_password_command,
+        raw.journal_seal_key_env,
+        raw.journal_seal_key_command,
+    ) {
+        for p in profiles.values_mut().filter(|p| p.journal.is_none()) {
+            p.journal = Some(j.clone());
         }
     }
     let names: Vec<String> = profiles.keys().cloned().collect();

@@ -133,7 +133,7 @@ pub async fn write(
             return;
         }
     };
-    let r = match journal::execute(j, client, &req, actor).await {
+    let r = match journal::execute(&**j, client, &req, actor).await {
         Ok(WriteOutcome::Done { result, .. }) => Ok(format!("{}: done · {result}", req.summary)),
         Ok(WriteOutcome::Failed { reason, .. }) => {
             Err(format!("{}: refused · {reason}", req.summary))
