@@ -105,7 +105,14 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Two agents (two opens) on one journal of each backend.
-fn backends() -> Vec<(&'static str, Box<dyn Fn() -> Arc<dyn JournalStore>>, tempfile::TempDir)> {
+/// A backend's name, a way to open one more agent on it, and its files.
+type Backend = (
+    &'static str,
+    Box<dyn Fn() -> Arc<dyn JournalStore>>,
+    tempfile::TempDir,
+);
+
+fn backends() -> Vec<Backend> {
     let sqlite_dir = tempfile::tempdir().unwrap();
     let path = sqlite_dir.path().join("journal.sqlite");
     let pg_dir = tempfile::tempdir().unwrap();
@@ -135,7 +142,11 @@ fn journal_behaviours_on_both_backends() {
     for (name, open, _dir) in backends() {
         let a = open();
         let b = open();
-        assert_ne!(a.owner_id(), b.owner_id(), "{name}: two opens are two agents");
+        assert_ne!(
+            a.owner_id(),
+            b.owner_id(),
+            "{name}: two opens are two agents"
+        );
         assert!(a.schema_version().unwrap() >= 1, "{name}");
         assert_eq!(a.seal_problem(), None, "{name}");
 
@@ -146,26 +157,50 @@ fn journal_behaviours_on_both_backends() {
         assert_eq!(w.state, WriteState::Pending, "{name}");
         assert!(w.has_key, "{name}");
         assert_eq!(w.claimed_by.as_deref(), Some(a.owner_id()), "{name}");
-        assert_eq!(w.body["beneficiary"]["identityValue"], journal::mask::KEY_PLACEHOLDER, "{name}");
+        assert_eq!(
+            w.body["beneficiary"]["identityValue"],
+            journal::mask::KEY_PLACEHOLDER,
+            "{name}"
+        );
         // Held while its recorder sends: the other agent cannot claim it.
         assert!(matches!(b.claim(id).unwrap(), Claim::Busy { .. }), "{name}");
-        assert_eq!(b.in_flight_by(id).unwrap().as_deref(), Some(a.owner_id()), "{name}");
-        assert_eq!(b.begin_replay(id, &actor("bo")).unwrap().map(|c| c.attempt), None, "{name}");
+        assert_eq!(
+            b.in_flight_by(id).unwrap().as_deref(),
+            Some(a.owner_id()),
+            "{name}"
+        );
+        assert_eq!(
+            b.begin_replay(id, &actor("bo")).unwrap().map(|c| c.attempt),
+            None,
+            "{name}"
+        );
         // One idempotency key, one row — from either agent.
         assert!(
-            matches!(b.record(&req, &actor("bo")), Err(JournalError::Duplicate { .. })),
+            matches!(
+                b.record(&req, &actor("bo")),
+                Err(JournalError::Duplicate { .. })
+            ),
             "{name}"
         );
 
         // No answer: pending, claim dropped; the other agent replays it
         // with the key restored.
-        a.leave_pending(id, "HTTP 503", Some(503), &Correlation::default(), &actor("ana"))
-            .unwrap();
+        a.leave_pending(
+            id,
+            "HTTP 503",
+            Some(503),
+            &Correlation::default(),
+            &actor("ana"),
+        )
+        .unwrap();
         assert_eq!(b.in_flight_by(id).unwrap(), None, "{name}");
         let claimed = b.begin_replay(id, &actor("bo")).unwrap().expect("claimed");
         assert_eq!(claimed.attempt, 2, "{name}");
         assert_eq!(claimed.request.customer_key, KEY, "{name}");
-        assert_eq!(claimed.request.body["beneficiary"]["identityValue"], KEY, "{name}");
+        assert_eq!(
+            claimed.request.body["beneficiary"]["identityValue"], KEY,
+            "{name}"
+        );
         assert!(matches!(a.claim(id).unwrap(), Claim::Busy { .. }), "{name}");
 
         // Settle: done, key erased, transactions kept; a second settle
@@ -192,18 +227,29 @@ fn journal_behaviours_on_both_backends() {
         assert_eq!(txns.len(), 1, "{name}");
         assert_eq!(txns[0].tracking_id, req.idempotency_key, "{name}");
         assert_eq!(
-            a.write_by_key(req.kind, &req.idempotency_key).unwrap().map(|w| w.id),
+            a.write_by_key(req.kind, &req.idempotency_key)
+                .unwrap()
+                .map(|w| w.id),
             Some(id),
             "{name}"
         );
 
         let events: Vec<(String, String)> = a
-            .audit(&AuditFilter { write_id: Some(id), ..AuditFilter::default() })
+            .audit(&AuditFilter {
+                write_id: Some(id),
+                ..AuditFilter::default()
+            })
             .unwrap()
             .into_iter()
             .map(|e| (e.event, e.operator))
             .collect();
-        let want = [("attempt", "ana"), ("no_answer", "ana"), ("replay", "bo"), ("done", "bo"), ("done", "ana")];
+        let want = [
+            ("attempt", "ana"),
+            ("no_answer", "ana"),
+            ("replay", "bo"),
+            ("done", "bo"),
+            ("done", "ana"),
+        ];
         assert_eq!(
             events,
             want.map(|(e, o)| (e.to_string(), o.to_string())),
@@ -229,7 +275,12 @@ fn journal_behaviours_on_both_backends() {
             .unwrap();
         assert_eq!(reports.len(), 1, "{name}");
         assert!(
-            matches!(&reports[0].status, ReplayStatus::Replayed { outcome: WriteOutcome::Done { .. } }),
+            matches!(
+                &reports[0].status,
+                ReplayStatus::Replayed {
+                    outcome: WriteOutcome::Done { .. }
+                }
+            ),
             "{name}: {:?}",
             reports[0].status
         );
@@ -239,9 +290,23 @@ fn journal_behaviours_on_both_backends() {
             .block_on(journal::execute(&*a, &silent, &req4, &actor("ana")))
             .unwrap();
         let id4 = out.write_id();
-        let r = journal::resolve(&*b, id4, false, "checked the Store: not there", &actor("bo")).unwrap();
-        assert!(matches!(r, journal::ResolveOutcome::Resolved(_)), "{name}: {r:?}");
-        assert_eq!(a.write(id4).unwrap().unwrap().state, WriteState::Failed, "{name}");
+        let r = journal::resolve(
+            &*b,
+            id4,
+            false,
+            "checked the Store: not there",
+            &actor("bo"),
+        )
+        .unwrap();
+        assert!(
+            matches!(r, journal::ResolveOutcome::Resolved(_)),
+            "{name}: {r:?}"
+        );
+        assert_eq!(
+            a.write(id4).unwrap().unwrap().state,
+            WriteState::Failed,
+            "{name}"
+        );
         assert_eq!(a.writes().unwrap().len(), 4, "{name}");
         assert!(a.damaged_rows().unwrap().is_empty(), "{name}");
     }
@@ -260,7 +325,12 @@ fn agents_racing_to_replay_one_write_send_it_once() {
     // Left pending by an agent whose send got no answer.
     let req = WriteRequest::consume(KEY, "9NBLGGH4R315", Some(1), None);
     let out = rt
-        .block_on(journal::execute(&first, &Counting::silent(), &req, &actor("ana")))
+        .block_on(journal::execute(
+            &first,
+            &Counting::silent(),
+            &req,
+            &actor("ana"),
+        ))
         .unwrap();
     let id = out.write_id();
 
@@ -273,13 +343,22 @@ fn agents_racing_to_replay_one_write_send_it_once() {
             std::thread::spawn(move || {
                 let j = pg_journal(&url, &format!("desk-{}", i + 1), &dir);
                 let local = runtime();
-                local.block_on(journal::replay_pending(&j, &*sender, &actor(&format!("agent{i}"))))
+                local
+                    .block_on(journal::replay_pending(
+                        &j,
+                        &*sender,
+                        &actor(&format!("agent{i}")),
+                    ))
                     .unwrap()
             })
         })
         .collect();
     let reports: Vec<_> = agents.into_iter().flat_map(|h| h.join().unwrap()).collect();
-    assert_eq!(sender.sends.load(Ordering::SeqCst), 1, "sent exactly once: {reports:?}");
+    assert_eq!(
+        sender.sends.load(Ordering::SeqCst),
+        1,
+        "sent exactly once: {reports:?}"
+    );
     let replayed = reports
         .iter()
         .filter(|r| matches!(r.status, ReplayStatus::Replayed { .. }))
@@ -289,7 +368,9 @@ fn agents_racing_to_replay_one_write_send_it_once() {
         assert!(
             matches!(
                 r.status,
-                ReplayStatus::Replayed { .. } | ReplayStatus::Busy { .. } | ReplayStatus::AlreadySettled
+                ReplayStatus::Replayed { .. }
+                    | ReplayStatus::Busy { .. }
+                    | ReplayStatus::AlreadySettled
             ),
             "{:?}",
             r.status
@@ -298,14 +379,23 @@ fn agents_racing_to_replay_one_write_send_it_once() {
     let w = first.write(id).unwrap().unwrap();
     assert_eq!(w.state, WriteState::Done);
     let audit = first
-        .audit(&AuditFilter { write_id: Some(id), ..AuditFilter::default() })
+        .audit(&AuditFilter {
+            write_id: Some(id),
+            ..AuditFilter::default()
+        })
         .unwrap();
     let count = |ev: &str| audit.iter().filter(|e| e.event == ev).count();
-    assert_eq!((count("attempt"), count("replay"), count("done")), (1, 1, 1));
+    assert_eq!(
+        (count("attempt"), count("replay"), count("done")),
+        (1, 1, 1)
+    );
     // Every row says who, from where, under which profile.
     for e in &audit {
         assert!(!e.operator.is_empty() && !e.profile.is_empty());
-        assert!(e.machine.as_deref().is_some_and(|m| m.starts_with("desk-")), "{e:?}");
+        assert!(
+            e.machine.as_deref().is_some_and(|m| m.starts_with("desk-")),
+            "{e:?}"
+        );
     }
 
     // Two agents recording the same write at once: one row, one refusal.
@@ -322,8 +412,15 @@ fn agents_racing_to_replay_one_write_send_it_once() {
         .into_iter()
         .map(|h| h.join().unwrap())
         .collect();
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
-    assert!(results.iter().any(|r| r.as_ref().is_err_and(|e| e.contains("already in the journal"))));
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(results.iter().any(|r| {
+        r.as_ref()
+            .is_err_and(|e| e.contains("already in the journal"))
+    }));
 }
 
 /// Run in a child process by `a_dead_agents_write_is_taken_over_after_its_lease`:
@@ -348,7 +445,12 @@ fn a_dead_agents_write_is_taken_over_after_its_lease() {
     let dir = tempfile::tempdir().unwrap();
     let url = pg::server().fresh_db();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_agent_helper", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_agent_helper",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("TEAM_CHILD_URL", &url)
         .env("TEAM_CHILD_DIR", dir.path())
         .stdout(std::process::Stdio::piped())
@@ -372,7 +474,10 @@ fn a_dead_agents_write_is_taken_over_after_its_lease() {
     let w = j.write(id).unwrap().unwrap();
     // Alive: its heartbeat keeps the claim well past one lease.
     std::thread::sleep(Duration::from_millis(3500));
-    let owner = j.in_flight_by(id).unwrap().expect("still held by the live agent");
+    let owner = j
+        .in_flight_by(id)
+        .unwrap()
+        .expect("still held by the live agent");
     assert!(owner.ends_with("@desk-dying"), "{owner}");
     assert!(
         storedesk::journal::db::describe_owner(&owner).contains("desk-dying"),
@@ -388,7 +493,10 @@ fn a_dead_agents_write_is_taken_over_after_its_lease() {
     child.wait().unwrap();
     let killed = Instant::now();
     let st = rt.block_on(journal::replay_one(&j, &sender, &w, &actor("bo")));
-    assert!(matches!(st, ReplayStatus::Busy { .. }), "not before the lease lapsed: {st:?}");
+    assert!(
+        matches!(st, ReplayStatus::Busy { .. }),
+        "not before the lease lapsed: {st:?}"
+    );
     let status = loop {
         std::thread::sleep(Duration::from_millis(250));
         let st = rt.block_on(journal::replay_one(&j, &sender, &w, &actor("bo")));
@@ -397,7 +505,12 @@ fn a_dead_agents_write_is_taken_over_after_its_lease() {
         }
     };
     assert!(
-        matches!(status, ReplayStatus::Replayed { outcome: WriteOutcome::Done { .. } }),
+        matches!(
+            status,
+            ReplayStatus::Replayed {
+                outcome: WriteOutcome::Done { .. }
+            }
+        ),
         "{status:?}"
     );
     assert_eq!(sender.sends.load(Ordering::SeqCst), 1);
@@ -426,7 +539,11 @@ fn the_app_role_cannot_change_or_delete_audit_rows() {
     }
     // Even a role with every right (the admin) meets the trigger.
     let admin = pg::server().admin_on(&url);
-    for sql in ["UPDATE audit SET result = 'forged'", "DELETE FROM audit", "TRUNCATE audit"] {
+    for sql in [
+        "UPDATE audit SET result = 'forged'",
+        "DELETE FROM audit",
+        "TRUNCATE audit",
+    ] {
         let err = pg::run_sql(&admin, sql).expect_err(sql);
         assert!(err.contains("append-only"), "{sql}: {err}");
     }
@@ -497,12 +614,20 @@ fn database_down_then_up_refuses_writes_before_sending_then_reconnects() {
         .block_on(journal::execute(&j, &sender, &req, &actor("ana")))
         .expect_err("refused while the journal cannot record");
     assert!(err.to_string().starts_with("team journal:"), "{err}");
-    assert_eq!(sender.sends.load(Ordering::SeqCst), 0, "never sent unjournaled");
+    assert_eq!(
+        sender.sends.load(Ordering::SeqCst),
+        0,
+        "never sent unjournaled"
+    );
     // Reads fail with the same clear error, and nothing hangs.
     assert!(j.pending().is_err());
 
     // Up again: the same journal reconnects by itself.
-    pg::run_sql(&admin, &format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true")).unwrap();
+    pg::run_sql(
+        &admin,
+        &format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"),
+    )
+    .unwrap();
     let out = rt
         .block_on(journal::execute(&j, &sender, &req, &actor("ana")))
         .unwrap();
@@ -531,7 +656,11 @@ fn without_the_team_seal_key_reads_work_and_writes_are_refused() {
     let mut s = settings(&url, "desk-1", dir.path());
     s.seal_key = SecretSource::Env("STOREDESK_TEST_NO_SUCH_TEAM_KEY".into());
     let j = PgJournal::open(&s, Clock::system()).unwrap();
-    assert!(j.seal_problem().unwrap().contains("STOREDESK_TEST_NO_SUCH_TEAM_KEY"));
+    assert!(
+        j.seal_problem()
+            .unwrap()
+            .contains("STOREDESK_TEST_NO_SUCH_TEAM_KEY")
+    );
     assert!(j.pending().unwrap().is_empty());
     let req = WriteRequest::consume(KEY, "9NBLGGH4R315", Some(1), None);
     let sender = Counting::new(Duration::ZERO);

@@ -82,7 +82,10 @@ pub async fn peek(
 /// This data dir's audit entries for the case's key fingerprints, and every
 /// clawback acknowledgement (those name no customer; the timeline ties them
 /// to the case by order id).
-pub fn audit_for(j: &dyn JournalStore, fps: &[String]) -> Result<Vec<crate::journal::AuditEntry>, String> {
+pub fn audit_for(
+    j: &dyn JournalStore,
+    fps: &[String],
+) -> Result<Vec<crate::journal::AuditEntry>, String> {
     let mut filters: Vec<AuditFilter> = fps
         .iter()
         .map(|fp| AuditFilter {

@@ -25,8 +25,7 @@ pub fn run(ctx: &Context, a: &ClawbacksArgs) -> ExitCode {
     // A journal that cannot be opened still lets the queue be listed; each
     // event then says its matches are unknown.
     let journal =
-        crate::journal::open(&ctx.journal_location(), ctx.clock.clone())
-            .map_err(|e| e.to_string());
+        crate::journal::open(&ctx.journal_location(), ctx.clock.clone()).map_err(|e| e.to_string());
     let read = super::read_with_client(ctx, |client, cancel| {
         let purchase = purchase.cloned();
         async move {

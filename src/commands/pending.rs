@@ -103,7 +103,13 @@ pub fn run(ctx: &Context, a: &PendingArgs) -> ExitCode {
 /// `pending --resolve ID --applied|--not-applied --note TEXT`. Nothing is
 /// sent, but it rewrites the record of a customer-affecting write, so like
 /// a replay it needs a profile that allows writes.
-fn resolve(ctx: &Context, journal: &dyn JournalStore, id: i64, a: &PendingArgs, actor: &Actor) -> ExitCode {
+fn resolve(
+    ctx: &Context,
+    journal: &dyn JournalStore,
+    id: i64,
+    a: &PendingArgs,
+    actor: &Actor,
+) -> ExitCode {
     if let Some(refusal) = write_refusal(ctx) {
         return fail(EXIT_USAGE, refusal);
     }

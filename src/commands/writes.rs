@@ -190,6 +190,18 @@ fn run_write(
         if let Err(code) = settle_earlier(&*journal, &client, &actor).await {
             return code;
         }
+        // Another agent on the same customer (a team journal): said before
+        // the confirmation, and before a --yes write is sent.
+        let customer = crate::store::keyinfo::case_customer(&key);
+        for a in journal
+            .others_on_customer(&customer, crate::journal::COLLISION_MINUTES)
+            .unwrap_or_default()
+        {
+            say(format_args!(
+                "storedesk: another agent is on this customer: {}",
+                a.describe()
+            ));
+        }
         if !yes && !confirm(&req, &actor, product) {
             return fail(EXIT_USAGE, "cancelled; nothing was sent");
         }

@@ -9,8 +9,8 @@
 //! ```
 
 use super::JournalError;
-use super::store::JournalStore;
 use super::request::{Actor, WriteKind, WriteRequest};
+use super::store::JournalStore;
 use super::writes::{Claim, Correlation, OrderTransaction, Settlement, WriteRecord, WriteState};
 use serde::Serialize;
 use serde_json::Value;

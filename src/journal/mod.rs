@@ -35,8 +35,8 @@ pub use exec::{
     ReplayReport, ReplayStatus, ResolveOutcome, SendResult, WriteOutcome, WriteSender, execute,
     pending, replay_one, replay_pending, resolve,
 };
-pub use store::{Activity, JournalLocation, JournalStore, SharedJournal, open};
 pub use request::{Actor, GrantParams, WriteKind, WritePreview, WriteRequest};
+pub use store::{Activity, COLLISION_MINUTES, JournalLocation, JournalStore, SharedJournal, open};
 pub use writes::{
     Claim, ClaimedWrite, Correlation, DamagedRow, OrderTransaction, RecordedOrderTransaction,
     Settlement, WriteRecord, WriteState,

@@ -55,6 +55,10 @@ pub fn open(loc: &JournalLocation, clock: Clock) -> Result<SharedJournal, Journa
     })
 }
 
+/// How far back another agent's write for the same customer is shown as
+/// "another agent is on this customer".
+pub const COLLISION_MINUTES: u32 = 15;
+
 /// Another agent's recent or pending write for a customer (the collision
 /// warning: "another agent is on this customer").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -84,8 +88,7 @@ pub trait JournalStore: Send + Sync + std::fmt::Debug {
     /// durably, before anything is sent. Duplicate idempotency key → error.
     fn record(&self, req: &WriteRequest, actor: &Actor) -> Result<i64, JournalError>;
     fn claim(&self, id: i64) -> Result<Claim, JournalError>;
-    fn begin_replay(&self, id: i64, actor: &Actor)
-    -> Result<Option<ClaimedWrite>, JournalError>;
+    fn begin_replay(&self, id: i64, actor: &Actor) -> Result<Option<ClaimedWrite>, JournalError>;
     fn settle(&self, id: i64, s: &Settlement, actor: &Actor) -> Result<bool, JournalError>;
     fn leave_pending(
         &self,
@@ -163,11 +166,7 @@ impl JournalStore for Journal {
     fn claim(&self, id: i64) -> Result<Claim, JournalError> {
         Journal::claim(self, id)
     }
-    fn begin_replay(
-        &self,
-        id: i64,
-        actor: &Actor,
-    ) -> Result<Option<ClaimedWrite>, JournalError> {
+    fn begin_replay(&self, id: i64, actor: &Actor) -> Result<Option<ClaimedWrite>, JournalError> {
         Journal::begin_replay(self, id, actor)
     }
     fn settle(&self, id: i64, s: &Settlement, actor: &Actor) -> Result<bool, JournalError> {

@@ -56,10 +56,7 @@ impl Server {
         let n = NEXT_DB.fetch_add(1, Ordering::SeqCst);
         let db = format!("sdtest_{}_{n}", std::process::id());
         self.admin_sql(&format!("CREATE DATABASE {db} OWNER {APP_ROLE}"));
-        format!(
-            "postgres://{APP_ROLE}@{}:{}/{db}",
-            self.host, self.port
-        )
+        format!("postgres://{APP_ROLE}@{}:{}/{db}", self.host, self.port)
     }
 
     /// The same database with the password in the URL.
@@ -97,10 +94,13 @@ pub fn run_sql(url: &str, sql: &str) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         let driver = tokio::spawn(conn);
-        let r = client.batch_execute(sql).await.map_err(|e| match e.as_db_error() {
-            Some(db) => db.message().to_string(),
-            None => e.to_string(),
-        });
+        let r = client
+            .batch_execute(sql)
+            .await
+            .map_err(|e| match e.as_db_error() {
+                Some(db) => db.message().to_string(),
+                None => e.to_string(),
+            });
         drop(client);
         let _ = driver.await;
         r
@@ -188,8 +188,17 @@ fn start_cluster() -> Server {
     let bin = bin_dir();
     let user = if is_root() {
         // The Debian package creates `postgres`; else any unprivileged user.
-        let has = |u: &str| Command::new("id").arg(u).output().is_ok_and(|o| o.status.success());
-        Some(if has("postgres") { "postgres" } else { "nobody" })
+        let has = |u: &str| {
+            Command::new("id")
+                .arg(u)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        Some(if has("postgres") {
+            "postgres"
+        } else {
+            "nobody"
+        })
     } else {
         None
     };
@@ -212,7 +221,16 @@ fn start_cluster() -> Server {
     let out = as_db_user(user, bin.join("initdb").to_str().unwrap_or("initdb"))
         .arg("-D")
         .arg(&data)
-        .args(["-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"])
+        .args([
+            "-U",
+            "postgres",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ])
         .arg(format!("--pwfile={}", pwfile.display()))
         .output()
         .expect("initdb runs");

@@ -294,8 +294,9 @@ fn team_sealer(src: &SecretSource) -> Result<(Sealer, String), String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(raw.trim())
         .map_err(|_| "the team seal key is not base64".to_string())?;
-    let sealer = Sealer::from_key(Path::new("the team seal key"), &bytes)
-        .map_err(|_| "the team seal key must be 32 bytes (base64 of 32 random bytes)".to_string())?;
+    let sealer = Sealer::from_key(Path::new("the team seal key"), &bytes).map_err(|_| {
+        "the team seal key must be 32 bytes (base64 of 32 random bytes)".to_string()
+    })?;
     let digest = Sha256::digest(&bytes);
     let id = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
     Ok((sealer, id))

@@ -339,11 +339,7 @@ impl JournalStore for PgJournal {
         })
     }
 
-    fn begin_replay(
-        &self,
-        id: i64,
-        actor: &Actor,
-    ) -> Result<Option<ClaimedWrite>, JournalError> {
+    fn begin_replay(&self, id: i64, actor: &Actor) -> Result<Option<ClaimedWrite>, JournalError> {
         // No key, no claim: never hold a write we cannot send.
         self.sealer()?;
         if self.claim(id)? != Claim::Claimed {
@@ -569,7 +565,10 @@ impl JournalStore for PgJournal {
     fn damaged_rows(&self) -> Result<Vec<DamagedRow>, JournalError> {
         self.pool().run(async |c| {
             let rows = c
-                .query("SELECT id, kind, state, summary FROM writes ORDER BY id", &[])
+                .query(
+                    "SELECT id, kind, state, summary FROM writes ORDER BY id",
+                    &[],
+                )
                 .await
                 .map_err(pg_err)?;
             let mut out = Vec::new();

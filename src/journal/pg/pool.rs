@@ -110,7 +110,11 @@ impl Pool {
             }
         }
         let connector = self.connector();
-        match self.handle.spawn(async move { connector.connect().await }).await {
+        match self
+            .handle
+            .spawn(async move { connector.connect().await })
+            .await
+        {
             Ok(r) => r,
             Err(e) => Err(JournalError::Postgres(format!("connection task: {e}"))),
         }
@@ -198,7 +202,12 @@ impl Drop for Pool {
     fn drop(&mut self) {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
         // May be dropped on an async worker: never block there.
-        if let Some(rt) = self.runtime.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(rt) = self
+            .runtime
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             rt.shutdown_background();
         }
     }
