@@ -654,6 +654,40 @@ mod tests {
     }
 
     #[test]
+    fn journal_url_at_the_top_or_per_profile() {
+        let text = r#"
+journal_url = "postgres://app:hunter2@db:5432/team"
+journal_password_env = "TEAM_PW"
+[profiles.qa]
+environment = "sandbox"
+sandbox_url = "http://127.0.0.1:8642"
+tenant_id = "t"
+client_id = "c"
+client_secret_env = "S"
+journal_url = "postgres://qa@db/qa?sslmode=require"
+journal_seal_key_command = "pass team-seal"
+"#;
+        let p = |name: &str| {
+            parse(text, Path::new("c.toml"), Some(name))
+                .unwrap()
+                .profile
+                .journal
+                .unwrap()
+        };
+        let top = p("sandbox");
+        assert_eq!(top.url, "postgres://app:hunter2@db:5432/team");
+        assert_eq!(top.password, SecretSource::Env("TEAM_PW".into()));
+        assert_eq!(top.seal_key, SecretSource::Env("STOREDESK_TEAM_SEAL_KEY".into()));
+        let qa = p("qa");
+        assert_eq!(qa.url, "postgres://qa@db/qa?sslmode=require");
+        assert_eq!(qa.seal_key, SecretSource::Command("pass team-seal".into()));
+        // The URL (and a password in it) never shows in Debug.
+        assert!(!format!("{top:?}").contains("hunter2"));
+        let none = parse("", Path::new("c.toml"), None).unwrap();
+        assert!(none.profile.journal.is_none());
+    }
+
+    #[test]
     fn secret_debug_is_masked() {
         let s = Secret::new("hunter2");
         assert!(!format!("{s:?}").contains("hunter2"));

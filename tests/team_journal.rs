@@ -670,3 +670,95 @@ fn without_the_team_seal_key_reads_work_and_writes_are_refused() {
     assert!(matches!(err, JournalError::SealDamaged(_)), "{err}");
     assert_eq!(sender.sends.load(Ordering::SeqCst), 0);
 }
+
+/// Two agents (two machines) through the real binary, with the team
+/// journal named in the config: the second is told the first is on the
+/// customer, and the headless audit and pending name both machines.
+#[test]
+fn headless_agents_share_the_team_journal() {
+    const NOW: &str = "2026-11-23T10:00:00Z";
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let now = chrono::DateTime::parse_from_rfc3339(NOW).unwrap().to_utc();
+    let customers = runtime().block_on(async {
+        let sb = storedesk::sandbox::start(storedesk::sandbox::SandboxOptions {
+            data_dir: data.join("sandbox"),
+            port: 0,
+            clock: Clock::fixed(now),
+            faults: vec![],
+        })
+        .await
+        .unwrap();
+        let c = sb.info.customers.clone();
+        sb.shutdown().await;
+        c
+    });
+    let key = customers
+        .iter()
+        .find(|c| c.name == "cora")
+        .unwrap()
+        .collections_key
+        .clone();
+    let url = pg::server().fresh_db();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "operator = \"alice\"\njournal_url = \"{url}\"\n\
+             journal_password_command = \"printf %s {}\"\n\
+             journal_seal_key_env = \"TEAM_KEY_FOR_THIS_TEST\"\n",
+            pg::APP_PASSWORD
+        ),
+    )
+    .unwrap();
+    let run = |machine: &str, args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_storedesk"))
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--now", NOW])
+            .args(args)
+            .env("STOREDESK_MACHINE", machine)
+            .env("TEAM_KEY_FOR_THIS_TEST", TEAM_KEY)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let consume = [
+        "consume",
+        "--key",
+        key.as_str(),
+        "--product",
+        "9NSDCOIN0500",
+        "--quantity",
+        "1",
+        "--yes",
+    ];
+    let (code, out, err) = run("desk-a", &consume);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.starts_with("done: #1"), "{out}");
+    assert!(!err.contains("another agent"), "{err}");
+    let (code, out, err) = run("desk-b", &consume);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.starts_with("done: #2"), "{out}");
+    assert!(
+        err.contains("another agent is on this customer: alice on desk-a"),
+        "{err}"
+    );
+    let (code, out, _) = run("desk-b", &["audit"]);
+    assert_eq!(code, Some(0));
+    let header = out.lines().next().unwrap_or_default();
+    assert!(header.contains("MACHINE"), "{out}");
+    assert!(out.contains("desk-a") && out.contains("desk-b"), "{out}");
+    // The team journal replaced the local file; no secret in any output.
+    assert!(!data.join("journal.sqlite").exists());
+    for text in [&out, &err] {
+        assert!(!text.contains(pg::APP_PASSWORD) && !text.contains(TEAM_KEY));
+        assert!(!text.contains(&key));
+    }
+}
