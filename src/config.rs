@@ -677,7 +677,10 @@ journal_seal_key_command = "pass team-seal"
         let top = p("sandbox");
         assert_eq!(top.url, "postgres://app:hunter2@db:5432/team");
         assert_eq!(top.password, SecretSource::Env("TEAM_PW".into()));
-        assert_eq!(top.seal_key, SecretSource::Env("STOREDESK_TEAM_SEAL_KEY".into()));
+        assert_eq!(
+            top.seal_key,
+            SecretSource::Env("STOREDESK_TEAM_SEAL_KEY".into())
+        );
         let qa = p("qa");
         assert_eq!(qa.url, "postgres://qa@db/qa?sslmode=require");
         assert_eq!(qa.seal_key, SecretSource::Command("pass team-seal".into()));
