@@ -117,6 +117,14 @@ struct RawProfile {
     sbx: Option<String>,
     allow_insecure_http: Option<bool>,
     timeout_secs: Option<u64>,
+    /// The team journal: `postgres://user@host:port/db` (see README, "Team journal").
+    journal_url: Option<String>,
+    /// Where the journal password is: an environment variable or a command.
+    journal_password_env: Option<String>,
+    journal_password_command: Option<String>,
+    /// Where the team seal key is (default: STOREDESK_TEAM_SEAL_KEY).
+    journal_seal_key_env: Option<String>,
+    journal_seal_key_command: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,6 +136,15 @@ struct RawConfig {
     operator: Option<String>,
     #[serde(default)]
     profiles: BTreeMap<String, RawProfile>,
+    // The team journal for every profile that names none.
+    /// The team journal: `postgres://user@host:port/db` (see README, "Team journal").
+    journal_url: Option<String>,
+    /// Where the journal password is: an environment variable or a command.
+    journal_password_env: Option<String>,
+    journal_password_command: Option<String>,
+    /// Where the team seal key is (default: STOREDESK_TEAM_SEAL_KEY).
+    journal_seal_key_env: Option<String>,
+    journal_seal_key_command: Option<String>,
 }
 
 /// A resolved profile: everything needed to talk to one Store.
@@ -151,6 +168,54 @@ pub struct Profile {
     pub sbx: Option<String>,
     pub allow_insecure_http: bool,
     pub timeout_secs: u64,
+    /// A team journal on PostgreSQL instead of the local SQLite file.
+    pub journal: Option<TeamJournal>,
+}
+
+/// Where a team journal is (`journal_url` and its secrets by reference).
+#[derive(Clone, PartialEq, Eq)]
+pub struct TeamJournal {
+    /// May hold a password: never shown (Debug prints no URL).
+    pub url: String,
+    pub password: SecretSource,
+    pub seal_key: SecretSource,
+}
+
+impl fmt::Debug for TeamJournal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TeamJournal")
+            .field("password", &self.password)
+            .field("seal_key", &self.seal_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TeamJournal {
+    /// From the five raw fields; `None` without a `journal_url`.
+    fn from_raw(
+        url: Option<String>,
+        pw_env: Option<String>,
+        pw_cmd: Option<String>,
+        seal_env: Option<String>,
+        seal_cmd: Option<String>,
+    ) -> Option<Self> {
+        let url = url.filter(|u| !u.trim().is_empty())?;
+        let password = match (pw_cmd, pw_env) {
+            (Some(c), _) => SecretSource::Command(c),
+            (None, Some(v)) => SecretSource::Env(v),
+            (None, None) => SecretSource::None,
+        };
+        let seal_key = match (seal_cmd, seal_env) {
+            (Some(c), _) => SecretSource::Command(c),
+            (None, Some(v)) => SecretSource::Env(v),
+            (None, None) => SecretSource::Env("STOREDESK_TEAM_SEAL_KEY".into()),
+        };
+        Some(Self {
+            url,
+            password,
+            seal_key,
+        })
+    }
 }
 
 impl Profile {
@@ -174,6 +239,7 @@ impl Profile {
             sbx: None,
             allow_insecure_http: false,
             timeout_secs: 20,
+            journal: None,
         }
     }
 
@@ -199,6 +265,7 @@ impl Profile {
             sbx: None,
             allow_insecure_http: false,
             timeout_secs: 20,
+            journal: None,
         }
     }
 
@@ -301,6 +368,15 @@ impl Profile {
         if let Some(v) = raw.timeout_secs {
             self.timeout_secs = v;
         }
+        if let Some(j) = TeamJournal::from_raw(
+            raw.journal_url,
+            raw.journal_password_env,
+            raw.journal_password_command,
+            raw.journal_seal_key_env,
+            raw.journal_seal_key_command,
+        ) {
+            self.journal = Some(j);
+        }
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -377,6 +453,15 @@ fn default_operator() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "operator".into())
+}
+
+/// Run a secret command (`sh -c`): its trimmed stdout, or why not (never
+/// its output in the message).
+pub fn run_command_secret(cmd: &str) -> Result<Secret, String> {
+    run_secret_command("", cmd).map_err(|e| match e {
+        SecretError::Command { message, .. } => message,
+        other => other.to_string(),
+    })
 }
 
 fn run_secret_command(profile: &str, cmd: &str) -> Result<Secret, SecretError> {
@@ -483,6 +568,17 @@ pub fn parse(text: &str, path: &Path, profile: Option<&str>) -> Result<LoadedCon
             p.operator.clone_from(op);
         }
     }
+    if let Some(j) = TeamJournal::from_raw(
+        raw.journal_url,
+        raw.journal_password_env,
+        raw.journal_password_command,
+        raw.journal_seal_key_env,
+        raw.journal_seal_key_command,
+    ) {
+        for p in profiles.values_mut().filter(|p| p.journal.is_none()) {
+            p.journal = Some(j.clone());
+        }
+    }
     let names: Vec<String> = profiles.keys().cloned().collect();
     let want = profile
         .map(String::from)
@@ -571,6 +667,43 @@ mod tests {
     fn unknown_profile_lists_known_ones() {
         let e = p("", Some("nope")).unwrap_err().to_string();
         assert!(e.contains("retail") && e.contains("sandbox"), "{e}");
+    }
+
+    #[test]
+    fn journal_url_at_the_top_or_per_profile() {
+        let text = r#"
+journal_url = "postgres://app:hunter2@db:5432/team"
+journal_password_env = "TEAM_PW"
+[profiles.qa]
+environment = "sandbox"
+sandbox_url = "http://127.0.0.1:8642"
+tenant_id = "t"
+client_id = "c"
+client_secret_env = "S"
+journal_url = "postgres://qa@db/qa?sslmode=require"
+journal_seal_key_command = "pass team-seal"
+"#;
+        let p = |name: &str| {
+            parse(text, Path::new("c.toml"), Some(name))
+                .unwrap()
+                .profile
+                .journal
+                .unwrap()
+        };
+        let top = p("sandbox");
+        assert_eq!(top.url, "postgres://app:hunter2@db:5432/team");
+        assert_eq!(top.password, SecretSource::Env("TEAM_PW".into()));
+        assert_eq!(
+            top.seal_key,
+            SecretSource::Env("STOREDESK_TEAM_SEAL_KEY".into())
+        );
+        let qa = p("qa");
+        assert_eq!(qa.url, "postgres://qa@db/qa?sslmode=require");
+        assert_eq!(qa.seal_key, SecretSource::Command("pass team-seal".into()));
+        // The URL (and a password in it) never shows in Debug.
+        assert!(!format!("{top:?}").contains("hunter2"));
+        let none = parse("", Path::new("c.toml"), None).unwrap();
+        assert!(none.profile.journal.is_none());
     }
 
     #[test]

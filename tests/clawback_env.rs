@@ -76,7 +76,7 @@ impl Rig {
         let journal = dir.path().join("journal.sqlite");
         Rig {
             shared: Journal::open(&journal)
-                .map(Arc::new)
+                .map(|j| Arc::new(j) as Arc<dyn storedesk::journal::JournalStore>)
                 .map_err(|e| e.to_string()),
             _dir: dir,
             sandbox,

@@ -50,7 +50,7 @@ impl Rig {
         let journal = dir.path().join("journal.sqlite");
         Rig {
             shared: Journal::open(&journal)
-                .map(Arc::new)
+                .map(|j| Arc::new(j) as Arc<dyn storedesk::journal::JournalStore>)
                 .map_err(|e| e.to_string()),
             journal,
             _dir: dir,
@@ -510,7 +510,7 @@ async fn headless_case_equals_what_the_panes_show() {
         &rig.client,
         Some(collections),
         Some(purchase),
-        &rig.journal,
+        &storedesk::journal::JournalLocation::Sqlite(rig.journal.clone()),
         None,
         &cancel,
     )

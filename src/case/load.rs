@@ -4,12 +4,12 @@
 use super::clawbacks::{ClawRow, Peeked};
 use super::{Case, FailedCall, Part};
 use crate::browse::Dataset;
-use crate::journal::{AuditFilter, Journal};
+use crate::journal::{AuditFilter, JournalLocation, JournalStore};
 use crate::store::error::ErrorKind;
 use crate::store::model::Entitlement;
 use crate::store::paging::{PageEvent, PageProgress};
 use crate::store::{QueryOptions, StoreClient, StoreError};
-use std::path::Path;
+
 use tokio_util::sync::CancellationToken;
 
 /// How many events one peek shows (the queue's maximum per call); the
@@ -48,7 +48,7 @@ pub async fn recurrences(
 /// events are still listed, each saying their matches are unknown).
 pub async fn peek(
     client: &StoreClient,
-    journal: Result<&Journal, &str>,
+    journal: Result<&dyn JournalStore, &str>,
 ) -> Result<Peeked, StoreError> {
     let sas = client.clawback_sas().await?.value;
     let events = client.queue_peek(&sas.uri, PEEK_MAX).await?.value;
@@ -93,7 +93,10 @@ pub async fn peek(
 /// This data dir's audit entries for the case's key fingerprints, and every
 /// clawback acknowledgement (those name no customer; the timeline ties them
 /// to the case by order id).
-pub fn audit_for(j: &Journal, fps: &[String]) -> Result<Vec<crate::journal::AuditEntry>, String> {
+pub fn audit_for(
+    j: &dyn JournalStore,
+    fps: &[String],
+) -> Result<Vec<crate::journal::AuditEntry>, String> {
     let mut filters: Vec<AuditFilter> = fps
         .iter()
         .map(|fp| AuditFilter {
@@ -202,7 +205,7 @@ pub async fn load(
     client: &StoreClient,
     collections_key: Option<String>,
     purchase_key: Option<String>,
-    journal_path: &Path,
+    journal_at: &JournalLocation,
     listing: Option<Listing<'_>>,
     cancel: &CancellationToken,
 ) -> Case {
@@ -223,8 +226,9 @@ pub async fn load(
         }
     }
     // Opened once for the whole case (a headless run reads, never writes).
-    let journal = Journal::open(journal_path).map_err(|e| e.to_string());
-    let journal = journal.as_ref().map_err(String::as_str);
+    let journal =
+        crate::journal::open(journal_at, crate::clock::Clock::system()).map_err(|e| e.to_string());
+    let journal = journal.as_deref().map_err(String::as_str);
     case.clawbacks = part("clawback queue", peek(client, journal).await, &mut failed);
     case.audit = match journal.map(|j| audit_for(j, &case.fingerprints())) {
         Ok(Ok(a)) => Part::Read(a),

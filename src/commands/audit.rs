@@ -3,12 +3,11 @@
 
 use super::writes::{EXIT_REFUSED, fail, print_out};
 use super::{AuditArgs, Context};
-use crate::journal::Journal;
 use crate::journal::audit::{self, AuditFilter};
 use std::process::ExitCode;
 
 pub fn run(ctx: &Context, a: &AuditArgs) -> ExitCode {
-    let journal = match Journal::open_with_clock(&ctx.paths.journal_db(), ctx.clock.clone()) {
+    let journal = match crate::journal::open(&ctx.journal_location(), ctx.clock.clone()) {
         Ok(j) => j,
         Err(e) => return fail(EXIT_REFUSED, e),
     };

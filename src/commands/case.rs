@@ -96,7 +96,7 @@ pub async fn load_case(
         &client,
         collections,
         purchase,
-        &ctx.paths.journal_db(),
+        &ctx.journal_location(),
         listing,
         &cancel,
     )

@@ -25,12 +25,11 @@ pub fn run(ctx: &Context, a: &ClawbacksArgs) -> ExitCode {
     // A journal that cannot be opened still lets the queue be listed; each
     // event then says its matches are unknown.
     let journal =
-        crate::journal::Journal::open_with_clock(&ctx.paths.journal_db(), ctx.clock.clone())
-            .map_err(|e| e.to_string());
+        crate::journal::open(&ctx.journal_location(), ctx.clock.clone()).map_err(|e| e.to_string());
     let read = super::read_with_client(ctx, |client, cancel| {
         let purchase = purchase.cloned();
         async move {
-            let journal = journal.as_ref().map_err(String::as_str);
+            let journal = journal.as_deref().map_err(String::as_str);
             let peeked = crate::case::load::peek(&client, journal).await?;
             let orders = match purchase {
                 Some(k) => crate::case::load::orders(&client, &k, &cancel).await?,

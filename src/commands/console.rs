@@ -26,6 +26,7 @@ pub fn run(ctx: Context) -> ExitCode {
     let env = Env {
         clock: ctx.clock.clone(),
         journal_path: ctx.paths.journal_db(),
+        journal_at: ctx.journal_location(),
         exports_dir: ctx.paths.exports_dir(),
         titles_path: ctx.paths.titles_file(),
         actor: Actor::from_profile(&ctx.config.profile),

@@ -355,6 +355,32 @@ impl Context {
             clock,
         })
     }
+
+    /// Where the profile's journal lives: its team journal
+    /// (`journal_url`), else the data dir's SQLite file.
+    /// `STOREDESK_MACHINE` names this machine in a team journal (default:
+    /// the host name); `STOREDESK_JOURNAL_LEASE_SECS` shortens the claim
+    /// lease (tests of a dead agent's takeover).
+    pub fn journal_location(&self) -> crate::journal::JournalLocation {
+        use crate::journal::{JournalLocation, pg::PgSettings};
+        let Some(team) = &self.config.profile.journal else {
+            return JournalLocation::Sqlite(self.paths.journal_db());
+        };
+        let mut s = PgSettings::new(team.url.clone(), self.paths.journal_db());
+        s.password = team.password.clone();
+        s.seal_key = team.seal_key.clone();
+        s.machine = std::env::var("STOREDESK_MACHINE")
+            .ok()
+            .filter(|m| !m.is_empty());
+        if let Some(secs) = std::env::var("STOREDESK_JOURNAL_LEASE_SECS")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| *v > 0.0 && *v < 86_400.0)
+        {
+            s.lease = std::time::Duration::from_secs_f64(secs);
+        }
+        JournalLocation::Postgres(Box::new(s))
+    }
 }
 
 /// The async runtime every command uses: two workers, as many as cores here.

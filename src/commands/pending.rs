@@ -7,7 +7,7 @@ use super::writes::{
     print_result, replay_line, say, write_refusal,
 };
 use super::{Context, PendingArgs};
-use crate::journal::Journal;
+use crate::journal::JournalStore;
 use crate::journal::db::describe_owner;
 use crate::journal::exec::{self, ResolveOutcome};
 use crate::journal::request::{Actor, WriteRequest};
@@ -15,13 +15,13 @@ use crate::journal::writes::WriteRecord;
 use std::process::ExitCode;
 
 pub fn run(ctx: &Context, a: &PendingArgs) -> ExitCode {
-    let journal = match Journal::open_with_clock(&ctx.paths.journal_db(), ctx.clock.clone()) {
+    let journal = match crate::journal::open(&ctx.journal_location(), ctx.clock.clone()) {
         Ok(j) => j,
         Err(e) => return fail(EXIT_REFUSED, e),
     };
     let actor = Actor::from_profile(&ctx.config.profile);
     if let Some(id) = a.resolve {
-        return resolve(ctx, &journal, id, a, &actor);
+        return resolve(ctx, &*journal, id, a, &actor);
     }
     // Rows this version cannot read are named and skipped: they never
     // hide or block the others.
@@ -48,7 +48,7 @@ pub fn run(ctx: &Context, a: &PendingArgs) -> ExitCode {
             list.len()
         );
         for w in &list {
-            text.push_str(&describe_pending(&journal, w));
+            text.push_str(&describe_pending(&*journal, w));
         }
         let code = print_out(&text);
         return if code == ExitCode::SUCCESS {
@@ -69,7 +69,7 @@ pub fn run(ctx: &Context, a: &PendingArgs) -> ExitCode {
             Ok(c) => c,
             Err(e) => return fail(EXIT_REFUSED, e),
         };
-        let reports = match exec::replay_pending(&journal, &client, &actor).await {
+        let reports = match exec::replay_pending(&*journal, &client, &actor).await {
             Ok(r) => r,
             Err(e) => return fail(EXIT_REFUSED, e),
         };
@@ -103,7 +103,13 @@ pub fn run(ctx: &Context, a: &PendingArgs) -> ExitCode {
 /// `pending --resolve ID --applied|--not-applied --note TEXT`. Nothing is
 /// sent, but it rewrites the record of a customer-affecting write, so like
 /// a replay it needs a profile that allows writes.
-fn resolve(ctx: &Context, journal: &Journal, id: i64, a: &PendingArgs, actor: &Actor) -> ExitCode {
+fn resolve(
+    ctx: &Context,
+    journal: &dyn JournalStore,
+    id: i64,
+    a: &PendingArgs,
+    actor: &Actor,
+) -> ExitCode {
     if let Some(refusal) = write_refusal(ctx) {
         return fail(EXIT_USAGE, refusal);
     }
@@ -132,7 +138,7 @@ fn resolve(ctx: &Context, journal: &Journal, id: i64, a: &PendingArgs, actor: &A
     }
 }
 
-fn describe_pending(journal: &Journal, w: &WriteRecord) -> String {
+fn describe_pending(journal: &dyn JournalStore, w: &WriteRecord) -> String {
     let unsafe_to_replay = if w.has_key && journal.seal_problem().is_some() {
         " · CANNOT be replayed: the seal key is damaged; check the Store, then --resolve"
             .to_string()
@@ -156,8 +162,13 @@ fn describe_pending(journal: &Journal, w: &WriteRecord) -> String {
                 )
             })
             .collect();
+    // A team journal's write names who recorded it, and where.
+    let by = match &w.machine {
+        Some(m) => format!(" · by {} on {m}", w.operator),
+        None => String::new(),
+    };
     format!(
-        "  #{} {} · {} · profile {} ({}) · customer {} · key {} · {} attempt(s) · last: {}{unsafe_to_replay}{kept}\n",
+        "  #{} {} · {}{by} · profile {} ({}) · customer {} · key {} · {} attempt(s) · last: {}{unsafe_to_replay}{kept}\n",
         w.id,
         w.created_at,
         w.summary,

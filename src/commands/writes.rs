@@ -15,7 +15,7 @@
 
 use super::{ConsumeArgs, Context, GrantArgs};
 use crate::config::Environment;
-use crate::journal::Journal;
+use crate::journal::JournalStore;
 use crate::journal::db::describe_owner;
 use crate::journal::exec::{self, ReplayStatus, WriteOutcome};
 use crate::journal::request::{Actor, GrantParams, WriteRequest};
@@ -174,7 +174,7 @@ fn run_write(
     let profile = &ctx.config.profile;
     let actor = Actor::from_profile(profile);
     let req = build(&key, profile.sbx.as_deref());
-    let journal = match Journal::open_with_clock(&ctx.paths.journal_db(), ctx.clock.clone()) {
+    let journal = match crate::journal::open(&ctx.journal_location(), ctx.clock.clone()) {
         Ok(j) => j,
         Err(e) => return fail(EXIT_REFUSED, format!("not sent: {e}")),
     };
@@ -187,13 +187,25 @@ fn run_write(
             Ok(c) => c,
             Err(e) => return fail(EXIT_REFUSED, format!("not sent: {e}")),
         };
-        if let Err(code) = settle_earlier(&journal, &client, &actor).await {
+        if let Err(code) = settle_earlier(&*journal, &client, &actor).await {
             return code;
+        }
+        // Another agent on the same customer (a team journal): said before
+        // the confirmation, and before a --yes write is sent.
+        let customer = crate::store::keyinfo::case_customer(&key);
+        for a in journal
+            .others_on_customer(&customer, crate::journal::COLLISION_MINUTES)
+            .unwrap_or_default()
+        {
+            say(format_args!(
+                "storedesk: another agent is on this customer: {}",
+                a.describe()
+            ));
         }
         if !yes && !confirm(&req, &actor, product) {
             return fail(EXIT_USAGE, "cancelled; nothing was sent");
         }
-        match exec::execute(&journal, &client, &req, &actor).await {
+        match exec::execute(&*journal, &client, &req, &actor).await {
             Ok(WriteOutcome::Done { write_id, result, correlation, .. }) => {
                 let mut line = format!(
                     "done: #{write_id} {} · {result} · {} {}",
@@ -249,7 +261,7 @@ const IN_FLIGHT_POLL: Duration = Duration::from_millis(100);
 /// settle. Only writes recorded before this one started are waited for, so
 /// many writers started together do not starve each other.
 async fn settle_earlier(
-    journal: &Journal,
+    journal: &dyn JournalStore,
     client: &StoreClient,
     actor: &Actor,
 ) -> Result<(), ExitCode> {

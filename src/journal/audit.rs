@@ -57,6 +57,9 @@ pub struct AuditEntry {
     pub http_status: Option<u16>,
     /// JSON object of correlation ids, as stored.
     pub correlation: Option<String>,
+    /// The machine the entry was written from (team journal only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
 }
 
 /// Filters for the Audit pane and export; empty fields match everything.
@@ -158,6 +161,7 @@ impl Journal {
                         .get::<_, Option<u32>>(13)?
                         .and_then(|s| u16::try_from(s).ok()),
                     correlation: r.get(14)?,
+                    machine: None,
                 })
             },
         )?;
@@ -192,9 +196,11 @@ impl AuditEntry {
     }
 }
 
-/// A plain table for terminals.
+/// A plain table for terminals. A team journal's entries also name the
+/// machine each was written from (a MACHINE column after OPERATOR).
 pub fn to_table(entries: &[AuditEntry]) -> String {
-    let header = [
+    let team = entries.iter().any(|e| e.machine.is_some());
+    let mut header = vec![
         "ID",
         "TIME",
         "OPERATOR",
@@ -209,10 +215,13 @@ pub fn to_table(entries: &[AuditEntry]) -> String {
         "SUMMARY",
         "RESULT",
     ];
-    let rows: Vec<[String; 13]> = entries
+    if team {
+        header.insert(3, "MACHINE");
+    }
+    let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
-            [
+            let mut r = vec![
                 e.id.to_string(),
                 e.at.clone(),
                 e.operator.clone(),
@@ -226,10 +235,14 @@ pub fn to_table(entries: &[AuditEntry]) -> String {
                 e.idempotency_key.clone().unwrap_or_default(),
                 e.request_summary.clone(),
                 one_line(e.result.as_deref().unwrap_or("")),
-            ]
+            ];
+            if team {
+                r.insert(3, e.machine.clone().unwrap_or_default());
+            }
+            r
         })
         .collect();
-    let mut widths = header.map(|h| h.chars().count());
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
@@ -238,17 +251,17 @@ pub fn to_table(entries: &[AuditEntry]) -> String {
     let mut out = String::new();
     let mut line = |cells: &[String]| {
         let mut l = String::new();
-        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
             if i + 1 == cells.len() {
                 l.push_str(c);
             } else {
-                let _ = write!(l, "{c:<w$}  ");
+                let _ = write!(l, "{c:<w$}  ", w = *w);
             }
         }
         out.push_str(l.trim_end());
         out.push('\n');
     };
-    line(&header.map(String::from));
+    line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
     for r in &rows {
         line(r);
     }

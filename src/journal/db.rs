@@ -468,6 +468,13 @@ pub fn owner_pid(owner: &str) -> Option<u32> {
 
 /// "another storedesk (pid 1234)" for a claim-owner id, for messages.
 pub fn describe_owner(owner: &str) -> String {
+    // A team journal's agent id is `<pid>-<random>@<machine>`.
+    if let Some((_, machine)) = owner.split_once('@') {
+        return match owner_pid(owner) {
+            Some(pid) => format!("another agent on {machine} (pid {pid})"),
+            None => format!("another agent on {machine}"),
+        };
+    }
     match owner_pid(owner) {
         Some(pid) => format!("another storedesk (pid {pid})"),
         None => "another storedesk".to_string(),

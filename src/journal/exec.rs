@@ -9,8 +9,8 @@
 //! ```
 
 use super::JournalError;
-use super::db::Journal;
 use super::request::{Actor, WriteKind, WriteRequest};
+use super::store::JournalStore;
 use super::writes::{Claim, Correlation, OrderTransaction, Settlement, WriteRecord, WriteState};
 use serde::Serialize;
 use serde_json::Value;
@@ -86,7 +86,7 @@ impl WriteOutcome {
 /// Record `req` as pending (durably), send it once, settle on a definite
 /// answer. Errs only if the journal cannot record it — then nothing was sent.
 pub async fn execute<S: WriteSender>(
-    journal: &Journal,
+    journal: &dyn JournalStore,
     sender: &S,
     req: &WriteRequest,
     actor: &Actor,
@@ -103,7 +103,7 @@ pub async fn execute<S: WriteSender>(
 /// answer is reported as pending: the row is still pending, and a replay
 /// with the same key will confirm it without applying it twice.
 fn conclude(
-    journal: &Journal,
+    journal: &dyn JournalStore,
     id: i64,
     req: &WriteRequest,
     sent: SendResult,
@@ -250,7 +250,7 @@ fn refused_replay(id: i64, status: Option<u16>, message: &str) -> String {
 }
 
 fn leave(
-    journal: &Journal,
+    journal: &dyn JournalStore,
     id: i64,
     message: String,
     status: Option<u16>,
@@ -383,7 +383,7 @@ pub struct ReplayReport {
 }
 
 /// Pending writes, oldest first (all profiles; check `profile`).
-pub fn pending(journal: &Journal) -> Result<Vec<WriteRecord>, JournalError> {
+pub fn pending(journal: &dyn JournalStore) -> Result<Vec<WriteRecord>, JournalError> {
     journal.pending()
 }
 
@@ -391,7 +391,7 @@ pub fn pending(journal: &Journal) -> Result<Vec<WriteRecord>, JournalError> {
 /// idempotency key, one at a time, each under a claim so no other process
 /// sends it at the same time.
 pub async fn replay_pending<S: WriteSender>(
-    journal: &Journal,
+    journal: &dyn JournalStore,
     sender: &S,
     actor: &Actor,
 ) -> Result<Vec<ReplayReport>, JournalError> {
@@ -457,7 +457,7 @@ impl ResolveOutcome {
 /// (the sealed key is gone). `applied` says whether the Store shows the
 /// change. Claims the write first, so it cannot race a replay in flight.
 pub fn resolve(
-    journal: &Journal,
+    journal: &dyn JournalStore,
     id: i64,
     applied: bool,
     note: &str,
@@ -500,7 +500,7 @@ pub fn resolve(
 
 /// Replay one pending write (see [`replay_pending`]).
 pub async fn replay_one<S: WriteSender>(
-    journal: &Journal,
+    journal: &dyn JournalStore,
     sender: &S,
     write: &WriteRecord,
     actor: &Actor,

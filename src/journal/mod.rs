@@ -12,6 +12,9 @@
 //! - [`request`]: what a write is, and the confirmation preview
 //! - [`mask`], [`seal`]: keeping keys and secrets out of the file
 //! - [`kept`]: Store answers that arrived but could not be recorded
+//! - [`store`]: the [`JournalStore`] trait both backends implement, and
+//!   [`open`] for a [`JournalLocation`]
+//! - [`pg`]: the team journal on PostgreSQL
 //! - [`cli`]: the headless `consume`, `grant`, `audit`, `pending` commands
 
 pub mod audit;
@@ -19,9 +22,11 @@ pub mod db;
 pub mod exec;
 pub mod kept;
 pub mod mask;
+pub mod pg;
 pub mod request;
 pub mod seal;
 pub mod sender;
+pub mod store;
 pub mod writes;
 
 pub use audit::{AuditEntry, AuditEvent, AuditFilter};
@@ -31,6 +36,7 @@ pub use exec::{
     pending, replay_one, replay_pending, resolve,
 };
 pub use request::{Actor, GrantParams, WriteKind, WritePreview, WriteRequest};
+pub use store::{Activity, COLLISION_MINUTES, JournalLocation, JournalStore, SharedJournal, open};
 pub use writes::{
     Claim, ClaimedWrite, Correlation, DamagedRow, OrderTransaction, RecordedOrderTransaction,
     Settlement, WriteRecord, WriteState,
@@ -93,6 +99,10 @@ pub enum JournalError {
          checks the Store), then run again to start a new journal"
     )]
     Corrupt { path: PathBuf, detail: String },
+    /// The team journal (PostgreSQL): unreachable, refused, or an error
+    /// from the server. Nothing is sent while it cannot record.
+    #[error("team journal: {0}")]
+    Postgres(String),
 }
 
 pub(crate) fn journal_err(msg: &str) -> JournalError {

@@ -81,6 +81,12 @@ impl Sealer {
         }
     }
 
+    /// A seal key handed over as bytes (the team journal's, from the
+    /// environment); `source` names it in errors.
+    pub fn from_key(source: &Path, bytes: &[u8]) -> Result<Self, SealError> {
+        Self::from_bytes(source, bytes)
+    }
+
     fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self, SealError> {
         let bad = || SealError::BadKeyFile {
             path: path.to_path_buf(),

@@ -28,7 +28,7 @@ impl WriteState {
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         match s {
             "pending" => Some(WriteState::Pending),
             "done" => Some(WriteState::Done),
@@ -54,11 +54,11 @@ impl Correlation {
         self.correlation_id.is_none() && self.request_id.is_none() && self.cv.is_none()
     }
 
-    fn to_column(&self) -> Option<String> {
+    pub(crate) fn to_column(&self) -> Option<String> {
         (!self.is_empty()).then(|| serde_json::to_string(self).unwrap_or_default())
     }
 
-    fn from_column(s: Option<String>) -> Self {
+    pub(crate) fn from_column(s: Option<String>) -> Self {
         s.and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default()
     }
@@ -128,6 +128,10 @@ pub struct WriteRecord {
     pub claimed_by: Option<String>,
     /// Whether the sealed key is still held (only while pending).
     pub has_key: bool,
+    /// The machine the write was recorded on (team journal only: a
+    /// SQLite journal is one machine's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
 }
 
 /// A journal row this version cannot read.
@@ -210,6 +214,7 @@ fn record_from_row(r: &Row<'_>) -> rusqlite::Result<WriteRecord> {
         correlation: Correlation::from_column(r.get(19)?),
         claimed_by: r.get(20)?,
         has_key: r.get(21)?,
+        machine: None,
     })
 }
 
@@ -244,14 +249,14 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn env_text(e: Environment) -> &'static str {
+pub(crate) fn env_text(e: Environment) -> &'static str {
     match e {
         Environment::Sandbox => "sandbox",
         Environment::Retail => "retail",
     }
 }
 
-fn seal_aad(kind: WriteKind, idempotency_key: &str) -> String {
+pub(crate) fn seal_aad(kind: WriteKind, idempotency_key: &str) -> String {
     format!("{}:{}", kind.as_str(), idempotency_key)
 }
 

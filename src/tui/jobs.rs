@@ -3,7 +3,7 @@
 //! waits on the network or the disk.
 
 use crate::clock::Clock;
-use crate::journal::{Actor, Journal};
+use crate::journal::{Actor, JournalStore};
 use crate::store::StoreClient;
 use crate::tui::action::{Action, Connection, Effect, JobEvent};
 use crate::tui::crash::{self, JobTag};
@@ -38,6 +38,9 @@ pub struct Connected {
 pub struct Env {
     pub clock: Clock,
     pub journal_path: std::path::PathBuf,
+    /// Where the journal lives: the SQLite file at `journal_path`, or the
+    /// profile's team journal.
+    pub journal_at: crate::journal::JournalLocation,
     pub exports_dir: std::path::PathBuf,
     /// The product-title cache (`case::titles`).
     pub titles_path: std::path::PathBuf,
@@ -52,14 +55,12 @@ impl Env {
     /// The process's one journal: opened (off the async workers) on first
     /// use with the app's clock, so `--now` stamps the console's audit rows
     /// too. A failure is not kept: the next use tries again.
-    async fn journal(&self, cell: &OnceCell<Arc<Journal>>) -> SharedJournal {
+    async fn journal(&self, cell: &OnceCell<Arc<dyn JournalStore>>) -> SharedJournal {
         cell.get_or_try_init(|| async {
-            let path = self.journal_path.clone();
+            let at = self.journal_at.clone();
             let clock = self.clock.clone();
             tokio::task::spawn_blocking(move || {
-                Journal::open_with_clock(&path, clock)
-                    .map(Arc::new)
-                    .map_err(|e| e.to_string())
+                crate::journal::open(&at, clock).map_err(|e| e.to_string())
             })
             .await
             .unwrap_or_else(|e| Err(format!("the journal could not be opened: {e}")))
@@ -79,7 +80,7 @@ pub struct Services {
     ctx: Arc<Env>,
     tx: mpsc::UnboundedSender<Action>,
     conn: Arc<OnceCell<Connected>>,
-    journal: Arc<OnceCell<Arc<Journal>>>,
+    journal: Arc<OnceCell<Arc<dyn JournalStore>>>,
     clipboard: Arc<Mutex<Option<arboard::Clipboard>>>,
     /// Running entitlement listings, by fetch id (a new one cancels the rest).
     listings: Arc<Mutex<HashMap<u64, CancellationToken>>>,
@@ -234,7 +235,7 @@ impl Services {
             let journal = ctx.journal(&cell).await;
             let actor = ctx.actor.clone();
             let lines = match &journal {
-                Ok(j) => match crate::journal::replay_pending(j, &c.client, &actor).await {
+                Ok(j) => match crate::journal::replay_pending(&**j, &c.client, &actor).await {
                     Ok(reports) => reports.iter().map(replay_line).collect(),
                     Err(e) => vec![format!("journal error: {e}")],
                 },
@@ -256,7 +257,7 @@ impl Services {
                 settled
                     .map_err(|e| format!("journal error: {e}"))
                     .and_then(|j| {
-                        crate::journal::resolve(&j, id, applied, &note, &actor)
+                        crate::journal::resolve(&*j, id, applied, &note, &actor)
                             .map_err(|e| format!("journal error: {e}"))
                     })
                     .and_then(|o| match o {
@@ -430,7 +431,7 @@ pub async fn read_pending(
         .unwrap_or_else(|e| Err(format!("pending read stopped: {e}")))
 }
 
-fn pending_lines(j: &Journal) -> Result<Vec<crate::tui::action::PendingLine>, String> {
+fn pending_lines(j: &dyn JournalStore) -> Result<Vec<crate::tui::action::PendingLine>, String> {
     let rows = crate::journal::pending(j).map_err(|e| e.to_string())?;
     Ok(rows
         .into_iter()

@@ -330,6 +330,7 @@ fn audit_entry(
         result: result.map(String::from),
         http_status: status,
         correlation: Some(r#"{"correlation_id":"c-1"}"#.into()),
+        machine: None,
     }
 }
 

@@ -820,6 +820,7 @@ fn timeline_merges_what_is_loaded_and_names_what_is_not() {
         result: Some("Canceled".into()),
         http_status: Some(200),
         correlation: None,
+        machine: None,
     };
     job(
         &mut app,

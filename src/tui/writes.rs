@@ -4,14 +4,14 @@
 //! for the status bar, and hands a renewed key back to the Key pane.
 
 use crate::journal::{
-    self, Actor, Journal, SendResult, WriteKind, WriteOutcome, WriteRequest, WriteSender,
+    self, Actor, JournalStore, SendResult, WriteKind, WriteOutcome, WriteRequest, WriteSender,
 };
 use crate::store::StoreClient;
 use std::sync::{Arc, Mutex};
 
 /// The console's one journal, opened once for the process with its clock,
 /// or why it could not be opened (writes are then refused before sending).
-pub type SharedJournal = Result<Arc<Journal>, String>;
+pub type SharedJournal = Result<Arc<dyn JournalStore>, String>;
 
 /// What a finished write means for the screen.
 #[derive(Clone)]
@@ -84,7 +84,7 @@ pub async fn run(
         client,
         new_key: Mutex::new(None),
     };
-    let line = outcome_line(&req, journal::execute(j, &sender, &req, actor).await);
+    let line = outcome_line(&req, journal::execute(&**j, &sender, &req, actor).await);
     let new_key = sender.new_key.lock().ok().and_then(|mut k| k.take());
     WriteReport { line, new_key }
 }

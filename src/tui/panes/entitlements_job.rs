@@ -133,7 +133,7 @@ pub async fn write(
             return;
         }
     };
-    let r = journal::execute(j, client, &req, actor).await;
+    let r = journal::execute(&**j, client, &req, actor).await;
     send(EntEvent::Written(crate::tui::writes::outcome_line(&req, r)));
 }
 

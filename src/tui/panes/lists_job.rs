@@ -182,7 +182,7 @@ pub async fn run(
             let result = match journal {
                 Ok(j) => {
                     let j = j.clone();
-                    tokio::task::spawn_blocking(move || audit_for(&j, &fps))
+                    tokio::task::spawn_blocking(move || audit_for(&*j, &fps))
                         .await
                         .unwrap_or_else(|e| Err(format!("audit read stopped: {e}")))
                 }
