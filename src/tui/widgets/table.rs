@@ -123,6 +123,22 @@ pub fn layout_widths(columns: &[TableColumn], wanted: &[u16], avail: u16) -> (Ve
         w.pop();
         dropped += 1;
     }
+    // A column's maximum only keeps room for the others: with room left
+    // over, a column whose text was cut gets it back, so nothing is cut
+    // while the right edge stays empty.
+    while total(&w) < u32::from(avail) {
+        let most_cut = w
+            .iter()
+            .zip(wanted)
+            .enumerate()
+            .filter(|(_, (x, want))| **x < **want)
+            .max_by_key(|(i, (x, want))| (**want - **x, usize::MAX - i))
+            .map(|(i, _)| i);
+        match most_cut {
+            Some(i) => w[i] += 1,
+            None => break,
+        }
+    }
     (w, dropped)
 }
 
@@ -260,6 +276,16 @@ mod tests {
         let (w, d) = layout_widths(&cols, &[8, 8, 8], 12);
         assert_eq!(d, 1);
         assert_eq!(w.iter().sum::<u16>() + 1, 12, "{w:?}");
+    }
+
+    /// Room left over goes to a column cut at its maximum.
+    #[test]
+    fn spare_room_uncuts_a_column_past_its_maximum() {
+        let cols = [C, C];
+        let (w, d) = layout_widths(&cols, &[14, 6], 40);
+        assert_eq!((w, d), (vec![14, 6], 0));
+        let (w, _) = layout_widths(&cols, &[30, 6], 25);
+        assert_eq!(w, vec![18, 6], "max 10 widened into the spare room");
     }
 
     #[test]
