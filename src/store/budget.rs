@@ -176,7 +176,10 @@ mod tests {
         b.try_acquire("u").unwrap();
         // The clock jumps forward an hour: the calls just made still count.
         clock.set(t0 + TimeDelta::hours(1));
-        assert!(b.try_acquire("u").is_err(), "a forward jump freed the budget");
+        assert!(
+            b.try_acquire("u").is_err(),
+            "a forward jump freed the budget"
+        );
         // ... and back an hour before them: once the real window passed,
         // the budget is back, not held for the hour of the jump.
         clock.set(t0 - TimeDelta::hours(1));
