@@ -548,3 +548,66 @@ fn the_audit_names_the_case_customer_beside_the_key() {
     let last = j.audit(&AuditFilter::default()).unwrap().pop().unwrap();
     assert_eq!(last.customer, "key:abcd1234");
 }
+
+/// Issue 14 point 8: on a file system without locks (liveness cannot be
+/// told), a live owner's heartbeat renews its lease — a send longer than
+/// the lease keeps its claim — and a wall-clock jump (the observer's
+/// forward, the owner's backward) does not free it; a dead owner's lease,
+/// seen standing still, is taken over.
+#[test]
+fn leases_without_locks_are_renewed_and_survive_clock_jumps() {
+    use chrono::{TimeDelta, Utc};
+    use storedesk::clock::Clock;
+    let dir = tempfile::tempdir().unwrap();
+    let beat = Duration::from_millis(100);
+    let mut owner = Journal::open(&db(dir.path())).unwrap();
+    owner.set_lease(Duration::from_millis(400));
+    owner.set_lease_beat(beat);
+    let owner_clock = Clock::settable(Utc::now());
+    owner.set_lease_clock(owner_clock.clone());
+    let mut watcher = Journal::open(&db(dir.path())).unwrap();
+    watcher.assume_no_locks();
+    watcher.set_lease_beat(beat);
+    let watcher_clock = Clock::settable(Utc::now());
+    watcher.set_lease_clock(watcher_clock.clone());
+
+    let id = owner
+        .record(&WriteRequest::consume(KEY, "P", Some(1), None), &actor())
+        .unwrap();
+    assert!(matches!(watcher.claim(id).unwrap(), Claim::Busy { .. }));
+
+    // The send takes longer than the lease (the owner's wall clock moves
+    // with real time): the heartbeat renews it.
+    let tick = |c: &Clock, by: Duration| c.set(c.now() + TimeDelta::from_std(by).unwrap());
+    for _ in 0..8 {
+        std::thread::sleep(beat);
+        tick(&owner_clock, beat);
+        tick(&watcher_clock, beat);
+    }
+    assert!(
+        matches!(watcher.claim(id).unwrap(), Claim::Busy { owner: ref by } if by == owner.owner_id()),
+        "a live owner lost its claim past one lease"
+    );
+
+    // The watcher's clock jumps an hour forward: the lease looks long
+    // gone, but it is seen moving — still busy.
+    watcher_clock.set(watcher_clock.now() + TimeDelta::hours(1));
+    assert!(matches!(watcher.claim(id).unwrap(), Claim::Busy { .. }));
+    assert_eq!(
+        watcher.in_flight_by(id).unwrap().as_deref(),
+        Some(owner.owner_id())
+    );
+    // The owner's clock jumps an hour back (its lease is written an hour
+    // in the past), the watcher's is right again: still busy.
+    watcher_clock.set(Utc::now());
+    owner_clock.set(owner_clock.now() - TimeDelta::hours(1));
+    std::thread::sleep(beat * 2);
+    assert!(matches!(watcher.claim(id).unwrap(), Claim::Busy { .. }));
+
+    // The owner dies (its heartbeat stops; its lock cannot be checked):
+    // once the lease has stood still for a few beats, it is taken over.
+    let gone = owner.owner_id().to_string();
+    drop(owner);
+    assert_eq!(watcher.claim(id).unwrap(), Claim::Claimed);
+    assert_ne!(watcher.owner_id(), gone);
+}

@@ -1394,3 +1394,58 @@ async fn clawback_ack_deletes_once_under_every_fault() {
         assert!(rig.journal.pending().unwrap().is_empty(), "{name}");
     }
 }
+
+/// The claims the sandbox recorded for a customer (trackingId → receipt),
+/// read from its saved state.
+fn offer_claims(rig: &Rig, name: &str) -> serde_json::Map<String, Value> {
+    fn walk(dir: &Path, name: &str) -> Option<serde_json::Map<String, Value>> {
+        for e in std::fs::read_dir(dir).ok()? {
+            let p = e.ok()?.path();
+            if p.is_dir() {
+                if let Some(m) = walk(&p, name) {
+                    return Some(m);
+                }
+            } else if let Ok(v) = serde_json::from_slice::<Value>(&std::fs::read(&p).ok()?)
+                && v["name"] == name
+            {
+                return v["claims"].as_object().cloned();
+            }
+        }
+        None
+    }
+    walk(&rig.dir.path().join("sandbox"), name).unwrap_or_default()
+}
+
+/// An offer claim (keyed by the offer's trackingId): under every fault the
+/// offer is claimed exactly once, with the receipt of the first send; the
+/// replay after a lost answer settles it done; journal and audit agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offer_claim_is_claimed_once_under_every_fault() {
+    for (name, action, applied_first) in FAULTS {
+        let rig = Rig::start(fault("offers", *action)).await;
+        let (_, pkey) = rig.customer("ada");
+        rig.sandbox.clear_faults();
+        let offers = rig.client.targeted_offers(&pkey).await.unwrap().value;
+        for spec in fault("offers", *action) {
+            rig.sandbox.add_fault(spec);
+        }
+        let offer = &offers[0];
+        assert!(offer_claims(&rig, "ada").is_empty(), "{name}");
+        let receipt = format!("receipt-{name}");
+        let req = WriteRequest::offer_claim(&pkey, &offer.offers, &offer.tracking_id, &receipt);
+        let id = send_once(&rig, &req, action.is_some()).await;
+        assert_eq!(
+            offer_claims(&rig, "ada").len(),
+            usize::from(*applied_first),
+            "{name}: the fault hit where meant"
+        );
+        recover(&rig, action.is_some()).await;
+        let claims = offer_claims(&rig, "ada");
+        assert_eq!(claims.len(), 1, "{name}: claimed once: {claims:?}");
+        assert_eq!(claims[&offer.tracking_id], receipt.as_str(), "{name}");
+        let w = rig.assert_journal_agrees(id, action.is_some());
+        assert_eq!(w.kind, WriteKind::OfferClaim);
+        assert_eq!(w.idempotency_key, offer.tracking_id, "{name}");
+        rig.assert_canary(&[&pkey, &rig.sandbox.info.client_secret]);
+    }
+}

@@ -2,12 +2,13 @@
 //! identity each process uses to claim pending writes.
 
 use super::JournalError;
+use super::lease::{Heartbeat, LeaseConfig, Observed};
 use super::seal::Sealer;
 use crate::clock::Clock;
 use rusqlite::{Connection, TransactionBehavior};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Schema steps; `PRAGMA user_version` is the index of the last one applied.
@@ -126,8 +127,9 @@ const MIGRATIONS: &[&str] = &[
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// How long a claim holds when the owner's liveness cannot be told (a file
-/// system without locks). Normally a dead owner is detected at once through
-/// its lock file and a live one keeps its claim (see [`Owner`]).
+/// system without locks) — renewed by the owner's heartbeat while it lives
+/// (see `lease.rs`). Normally a dead owner is detected at once through its
+/// lock file and a live one keeps its claim (see [`Owner`]).
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
 
 /// The write-ahead journal and audit log. One per process (or per test
@@ -141,12 +143,18 @@ pub struct Journal {
     /// sealed keys (replays) are refused.
     sealer: Result<Sealer, String>,
     pub(super) clock: Clock,
-    pub(super) lease: Duration,
+    /// Lease length, beat and the wall clock leases are written in; shared
+    /// with the heartbeat.
+    pub(super) leases: Arc<LeaseConfig>,
+    /// Leases of owners that cannot be checked by lock, as seen here.
+    pub(super) observed: Observed,
     path: PathBuf,
     /// (device, inode) of the file opened: a journal deleted or replaced
     /// under a running process is noticed before anything is recorded in
     /// a file nobody will read again.
     identity: Option<(u64, u64)>,
+    /// Declared last: dropped (stopped) after nothing else needs it.
+    _heartbeat: Heartbeat,
 }
 
 impl std::fmt::Debug for Journal {
@@ -199,14 +207,18 @@ impl Journal {
         };
         let owner = Owner::register(&sidecar(path, "owners"))?;
         let identity = file_identity(path);
+        let leases = Arc::new(LeaseConfig::new(DEFAULT_LEASE));
+        let heartbeat = Heartbeat::start(path.to_path_buf(), owner.id.clone(), leases.clone());
         Ok(Self {
             identity,
             conn: Mutex::new(conn),
             owner,
             sealer,
             clock,
-            lease: DEFAULT_LEASE,
+            leases,
+            observed: Observed::default(),
             path: path.to_path_buf(),
+            _heartbeat: heartbeat,
         })
     }
 
@@ -225,7 +237,29 @@ impl Journal {
 
     /// How long a claim holds without this process settling or renewing it.
     pub fn set_lease(&mut self, lease: Duration) {
-        self.lease = lease;
+        self.leases.set_lease(lease);
+    }
+
+    /// How often this process renews its claims' leases (default 1 s);
+    /// also how long (three beats) it watches another owner's lease stand
+    /// still before taking over. Tests shorten it.
+    pub fn set_lease_beat(&mut self, beat: Duration) {
+        self.leases.set_beat(beat);
+    }
+
+    /// The wall clock lease values are written and compared in (the
+    /// system clock). Tests move it to play a clock jump; takeovers still
+    /// wait for a lease seen standing still on the monotonic clock.
+    #[doc(hidden)]
+    pub fn set_lease_clock(&mut self, clock: Clock) {
+        self.leases.set_clock(clock);
+    }
+
+    /// Behave as on a file system without locks: other owners' liveness
+    /// cannot be told, only their leases. For tests.
+    #[doc(hidden)]
+    pub fn assume_no_locks(&mut self) {
+        self.owner.no_locks = true;
     }
 
     pub fn path(&self) -> &Path {
@@ -404,6 +438,8 @@ pub(super) struct Owner {
     pub id: String,
     dir: PathBuf,
     lock: Option<File>,
+    /// Liveness of others cannot be told (see `Journal::assume_no_locks`).
+    pub no_locks: bool,
 }
 
 impl Owner {
@@ -428,6 +464,7 @@ impl Owner {
             id,
             dir: dir.to_path_buf(),
             lock: Some(file),
+            no_locks: false,
         })
     }
 
@@ -437,6 +474,9 @@ impl Owner {
     pub fn liveness(&self, other: &str) -> Liveness {
         if other == self.id {
             return Liveness::Alive;
+        }
+        if self.no_locks {
+            return Liveness::Unknown;
         }
         // The id comes from the database: never let it name a path outside.
         if other.is_empty() || !other.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {

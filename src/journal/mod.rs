@@ -21,6 +21,7 @@ pub mod audit;
 pub mod db;
 pub mod exec;
 pub mod kept;
+mod lease;
 pub mod mask;
 pub mod pg;
 pub mod request;

@@ -2,6 +2,7 @@
 
 use super::audit::{AuditEvent, NewAudit};
 use super::db::{Journal, Liveness};
+use super::lease::Watch;
 use super::mask;
 use super::request::{Actor, WriteKind, WriteRequest};
 use super::{JournalError, journal_err};
@@ -9,7 +10,6 @@ use crate::config::Environment;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -165,6 +165,16 @@ pub enum Claim {
     NotPending,
 }
 
+/// Whether a claim still holds (see `Journal::hold`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hold {
+    Held,
+    /// Its lease ran out by the wall clock, and its owner cannot be
+    /// checked: being watched for a heartbeat.
+    Watching,
+    Lapsed,
+}
+
 /// A pending write claimed for sending: the body with the key restored.
 pub struct ClaimedWrite {
     pub record: WriteRecord,
@@ -242,13 +252,6 @@ fn split_ack_target(req: &WriteRequest) -> (Option<String>, Option<String>) {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 pub(crate) fn env_text(e: Environment) -> &'static str {
     match e {
         Environment::Sandbox => "sandbox",
@@ -286,7 +289,7 @@ impl Journal {
             .sealer()?
             .seal(&req.customer_key, &seal_aad(req.kind, &req.idempotency_key))?;
         let now = self.now_text();
-        let lease_until = now_ms() + self.lease.as_millis() as i64;
+        let lease_until = self.leases.until();
         self.immediate(|tx| {
             let existing: Option<(i64, String, Option<String>, Option<i64>)> = tx
                 .query_row(
@@ -298,7 +301,7 @@ impl Journal {
                 .optional()?;
             if let Some((id, state, by, until)) = existing {
                 let in_flight = state == "pending"
-                    && by.is_some_and(|o| self.holds(&o, until, now_ms()));
+                    && by.is_some_and(|o| self.holds(id, &o, until));
                 if req.kind == WriteKind::ClawbackAck && state != "done" && !in_flight {
                     let attempt = NextAttempt {
                         id,
@@ -427,17 +430,22 @@ impl Journal {
         if state != "pending" {
             return Ok(Claim::NotPending);
         }
-        let now = now_ms();
-        if let Some(owner) = &by
-            && self.holds(owner, until, now)
-        {
-            return Ok(Claim::Busy {
-                owner: owner.clone(),
-            });
+        if let Some(owner) = &by {
+            match self.hold(id, owner, until) {
+                Hold::Held => {
+                    return Ok(Claim::Busy {
+                        owner: owner.clone(),
+                    });
+                }
+                // A lease past its time whose owner cannot be checked:
+                // watch it for a few beats (it moves if the owner lives).
+                Hold::Watching => return self.claim_after_watching(id),
+                Hold::Lapsed => {}
+            }
         }
         // Compare-and-swap on what we read: if another process got there
         // between our read and this write, zero rows change and we lose.
-        let new_until = now + self.lease.as_millis() as i64;
+        let new_until = self.leases.until();
         let changed = self.immediate(|tx| {
             Ok(tx.execute(
                 "UPDATE writes SET claimed_by = ?1, claimed_until = ?2 \
@@ -460,11 +468,64 @@ impl Journal {
     /// Whether the claim of `owner` (lease `until`) still holds: a live
     /// owner may be in the middle of sending, whatever its lease says, so
     /// only a provably dead one loses it at once.
-    fn holds(&self, owner: &str, until: Option<i64>, now: i64) -> bool {
+    ///
+    /// An owner that cannot be checked (no locks) holds while its lease
+    /// runs, and past it while the lease is seen to move (its heartbeat):
+    /// a wall-clock jump alone never frees it, nor does a send that takes
+    /// longer than the lease.
+    fn holds(&self, id: i64, owner: &str, until: Option<i64>) -> bool {
+        self.hold(id, owner, until) != Hold::Lapsed
+    }
+
+    fn hold(&self, id: i64, owner: &str, until: Option<i64>) -> Hold {
         match self.owner.liveness(owner) {
-            Liveness::Alive => true,
-            Liveness::Dead => false,
-            Liveness::Unknown => until.is_some_and(|u| u >= now),
+            Liveness::Alive => Hold::Held,
+            Liveness::Dead => Hold::Lapsed,
+            Liveness::Unknown => match until {
+                None => Hold::Lapsed,
+                Some(u) if u >= self.leases.now_ms() => Hold::Held,
+                Some(u) => match self.observed.watch(id, owner, u, self.leases.quiet_limit()) {
+                    Watch::Moving => Hold::Held,
+                    Watch::Watching => Hold::Watching,
+                    Watch::Still => Hold::Lapsed,
+                },
+            },
+        }
+    }
+
+    /// [`Journal::claim`] of a write whose lease is being watched: look
+    /// again each quarter beat until it moves (busy) or has stood still
+    /// for the quiet limit (ours). Outside any transaction, so that the
+    /// owner's heartbeat is never blocked by the watching.
+    fn claim_after_watching(&self, id: i64) -> Result<Claim, JournalError> {
+        let deadline = std::time::Instant::now() + self.leases.quiet_limit() + self.leases.beat();
+        loop {
+            std::thread::sleep(self.leases.beat() / 4);
+            let row: Option<(String, Option<String>, Option<i64>)> = self
+                .conn()
+                .query_row(
+                    "SELECT state, claimed_by, claimed_until FROM writes WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((state, by, until)) = row else {
+                return Ok(Claim::NotPending);
+            };
+            match &by {
+                Some(owner) if state == "pending" => match self.hold(id, owner, until) {
+                    Hold::Watching if std::time::Instant::now() < deadline => {}
+                    Hold::Held | Hold::Watching => {
+                        return Ok(Claim::Busy {
+                            owner: owner.clone(),
+                        });
+                    }
+                    // Stood still for the quiet limit: it stays so when
+                    // claim() looks again, which takes it (or loses a race).
+                    Hold::Lapsed => return self.claim(id),
+                },
+                _ => return self.claim(id),
+            }
         }
     }
 
@@ -482,7 +543,7 @@ impl Journal {
             .optional()?;
         Ok(match row {
             Some((state, Some(owner), until))
-                if state == "pending" && self.holds(&owner, until, now_ms()) =>
+                if state == "pending" && self.holds(id, &owner, until) =>
             {
                 Some(owner)
             }

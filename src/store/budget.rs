@@ -1,12 +1,17 @@
 //! Call budget: the Store allows 100 collection calls per customer in any
 //! 5-minute window. Counting them here lets the UI show what is left and
 //! refuse locally — with a clear message — rather than earn a 429.
+//!
+//! Windows are measured on the monotonic clock ([`Instant`]), never on the
+//! program's [`crate::clock::Clock`]: that one may be pinned by `--now`
+//! (time would never pass, and the budget would never come back) and the
+//! wall clock may jump (backward: calls would stay in the window for the
+//! length of the jump; forward: the window would empty early and earn the
+//! 429 the budget is there to avoid).
 
-use crate::clock::Clock;
-use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(300);
@@ -26,10 +31,9 @@ pub struct BudgetExceeded {
 }
 
 pub struct CallBudget {
-    clock: Clock,
     limit: u32,
-    window: TimeDelta,
-    calls: Mutex<HashMap<String, VecDeque<DateTime<Utc>>>>,
+    window: Duration,
+    calls: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
 impl std::fmt::Debug for CallBudget {
@@ -41,16 +45,21 @@ impl std::fmt::Debug for CallBudget {
     }
 }
 
+impl Default for CallBudget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl CallBudget {
-    pub fn new(clock: Clock) -> Self {
-        Self::with_limit(clock, DEFAULT_LIMIT, DEFAULT_WINDOW)
+    pub fn new() -> Self {
+        Self::with_limit(DEFAULT_LIMIT, DEFAULT_WINDOW)
     }
 
-    pub fn with_limit(clock: Clock, limit: u32, window: Duration) -> Self {
+    pub fn with_limit(limit: u32, window: Duration) -> Self {
         Self {
-            clock,
             limit,
-            window: TimeDelta::from_std(window).unwrap_or(TimeDelta::minutes(5)),
+            window,
             calls: Mutex::new(HashMap::new()),
         }
     }
@@ -61,16 +70,16 @@ impl CallBudget {
 
     /// Calls this customer may still make in the current window.
     pub fn remaining(&self, customer: &str) -> u32 {
-        self.remaining_at(customer, self.clock.now())
+        self.remaining_at(customer, Instant::now())
     }
 
     /// Count one call, or refuse it if it would exceed the limit.
     pub fn try_acquire(&self, customer: &str) -> Result<u32, BudgetExceeded> {
-        self.try_acquire_at(customer, self.clock.now())
+        self.try_acquire_at(customer, Instant::now())
     }
 
-    /// `remaining` at an explicit instant (tests move time by hand).
-    pub fn remaining_at(&self, customer: &str, now: DateTime<Utc>) -> u32 {
+    /// `remaining` at an explicit monotonic instant (tests move time by hand).
+    pub fn remaining_at(&self, customer: &str, now: Instant) -> u32 {
         let mut map = self.lock();
         match map.get_mut(customer) {
             Some(q) => {
@@ -81,23 +90,18 @@ impl CallBudget {
         }
     }
 
-    /// `try_acquire` at an explicit instant; returns what remains after it.
-    pub fn try_acquire_at(
-        &self,
-        customer: &str,
-        now: DateTime<Utc>,
-    ) -> Result<u32, BudgetExceeded> {
+    /// `try_acquire` at an explicit monotonic instant; returns what remains
+    /// after it.
+    pub fn try_acquire_at(&self, customer: &str, now: Instant) -> Result<u32, BudgetExceeded> {
         let mut map = self.lock();
         let q = map.entry(customer.to_string()).or_default();
         self.prune(q, now);
         if q.len() as u32 >= self.limit {
             let oldest = q.front().copied().unwrap_or(now);
-            let wait = (oldest + self.window - now)
-                .to_std()
-                .unwrap_or(Duration::ZERO);
+            let wait = (oldest + self.window).saturating_duration_since(now);
             return Err(BudgetExceeded {
                 limit: self.limit,
-                window: self.window.to_std().unwrap_or(DEFAULT_WINDOW),
+                window: self.window,
                 wait,
             });
         }
@@ -105,13 +109,13 @@ impl CallBudget {
         Ok(self.limit - q.len() as u32)
     }
 
-    fn prune(&self, q: &mut VecDeque<DateTime<Utc>>, now: DateTime<Utc>) {
+    fn prune(&self, q: &mut VecDeque<Instant>, now: Instant) {
         while q.front().is_some_and(|t| *t + self.window <= now) {
             q.pop_front();
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<DateTime<Utc>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Instant>>> {
         // A poisoned lock only means another thread panicked mid-count; the
         // counts are still usable.
         self.calls.lock().unwrap_or_else(|p| p.into_inner())
@@ -121,22 +125,22 @@ impl CallBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use crate::clock::Clock;
+    use chrono::{TimeDelta, TimeZone, Utc};
 
-    fn t0() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
     }
 
     #[test]
     fn refuses_the_101st_call_and_names_the_wait() {
-        let b = CallBudget::new(Clock::fixed(t0()));
+        let b = CallBudget::new();
+        let t0 = Instant::now();
         for i in 0..100 {
-            let left = b
-                .try_acquire_at("u1", t0() + TimeDelta::seconds(i))
-                .unwrap();
+            let left = b.try_acquire_at("u1", t0 + secs(i)).unwrap();
             assert_eq!(left, 99 - i as u32);
         }
-        let now = t0() + TimeDelta::seconds(100);
+        let now = t0 + secs(100);
         let e = b.try_acquire_at("u1", now).unwrap_err();
         assert_eq!(e.wait, Duration::from_secs(200));
         assert!(e.to_string().contains("refused locally"), "{e}");
@@ -148,29 +152,39 @@ mod tests {
 
     #[test]
     fn window_slides() {
-        let b = CallBudget::with_limit(Clock::fixed(t0()), 3, Duration::from_secs(300));
-        b.try_acquire_at("u", t0()).unwrap();
-        b.try_acquire_at("u", t0() + TimeDelta::seconds(60))
-            .unwrap();
-        b.try_acquire_at("u", t0() + TimeDelta::seconds(120))
-            .unwrap();
-        assert!(
-            b.try_acquire_at("u", t0() + TimeDelta::seconds(299))
-                .is_err()
-        );
+        let b = CallBudget::with_limit(3, Duration::from_secs(300));
+        let t0 = Instant::now();
+        b.try_acquire_at("u", t0).unwrap();
+        b.try_acquire_at("u", t0 + secs(60)).unwrap();
+        b.try_acquire_at("u", t0 + secs(120)).unwrap();
+        assert!(b.try_acquire_at("u", t0 + secs(299)).is_err());
         // The first call leaves the window at exactly +300 s.
-        assert_eq!(b.remaining_at("u", t0() + TimeDelta::seconds(300)), 1);
-        assert!(
-            b.try_acquire_at("u", t0() + TimeDelta::seconds(300))
-                .is_ok()
-        );
-        assert_eq!(b.remaining_at("u", t0() + TimeDelta::seconds(1000)), 3);
+        assert_eq!(b.remaining_at("u", t0 + secs(300)), 1);
+        assert!(b.try_acquire_at("u", t0 + secs(300)).is_ok());
+        assert_eq!(b.remaining_at("u", t0 + secs(1000)), 3);
     }
 
+    /// Issue 14 point 8: the program's clock pinned (`--now`) or jumping
+    /// (the wall clock set back or forward) neither keeps the budget spent
+    /// for the length of the jump nor frees it early.
     #[test]
-    fn remaining_uses_the_injected_clock() {
-        let b = CallBudget::new(Clock::fixed(t0()));
+    fn a_pinned_or_jumping_clock_does_not_move_the_window() {
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        let clock = Clock::settable(t0);
+        let b = CallBudget::with_limit(2, Duration::from_millis(300));
         b.try_acquire("u").unwrap();
-        assert_eq!(b.remaining("u"), 99);
+        b.try_acquire("u").unwrap();
+        // The clock jumps forward an hour: the calls just made still count.
+        clock.set(t0 + TimeDelta::hours(1));
+        assert!(
+            b.try_acquire("u").is_err(),
+            "a forward jump freed the budget"
+        );
+        // ... and back an hour before them: once the real window passed,
+        // the budget is back, not held for the hour of the jump.
+        clock.set(t0 - TimeDelta::hours(1));
+        std::thread::sleep(Duration::from_millis(350));
+        assert_eq!(b.remaining("u"), 2);
+        assert!(b.try_acquire("u").is_ok());
     }
 }

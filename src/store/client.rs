@@ -217,7 +217,7 @@ impl StoreClient {
             .retry(reqwest::retry::never())
             .build()
             .map_err(|e| StoreError::config("client", format!("cannot build HTTP client: {e}")))?;
-        let budget = CallBudget::new(cfg.clock.clone());
+        let budget = CallBudget::new();
         Ok(Self {
             inner: Arc::new(Inner {
                 cfg,
