@@ -251,6 +251,25 @@ async fn healthy_sandbox_profile_passes_every_check() {
     assert!(measured(&r, "key", "query").contains("spent 1 of the customer's 100 calls"));
     assert!(measured(&r, "tokens", "store").contains("aud ✓"));
     assert!(measured(&r, "clawbacks", "queue peek").contains("event(s) visible"));
+    // The queue's host probed like the other endpoints, by its origin only.
+    let reach = measured(&r, "clawbacks", "queue reachable");
+    assert!(reach.contains("dns ") && reach.contains("tcp "), "{reach}");
+    assert!(!run.stdout.contains("sig="), "the SAS signature leaked");
+    // The queue's own count agrees with the seeded events the peek sees.
+    let visible: usize = measured(&r, "clawbacks", "queue peek")
+        .rsplit(": ")
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .expect("a count in the peek line");
+    assert!(visible > 0);
+    assert!(
+        measured(&r, "clawbacks", "queue length")
+            .starts_with(&format!("about {visible} message(s)")),
+        "{}",
+        measured(&r, "clawbacks", "queue length")
+    );
     assert_eq!(r["summary"]["fail"], 0);
 }
 
@@ -600,6 +619,7 @@ async fn no_product_ids_and_an_empty_queue_warn_with_the_causes() {
     assert_eq!(status(&r, "clawbacks", "queue peek"), "warn");
     assert!(measured(&r, "clawbacks", "queue peek").contains("empty"));
     assert!(fix(&r, "clawbacks", "queue peek").contains("Partner Center"));
+    assert!(measured(&r, "clawbacks", "queue length").starts_with("about 0 message(s)"));
 
     // A customer owning none of the configured products: the causes listed.
     let cfg = rig.config("product_ids = [\"9NOTOWNED0001\"]");
