@@ -670,3 +670,51 @@ async fn a_bad_config_file_is_a_finding_not_a_refusal() {
     assert_eq!(status(&r, "tokens", "store"), "skip");
     assert_eq!(status(&r, "local", "data dir"), "pass");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_of_another_environment_in_the_queue_warn() {
+    let rig = Rig::start().await;
+    // An event of sandbox XDKS.2, as the docs write it; the profile has no sbx.
+    let r = reqwest::Client::new()
+        .post(format!("{}/_sandbox/clawbacks", rig.sb.base_url()))
+        .header(
+            storedesk::sandbox::CONTROL_SECRET_HEADER,
+            &rig.sb.info.control_secret,
+        )
+        .json(&serde_json::json!({ "event": {
+            "id": "0f0e0d0c-0000-4000-8000-000000000099",
+            "source": "/Purchase/Refund",
+            "type": "ClawbackEventContractV2",
+            "time": "2026-11-20T10:00:00.0000000Z",
+            "specversion": "1.0",
+            "datacontenttype": "application/json",
+            "subject": "/orders/o-other",
+            "data": {
+                "lineItemId": "11111111-0000-4000-8000-000000000001",
+                "orderId": "o-other",
+                "productId": "9NSDCOIN0500",
+                "productType": "UnmanagedConsumable",
+                "purchasedDate": "2026-11-10T10:00:00.0000000Z",
+                "eventDate": "2026-11-20T10:00:00.0000000Z",
+                "sandboxId": "XDKS.2",
+                "eventState": "Refunded",
+                "skuId": "0010"
+            }
+        }}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let run = rig
+        .doctor(&rig.config(""), Some(rig.secret()), &["--json"], None)
+        .await;
+    assert_eq!(run.code, Some(0), "a warning only: {}", run.stdout);
+    let r = run.json();
+    assert_eq!(status(&r, "clawbacks", "environments"), "warn");
+    assert!(
+        measured(&r, "clawbacks", "environments").contains("1 from XDKS.2"),
+        "{}",
+        measured(&r, "clawbacks", "environments")
+    );
+    assert!(fix(&r, "clawbacks", "environments").contains("sbx"));
+}
