@@ -213,10 +213,35 @@ async fn healthy_sandbox_profile_passes_every_check() {
     let rig = Rig::start().await;
     let cfg = rig.config("");
     let key = rig.key("ada");
+    // What doctor must leave as it found it: the queue (never a receive or
+    // a delete) and the customer's entitlements (never a write).
+    let client = storedesk::store::StoreClient::new(rig.sb.info.client_config()).unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let state = || async {
+        let sas = client.clawback_sas().await.unwrap().value;
+        let queue: Vec<(String, u32)> = client
+            .queue_peek(&sas.uri, 32)
+            .await
+            .unwrap()
+            .value
+            .into_iter()
+            .map(|e| (e.message.message_id, e.message.dequeue_count))
+            .collect();
+        let mut items = Vec::new();
+        client
+            .entitlements_v8(&key, &Default::default(), &cancel, |ev| {
+                items.extend(ev.items.iter().map(|e| format!("{e:?}")))
+            })
+            .await
+            .unwrap();
+        (queue, items)
+    };
+    let before = state().await;
     let run = rig
         .doctor(&cfg, Some(rig.secret()), &["--json", "--key", &key], None)
         .await;
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert_eq!(state().await, before, "doctor changed the Store");
     let r = run.json();
     assert_eq!(r["profile"], "qa");
     assert_eq!(r["ok"], true);
