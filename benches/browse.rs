@@ -83,6 +83,7 @@ fn ctx() -> PaneCtx {
         conn: Some(Connection {
             base_description: "bench".into(),
             client_id: "bench".into(),
+            sandbox_id: None,
             sandbox_public_key_pem: None,
             demo_customers: vec![],
             grantable: vec![],

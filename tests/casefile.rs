@@ -458,3 +458,104 @@ async fn the_whales_case_file_summarises() {
     // A collections key alone: orders and subscriptions say why they are not in.
     assert!(md.contains("not read: no purchase key in the case"), "{md}");
 }
+
+/// The operator's note on a write settled by hand reaches the case file's
+/// Writes section (the audit log's outcome).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_file_carries_the_operators_note() {
+    use storedesk::journal::Journal;
+    use storedesk::journal::request::{Actor, WriteRequest};
+    let env = Env::new().await;
+    let ck = env.key_file("cora", false);
+    // A consume that never got its answer: pending until settled by hand.
+    let id = {
+        let j = Journal::open(&env.dir.path().join("data").join("journal.sqlite")).unwrap();
+        let req = WriteRequest::consume(&env.key("cora", false), "9NSDCOIN0500", Some(1), None);
+        j.record(
+            &req,
+            &Actor::from_profile(&storedesk::config::Profile::builtin_sandbox()),
+        )
+        .unwrap()
+    };
+    let id = id.to_string();
+    ok(&env.run(
+        &[
+            "pending",
+            "--resolve",
+            &id,
+            "--not-applied",
+            "--note",
+            "customer saw no coins; ticket 4711",
+        ],
+        None,
+    ));
+    let md = ok(&env.run(&["case", "--key-file", path(&ck)], None));
+    let writes = md
+        .split("## Writes")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a writes section");
+    assert!(
+        writes.contains("customer saw no coins; ticket 4711"),
+        "{writes}"
+    );
+}
+
+/// A read that fails in `storedesk case` is listed under "Failed calls"
+/// with the MS-CorrelationId and MS-RequestId the Store answered with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_file_lists_a_failed_call_with_its_ids() {
+    let env = Env::new().await;
+    let now = chrono::DateTime::parse_from_rfc3339(NOW).unwrap().to_utc();
+    // The same sandbox (data, signing key), served with the orders read refused.
+    let sb = start(SandboxOptions {
+        data_dir: env.dir.path().join("data").join("sandbox"),
+        port: 0,
+        clock: Clock::fixed(now),
+        faults: vec!["orders:403".parse().unwrap()],
+    })
+    .await
+    .unwrap();
+    let cfg = env.dir.path().join("live.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[profiles.live]\nenvironment = \"sandbox\"\nsandbox_url = \"{}\"\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret_env = \"CASEFILE_SECRET\"\n",
+            sb.info.base_url, sb.info.tenant, sb.info.client_id
+        ),
+    )
+    .unwrap();
+    let ck = env.key_file("cora", false);
+    let pk = env.key_file("cora", true);
+    let mut c = env.cmd_with(&cfg);
+    c.env("CASEFILE_SECRET", &env.secret).args([
+        "--profile",
+        "live",
+        "case",
+        "--key-file",
+        path(&ck),
+        "--purchase-key-file",
+        path(&pk),
+    ]);
+    let out = c.output().unwrap();
+    env.clean(&out);
+    let md = String::from_utf8_lossy(&out.stdout).to_string();
+    let failed = md
+        .split("## Failed calls")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no failed-calls section: {md}"));
+    let row = failed
+        .lines()
+        .find(|l| l.starts_with("| orders"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no orders row: {failed}\nstderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    assert!(
+        row.contains("MS-CorrelationId `") && row.contains("MS-RequestId `"),
+        "{row}"
+    );
+    sb.shutdown().await;
+}

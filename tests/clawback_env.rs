@@ -118,6 +118,7 @@ impl Rig {
         app.update(Action::Job(JobEvent::Connected(Connection {
             base_description: info.base_url.clone(),
             client_id: info.client_id.clone(),
+            sandbox_id: None,
             sandbox_public_key_pem: Some(info.public_key_pem.clone()),
             demo_customers: info.customers.clone(),
             grantable: Vec::new(),

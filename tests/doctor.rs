@@ -213,10 +213,35 @@ async fn healthy_sandbox_profile_passes_every_check() {
     let rig = Rig::start().await;
     let cfg = rig.config("");
     let key = rig.key("ada");
+    // What doctor must leave as it found it: the queue (never a receive or
+    // a delete) and the customer's entitlements (never a write).
+    let client = storedesk::store::StoreClient::new(rig.sb.info.client_config()).unwrap();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let state = || async {
+        let sas = client.clawback_sas().await.unwrap().value;
+        let queue: Vec<(String, u32)> = client
+            .queue_peek(&sas.uri, 32)
+            .await
+            .unwrap()
+            .value
+            .into_iter()
+            .map(|e| (e.message.message_id, e.message.dequeue_count))
+            .collect();
+        let mut items = Vec::new();
+        client
+            .entitlements_v8(&key, &Default::default(), &cancel, |ev| {
+                items.extend(ev.items.iter().map(|e| format!("{e:?}")))
+            })
+            .await
+            .unwrap();
+        (queue, items)
+    };
+    let before = state().await;
     let run = rig
         .doctor(&cfg, Some(rig.secret()), &["--json", "--key", &key], None)
         .await;
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert_eq!(state().await, before, "doctor changed the Store");
     let r = run.json();
     assert_eq!(r["profile"], "qa");
     assert_eq!(r["ok"], true);
@@ -251,6 +276,25 @@ async fn healthy_sandbox_profile_passes_every_check() {
     assert!(measured(&r, "key", "query").contains("spent 1 of the customer's 100 calls"));
     assert!(measured(&r, "tokens", "store").contains("aud ✓"));
     assert!(measured(&r, "clawbacks", "queue peek").contains("event(s) visible"));
+    // The queue's host probed like the other endpoints, by its origin only.
+    let reach = measured(&r, "clawbacks", "queue reachable");
+    assert!(reach.contains("dns ") && reach.contains("tcp "), "{reach}");
+    assert!(!run.stdout.contains("sig="), "the SAS signature leaked");
+    // The queue's own count agrees with the seeded events the peek sees.
+    let visible: usize = measured(&r, "clawbacks", "queue peek")
+        .rsplit(": ")
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .expect("a count in the peek line");
+    assert!(visible > 0);
+    assert!(
+        measured(&r, "clawbacks", "queue length")
+            .starts_with(&format!("about {visible} message(s)")),
+        "{}",
+        measured(&r, "clawbacks", "queue length")
+    );
     assert_eq!(r["summary"]["fail"], 0);
 }
 
@@ -600,6 +644,7 @@ async fn no_product_ids_and_an_empty_queue_warn_with_the_causes() {
     assert_eq!(status(&r, "clawbacks", "queue peek"), "warn");
     assert!(measured(&r, "clawbacks", "queue peek").contains("empty"));
     assert!(fix(&r, "clawbacks", "queue peek").contains("Partner Center"));
+    assert!(measured(&r, "clawbacks", "queue length").starts_with("about 0 message(s)"));
 
     // A customer owning none of the configured products: the causes listed.
     let cfg = rig.config("product_ids = [\"9NOTOWNED0001\"]");
@@ -649,4 +694,52 @@ async fn a_bad_config_file_is_a_finding_not_a_refusal() {
     assert!(fix(&r, "config", "file").contains("bad.toml"));
     assert_eq!(status(&r, "tokens", "store"), "skip");
     assert_eq!(status(&r, "local", "data dir"), "pass");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_of_another_environment_in_the_queue_warn() {
+    let rig = Rig::start().await;
+    // An event of sandbox XDKS.2, as the docs write it; the profile has no sbx.
+    let r = reqwest::Client::new()
+        .post(format!("{}/_sandbox/clawbacks", rig.sb.base_url()))
+        .header(
+            storedesk::sandbox::CONTROL_SECRET_HEADER,
+            &rig.sb.info.control_secret,
+        )
+        .json(&serde_json::json!({ "event": {
+            "id": "0f0e0d0c-0000-4000-8000-000000000099",
+            "source": "/Purchase/Refund",
+            "type": "ClawbackEventContractV2",
+            "time": "2026-11-20T10:00:00.0000000Z",
+            "specversion": "1.0",
+            "datacontenttype": "application/json",
+            "subject": "/orders/o-other",
+            "data": {
+                "lineItemId": "11111111-0000-4000-8000-000000000001",
+                "orderId": "o-other",
+                "productId": "9NSDCOIN0500",
+                "productType": "UnmanagedConsumable",
+                "purchasedDate": "2026-11-10T10:00:00.0000000Z",
+                "eventDate": "2026-11-20T10:00:00.0000000Z",
+                "sandboxId": "XDKS.2",
+                "eventState": "Refunded",
+                "skuId": "0010"
+            }
+        }}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let run = rig
+        .doctor(&rig.config(""), Some(rig.secret()), &["--json"], None)
+        .await;
+    assert_eq!(run.code, Some(0), "a warning only: {}", run.stdout);
+    let r = run.json();
+    assert_eq!(status(&r, "clawbacks", "environments"), "warn");
+    assert!(
+        measured(&r, "clawbacks", "environments").contains("1 from XDKS.2"),
+        "{}",
+        measured(&r, "clawbacks", "environments")
+    );
+    assert!(fix(&r, "clawbacks", "environments").contains("sbx"));
 }

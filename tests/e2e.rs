@@ -22,11 +22,21 @@ fn start(extra_env: &[(&str, &str)]) -> Session {
 
 /// Start in `dir`, where the (absent) config file and its `keys.toml` live.
 fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Session {
+    start_sized(dir, extra_env, 30, 100)
+}
+
+/// Start in a terminal of `rows` × `cols`.
+fn start_sized(
+    dir: tempfile::TempDir,
+    extra_env: &[(&str, &str)],
+    rows: u16,
+    cols: u16,
+) -> Session {
     let pty = native_pty_system();
     let pair = pty
         .openpty(PtySize {
-            rows: 30,
-            cols: 100,
+            rows,
+            cols,
             pixel_width: 0,
             pixel_height: 0,
         })
@@ -50,8 +60,8 @@ fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Session {
     let mut reader = pair.master.try_clone_reader().unwrap();
     let writer = pair.master.take_writer().unwrap();
     let parser = Arc::new(Mutex::new(vt100::Parser::new(
-        std::num::NonZeroU16::new(30).unwrap(),
-        std::num::NonZeroU16::new(100).unwrap(),
+        std::num::NonZeroU16::new(rows).unwrap(),
+        std::num::NonZeroU16::new(cols).unwrap(),
         0,
     )));
     let raw = Arc::new(Mutex::new(Vec::new()));
@@ -366,4 +376,55 @@ fn the_console_stamps_its_audit_rows_with_the_pinned_clock() {
         stamps.iter().all(|d| *d == "2026-03-04"),
         "every audit row carries the pinned date: {stamps:?}\n{text}"
     );
+}
+
+/// `:doctor` in the console runs the real checks (Effect::Doctor → the
+/// doctor job) with the console's client and the case's key, and the
+/// overlay fills in until the summary line replaces "checking…".
+#[test]
+fn doctor_in_the_console_runs_every_check_live() {
+    let mut s = start_sized(tempfile::tempdir().unwrap(), &[], 80, 180);
+    s.wait_for("calls");
+    s.send(b"d");
+    s.wait_for("ada");
+    s.send(b"\r");
+    s.wait_for("loaded demo customer");
+    s.send(b":doctor");
+    std::thread::sleep(Duration::from_millis(200));
+    s.send(b"\r");
+    s.wait_for("Doctor");
+    // Done: the summary line, no longer prefixed by "checking…".
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let screen = loop {
+        let screen = s.screen();
+        if screen.contains(" skipped") && !screen.contains("checking…") {
+            break screen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "doctor never finished; screen:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Every group reported, each with at least one pass.
+    for group in [
+        "config",
+        "endpoints",
+        "clock",
+        "tokens",
+        "key",
+        "products",
+        "clawbacks",
+        "local",
+    ] {
+        let pass = screen.lines().any(|l| l.contains(&format!("PASS {group}")));
+        assert!(pass, "no pass line for {group}:\n{screen}");
+    }
+    // The key came from the case, and its 1-item query spent one call.
+    assert!(screen.contains("spent 1 of the customer's"), "{screen}");
+    assert!(screen.contains(" 0 failed"), "{screen}");
+    s.send(b"\x1b");
+    std::thread::sleep(Duration::from_millis(300));
+    s.send(b"q");
+    assert!(s.wait_exit().success());
 }

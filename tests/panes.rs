@@ -78,6 +78,7 @@ impl Rig {
         app.update(Action::Job(JobEvent::Connected(Connection {
             base_description: info.base_url.clone(),
             client_id: info.client_id.clone(),
+            sandbox_id: None,
             sandbox_public_key_pem: Some(info.public_key_pem.clone()),
             demo_customers: info.customers.clone(),
             grantable: Vec::new(),
@@ -649,4 +650,58 @@ async fn e_on_the_timeline_writes_the_case_file() {
     )));
     let toast = app.toast.clone().unwrap_or_default();
     assert!(toast.contains(&path.display().to_string()), "{toast}");
+}
+
+/// The console's case file lists the reads that failed with the ids
+/// Microsoft support traces them by (from the Store's answer headers), and
+/// names the profile's `sbx`.
+#[tokio::test]
+async fn the_console_case_file_lists_failed_calls_with_their_ids() {
+    use storedesk::tui::panes::entitlements::EntJob;
+    let rig = Rig::start().await;
+    let mut app = rig.app_with("cora");
+    if let storedesk::tui::action::ConnState::Ready(c) = &mut app.conn {
+        c.sandbox_id = Some("XDKS.1".into());
+    }
+    // The subscriptions read is refused (403: never retried).
+    rig.sandbox.add_fault("recurrences:403".parse().unwrap());
+    for pane in ['3', '4', '6'] {
+        let fx = key(&mut app, pane);
+        rig.drive(&mut app, fx).await;
+    }
+    rig.sandbox.clear_faults();
+    let fx = key(&mut app, 'e');
+    let content = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Pane(
+                PaneId::Timeline,
+                PaneJob::Entitlements(EntJob::Export { content, .. }),
+            ) => Some(content.to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no case file export: {:?}", app.last_error));
+    assert!(
+        content.contains("| sandbox id (sbx) | XDKS.1 |"),
+        "{content}"
+    );
+    let failed = content
+        .split("## Failed calls")
+        .nth(1)
+        .expect("a failed-calls section");
+    let row = failed
+        .lines()
+        .find(|l| l.starts_with("| subscriptions "))
+        .unwrap_or_else(|| panic!("no subscriptions row: {failed}"));
+    assert!(row.contains("403"), "{row}");
+    // The sandbox answers with a fresh uuid as MS-CorrelationId.
+    let id = row
+        .split("MS-CorrelationId `")
+        .nth(1)
+        .and_then(|r| r.split('`').next())
+        .unwrap_or_else(|| panic!("no MS-CorrelationId: {row}"));
+    assert_eq!(id.len(), 36, "{row}");
+    assert!(row.contains("MS-RequestId `"), "{row}");
+    // Only the failed read is listed: orders were read.
+    assert!(!failed.contains("| orders "), "{failed}");
 }

@@ -88,6 +88,7 @@ async fn open_store(ctx: &Context) -> Result<(Connected, Connection), String> {
     let info = Connection {
         base_description: client.endpoints().collections.clone(),
         client_id: client.config().client_id.clone(),
+        sandbox_id: client.sbx(),
         sandbox_public_key_pem: pem,
         demo_customers: sandbox
             .as_ref()

@@ -2,15 +2,16 @@
 //! receive: nothing is hidden or removed), its approximate length, and
 //! events from other environments.
 
-use super::{CheckResult, State, Status, ms, skip};
+use super::{CheckResult, State, Status, Timeouts, ms, skip};
 use crate::clock::Clock;
 use std::time::Instant;
 
 const G: &str = "clawbacks";
+pub(super) const GROUP: &str = G;
 /// The most a peek shows (Azure Storage's limit).
 const PEEK: u8 = 32;
 
-pub(super) async fn check(clock: &Clock, st: &mut State) -> Vec<CheckResult> {
+pub(super) async fn check(clock: &Clock, t: &Timeouts, st: &mut State) -> Vec<CheckResult> {
     let Some(client) = st.client.clone() else {
         return vec![skip(G, "sas token", "no client: the config check failed")];
     };
@@ -42,6 +43,33 @@ pub(super) async fn check(clock: &Clock, st: &mut State) -> Vec<CheckResult> {
         return out;
     }
     out.push(CheckResult::new(G, "sas token", Status::Pass, measured).took(started));
+
+    let reach = super::endpoints::queue_probe(&sas.uri, clock, t.probe).await;
+    let reached = reach.status == Status::Pass;
+    out.push(reach);
+    if !reached {
+        out.push(skip(G, "queue peek", "the queue's host did not answer"));
+        return out;
+    }
+
+    // The queue's own count (metadata), where a peek sees at most 32.
+    let started = Instant::now();
+    out.push(match client.queue_metadata(&sas.uri).await {
+        Ok(r) => match r.value {
+            Some(n) => CheckResult::new(
+                G,
+                "queue length",
+                Status::Pass,
+                format!("about {n} message(s) (x-ms-approximate-messages-count, {} ms)", ms(started)),
+            ),
+            None => CheckResult::new(G, "queue length", Status::Warn, "the metadata answer carried no x-ms-approximate-messages-count")
+                .fix("The queue did not say its length: the peek below still shows what is there; check the SAS token allows reading metadata."),
+        }
+        .took(started),
+        Err(e) => CheckResult::new(G, "queue length", Status::Warn, e.to_string())
+            .fix(e.hint().map(str::to_string).unwrap_or_else(|| "The queue refused its metadata: the peek below still shows what is there.".into()))
+            .took(started),
+    });
 
     let started = Instant::now();
     let events = match client.queue_peek(&sas.uri, PEEK).await {

@@ -67,12 +67,7 @@ pub(super) async fn check(clock: &Clock, t: &Timeouts, st: &mut State) -> Vec<Ch
             url: endpoints.devcenter.clone(),
         },
     ];
-    let http = match crate::store::proxy::configure(reqwest::Client::builder())
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(t.probe)
-        .user_agent(concat!("storedesk-doctor/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
+    let http = match probe_client(t.probe) {
         Ok(h) => h,
         Err(e) => {
             return vec![
@@ -101,6 +96,43 @@ pub(super) async fn check(clock: &Clock, t: &Timeouts, st: &mut State) -> Vec<Ch
         out.push(o.result);
     }
     out
+}
+
+/// The plain HTTP client of the probes: no redirects, no credentials.
+fn probe_client(limit: Duration) -> reqwest::Result<reqwest::Client> {
+    crate::store::proxy::configure(reqwest::Client::builder())
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(limit)
+        .user_agent(concat!("storedesk-doctor/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// The clawback queue's host, probed like the other endpoints (DNS, TCP,
+/// TLS/HTTP with times). Its URL only comes with the SAS token, so the
+/// clawbacks group calls this; the probe gets the origin alone — the SAS
+/// signature in the query never reaches a request or a message.
+pub(super) async fn queue_probe(sas_uri: &str, clock: &Clock, limit: Duration) -> CheckResult {
+    let origin = match reqwest::Url::parse(sas_uri) {
+        Ok(u) => u.origin().ascii_serialization(),
+        Err(_) => String::from("(the SAS URI is not a URL)"),
+    };
+    let p = Probe {
+        name: "queue",
+        field: "the queue URI the purchase service returned".into(),
+        url: origin,
+    };
+    let mut r = match probe_client(limit) {
+        Ok(http) => probe(&p, &http, clock, limit).await.result,
+        Err(e) => CheckResult::new(
+            G,
+            "queue",
+            Status::Fail,
+            format!("cannot build an HTTP client: {e}"),
+        ),
+    };
+    r.group = super::clawbacks::GROUP;
+    r.name = "queue reachable".into();
+    r
 }
 
 async fn probe(p: &Probe, http: &reqwest::Client, clock: &Clock, limit: Duration) -> Outcome {

@@ -265,7 +265,7 @@ pub async fn run(input: Input, tx: Option<UnboundedSender<CheckResult>>) -> Repo
     out.push_all(key::products(&st));
 
     let started = Instant::now();
-    let r = tokio::time::timeout(t.check, clawbacks::check(&clock, &mut st)).await;
+    let r = tokio::time::timeout(t.check, clawbacks::check(&clock, &t, &mut st)).await;
     group(&mut out, "clawbacks", r, t.check, started);
 
     let started = Instant::now();

@@ -171,6 +171,8 @@ pub struct PendingLine {
 pub struct Connection {
     pub base_description: String,
     pub client_id: String,
+    /// The profile's `sbx` (the case file names it).
+    pub sandbox_id: Option<String>,
     pub sandbox_public_key_pem: Option<String>,
     /// The embedded sandbox's demo customers, for the `d` picker.
     pub demo_customers: Vec<crate::sandbox::DemoCustomer>,

@@ -1030,6 +1030,7 @@ mod budget_tests {
         app.conn = ConnState::Ready(Connection {
             base_description: String::new(),
             client_id: String::new(),
+            sandbox_id: None,
             sandbox_public_key_pem: None,
             demo_customers: vec![],
             grantable: vec![],
@@ -1082,6 +1083,7 @@ mod debug_tests {
                 Action::Job(JobEvent::Connected(Connection {
                     base_description: "http://127.0.0.1:1".into(),
                     client_id: "c".into(),
+                    sandbox_id: None,
                     sandbox_public_key_pem: None,
                     demo_customers: vec![demo],
                     grantable: vec![],

@@ -31,6 +31,7 @@ fn subs_with_expiration(expiration: &str) -> App {
     app.update(Action::Job(JobEvent::Connected(Connection {
         base_description: "http://127.0.0.1:1/collections".into(),
         client_id: "1a2b3c4d-0000-4000-8000-000000000001".into(),
+        sandbox_id: None,
         sandbox_public_key_pem: None,
         demo_customers: vec![],
         grantable: vec![],

@@ -74,6 +74,7 @@ fn connect(app: &mut App) {
     app.update(Action::Job(JobEvent::Connected(Connection {
         base_description: "http://127.0.0.1:1/collections".into(),
         client_id: "1a2b3c4d-0000-4000-8000-000000000001".into(),
+        sandbox_id: None,
         sandbox_public_key_pem: None,
         demo_customers: vec![],
         grantable: vec![],
@@ -376,6 +377,7 @@ fn orders_load_once_per_key_list_detail_and_empty_states() {
             result: Err(Failure {
                 message: "ordersQuery: http 401 AuthenticationTokenInvalid: key expired".into(),
                 hint: Some("the service token or the key was rejected: an expired or revoked key needs a new one from the client app".into()),
+                correlation_ids: Vec::new(),
             }),
         }),
     );

@@ -28,6 +28,7 @@ fn sandbox_app() -> App {
     app.update(Action::Job(JobEvent::Connected(Connection {
         base_description: "http://127.0.0.1:1/collections".into(),
         client_id: "1d5773695a3b44928227393bfef1e13d".into(),
+        sandbox_id: None,
         sandbox_public_key_pem: Some(sandbox_key().public_pem.clone()),
         demo_customers: Vec::new(),
         grantable: Vec::new(),
@@ -82,6 +83,7 @@ fn grant_offers_the_catalogs_free_products_when_nothing_is_owned() {
     app.update(Action::Job(JobEvent::Connected(Connection {
         base_description: "http://127.0.0.1:1/collections".into(),
         client_id: "1a2b3c4d-0000-4000-8000-000000000001".into(),
+        sandbox_id: None,
         sandbox_public_key_pem: None,
         demo_customers: Vec::new(),
         grantable: vec![

@@ -22,6 +22,9 @@ use tui_input::backend::crossterm::EventHandler;
 pub struct Failure {
     pub message: String,
     pub hint: Option<String>,
+    /// The ids Microsoft support traces the failed call by (the case
+    /// file's "Failed calls"); empty for failures that were not a call.
+    pub correlation_ids: Vec<(String, String)>,
 }
 
 impl Failure {
@@ -29,6 +32,7 @@ impl Failure {
         Self {
             message: e.to_string(),
             hint: e.hint().map(String::from),
+            correlation_ids: crate::case::load::correlation_pairs(&e.correlation),
         }
     }
 
@@ -36,6 +40,7 @@ impl Failure {
         Self {
             message: message.into(),
             hint: None,
+            correlation_ids: Vec::new(),
         }
     }
 
@@ -118,6 +123,18 @@ impl<T> Load<T> {
                 why: failed.into(),
                 partial: None,
             },
+        }
+    }
+
+    /// This read as a failed call of the case, if it failed.
+    pub fn failed_call(&self, what: &str) -> Option<crate::case::FailedCall> {
+        match self {
+            Load::Failed(f) => Some(crate::case::FailedCall {
+                what: what.into(),
+                message: f.message.clone(),
+                correlation_ids: f.correlation_ids.clone(),
+            }),
+            _ => None,
         }
     }
 

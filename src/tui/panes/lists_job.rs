@@ -83,6 +83,7 @@ async fn receive_inner(
                     .map(|t| format!("; the {n} received show again at {t}"))
                     .unwrap_or_default()
             )),
+            correlation_ids: Vec::new(),
         });
     };
     // The peek's row said this event is the profile's; check the received

@@ -353,6 +353,26 @@ impl Panes {
             .load
             .to_part("queue not peeked yet (open 5)", "see 5");
         case.audit = self.timeline.audit_part();
+        // The failed reads, with the ids Microsoft support traces them by.
+        case.failed_calls = [
+            self.orders.load.failed_call("orders"),
+            self.subscriptions.load.failed_call("subscriptions"),
+            self.clawbacks.load.failed_call("clawback queue"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if let crate::case::Part::Failed { why, .. } = &case.entitlements {
+            // The listing keeps only its message (its ids are in it, if any).
+            case.failed_calls.insert(
+                0,
+                crate::case::FailedCall {
+                    what: "entitlements".into(),
+                    message: why.clone(),
+                    correlation_ids: Vec::new(),
+                },
+            );
+        }
         case
     }
 

@@ -185,7 +185,7 @@ impl TimelinePane {
                 .as_ref()
                 .map(|c| c.base_description.clone())
                 .unwrap_or_else(|| "not connected".into()),
-            sandbox_id: None,
+            sandbox_id: ctx.conn.as_ref().and_then(|c| c.sandbox_id.clone()),
             client_id: ctx.conn.as_ref().map(|c| c.client_id.clone()),
             sandbox_public_key_pem: ctx
                 .conn
