@@ -917,3 +917,86 @@ fn scrolling_is_kept_by_update_and_drawing_writes_nothing() {
     app.update(Action::Resize(80, 40));
     assert_eq!(app.panes.orders.cursor.page, page + 16);
 }
+
+/// The catalog's titles, as the titles job answers (`case::titles`).
+fn titles_event() -> PaneEvent {
+    use crate::tui::panes::entitlements::EntEvent;
+    PaneEvent::Entitlements(EntEvent::Titles(
+        [
+            ("9NSDCOIN0500", "500 Contoso Coins"),
+            ("9NSDGEMS0001", "Gem Pouch"),
+            ("9NSDSUB00001", "Contoso Plus Monthly"),
+            ("9NSDPASS0001", "Contoso Game Pass"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+    ))
+}
+
+fn asks_titles_of(fx: &[Effect], id: &str) -> bool {
+    use crate::tui::panes::entitlements::EntJob;
+    fx.iter().any(|e| {
+        matches!(e, Effect::Pane(PaneId::Entitlements, PaneJob::Entitlements(EntJob::Titles(ids)))
+            if ids.iter().any(|i| i == id))
+    })
+}
+
+/// Issue 16 point 5: names, not only ids — the Orders, Subscriptions and
+/// Clawbacks rows show each product's title beside its id; the ids only
+/// those lists show are looked up (once).
+#[test]
+fn product_titles_show_beside_ids_in_every_list() {
+    let mut app = case_app();
+    let fx = press(&mut app, KeyCode::Char('3'));
+    let load_id = match fx.as_slice() {
+        [Effect::Pane(PaneId::Orders, PaneJob::Orders(OrdersJob::Load { load_id, .. }))] => {
+            *load_id
+        }
+        other => panic!("{other:?}"),
+    };
+    let fx = job(
+        &mut app,
+        PaneId::Orders,
+        PaneEvent::Orders(OrdersEvent::Loaded {
+            load_id,
+            result: Ok(orders_fixture()),
+        }),
+    );
+    assert!(asks_titles_of(&fx, "9NSDGEMS0001"), "{fx:?}");
+    let fx = press(&mut app, KeyCode::Char('j'));
+    assert!(!asks_titles_of(&fx, "9NSDGEMS0001"), "asked once: {fx:?}");
+    job(&mut app, PaneId::Entitlements, titles_event());
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("9NSDGEMS0001 Gem Pouch"), "{text}");
+    assert!(text.contains("9NSDCOIN0500 500 Contoso Coins"), "{text}");
+    snap("orders_with_titles", &app);
+
+    let mut app = subs_loaded();
+    job(&mut app, PaneId::Entitlements, titles_event());
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("9NSDPASS0001 Contoso Game Pass"), "{text}");
+    // Where a title would push a column off screen, the id stays whole.
+    let text = render_text(&app, 80, 24);
+    assert!(text.contains("9NSDSUB00001 "), "{text}");
+    assert!(text.contains("canceled"), "{text}");
+    snap("subscriptions_with_titles", &app);
+
+    let mut app = claw_loaded("1a2b3c4d");
+    job(&mut app, PaneId::Entitlements, titles_event());
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("9NSDCOIN0500 500 Contoso Coins"), "{text}");
+    snap("clawbacks_with_titles", &app);
+}
+
+/// The Entitlements rows show the title beside the id too.
+#[test]
+fn entitlement_rows_show_product_titles() {
+    let mut app = crate::tui::snapshot_tests::entitlements_app(|_| {});
+    let before = render_text(&app, 200, 50);
+    assert!(!before.contains("Gem Pouch"), "{before}");
+    job(&mut app, PaneId::Entitlements, titles_event());
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("9NSDCOIN0500 500 Contoso Coins"), "{text}");
+    snap("entitlements_with_titles", &app);
+}

@@ -273,7 +273,11 @@ fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane,
     let specs: Vec<TableColumn> = cols
         .iter()
         .map(|c| {
-            let (min, max) = c.widths();
+            let (mut min, mut max) = c.widths();
+            if *c == Column::Product && !pane.titles.is_empty() {
+                max = max.max(crate::tui::panes::list::PRODUCT_WITH_TITLE);
+                min = min.max(crate::tui::panes::list::PRODUCT_ID_AND_MORE);
+            }
             TableColumn {
                 title: c.title(),
                 min,
@@ -290,6 +294,9 @@ fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane,
     let data = &pane.data;
     let visible = &pane.view.visible;
     let cell = |r: usize, c: usize| match (visible.get(r).and_then(|&i| data.row(i)), cols.get(c)) {
+        (Some(row), Some(Column::Product)) if !has_unknown(data, row) => {
+            crate::tui::panes::list::product_label(&pane.titles, data.sym(row.product))
+        }
         (Some(row), Some(col)) => display(data, row, *col, now),
         _ => std::borrow::Cow::Borrowed(""),
     };
