@@ -1000,3 +1000,56 @@ fn entitlement_rows_show_product_titles() {
     assert!(text.contains("9NSDCOIN0500 500 Contoso Coins"), "{text}");
     snap("entitlements_with_titles", &app);
 }
+
+/// Issue 16 point 7: with a filter that leaves pass content, the
+/// Entitlements table at 80 columns shows "satisfied by" (moved beside the
+/// product), and the detail names it in its first lines.
+#[test]
+fn satisfied_by_is_on_screen_at_80_columns_with_a_pass_filter() {
+    let mut app = crate::tui::snapshot_tests::entitlements_app(|_| {});
+    let before = render_text(&app, 80, 24);
+    assert!(before.contains("off screen: Satisfied by"), "{before}");
+    app.panes.entitlements.set_filter(crate::browse::Filter {
+        text: "PASSGM".into(),
+        ..Default::default()
+    });
+    app.update(Action::Resize(80, 24));
+    let text = render_text(&app, 80, 24);
+    let row = text
+        .lines()
+        .find(|l| l.contains("9NSDPASSGM01"))
+        .unwrap_or_default();
+    assert!(row.contains("9NSDPASS0001"), "{text}");
+    assert!(!text.contains("off screen: Satisfied by"), "{text}");
+    snap("entitlements_pass_filter", &app);
+    press(&mut app, KeyCode::Enter);
+    let text = render_text(&app, 80, 24);
+    let first: Vec<&str> = text.lines().take(10).collect();
+    assert!(
+        first
+            .iter()
+            .any(|l| l.contains("satisfied by") && l.contains("9NSDPASS0001")),
+        "{text}"
+    );
+    snap("entitlements_detail_satisfied_by", &app);
+}
+
+/// Issue 16 point 7: the path an export wrote is shown whole, wrapped,
+/// however long, for the Entitlements export and the case file.
+#[test]
+fn export_paths_are_shown_whole_at_80_columns() {
+    use crate::tui::panes::entitlements::EntEvent;
+    let path = "/home/agent-with-a-long-name/.local/share/storedesk/exports/entitlements-demo-alice-5d878c84-2026-11-23T10-00-00Z-incomplete-stopped-by-the-call-budget.csv";
+    let mut app = crate::tui::snapshot_tests::entitlements_app(|_| {});
+    job(
+        &mut app,
+        PaneId::Entitlements,
+        PaneEvent::Entitlements(EntEvent::Exported(Ok((path.into(), 9_300)))),
+    );
+    for (w, h) in SIZES {
+        let text = render_text(&app, w, h);
+        let joined: String = text.lines().map(str::trim_end).collect();
+        assert!(joined.contains(path), "{w}×{h}: {text}");
+    }
+    snap("export_path_whole", &app);
+}
