@@ -116,6 +116,16 @@ impl Rig {
         let mut ran = 0;
         while let Some(e) = effects.pop() {
             let Effect::Pane(id, job) = e else { continue };
+            // Product-title lookups (for the lists' product column) are the
+            // Entitlements pane's job, not these panes'.
+            if matches!(
+                job,
+                storedesk::tui::panes::PaneJob::Entitlements(
+                    storedesk::tui::panes::entitlements::EntJob::Titles(_)
+                )
+            ) {
+                continue;
+            }
             let ev = lists_job::run(Some(&self.client), &self.shared, &self.actor, job)
                 .await
                 .expect("a job of these panes");

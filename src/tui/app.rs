@@ -72,6 +72,10 @@ pub struct App {
     resolve_first: Option<i64>,
     /// Set whenever state changed, so the loop draws only then.
     pub dirty: bool,
+    /// Writes (and replays) sent whose answer has not come back yet.
+    pub in_flight: Vec<crate::tui::in_flight::InFlight>,
+    /// When the tick last asked for the pending list again.
+    pending_read_at: Option<DateTime<Utc>>,
 }
 
 impl App {
@@ -93,7 +97,20 @@ impl App {
             resolve_wanted: false,
             resolve_first: None,
             dirty: true,
+            in_flight: Vec::new(),
+            pending_read_at: None,
         }
+    }
+
+    /// The status line of the writes in flight, if any.
+    pub fn in_flight_line(&self) -> Option<String> {
+        crate::tui::in_flight::line(&self.in_flight, self.now)
+    }
+
+    /// Tick every second (not every 30 s): a write's elapsed time is on
+    /// screen, or a pending list is re-read for settlements elsewhere.
+    pub fn wants_fast_tick(&self) -> bool {
+        !self.in_flight.is_empty() || !self.pending.is_empty()
     }
 
     pub fn connection(&self) -> Option<&Connection> {
@@ -116,16 +133,42 @@ impl App {
                 self.now = now;
                 let conn = self.connection().cloned();
                 self.panes.on_tick(now, conn.as_ref());
-                vec![]
+                // Another storedesk (or a headless run) may settle a pending
+                // write: the badge and notice follow the journal.
+                if crate::tui::in_flight::reread_due(&self.pending, self.pending_read_at, now) {
+                    self.pending_read_at = Some(now);
+                    vec![Effect::ReadPending]
+                } else {
+                    vec![]
+                }
             }
             Action::Paste(text) => self.on_paste(text),
             Action::Mouse(m) => self.on_mouse(m),
             Action::Key(k) => self.on_key(k),
-            Action::Job(ev) => self.on_job(ev),
+            Action::Job(ev) => {
+                let which = crate::tui::in_flight::settles(&ev);
+                if let Some(which) = which {
+                    crate::tui::in_flight::settle(&mut self.in_flight, which, self.now);
+                }
+                let mut fx = self.on_job(ev);
+                // A pane's write that settled may have been left pending (or
+                // settled an older one): the badge follows the journal. A
+                // replay's job reads the list itself.
+                if matches!(which, Some(Some(_))) {
+                    fx.push(Effect::ReadPending);
+                }
+                fx
+            }
         };
         if !self.should_quit {
             effects.extend(self.sync_panes());
         }
+        let pending = self.pending.len();
+        self.in_flight.extend(
+            effects
+                .iter()
+                .filter_map(|e| crate::tui::in_flight::started(e, pending, self.now)),
+        );
         // The budget is per customer: a new collections key starts unknown.
         let customer = self
             .panes
@@ -176,7 +219,14 @@ impl App {
                 vec![]
             }
             JobEvent::Pending(Ok(lines)) => {
-                if !lines.is_empty() && self.pending.is_empty() {
+                // A write's own notice ("kept as pending write #12") already
+                // says it, better than the general one.
+                let named = self.last_error.as_deref().is_some_and(|e| {
+                    lines
+                        .iter()
+                        .any(|l| e.contains(&format!("pending write #{}", l.id)))
+                });
+                if !lines.is_empty() && self.pending.is_empty() && !named {
                     let by_hand = if lines.iter().any(|l| !l.replay_safe) {
                         "; :resolve settles by hand the ones replay must not resend"
                     } else {
@@ -184,6 +234,20 @@ impl App {
                     };
                     self.last_error = Some(format!(
                         "{} write(s) left pending without a definite answer: run :replay to send them again with their original keys{by_hand}",
+                        lines.len()
+                    ));
+                } else if let Some(ids) = self
+                    .last_error
+                    .as_deref()
+                    .and_then(|e| crate::tui::in_flight::stale_notice(e, &self.pending, &lines))
+                {
+                    // Settled by :replay, :resolve or another process: the
+                    // notice that it is pending is no longer true.
+                    let ids: Vec<String> = ids.iter().map(|i| format!("#{i}")).collect();
+                    self.last_error = None;
+                    self.toast = Some(format!(
+                        "pending write {} settled; {} still pending",
+                        ids.join(", "),
                         lines.len()
                     ));
                 }
@@ -231,15 +295,13 @@ impl App {
                 vec![]
             }
             JobEvent::Replayed(lines) => {
-                let n = lines.len();
-                let summary = lines.join(" · ");
-                if lines
-                    .iter()
-                    .any(|l| l.contains("pending") || l.contains("error"))
-                {
-                    self.last_error = Some(format!("replayed {n}: {summary}"));
+                let (report, settled) = replay_report(&lines);
+                if settled {
+                    self.last_error = None;
+                    self.toast = Some(report);
                 } else {
-                    self.toast = Some(format!("replayed {n}: {summary}"));
+                    self.toast = None;
+                    self.last_error = Some(report);
                 }
                 vec![]
             }
@@ -767,6 +829,35 @@ impl App {
             }
         }
     }
+}
+
+/// `:replay`'s report: what it did, counted, then each write's line; true
+/// when every write got a definite answer.
+fn replay_report(lines: &[String]) -> (String, bool) {
+    if lines.is_empty() {
+        return (
+            "replay sent nothing: no write was pending any more (settled elsewhere)".into(),
+            true,
+        );
+    }
+    let count = |pat: &str| lines.iter().filter(|l| l.contains(pat)).count();
+    let (done, refused) = (count(": done"), count(": refused"));
+    let settled_elsewhere = count("already settled elsewhere");
+    let open = lines.len() - done - refused - settled_elsewhere;
+    let mut parts = vec![format!("{done} done"), format!("{refused} refused")];
+    if settled_elsewhere > 0 {
+        parts.push(format!("{settled_elsewhere} already settled elsewhere"));
+    }
+    parts.push(format!("{open} still pending"));
+    (
+        format!(
+            "replay of {} write(s): {} — {}",
+            lines.len(),
+            parts.join(", "),
+            lines.join(" · ")
+        ),
+        open == 0,
+    )
 }
 
 /// What an open window is called in a notice.

@@ -8,6 +8,7 @@ pub mod action;
 pub mod app;
 pub mod crash;
 pub mod doctor;
+pub mod in_flight;
 pub mod jobs;
 pub mod keymap;
 pub mod panes;
@@ -151,6 +152,10 @@ async fn run_async(console: Console) -> anyhow::Result<()> {
         tokio::time::Instant::now() + Duration::from_secs(30),
         Duration::from_secs(30),
     );
+    // While a write is in flight or pending: its seconds, and re-reads of
+    // the pending list (`tui::in_flight`).
+    let mut second = tokio::time::interval(Duration::from_secs(1));
+    second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut first_frame = true;
     let mut frames = FrameStats::default();
     let mut last_draw: Option<Instant> = None;
@@ -200,6 +205,7 @@ async fn run_async(console: Console) -> anyhow::Result<()> {
             _ = sigterm.recv() => Action::Quit,
             _ = sighup.recv() => Action::Quit,
             _ = minute.tick() => Action::Tick(services.now()),
+            _ = second.tick(), if app.wants_fast_tick() => Action::Tick(services.now()),
             // Wake to draw what the last burst changed.
             _ = sleep_until(next_frame), if next_frame.is_some() => continue,
         };
@@ -296,6 +302,8 @@ fn to_action(ev: Event) -> Option<Action> {
 mod reliability_tests;
 #[cfg(test)]
 mod snapshot_tests;
+#[cfg(test)]
+mod snapshot_tests_flight;
 #[cfg(test)]
 mod snapshot_tests_lists;
 #[cfg(test)]

@@ -919,3 +919,139 @@ fn scrolling_is_kept_by_update_and_drawing_writes_nothing() {
     app.update(Action::Resize(80, 40));
     assert_eq!(app.panes.orders.cursor.page, page + 16);
 }
+
+/// The catalog's titles, as the titles job answers (`case::titles`).
+fn titles_event() -> PaneEvent {
+    use crate::tui::panes::entitlements::EntEvent;
+    PaneEvent::Entitlements(EntEvent::Titles(
+        [
+            ("9NSDCOIN0500", "500 Contoso Coins"),
+            ("9NSDGEMS0001", "Gem Pouch"),
+            ("9NSDSUB00001", "Contoso Plus Monthly"),
+            ("9NSDPASS0001", "Contoso Game Pass"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+    ))
+}
+
+fn asks_titles_of(fx: &[Effect], id: &str) -> bool {
+    use crate::tui::panes::entitlements::EntJob;
+    fx.iter().any(|e| {
+        matches!(e, Effect::Pane(PaneId::Entitlements, PaneJob::Entitlements(EntJob::Titles(ids)))
+            if ids.iter().any(|i| i == id))
+    })
+}
+
+/// Issue 16 point 5: names, not only ids — the Orders, Subscriptions and
+/// Clawbacks rows show each product's title beside its id; the ids only
+/// those lists show are looked up (once).
+#[test]
+fn product_titles_show_beside_ids_in_every_list() {
+    let mut app = case_app();
+    let fx = press(&mut app, KeyCode::Char('3'));
+    let load_id = match fx.as_slice() {
+        [Effect::Pane(PaneId::Orders, PaneJob::Orders(OrdersJob::Load { load_id, .. }))] => {
+            *load_id
+        }
+        other => panic!("{other:?}"),
+    };
+    let fx = job(
+        &mut app,
+        PaneId::Orders,
+        PaneEvent::Orders(OrdersEvent::Loaded {
+            load_id,
+            result: Ok(orders_fixture()),
+        }),
+    );
+    assert!(asks_titles_of(&fx, "9NSDGEMS0001"), "{fx:?}");
+    let fx = press(&mut app, KeyCode::Char('j'));
+    assert!(!asks_titles_of(&fx, "9NSDGEMS0001"), "asked once: {fx:?}");
+    job(&mut app, PaneId::Entitlements, titles_event());
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("9NSDGEMS0001 Gem Pouch"), "{text}");
+    assert!(text.contains("9NSDCOIN0500 500 Contoso Coins"), "{text}");
+    snap("orders_with_titles", &app);
+
+    let mut app = subs_loaded();
+    job(&mut app, PaneId::Entitlements, titles_event());
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("9NSDPASS0001 Contoso Game Pass"), "{text}");
+    // Where a title would push a column off screen, the id stays whole.
+    let text = render_text(&app, 80, 24);
+    assert!(text.contains("9NSDSUB00001 "), "{text}");
+    assert!(text.contains("canceled"), "{text}");
+    snap("subscriptions_with_titles", &app);
+
+    let mut app = claw_loaded("1a2b3c4d");
+    job(&mut app, PaneId::Entitlements, titles_event());
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("9NSDCOIN0500 500 Contoso Coins"), "{text}");
+    snap("clawbacks_with_titles", &app);
+}
+
+/// The Entitlements rows show the title beside the id too.
+#[test]
+fn entitlement_rows_show_product_titles() {
+    let mut app = crate::tui::snapshot_tests::entitlements_app(|_| {});
+    let before = render_text(&app, 200, 50);
+    assert!(!before.contains("Gem Pouch"), "{before}");
+    job(&mut app, PaneId::Entitlements, titles_event());
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("9NSDCOIN0500 500 Contoso Coins"), "{text}");
+    snap("entitlements_with_titles", &app);
+}
+
+/// Issue 16 point 7: with a filter that leaves pass content, the
+/// Entitlements table at 80 columns shows "satisfied by" (moved beside the
+/// product), and the detail names it in its first lines.
+#[test]
+fn satisfied_by_is_on_screen_at_80_columns_with_a_pass_filter() {
+    let mut app = crate::tui::snapshot_tests::entitlements_app(|_| {});
+    let before = render_text(&app, 80, 24);
+    assert!(before.contains("off screen: Satisfied by"), "{before}");
+    app.panes.entitlements.set_filter(crate::browse::Filter {
+        text: "PASSGM".into(),
+        ..Default::default()
+    });
+    app.update(Action::Resize(80, 24));
+    let text = render_text(&app, 80, 24);
+    let row = text
+        .lines()
+        .find(|l| l.contains("9NSDPASSGM01"))
+        .unwrap_or_default();
+    assert!(row.contains("9NSDPASS0001"), "{text}");
+    assert!(!text.contains("off screen: Satisfied by"), "{text}");
+    snap("entitlements_pass_filter", &app);
+    press(&mut app, KeyCode::Enter);
+    let text = render_text(&app, 80, 24);
+    let first: Vec<&str> = text.lines().take(10).collect();
+    assert!(
+        first
+            .iter()
+            .any(|l| l.contains("satisfied by") && l.contains("9NSDPASS0001")),
+        "{text}"
+    );
+    snap("entitlements_detail_satisfied_by", &app);
+}
+
+/// Issue 16 point 7: the path an export wrote is shown whole, wrapped,
+/// however long, for the Entitlements export and the case file.
+#[test]
+fn export_paths_are_shown_whole_at_80_columns() {
+    use crate::tui::panes::entitlements::EntEvent;
+    let path = "/home/agent-with-a-long-name/.local/share/storedesk/exports/entitlements-demo-alice-5d878c84-2026-11-23T10-00-00Z-incomplete-stopped-by-the-call-budget.csv";
+    let mut app = crate::tui::snapshot_tests::entitlements_app(|_| {});
+    job(
+        &mut app,
+        PaneId::Entitlements,
+        PaneEvent::Entitlements(EntEvent::Exported(Ok((path.into(), 9_300)))),
+    );
+    for (w, h) in SIZES {
+        let text = render_text(&app, w, h);
+        let joined: String = text.lines().map(str::trim_end).collect();
+        assert!(joined.contains(path), "{w}×{h}: {text}");
+    }
+    snap("export_path_whole", &app);
+}

@@ -138,6 +138,8 @@ pub struct ClawbacksPane {
     /// `:all-environments`: events of other environments are listed too
     /// (labelled, never acknowledged).
     pub all_environments: bool,
+    /// Product titles (`list::Titles`), for the product column.
+    pub titles: list::Titles,
 }
 
 impl Default for ClawbacksPane {
@@ -153,6 +155,7 @@ impl Default for ClawbacksPane {
             connected: false,
             now: DateTime::<Utc>::UNIX_EPOCH,
             all_environments: false,
+            titles: Default::default(),
         }
     }
 }
@@ -160,7 +163,7 @@ impl Default for ClawbacksPane {
 /// Column `c` of an event's row: what the table draws and the filter
 /// searches. An event of another environment says so where the next step
 /// would be: it is not the profile's to act on.
-fn cell_text<'a>(r: &'a ClawRow, c: usize, expected: &str) -> Cow<'a, str> {
+fn cell_text<'a>(r: &'a ClawRow, c: usize, expected: &str, titles: &list::Titles) -> Cow<'a, str> {
     if c == 2 && matches!(r.environment(expected), EnvMatch::Other(_)) {
         return Cow::Owned(environment_label(r, expected));
     }
@@ -185,7 +188,7 @@ fn cell_text<'a>(r: &'a ClawRow, c: usize, expected: &str) -> Cow<'a, str> {
                 .unwrap_or_else(|| "—".into()),
         ),
         2 => Cow::Borrowed(what_to_do(r.state()).0),
-        3 => Cow::Borrowed(e.data.product_id.as_str()),
+        3 => list::product_label(titles, &e.data.product_id),
         4 => {
             let m = match_text(&r.matches);
             Cow::Owned(m.strip_prefix("matches ").map(String::from).unwrap_or(m))
@@ -229,12 +232,13 @@ impl ClawbacksPane {
             .map(|p| p.environment.as_str())
             .unwrap_or("RETAIL");
         let all = self.all_environments;
+        let titles = &self.titles;
         self.shown.refilter_where(
             rows.len(),
             |i| all || !matches!(rows[i].environment(expected), EnvMatch::Other(_)),
             |i| {
                 (0..COLUMNS.len())
-                    .map(|c| cell_text(&rows[i], c, expected))
+                    .map(|c| cell_text(&rows[i], c, expected, titles))
                     .collect()
             },
             |i| keep.as_deref() == Some(rows[i].message_id.as_str()),
@@ -562,8 +566,9 @@ impl ClawbacksPane {
                 note,
             );
         }
+        let (columns, titles) = list::with_titles(COLUMNS, &self.titles, body.width);
         let spec = TableSpec {
-            columns: list::fitting(COLUMNS, body.width),
+            columns: &columns,
             len: self.shown.len(),
             selected: Some(self.cursor.selected),
             sort: None,
@@ -573,7 +578,7 @@ impl ClawbacksPane {
         let row_at = |i: usize| shown.item(i).and_then(|v| rows.get(v));
         let cell = |i: usize, c: usize| -> Cow<'_, str> {
             match row_at(i) {
-                Some(r) => cell_text(r, c, expected),
+                Some(r) => cell_text(r, c, expected, titles),
                 None => Cow::Borrowed(""),
             }
         };

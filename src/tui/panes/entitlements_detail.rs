@@ -319,8 +319,20 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, a
     };
     let mut left = fields(theme, &e, row, app.now);
     let title_text = pane.titles.get(&e.product_id.to_ascii_uppercase());
+    let mut at = 2;
     if let Some(t) = title_text {
-        left.insert(2, field(theme, "title", t.clone()));
+        left.insert(at, field(theme, "title", t.clone()));
+        at += 1;
+    }
+    // What a pass gives is the first question about content: in the first
+    // lines, where 80×24 shows it (the wire-order field stays below).
+    if !e.satisfied_by_product_ids.is_empty() {
+        let by: Vec<String> = e
+            .satisfied_by_product_ids
+            .iter()
+            .map(|id| crate::tui::panes::list::product_label(&pane.titles, id).into_owned())
+            .collect();
+        left.insert(at, field(theme, "satisfied by", by.join(", ")));
     }
     left.push(Line::default());
     left.extend(links(theme, pane, row));

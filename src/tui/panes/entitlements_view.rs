@@ -230,6 +230,31 @@ fn draw_editor(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane
     );
 }
 
+/// With a pass filter on (a Pass kind, or a filter that leaves rows a pass
+/// satisfies), "satisfied by" is what the agent is looking at: it moves next
+/// to the product, so 80 columns do not push it off screen.
+pub fn promote_satisfied_by(pane: &EntitlementsPane, mut cols: Vec<Column>) -> Vec<Column> {
+    let f = &pane.view.filter;
+    let passes = f.kinds.contains(&crate::store::model::ProductKind::Pass)
+        || !f.is_empty()
+            && pane
+                .view
+                .visible
+                .iter()
+                .filter_map(|&i| pane.data.row(i))
+                .any(|r| !pane.data.list(r.satisfied_by).is_empty());
+    if let (true, Some(at), Some(product)) = (
+        passes,
+        cols.iter().position(|c| *c == Column::SatisfiedBy),
+        cols.iter().position(|c| *c == Column::Product),
+    ) && at > product + 1
+    {
+        let c = cols.remove(at);
+        cols.insert(product + 1, c);
+    }
+    cols
+}
+
 fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
     let title = format!(" {} ", pane.title());
     let hints = " / filter · s/S sort · h/H hide/show · Enter detail · e export · y copy · r refresh · V validity · D dups ";
@@ -269,11 +294,21 @@ fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane,
         );
         return;
     }
-    let cols = pane.shown_columns();
+    let shown = pane.shown_columns();
+    let cols = promote_satisfied_by(pane, shown.clone());
+    let promoted = cols != shown;
     let specs: Vec<TableColumn> = cols
         .iter()
         .map(|c| {
-            let (min, max) = c.widths();
+            let (mut min, mut max) = c.widths();
+            if *c == Column::Product && !pane.titles.is_empty() {
+                max = max.max(crate::tui::panes::list::PRODUCT_WITH_TITLE);
+                min = min.max(crate::tui::panes::list::PRODUCT_ID_AND_MORE);
+            }
+            if *c == Column::SatisfiedBy && promoted {
+                // A whole pass id.
+                min = min.max(12);
+            }
             TableColumn {
                 title: c.title(),
                 min,
@@ -290,6 +325,9 @@ fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane,
     let data = &pane.data;
     let visible = &pane.view.visible;
     let cell = |r: usize, c: usize| match (visible.get(r).and_then(|&i| data.row(i)), cols.get(c)) {
+        (Some(row), Some(Column::Product)) if !has_unknown(data, row) => {
+            crate::tui::panes::list::product_label(&pane.titles, data.sym(row.product))
+        }
         (Some(row), Some(col)) => display(data, row, *col, now),
         _ => std::borrow::Cow::Borrowed(""),
     };

@@ -447,6 +447,50 @@ impl Cursor {
 /// The leading columns whose minimum widths fit in `width`. The table
 /// widget shrinks every column before it drops trailing ones; dropping
 /// first leaves the columns that stay their room.
+/// Product titles by upper-cased id (`case::titles`): the Entitlements
+/// pane looks them up, `Panes::sync` hands them to the other lists.
+pub type Titles = std::collections::BTreeMap<String, String>;
+
+/// `9NSDGAME0001 Contoso Quest`, or the id alone when no title is known:
+/// names, not only ids, wherever a product id is shown.
+pub fn product_label<'a>(titles: &Titles, id: &'a str) -> Cow<'a, str> {
+    match titles.get(&id.trim().to_ascii_uppercase()) {
+        Some(t) if !id.is_empty() => Cow::Owned(format!("{id} {t}")),
+        _ => Cow::Borrowed(id),
+    }
+}
+
+/// The columns that fit `width`, and the titles to show in them: the
+/// product column may grow for its titles (the table still sizes it to its
+/// content and the free width) and is kept wide enough for a whole id and
+/// "…". Where that would push another column off screen, the ids are shown
+/// alone (a cut id is worse than no title; Enter's detail has it).
+pub fn with_titles<'t>(
+    columns: &[TableColumn],
+    titles: &'t Titles,
+    width: u16,
+) -> (Vec<TableColumn>, &'t Titles) {
+    static NONE: Titles = Titles::new();
+    let base = fitting(columns, width);
+    let mut v = base.to_vec();
+    if titles.is_empty() {
+        return (v, titles);
+    }
+    for c in v.iter_mut().filter(|c| c.title == "product") {
+        c.max = c.max.max(PRODUCT_WITH_TITLE);
+        c.min = c.min.max(PRODUCT_ID_AND_MORE);
+    }
+    if fitting(&v, width).len() < base.len() {
+        return (base.to_vec(), &NONE);
+    }
+    (v, titles)
+}
+
+/// The widest a product column grows for its title.
+pub const PRODUCT_WITH_TITLE: u16 = 40;
+/// A 12-character Store id, a space and "…".
+pub const PRODUCT_ID_AND_MORE: u16 = 14;
+
 pub fn fitting(columns: &[TableColumn], width: u16) -> &[TableColumn] {
     let mut used = 0u32;
     let n = columns

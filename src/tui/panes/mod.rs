@@ -265,6 +265,10 @@ pub struct Panes {
     pub clawbacks: clawbacks::ClawbacksPane,
     pub timeline: timeline::TimelinePane,
     pub audit: audit::AuditPane,
+    /// Product ids whose titles the other lists asked for (once each).
+    titles_asked: std::collections::BTreeSet<String>,
+    /// The lists' generations when their ids were last looked at.
+    titles_gen: (u64, u64, u64),
 }
 
 impl Panes {
@@ -334,7 +338,71 @@ impl Panes {
                 None => out.effects.extend(self.orders.ensure_loaded().effects),
             }
         }
+        out.effects.extend(self.share_titles());
         out
+    }
+
+    /// Product titles are looked up by the Entitlements pane (one cache,
+    /// `case::titles`); the other lists show them too, and the ids only they
+    /// show are asked for once.
+    fn share_titles(&mut self) -> Option<Effect> {
+        let titles = &self.entitlements.titles;
+        for t in [
+            &mut self.orders.titles,
+            &mut self.subscriptions.titles,
+            &mut self.clawbacks.titles,
+        ] {
+            if t.len() != titles.len() {
+                t.clone_from(titles);
+            }
+        }
+        // Only when a list changed (a listing can be 10,000 rows).
+        let gen_now = (
+            self.orders.generation,
+            self.subscriptions.generation,
+            self.clawbacks.generation,
+        );
+        if std::mem::replace(&mut self.titles_gen, gen_now) == gen_now {
+            return None;
+        }
+        // The Entitlements pane asks for its own rows' ids.
+        let ent = &self.entitlements.data;
+        let listed: std::collections::BTreeSet<String> = (0..ent.len() as u32)
+            .filter_map(|i| ent.row(i))
+            .map(|r| ent.sym(r.product).to_ascii_uppercase())
+            .collect();
+        let mut ids: Vec<String> = self
+            .orders
+            .orders()
+            .iter()
+            .flat_map(|o| o.order_line_items.iter().map(|l| l.product_id.clone()))
+            .chain(
+                self.subscriptions
+                    .items()
+                    .iter()
+                    .map(|r| r.product_id.clone()),
+            )
+            .chain(
+                self.clawbacks
+                    .rows()
+                    .iter()
+                    .filter_map(|r| r.event.as_ref().ok())
+                    .map(|e| e.data.product_id.clone()),
+            )
+            .map(|id| id.trim().to_ascii_uppercase())
+            .filter(|id| !id.is_empty() && !titles.contains_key(id))
+            .filter(|id| !self.titles_asked.contains(id) && !listed.contains(id))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        if ids.is_empty() {
+            return None;
+        }
+        self.titles_asked.extend(ids.iter().cloned());
+        Some(Effect::Pane(
+            PaneId::Entitlements,
+            PaneJob::Entitlements(entitlements::EntJob::Titles(ids)),
+        ))
     }
 
     /// The customer's case as the panes hold it now.

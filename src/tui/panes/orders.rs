@@ -127,6 +127,8 @@ pub struct OrdersPane {
     /// `r` pressed once within a day of the last read: the next `r` reads.
     refresh_armed: bool,
     now: DateTime<Utc>,
+    /// Product titles (`list::Titles`), for the product column.
+    pub titles: list::Titles,
 }
 
 impl Default for OrdersPane {
@@ -140,6 +142,7 @@ impl Default for OrdersPane {
             generation: 0,
             refresh_armed: false,
             now: DateTime::<Utc>::UNIX_EPOCH,
+            titles: Default::default(),
         }
     }
 }
@@ -238,12 +241,13 @@ impl OrdersPane {
     fn refilter(&mut self, keep: Option<Row>) {
         let orders = self.load.data().map(Vec::as_slice).unwrap_or(&[]);
         let rows = &self.all_rows;
+        let titles = &self.titles;
         self.shown.refilter(
             rows.len(),
             |i| {
                 let r = rows[i];
                 let mut cells: Vec<Cow<'_, str>> = (0..COLUMNS.len())
-                    .map(|c| cell_text(orders, r, c))
+                    .map(|c| cell_text(orders, r, c, titles))
                     .collect();
                 // Not a column, but what a clawback names.
                 if let Some(line) = r.1.and_then(|l| orders.get(r.0)?.order_line_items.get(l)) {
@@ -402,8 +406,9 @@ impl OrdersPane {
             &facts,
             "Enter detail · / filter · y copy · r re-read (≤ once a day)",
         );
+        let (columns, titles) = list::with_titles(COLUMNS, &self.titles, body.width);
         let spec = TableSpec {
-            columns: list::fitting(COLUMNS, body.width),
+            columns: &columns,
             len: self.shown.len(),
             selected: Some(self.cursor.selected),
             sort: None,
@@ -413,7 +418,7 @@ impl OrdersPane {
         let row_at = |r: usize| shown.item(r).and_then(|i| rows.get(i));
         let cell = |r: usize, c: usize| -> Cow<'_, str> {
             match row_at(r) {
-                Some(&row) => cell_text(orders, row, c),
+                Some(&row) => cell_text(orders, row, c, titles),
                 None => Cow::Borrowed(""),
             }
         };
@@ -514,7 +519,7 @@ impl OrdersPane {
 
 /// Column `c` of table row `row` (an order and maybe one of its lines):
 /// what the table draws and the filter searches.
-fn cell_text(orders: &[Order], row: Row, c: usize) -> Cow<'_, str> {
+fn cell_text<'a>(orders: &'a [Order], row: Row, c: usize, titles: &list::Titles) -> Cow<'a, str> {
     let (o, l) = row;
     let Some(o) = orders.get(o) else {
         return Cow::Borrowed("");
@@ -528,7 +533,7 @@ fn cell_text(orders: &[Order], row: Row, c: usize) -> Cow<'_, str> {
             None => String::new(),
         }),
         (3, None) => Cow::Borrowed("(no line items)"),
-        (3, Some(l)) => Cow::Borrowed(l.product_id.as_str()),
+        (3, Some(l)) => list::product_label(titles, &l.product_id),
         (4, Some(l)) => Cow::Borrowed(l.sku_id.as_str()),
         (5, Some(l)) => Cow::Owned(l.quantity.to_string()),
         (6, Some(l)) => Cow::Owned(state_text(l)),

@@ -147,6 +147,8 @@ pub struct SubscriptionsPane {
     pub writing: bool,
     pub generation: u64,
     now: DateTime<Utc>,
+    /// Product titles (`list::Titles`), for the product column.
+    pub titles: list::Titles,
 }
 
 impl Default for SubscriptionsPane {
@@ -161,15 +163,21 @@ impl Default for SubscriptionsPane {
             writing: false,
             generation: 0,
             now: DateTime::<Utc>::UNIX_EPOCH,
+            titles: Default::default(),
         }
     }
 }
 
 /// Column `c` of a subscription's row: what the table draws and the filter
 /// searches.
-fn cell_text(r: &Recurrence, c: usize, now: DateTime<Utc>) -> Cow<'_, str> {
+fn cell_text<'a>(
+    r: &'a Recurrence,
+    c: usize,
+    now: DateTime<Utc>,
+    titles: &list::Titles,
+) -> Cow<'a, str> {
     match c {
-        0 => Cow::Borrowed(r.product_id.as_str()),
+        0 => list::product_label(titles, &r.product_id),
         1 => Cow::Owned(state_cell(r, now)),
         2 => Cow::Owned(list::rel(r.expiration_time.as_ref().map(|t| t.0), now)),
         3 => Cow::Owned(list::rel(
@@ -207,11 +215,12 @@ impl SubscriptionsPane {
     fn refilter(&mut self, keep: Option<String>) {
         let now = self.now;
         let items = self.load.data().map(Vec::as_slice).unwrap_or(&[]);
+        let titles = &self.titles;
         self.shown.refilter(
             items.len(),
             |i| {
                 (0..COLUMNS.len())
-                    .map(|c| cell_text(&items[i], c, now))
+                    .map(|c| cell_text(&items[i], c, now, titles))
                     .collect()
             },
             |i| keep.as_deref() == Some(items[i].id.as_str()),
@@ -571,8 +580,9 @@ impl SubscriptionsPane {
                 warn,
             );
         }
+        let (columns, titles) = list::with_titles(COLUMNS, &self.titles, body.width);
         let spec = TableSpec {
-            columns: list::fitting(COLUMNS, body.width),
+            columns: &columns,
             len: self.shown.len(),
             selected: Some(self.cursor.selected),
             sort: None,
@@ -582,7 +592,7 @@ impl SubscriptionsPane {
         let row_item = |row: usize| shown.item(row).and_then(|i| items.get(i));
         let cell = |row: usize, c: usize| -> Cow<'_, str> {
             match row_item(row) {
-                Some(r) => cell_text(r, c, now),
+                Some(r) => cell_text(r, c, now, titles),
                 None => Cow::Borrowed(""),
             }
         };

@@ -12,7 +12,10 @@ use ratatui::widgets::{Paragraph, Wrap};
 const MAX_MESSAGE_ROWS: u16 = 3;
 
 fn message(app: &App, theme: &Theme) -> Option<Span<'static>> {
-    if let Some(e) = &app.last_error {
+    // A write in flight is the one thing an agent must not miss.
+    if let Some(l) = app.in_flight_line() {
+        Some(Span::styled(l, theme.warn()))
+    } else if let Some(e) = &app.last_error {
         Some(Span::styled(format!("✗ {e}"), theme.error_text()))
     } else {
         app.toast.as_ref().map(|t| Span::raw(format!("✓ {t}")))
