@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub mod secret_command;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(
@@ -41,8 +43,11 @@ pub enum SecretError {
     Missing { profile: String },
     #[error("environment variable {var} (the client secret of profile {profile:?}) is not set")]
     EnvUnset { var: String, profile: String },
-    #[error("secret_command of profile {profile:?} failed: {message}")]
-    Command { profile: String, message: String },
+    #[error("secret_command of profile {profile:?}: {source}")]
+    Command {
+        profile: String,
+        source: secret_command::CommandError,
+    },
 }
 
 /// Which world a profile talks to; drives the badge colour and write rules.
@@ -455,40 +460,17 @@ fn default_operator() -> String {
         .unwrap_or_else(|_| "operator".into())
 }
 
-/// Run a secret command (`sh -c`): its trimmed stdout, or why not (never
-/// its output in the message).
+/// Run a secret command (`sh -c`, at most [`secret_command::TIMEOUT`]): its
+/// trimmed stdout, or why not (never its output in the message).
 pub fn run_command_secret(cmd: &str) -> Result<Secret, String> {
-    run_secret_command("", cmd).map_err(|e| match e {
-        SecretError::Command { message, .. } => message,
-        other => other.to_string(),
-    })
+    secret_command::run(cmd, secret_command::TIMEOUT).map_err(|e| e.to_string())
 }
 
 fn run_secret_command(profile: &str, cmd: &str) -> Result<Secret, SecretError> {
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| SecretError::Command {
-            profile: profile.into(),
-            message: e.to_string(),
-        })?;
-    if !out.status.success() {
-        // The command's stderr may echo the secret; report only the status.
-        return Err(SecretError::Command {
-            profile: profile.into(),
-            message: format!("exited with {}", out.status),
-        });
-    }
-    let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if s.is_empty() {
-        return Err(SecretError::Command {
-            profile: profile.into(),
-            message: "printed nothing".into(),
-        });
-    }
-    Ok(Secret::new(s))
+    secret_command::run(cmd, secret_command::TIMEOUT).map_err(|source| SecretError::Command {
+        profile: profile.into(),
+        source,
+    })
 }
 
 /// The config as loaded: the active profile and the names of all of them.

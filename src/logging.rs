@@ -24,6 +24,9 @@ pub fn init(paths: &Paths, level: &str) -> Result<WorkerGuard, LogError> {
         path: dir.clone(),
         source,
     })?;
+    // The log names customers (fingerprints) and write summaries: owner only.
+    let file = dir.join("storedesk.log");
+    crate::paths::ensure_private(&file).map_err(|source| LogError::Dir { path: file, source })?;
     let appender = tracing_appender::rolling::never(&dir, "storedesk.log");
     // The default queue pre-allocates 128k lines (a 4 MB map and ~2 ms at
     // start); a console logs far less than that between flushes.

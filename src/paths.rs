@@ -105,6 +105,28 @@ fn ensure_writable_dir(dir: &Path) -> Result<(), PathsError> {
     Ok(())
 }
 
+/// Make `path` a file only its owner can read (0600 on Unix), creating it
+/// empty if missing, before a library opens it by name (the journal's
+/// SQLite file — its WAL inherits the mode — and the log).
+pub fn ensure_private(path: &std::path::Path) -> std::io::Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        o.mode(0o600);
+    }
+    let f = o.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // An older file made before this rule keeps no wider mode.
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    drop(f);
+    Ok(())
+}
+
 /// Write a file only its owner can read (0600 on Unix): exports and case
 /// files name a customer.
 pub fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {

@@ -318,6 +318,30 @@ fn a_session_leaks_no_secret_or_key_into_the_log() {
         !String::from_utf8_lossy(&db).contains(secret),
         "the client secret reached the journal"
     );
+    // Every other file the session wrote (the sandbox's own state holds
+    // the secret by design); the screen as last drawn too.
+    let mut stack = vec![data.clone()];
+    let mut swept = 0;
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if p != data.join("sandbox") {
+                    stack.push(p);
+                }
+                continue;
+            }
+            swept += 1;
+            let bytes = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+            assert!(
+                !bytes.contains(secret),
+                "the client secret in {}",
+                p.display()
+            );
+        }
+    }
+    assert!(swept >= 2, "swept {swept} files");
+    assert!(!s.screen().contains(secret), "the client secret on screen");
 }
 
 /// The real console on the embedded sandbox lists the whale completely:

@@ -352,3 +352,93 @@ async fn grant_quantity_is_bounded_and_never_overflows() {
     let (s, _) = grant(1_000_001, "33333333-3333-4333-8333-333333333333").await;
     assert_eq!(s, 400);
 }
+
+fn options(dir: &std::path::Path) -> SandboxOptions {
+    SandboxOptions {
+        data_dir: dir.to_path_buf(),
+        port: 0,
+        clock: Clock::fixed(
+            chrono::DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
+                .unwrap()
+                .to_utc(),
+        ),
+        faults: vec![],
+    }
+}
+
+/// Point 4: one sandbox state, one writer. A second sandbox on the same
+/// data dir (in this process or another) is refused, naming the first; it
+/// starts once the first is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sandbox_on_one_data_dir_is_refused() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    // Where `storedesk --data-dir D` keeps its sandbox state.
+    let state = dir.path().join("sandbox");
+    let first = sandbox::start(options(&state)).await.unwrap();
+    let e = match sandbox::start(options(&state)).await {
+        Ok(_) => panic!("two sandboxes on one data dir"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("in use by another storedesk"), "{e}");
+    assert!(e.contains(first.base_url()), "names the first: {e}");
+    assert!(e.contains("--data-dir"), "{e}");
+    // Another process: the real binary, headless (embedded sandbox) and
+    // `storedesk sandbox`.
+    let bin = env!("CARGO_BIN_EXE_storedesk");
+    let key = first.info.customers[0].collections_key.clone();
+    for args in [&["sandbox"][..], &["entitlements", "--key", &key][..]] {
+        let mut child = std::process::Command::new(bin)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Bounded: a sandbox that was not refused would serve for ever.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if child.try_wait().unwrap().is_none() {
+            let _ = child.kill();
+        }
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: panicked: {err}");
+        assert!(
+            err.contains("in use by another storedesk"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{args:?}: {err}"
+        );
+    }
+    first.shutdown().await;
+    let again = sandbox::start(options(&state)).await;
+    assert!(again.is_ok(), "{:?}", again.err().map(|e| e.to_string()));
+}
+
+/// Point 4: a torn state file at start names the file and the way out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_torn_state_file_is_named_with_the_reset_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox::start(options(dir.path())).await.unwrap();
+    sb.shutdown().await;
+    std::fs::create_dir_all(dir.path().join("state")).unwrap();
+    std::fs::write(
+        dir.path().join("state/queue.json"),
+        b"{\"messages\": [{\"id",
+    )
+    .unwrap();
+    let e = match sandbox::start(options(dir.path())).await {
+        Ok(_) => panic!("a torn queue.json was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("queue.json"), "{e}");
+    assert!(e.contains("storedesk sandbox reset"), "{e}");
+}

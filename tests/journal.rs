@@ -611,3 +611,30 @@ fn leases_without_locks_are_renewed_and_survive_clock_jumps() {
     assert_eq!(watcher.claim(id).unwrap(), Claim::Claimed);
     assert_ne!(watcher.owner_id(), gone);
 }
+
+/// Issue 20 point 7: the journal (and its WAL) and a kept answer are
+/// readable by their owner only, whatever the umask.
+#[cfg(unix)]
+#[test]
+fn the_journal_and_kept_answers_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = db(dir.path());
+    let j = Journal::open(&path).unwrap();
+    let req = WriteRequest::consume(KEY, "P", Some(1), None);
+    j.record(&req, &actor()).unwrap();
+    let kept = storedesk::journal::kept::keep(&path, 1, &req, "answer", "", "2026-11-23T10:00:00Z")
+        .unwrap();
+    let mut seen = 0;
+    for f in [
+        path.clone(),
+        PathBuf::from(format!("{}-wal", path.display())),
+        kept,
+    ] {
+        if let Ok(m) = std::fs::metadata(&f) {
+            seen += 1;
+            assert_eq!(m.permissions().mode() & 0o777, 0o600, "{}", f.display());
+        }
+    }
+    assert!(seen >= 2, "journal files not found");
+}

@@ -45,7 +45,7 @@ pub async fn load_case(
         Ok(c) => c,
         Err(e) => {
             eprintln!("storedesk: {e}");
-            return Err(ExitCode::from(1));
+            return Err(e.exit_code());
         }
     };
     let p = &ctx.config.profile;

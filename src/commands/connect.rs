@@ -20,6 +20,18 @@ pub enum ConnectError {
     Client(#[from] StoreError),
 }
 
+impl ConnectError {
+    /// A missing, empty or failing secret source or an incomplete profile
+    /// is a configuration error (exit 2, like a bad config file); the rest
+    /// failed at run time (exit 1).
+    pub fn exit_code(&self) -> std::process::ExitCode {
+        match self {
+            ConnectError::Secret(_) | ConnectError::Profile(_) => std::process::ExitCode::from(2),
+            ConnectError::Sandbox(_) | ConnectError::Client(_) => std::process::ExitCode::from(1),
+        }
+    }
+}
+
 /// The product ids a v9 listing asks for, and where they come from: the
 /// profile's `product_ids`, or — on the embedded sandbox, when the profile
 /// lists none — the sandbox's catalog (as a publisher's profile lists its

@@ -203,7 +203,7 @@ async fn fetch_all(ctx: &Context, key: &str) -> Result<Listing, ExitCode> {
         Ok(c) => c,
         Err(e) => {
             eprintln!("storedesk: {e}");
-            return Err(ExitCode::from(1));
+            return Err(e.exit_code());
         }
     };
     let (product_ids, source) = super::connect::product_ids(ctx, sandbox.as_ref());

@@ -408,7 +408,7 @@ where
     rt.block_on(async {
         let (client, _sandbox) = connect::connect_headless(ctx).await.map_err(|e| {
             eprintln!("storedesk: {e}");
-            ExitCode::from(1)
+            e.exit_code()
         })?;
         let cancel = tokio_util::sync::CancellationToken::new();
         let stop = cancel.clone();

@@ -179,84 +179,43 @@ pub(super) async fn check(
     out
 }
 
-/// Run `secret_command` with a time limit; the result says how it went
-/// (exit status, time, whether it printed something), never what it printed.
+/// Run `secret_command` with a time limit (the one runner,
+/// `config::secret_command`); the result says how it went (exit status,
+/// time, whether it printed something), never what it printed.
 async fn secret_command(cmd: &str, t: &Timeouts) -> (CheckResult, Option<Secret>) {
     let started = Instant::now();
-    let limit = t.secret_command.as_secs();
-    let child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(cmd)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn();
-    let child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            return (
-                CheckResult::new(
-                    G,
-                    "secret",
-                    Status::Fail,
-                    format!("secret_command could not start: {e}"),
-                )
-                .fix("Check that secret_command names a program on PATH (it runs under sh -c)."),
-                None,
-            );
-        }
-    };
-    match tokio::time::timeout(t.secret_command, child.wait_with_output()).await {
-        Err(_) => (
+    let limit = t.secret_command;
+    let owned = cmd.to_string();
+    let ran =
+        tokio::task::spawn_blocking(move || crate::config::secret_command::run(&owned, limit))
+            .await;
+    match ran {
+        Ok(Ok(secret)) => (
+            CheckResult::new(
+                G,
+                "secret",
+                Status::Pass,
+                format!(
+                    "secret_command exited 0 in {} ms and printed a value",
+                    ms(started)
+                ),
+            ),
+            Some(secret),
+        ),
+        Ok(Err(e)) => (
             CheckResult::new(
                 G,
                 "secret",
                 Status::Fail,
-                format!("secret_command did not finish within {limit} s (stopped)"),
+                format!("secret_command: {e} (after {} ms)", ms(started)),
             )
-            .fix("The command waits for something — a passphrase prompt, a locked keyring, the network: make it non-interactive (unlock the store first) so it prints the secret at once."),
+            .fix(e.fix()),
             None,
         ),
-        Ok(Err(e)) => (
-            CheckResult::new(G, "secret", Status::Fail, format!("secret_command failed: {e}"))
+        Err(e) => (
+            CheckResult::new(G, "secret", Status::Fail, format!("secret_command: {e}"))
                 .fix("Run the secret_command by hand to see why it fails."),
             None,
         ),
-        Ok(Ok(out)) if !out.status.success() => (
-            CheckResult::new(
-                G,
-                "secret",
-                Status::Fail,
-                format!("secret_command exited with {} after {} ms", out.status, ms(started)),
-            )
-            .fix("Run the secret_command by hand: it must exit 0 and print only the secret."),
-            None,
-        ),
-        Ok(Ok(out)) => {
-            let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            if s.is_empty() {
-                (
-                    CheckResult::new(
-                        G,
-                        "secret",
-                        Status::Fail,
-                        "secret_command exited 0 but printed nothing",
-                    )
-                    .fix("The command must print the secret on standard output (check the entry it reads exists)."),
-                    None,
-                )
-            } else {
-                (
-                    CheckResult::new(
-                        G,
-                        "secret",
-                        Status::Pass,
-                        format!("secret_command exited 0 in {} ms and printed a value", ms(started)),
-                    ),
-                    Some(Secret::new(s)),
-                )
-            }
-        }
     }
 }

@@ -182,6 +182,12 @@ impl Journal {
             })?;
         }
         check_not_vanished(path)?;
+        // Customers, summaries and sealed keys: owner only (WAL and SHM
+        // files take the database file's mode).
+        // Best effort: where it cannot be done, SQLite's own open says why.
+        if !path.as_os_str().is_empty() && path != Path::new(":memory:") {
+            let _ = crate::paths::ensure_private(path);
+        }
         let conn = Connection::open(path)?;
         // Another process may be migrating or writing: wait, don't fail.
         conn.busy_timeout(Duration::from_secs(10))?;

@@ -57,7 +57,14 @@ pub fn keep(
         req.kind.as_str(),
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     ));
-    let mut f = std::fs::File::create_new(&path)?;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        o.mode(0o600);
+    }
+    let mut f = o.open(&path)?;
     f.write_all(
         serde_json::to_string_pretty(&kept)
             .unwrap_or_default()

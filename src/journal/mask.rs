@@ -93,7 +93,56 @@ fn mask_str(s: &str, customer_key: &str, key_shown: &str) -> String {
     if looks_like_jwt(s) {
         return MASK.into();
     }
+    // Nothing else is changed: a stored body is sent again on replay.
     s.to_string()
+}
+
+/// A request or answer model for `Debug`: every secret-named field and
+/// every field that names a customer (their keys) masked, credentials in
+/// other strings too. Request types print through this, never derive it.
+pub fn for_debug(v: &Value) -> Value {
+    match v {
+        Value::String(s) if looks_like_jwt(s) => Value::String(MASK.into()),
+        // A SAS URL's signature, an MSA token inside a longer string.
+        Value::String(s) => Value::String(crate::store::error::mask_credentials(s, None)),
+        Value::Array(items) => Value::Array(items.iter().map(for_debug).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let masked = match v {
+                        Value::String(_) if is_secret_field(k) || is_key_field(k) => {
+                            Value::String(MASK.into())
+                        }
+                        _ => for_debug(v),
+                    };
+                    (k.clone(), masked)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Fields that carry a customer's key or a ticket in the Store's models.
+fn is_key_field(name: &str) -> bool {
+    let n = name.to_ascii_lowercase().replace('_', "");
+    matches!(
+        n.as_str(),
+        "key" | "b2bkey" | "identityvalue" | "serviceticket" | "receipt"
+    )
+}
+
+/// `impl Debug` for serializable models through [`for_debug`].
+#[macro_export]
+macro_rules! masked_debug {
+    ($($t:ty),* $(,)?) => {$(
+        impl ::std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                let v = ::serde_json::to_value(self).unwrap_or(::serde_json::Value::Null);
+                write!(f, "{} {}", stringify!($t), $crate::journal::mask::for_debug(&v))
+            }
+        }
+    )*};
 }
 
 fn is_secret_field(name: &str) -> bool {
@@ -117,6 +166,87 @@ mod tests {
     use serde_json::json;
 
     const KEY: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyMSJ9.c2lnbmF0dXJlLWJ5dGVz";
+
+    #[test]
+    fn request_models_never_debug_a_key_a_ticket_or_the_secret() {
+        use crate::store::model::*;
+        let b = Beneficiary {
+            identity_type: "b2b".into(),
+            identity_value: "canary-key-1".into(),
+            local_ticket_reference: None,
+        };
+        let shown = [
+            format!(
+                "{:?}",
+                TokenRequest {
+                    client_secret: "canary-secret".into(),
+                    ..Default::default()
+                }
+            ),
+            format!(
+                "{:?}",
+                RenewRequest {
+                    service_ticket: "canary-ticket".into(),
+                    key: "canary-key-2".into()
+                }
+            ),
+            format!(
+                "{:?}",
+                ConsumeRequest {
+                    beneficiary: b.clone(),
+                    ..Default::default()
+                }
+            ),
+            format!(
+                "{:?}",
+                PublisherQueryRequest {
+                    beneficiaries: vec![b],
+                    ..Default::default()
+                }
+            ),
+            format!(
+                "{:?}",
+                OrdersQueryRequest {
+                    b2b_key: "canary-key-3".into(),
+                    ..Default::default()
+                }
+            ),
+            format!(
+                "{:?}",
+                RecurrencesQueryRequest {
+                    b2b_key: "canary-key-4".into(),
+                    ..Default::default()
+                }
+            ),
+            format!(
+                "{:?}",
+                GrantRequest {
+                    b2b_key: "canary-key-5".into(),
+                    ..Default::default()
+                }
+            ),
+            format!(
+                "{:?}",
+                RenewResponse {
+                    key: "canary-key-6".into()
+                }
+            ),
+        ];
+        for s in &shown {
+            assert!(!s.contains("canary"), "{s}");
+            assert!(s.contains("***"), "{s}");
+        }
+        assert!(shown[0].starts_with("TokenRequest {"), "{}", shown[0]);
+    }
+
+    #[test]
+    fn debug_loses_sas_signatures_and_msa_tokens() {
+        let msa = format!("EwB{}", "AAbbCCddEEff1234567890+/".repeat(6));
+        let body = json!({"uri": "https://q/clawback?sv=1&sig=Zm9vYmFy%3D&se=2", "note": format!("t={msa}")});
+        let text = for_debug(&body).to_string();
+        assert!(!text.contains("Zm9vYmFy"), "{text}");
+        assert!(!text.contains(&msa[..20]), "{text}");
+    }
 
     #[test]
     fn fingerprint_is_8_hex() {

@@ -36,6 +36,7 @@ mod catalog;
 mod collections;
 mod control;
 mod guard;
+mod lock;
 pub use guard::SECRET_HEADER as CONTROL_SECRET_HEADER;
 mod http;
 mod purchase;
@@ -88,6 +89,10 @@ pub enum SandboxError {
     Seed(String),
     #[error("sandbox state: {0}")]
     State(String),
+    #[error(
+        "the sandbox state in {dir} is in use by another storedesk ({holder}): two writers would lose each other's changes; close that one, or start this one with another --data-dir"
+    )]
+    Busy { dir: PathBuf, holder: String },
 }
 
 impl SandboxError {
@@ -185,6 +190,8 @@ pub struct Sandbox {
     pub info: SandboxInfo,
     app: Arc<App>,
     server: server::ServerHandle,
+    /// Held while this sandbox runs: one writer per sandbox state.
+    _lock: std::fs::File,
 }
 
 impl Sandbox {
@@ -417,6 +424,7 @@ impl World {
 /// is loaded, not generated, and the whale is built in memory.
 pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
     std::fs::create_dir_all(&opts.data_dir).map_err(|e| SandboxError::io(&opts.data_dir, e))?;
+    let mut lock = lock::acquire(&opts.data_dir)?;
     let signer = signing::Signer::load_or_create(&opts.data_dir)?;
     let store = state::Store::new(&opts.data_dir);
     let seeded_at = store.seeded_at(opts.clock.now())?;
@@ -462,6 +470,7 @@ pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
         .fallback(http::dispatch)
         .with_state(app.clone());
     let server = server::serve(listener, router);
+    lock::say_holder(&mut lock, &base_url);
     tracing::info!(%base_url, "sandbox listening");
     Ok(Sandbox {
         info: SandboxInfo {
@@ -475,6 +484,7 @@ pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
         },
         app,
         server,
+        _lock: lock,
     })
 }
 

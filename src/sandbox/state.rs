@@ -191,7 +191,7 @@ impl Store {
             match std::fs::read(&path) {
                 Ok(bytes) => {
                     world.customers[i] = serde_json::from_slice(&bytes)
-                        .map_err(|e| SandboxError::State(format!("{}: {e}", path.display())))?;
+                        .map_err(|e| SandboxError::State(format!("{}: {e} (torn or edited; `storedesk sandbox reset` starts the sandbox over from its seed)", path.display())))?;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(SandboxError::io(&path, e)),
@@ -201,7 +201,7 @@ impl Store {
         match std::fs::read(&qpath) {
             Ok(bytes) => {
                 world.queue = serde_json::from_slice(&bytes)
-                    .map_err(|e| SandboxError::State(format!("{}: {e}", qpath.display())))?;
+                    .map_err(|e| SandboxError::State(format!("{}: {e} (torn or edited; `storedesk sandbox reset` starts the sandbox over from its seed)", qpath.display())))?;
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(SandboxError::io(&qpath, e)),
@@ -234,10 +234,14 @@ impl Store {
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(), SandboxError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| SandboxError::io(dir, e))?;
+    // Unique per save: two threads saving the same file must not share
+    // (and tear) one temp file.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+        ".{}.tmp-{}-{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
-        std::process::id()
+        std::process::id(),
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);

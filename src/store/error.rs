@@ -385,13 +385,46 @@ impl ErrorBody {
 }
 
 /// Remove anything that could be a credential from text that came off the
-/// wire: the client secret verbatim and every JWT-shaped run (three dotted
-/// base64url segments), which is replaced by its fingerprint.
+/// wire (see [`mask_credentials`]), then cap its length. Masking comes
+/// first: a cut must never leave the front half of a secret behind.
 pub fn redact(text: &str, secret: Option<&str>) -> String {
-    let mut out = String::with_capacity(text.len().min(4096));
+    let mut out = mask_credentials(text, secret);
+    // Cap what a hostile server can put on an agent's screen.
+    if out.len() > 500 {
+        let mut cut = 500;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
+}
+
+/// `text` with every credential it may hold masked: the client secret
+/// verbatim and URL-encoded (`***`), a SAS signature's `sig=` value
+/// (`sig=***`), and every JWT-shaped run (three dotted base64url segments)
+/// or MSA token (a long opaque base64 run, `EwA…`), which becomes its
+/// fingerprint.
+pub fn mask_credentials(text: &str, secret: Option<&str>) -> String {
+    let mut text = text.to_string();
+    if let Some(s) = secret.filter(|s| s.len() >= 4) {
+        text = text.replace(s, "***");
+        let form: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+        let pct = form.replace('+', "%20");
+        for enc in [form, pct] {
+            if enc != s {
+                text = text.replace(&enc, "***");
+                // Percent escapes may come back in lower case.
+                text = text.replace(&enc.to_ascii_lowercase(), "***");
+            }
+        }
+    }
+    let text = mask_sas_sig(&text);
+    let mut out = String::with_capacity(text.len());
     let is_tok =
         |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=' | '+' | '/');
-    let mut rest = text;
+    let mut rest = text.as_str();
     while let Some(start) = rest.find(is_tok) {
         out.push_str(&rest[..start]);
         let tail = &rest[start..];
@@ -400,7 +433,7 @@ pub fn redact(text: &str, secret: Option<&str>) -> String {
         let looks_jwt = word.len() >= 40
             && word.split('.').count() >= 3
             && word.split('.').take(2).all(|seg| seg.len() >= 8);
-        if looks_jwt {
+        if looks_jwt || looks_like_msa_token(word) {
             out.push_str(&format!(
                 "<token {}>",
                 crate::store::keyinfo::fingerprint(word)
@@ -411,18 +444,44 @@ pub fn redact(text: &str, secret: Option<&str>) -> String {
         rest = &tail[end..];
     }
     out.push_str(rest);
-    // Cap what a hostile server can put on an agent's screen.
-    if out.len() > 500 {
-        let mut cut = 500;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.truncate(cut);
-        out.push('…');
+    out
+}
+
+/// An MSA (compact RPS) ticket: base64 starting `Ew` (also after `t=`), or
+/// any undotted base64 run of 100+ characters — no word in an error
+/// message is that long, a credential is.
+fn looks_like_msa_token(word: &str) -> bool {
+    let core = word.strip_prefix("t=").unwrap_or(word);
+    if core.contains('.') {
+        return false;
     }
-    match secret {
-        Some(s) if s.len() >= 4 => out.replace(s, "***"),
-        _ => out,
+    (core.starts_with("Ew") && core.len() >= 40) || core.len() >= 100
+}
+
+/// Every `sig=` query value (an Azure SAS signature) becomes `***`.
+fn mask_sas_sig(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let Some(i) = lower.match_indices("sig=").map(|(i, _)| i).find(|&i| {
+            i == 0
+                || matches!(
+                    rest.as_bytes()[i - 1],
+                    b'?' | b'&' | b' ' | b'"' | b'\'' | b';'
+                )
+        }) else {
+            out.push_str(rest);
+            return out;
+        };
+        let v = i + 4;
+        out.push_str(&rest[..v]);
+        out.push_str("***");
+        let after = &rest[v..];
+        let end = after
+            .find(|c: char| matches!(c, '&' | '"' | '\'' | '<' | '>') || c.is_whitespace())
+            .unwrap_or(after.len());
+        rest = &after[end..];
     }
 }
 
@@ -497,6 +556,35 @@ mod tests {
             redact("plain words, v9.0 fine", None),
             "plain words, v9.0 fine"
         );
+    }
+
+    #[test]
+    fn redact_masks_sas_msa_and_the_encoded_secret_before_it_cuts() {
+        let sas = "GET https://x.queue.core.windows.net/q/messages?sv=2020-08-04&se=2026-11-23T11%3A00Z&sp=rp&sig=AbC%2Bdef%2F123%3D&x=1 failed";
+        let r = redact(sas, None);
+        assert!(!r.contains("AbC%2Bdef"), "{r}");
+        assert!(r.contains("sig=***&x=1"), "{r}");
+        assert!(redact("SIG=zzzz", None).contains("SIG=***"));
+        let msa = format!("EwA{}", "Q0lEQzEyMzQ1Njc4OTAr/".repeat(8));
+        let r = redact(&format!("claim refused for t={msa}&p= ok"), None);
+        assert!(!r.contains(&msa[..30]), "{r}");
+        assert!(r.contains("<token "), "{r}");
+        // The secret as a token form body carries it.
+        let secret = "s3cr+t/with=chars~";
+        let body = "client_id=c&client_secret=s3cr%2Bt%2Fwith%3Dchars%7E&grant_type=x";
+        assert!(
+            !redact(body, Some(secret)).contains("s3cr%2B"),
+            "{}",
+            redact(body, Some(secret))
+        );
+        let lower = "client_secret=s3cr%2bt%2fwith%3dchars%7e";
+        assert!(!redact(lower, Some(secret)).contains("s3cr%2b"));
+        // A secret across the 500-character cut leaves no front half.
+        let long = format!("{}{secret} tail", "a ".repeat(245));
+        let r = redact(&long, Some(secret));
+        assert!(!r.contains("s3cr"), "{r}");
+        // Ordinary words survive.
+        assert_eq!(redact("sig nature, design=1", None), "sig nature, design=1");
     }
 
     #[test]

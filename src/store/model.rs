@@ -493,7 +493,7 @@ pub mod codes {
 // ---------------------------------------------------------------------------
 
 /// Client-credential form (v1 uses `resource`, v2 `scope`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TokenRequest {
     pub grant_type: String,
     pub client_id: String,
@@ -597,7 +597,7 @@ pub struct KeyHeader {
 }
 
 /// `POST {refreshUri}`; the doc spells the key field `Key`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RenewRequest {
     pub service_ticket: String,
@@ -605,7 +605,7 @@ pub struct RenewRequest {
     pub key: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RenewResponse {
     #[serde(alias = "Key")]
@@ -618,7 +618,7 @@ pub struct RenewResponse {
 
 /// A user identity in a collections call. The doc example writes
 /// `identitytype`; both spellings are read.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Beneficiary {
     #[serde(alias = "identitytype")]
@@ -648,7 +648,7 @@ pub struct ProductSkuId {
 }
 
 /// v9 PublisherQuery request.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PublisherQueryRequest {
     pub beneficiaries: Vec<Beneficiary>,
@@ -668,7 +668,7 @@ pub struct PublisherQueryRequest {
 }
 
 /// v8 B2bLicensePreview request.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LicensePreviewRequest {
     pub beneficiaries: Vec<Beneficiary>,
@@ -927,7 +927,7 @@ impl<'de> Deserialize<'de> for QueryResponse {
 // §4 Consume
 // ---------------------------------------------------------------------------
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConsumeRequest {
     pub beneficiary: Beneficiary,
@@ -965,7 +965,7 @@ pub struct ConsumeResponse {
 // §5 Orders
 // ---------------------------------------------------------------------------
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct OrdersQueryRequest {
     pub b2b_key: String,
@@ -1056,7 +1056,7 @@ pub struct OrdersQueryResponse {
 // §6 Clawback v2
 // ---------------------------------------------------------------------------
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SasTokenResponse {
     pub expires_on: MinuteTime,
@@ -1275,7 +1275,7 @@ fn unescape_xml(s: &str) -> String {
 // §7 Recurrences
 // ---------------------------------------------------------------------------
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RecurrencesQueryRequest {
     pub b2b_key: String,
@@ -1318,7 +1318,7 @@ pub struct RecurrencesQueryResponse {
     pub items: Vec<Recurrence>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RecurrenceChangeRequest {
     pub b2b_key: String,
@@ -1365,7 +1365,7 @@ impl<'de> Deserialize<'de> for RecurrenceChangeResponse {
 // §8 Grant
 // ---------------------------------------------------------------------------
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GrantRequest {
     pub availability_id: String,
@@ -1381,7 +1381,7 @@ pub struct GrantRequest {
     pub sku_id: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Identity {
     pub identity_type: String,
@@ -1455,7 +1455,7 @@ pub struct TargetedOffer {
     pub tracking_id: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClaimOfferRequest {
     pub store_offer: TargetedOffer,
@@ -1659,3 +1659,21 @@ mod tests {
         }
     }
 }
+
+// Keys, tickets, the client secret and SAS signatures never show in Debug.
+crate::masked_debug!(
+    TokenRequest,
+    RenewRequest,
+    Beneficiary,
+    PublisherQueryRequest,
+    LicensePreviewRequest,
+    ConsumeRequest,
+    OrdersQueryRequest,
+    RecurrencesQueryRequest,
+    RecurrenceChangeRequest,
+    GrantRequest,
+    Identity,
+    ClaimOfferRequest,
+    SasTokenResponse,
+    RenewResponse,
+);

@@ -273,7 +273,7 @@ fn fetch(src: &SecretSource, what: &str) -> Result<Option<String>, JournalError>
         },
         SecretSource::Command(cmd) => crate::config::run_command_secret(cmd)
             .map(|s| Some(s.expose().to_string()))
-            .map_err(|m| JournalError::Invalid(format!("the command for {what} {m}"))),
+            .map_err(|m| JournalError::Invalid(format!("the command for {what}: {m}"))),
     }
 }
 

@@ -1,0 +1,274 @@
+//! Issue 20 points 6 and 12: secrets from commands are bounded, and a
+//! canary secret and canary keys appear nowhere they should not.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use storedesk::clock::Clock;
+use storedesk::sandbox::{SandboxOptions, start};
+
+const BIN: &str = env!("CARGO_BIN_EXE_storedesk");
+const NOW: &str = "2026-11-23T10:00:00Z";
+
+/// A real collections key from a throwaway sandbox.
+async fn key() -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339(NOW).unwrap().to_utc();
+    let sb = start(SandboxOptions {
+        data_dir: dir.path().to_path_buf(),
+        port: 0,
+        clock: Clock::fixed(now),
+        faults: vec![],
+    })
+    .await
+    .unwrap();
+    let k = sb.info.customers[0].collections_key.clone();
+    sb.shutdown().await;
+    k
+}
+
+/// `storedesk entitlements` on a profile whose secret comes from `cmd`
+/// (the Store URL is never reached: nothing listens on port 9).
+fn entitlements_with_secret_command(cmd: &str, key: &str) -> (Option<i32>, String, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "default_profile = \"qa\"\n[profiles.qa]\nenvironment = \"sandbox\"\nsandbox_url = \"http://127.0.0.1:9\"\ntenant_id = \"{}\"\nclient_id = \"{}\"\nsecret_command = {cmd:?}\nproduct_ids = [\"9NSDCOIN0500\"]\n",
+            storedesk::sandbox::TENANT,
+            storedesk::sandbox::CLIENT_ID,
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--now", NOW, "entitlements", "--key", key])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_secret_command_is_a_configuration_error_that_shows_nothing_of_it() {
+    let key = key().await;
+    let k = key.clone();
+    let rows = tokio::task::spawn_blocking(move || {
+        [
+            // Fails, and its stderr and stdout carry what could be the secret.
+            (
+                "echo canary-cmd-secret >&2; echo canary-cmd-secret; exit 4",
+                "exit status: 4",
+            ),
+            ("true", "printed nothing"),
+            ("sleep 30", "did not finish within 5 s"),
+        ]
+        .map(|(cmd, said)| (cmd, said, entitlements_with_secret_command(cmd, &k)))
+    })
+    .await
+    .unwrap();
+    for (cmd, said, (code, err, took)) in rows {
+        assert_eq!(code, Some(2), "{cmd}: {err}");
+        assert!(err.contains("secret_command"), "{cmd}: {err}");
+        assert!(err.contains("\"qa\""), "{cmd}: names the profile: {err}");
+        assert!(err.contains(said), "{cmd}: {err}");
+        assert!(!err.contains("canary-cmd-secret"), "{cmd}: {err}");
+        assert!(!err.contains("panicked"), "{cmd}: {err}");
+        assert!(took < Duration::from_secs(15), "{cmd}: took {took:?}");
+    }
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Point 12: the headless flows (a listing, a consume, a case file, the
+/// audit export, a refused token) with the sandbox app's client secret, a
+/// canary secret that needs URL-encoding, and the customer's two keys given
+/// by file. Afterwards no file under the data dir and no byte of stdout or
+/// stderr holds a secret or a full key (the keys are in the journal only
+/// sealed; the case file and the audit name the customer by fingerprint).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_secrets_and_keys_appear_in_no_output_and_no_file() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339(NOW).unwrap().to_utc();
+    let sb = start(SandboxOptions {
+        data_dir: dir.path().join("sandbox-state"),
+        port: 0,
+        clock: Clock::fixed(now),
+        faults: vec![],
+    })
+    .await
+    .unwrap();
+    let cora = sb.info.customers.iter().find(|c| c.name == "cora").unwrap();
+    let (ckey, pkey) = (cora.collections_key.clone(), cora.purchase_key.clone());
+    let secret = sb.info.client_secret.clone();
+    let canary = "cAn4ry+S3cr/t=~xyzzy-0042";
+    let canary_enc: String = url::form_urlencoded::byte_serialize(canary.as_bytes()).collect();
+    let kf = dir.path().join("ckey");
+    let pf = dir.path().join("pkey");
+    std::fs::write(&kf, &ckey).unwrap();
+    std::fs::write(&pf, &pkey).unwrap();
+    let cfg = dir.path().join("c.toml");
+    let profile = |name: &str, var: &str| {
+        format!(
+            "[profiles.{name}]\nenvironment = \"sandbox\"\nsandbox_url = \"{}\"\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret_env = \"{var}\"\nproduct_ids = [\"9NSDCOIN0500\"]\ntimeout_secs = 30\n",
+            sb.info.base_url, sb.info.tenant, sb.info.client_id
+        )
+    };
+    std::fs::write(
+        &cfg,
+        profile("qa", "CANARY_QA_SECRET") + &profile("bad", "CANARY_BAD_SECRET"),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let case_out = data.join("exports").join("cora-case.md");
+    std::fs::create_dir_all(case_out.parent().unwrap()).unwrap();
+    let kf_s = kf.to_str().unwrap().to_string();
+    let pf_s = pf.to_str().unwrap().to_string();
+    let case_s = case_out.to_str().unwrap().to_string();
+    let runs: Vec<(&str, Vec<String>)> = [
+        ("qa", vec!["entitlements", "--key-file", &kf_s, "--json"]),
+        (
+            "qa",
+            vec![
+                "consume",
+                "--key-file",
+                &kf_s,
+                "--product",
+                "9NSDCOIN0500",
+                "--quantity",
+                "1",
+                "--yes",
+            ],
+        ),
+        (
+            "qa",
+            vec![
+                "case",
+                "--key-file",
+                &kf_s,
+                "--purchase-key-file",
+                &pf_s,
+                "--out",
+                &case_s,
+            ],
+        ),
+        ("qa", vec!["audit", "--json"]),
+        ("bad", vec!["entitlements", "--key-file", &kf_s]),
+    ]
+    .into_iter()
+    .map(|(p, a)| (p, a.into_iter().map(String::from).collect()))
+    .collect();
+    let (data2, cfg2, secret2) = (data.clone(), cfg.clone(), secret.clone());
+    let outputs = tokio::task::spawn_blocking(move || {
+        runs.into_iter()
+            .map(|(p, args)| {
+                let out = Command::new(BIN)
+                    .arg("--data-dir")
+                    .arg(&data2)
+                    .arg("--config")
+                    .arg(&cfg2)
+                    .args(["--profile", p, "--log-level", "debug"])
+                    .args(&args)
+                    .env("CANARY_QA_SECRET", &secret2)
+                    .env("CANARY_BAD_SECRET", canary)
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap();
+                (format!("{p} {}", args[0]), out)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    // The flows really ran (a sweep of nothing proves nothing).
+    let code = |i: usize| outputs[i].1.status.code();
+    assert_eq!(
+        code(0),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&outputs[0].1.stderr)
+    );
+    assert_eq!(
+        code(1),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&outputs[1].1.stderr)
+    );
+    assert_eq!(
+        code(2),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&outputs[2].1.stderr)
+    );
+    assert_ne!(code(4), Some(0), "a wrong secret must fail");
+    assert!(case_out.exists());
+    let forbidden = [
+        ("the client secret", secret.as_str()),
+        ("the canary secret", canary),
+        ("the canary secret URL-encoded", canary_enc.as_str()),
+        ("the collections key", ckey.as_str()),
+        ("the purchase key", pkey.as_str()),
+    ];
+    let mut swept = 0;
+    for (what, o) in &outputs {
+        for (stream, bytes) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
+            swept += 1;
+            for (name, s) in forbidden {
+                assert!(!contains(bytes, s), "{name} on {stream} of `{what}`");
+            }
+        }
+    }
+    let files = files_under(&data);
+    assert!(
+        files.iter().any(|f| f.ends_with("storedesk.log"))
+            && files.iter().any(|f| f.ends_with("journal.sqlite")),
+        "{files:?}"
+    );
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        swept += 1;
+        for (name, s) in forbidden {
+            assert!(!contains(&bytes, s), "{name} in {}", f.display());
+        }
+    }
+    #[cfg(unix)]
+    for f in [
+        data.join("logs/storedesk.log"),
+        data.join("journal.sqlite"),
+        case_out.clone(),
+    ] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
+    }
+    assert!(swept >= 12, "swept {swept}");
+    sb.shutdown().await;
+}
