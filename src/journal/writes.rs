@@ -773,30 +773,6 @@ impl Journal {
         })
     }
 
-    /// Settle a write by hand after the operator checked the Store (for
-    /// writes that are not safe to replay); see [`super::resolve`], which
-    /// claims it first. Audited as done / failed with the result
-    /// "resolved by hand: <note>" and the operator's name.
-    pub fn resolve_manually(
-        &self,
-        id: i64,
-        state: WriteState,
-        note: &str,
-        actor: &Actor,
-    ) -> Result<bool, JournalError> {
-        self.settle(
-            id,
-            &Settlement {
-                state,
-                http_status: None,
-                result: format!("resolved by hand: {note}"),
-                correlation: Correlation::default(),
-                order_transactions: Vec::new(),
-            },
-            actor,
-        )
-    }
-
     pub fn write(&self, id: i64) -> Result<Option<WriteRecord>, JournalError> {
         Ok(self
             .conn()
