@@ -105,9 +105,10 @@ fn loaded_app() -> App {
     };
     let mut app = App::new(session, ctx().now, (200, 50));
     app.focus = PaneId::Entitlements;
-    let pane = &mut app.panes.entitlements;
+    let (pane, case) = (&mut app.panes.entitlements, &mut app.panes.case);
     let c = ctx();
-    let _ = pane.sync(true, Some("bench-key"), None, &c);
+    case.follow_keys(Some("bench-key"), None, true);
+    let _ = pane.sync(true, case, &c);
     let mut progress = PageProgress::default();
     for page in 0..ITEMS / PAGE {
         let text = page_json(page);
@@ -115,6 +116,7 @@ fn loaded_app() -> App {
         progress.pages += 1;
         progress.items += resp.items.len();
         let _ = pane.on_event(
+            case,
             EntEvent::Page {
                 fetch_id: 1,
                 items: resp.items,
@@ -124,6 +126,7 @@ fn loaded_app() -> App {
         );
     }
     let _ = pane.on_event(
+        case,
         EntEvent::Finished {
             fetch_id: 1,
             result: Ok(progress),
@@ -159,7 +162,7 @@ fn benches(c: &mut Criterion, app: &mut App) {
         b.iter(|| {
             let pane = &mut app.panes.entitlements;
             pane.view.filter = filters[i % filters.len()].clone();
-            pane.view.refilter(&pane.data, now);
+            pane.view.refilter(&app.panes.case.listing.data, now);
             i += 1;
             black_box(pane.view.visible.len())
         })
@@ -172,7 +175,7 @@ fn benches(c: &mut Criterion, app: &mut App) {
                 column: Column::Quantity,
                 descending: true,
             };
-            pane.view.rebuild(&pane.data, now);
+            pane.view.rebuild(&app.panes.case.listing.data, now);
             black_box(pane.view.visible.len())
         })
     });
@@ -180,7 +183,7 @@ fn benches(c: &mut Criterion, app: &mut App) {
         let pane = &mut app.panes.entitlements;
         pane.view.sort = SortSpec::default();
         pane.view.filter = Filter::default();
-        pane.view.rebuild(&pane.data, now);
+        pane.view.rebuild(&app.panes.case.listing.data, now);
         pane.selected = 50_000;
     }
     g.bench_function("frame_render_200x50", |b| {
@@ -193,7 +196,7 @@ fn main() {
     let before = rss_kib();
     let mut app = loaded_app();
     let after = rss_kib();
-    let d = &app.panes.entitlements.data;
+    let d = &app.panes.case.listing.data;
     eprintln!(
         "browse memory: {} entitlements loaded · VmRSS {:.1} MB before, {:.1} MB after (+{:.1} MB) · dataset buffers {:.1} MB",
         d.len(),

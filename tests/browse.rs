@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use storedesk::browse::{Column, Dataset, Filter, Format, SortSpec, View, export, sort};
+use storedesk::case::live::LiveCase;
 use storedesk::clock::Clock;
 use storedesk::config::Environment;
 use storedesk::sandbox::{self, Sandbox, SandboxOptions};
@@ -297,7 +298,7 @@ async fn run_fetch(
     key: &str,
     products: &[String],
     on_event: impl Fn(&EntEvent) + Send + Sync + 'static,
-) -> (EntitlementsPane, Vec<EntEvent>) {
+) -> (EntitlementsPane, LiveCase, Vec<EntEvent>) {
     let events: Arc<Mutex<Vec<EntEvent>>> = Arc::default();
     let sink = events.clone();
     let send: job::Send = Arc::new(move |ev| {
@@ -321,7 +322,8 @@ async fn run_fetch(
     // Countdown ticks may still be in flight; they are not needed here.
     let events = std::mem::take(&mut *events.lock().unwrap());
     let mut pane = EntitlementsPane::default();
-    pane.fetch = FetchState::Running {
+    let mut case = LiveCase::default();
+    case.listing.fetch = FetchState::Running {
         fetch_id: 1,
         progress: Default::default(),
         waiting: None,
@@ -329,9 +331,9 @@ async fn run_fetch(
     let mut seen = Vec::new();
     for ev in events {
         seen.push(ev.clone());
-        pane.on_event(ev, &ctx());
+        pane.on_event(&mut case, ev, &ctx());
     }
-    (pane, seen)
+    (pane, case, seen)
 }
 
 fn pages_seen(events: &[EntEvent]) -> Vec<u32> {
@@ -344,11 +346,11 @@ fn pages_seen(events: &[EntEvent]) -> Vec<u32> {
         .collect()
 }
 
-fn unique_ids(p: &EntitlementsPane) -> usize {
-    p.data
-        .rows()
+fn unique_ids(case: &LiveCase) -> usize {
+    let data = &case.listing.data;
+    data.rows()
         .iter()
-        .map(|r| p.data.text(r.id).to_string())
+        .map(|r| data.text(r.id).to_string())
         .collect::<HashSet<_>>()
         .len()
 }
@@ -357,7 +359,7 @@ fn unique_ids(p: &EntitlementsPane) -> usize {
 async fn pane_lists_the_whale_with_v9_in_exactly_50_requests() {
     let env = start().await;
     let c = client(&env.sb);
-    let (pane, events) = run_fetch(&c, &whale_key(&env.sb), &whale_products(), |_| {}).await;
+    let (pane, case, events) = run_fetch(&c, &whale_key(&env.sb), &whale_products(), |_| {}).await;
     assert_eq!(c.stats().of("publisherQuery"), 50);
     assert_eq!(c.stats().of("b2bLicensePreview"), 0);
     assert!(matches!(
@@ -372,23 +374,26 @@ async fn pane_lists_the_whale_with_v9_in_exactly_50_requests() {
         }
     ));
     assert_eq!(pages_seen(&events), (1..=50).collect::<Vec<_>>());
-    match &pane.fetch {
+    match &case.listing.fetch {
         FetchState::Done(p) => {
             assert_eq!((p.pages, p.items, p.calls_left), (50, 10_000, Some(50)));
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(pane.data.len(), 10_000);
-    assert_eq!(unique_ids(&pane), 10_000);
+    assert_eq!(case.listing.data.len(), 10_000);
+    assert_eq!(unique_ids(&case), 10_000);
     assert_eq!(pane.view.visible.len(), 10_000);
-    assert_eq!(pane.view.title(&pane.data), "All — 10,000 of 10,000");
+    assert_eq!(
+        pane.view.title(&case.listing.data),
+        "All — 10,000 of 10,000"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pane_falls_back_to_v8_without_product_ids_in_100_requests() {
     let env = start().await;
     let c = client(&env.sb);
-    let (pane, events) = run_fetch(&c, &whale_key(&env.sb), &[], |_| {}).await;
+    let (_, case, events) = run_fetch(&c, &whale_key(&env.sb), &[], |_| {}).await;
     assert_eq!(c.stats().of("b2bLicensePreview"), 100);
     assert_eq!(c.stats().of("publisherQuery"), 0);
     match &events[0] {
@@ -400,8 +405,8 @@ async fn pane_falls_back_to_v8_without_product_ids_in_100_requests() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(pane.data.len(), 10_000);
-    assert_eq!(unique_ids(&pane), 10_000);
+    assert_eq!(case.listing.data.len(), 10_000);
+    assert_eq!(unique_ids(&case), 10_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -420,7 +425,7 @@ async fn a_429_mid_paging_is_waited_out_and_no_page_is_lost_or_repeated() {
             *flag.lock().unwrap() = true;
         }
     };
-    let (pane, events) = run_fetch(&c, &whale_key(&env.sb), &whale_products(), on_event).await;
+    let (_, case, events) = run_fetch(&c, &whale_key(&env.sb), &whale_products(), on_event).await;
     assert!(*injected.lock().unwrap());
     assert_eq!(
         c.stats().of("publisherQuery"),
@@ -443,9 +448,9 @@ async fn a_429_mid_paging_is_waited_out_and_no_page_is_lost_or_repeated() {
         "the countdown starts at Retry-After"
     );
     assert_eq!(pages_seen(&events), (1..=50).collect::<Vec<_>>());
-    assert_eq!(pane.data.len(), 10_000);
-    assert_eq!(unique_ids(&pane), 10_000, "no page lost or repeated");
-    assert!(pane.data.rows().iter().all(|r| !r.dup.repeat_id));
+    assert_eq!(case.listing.data.len(), 10_000);
+    assert_eq!(unique_ids(&case), 10_000, "no page lost or repeated");
+    assert!(case.listing.data.rows().iter().all(|r| !r.dup.repeat_id));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

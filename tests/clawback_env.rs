@@ -170,7 +170,7 @@ fn key(app: &mut App, c: char) -> Vec<Effect> {
 }
 
 fn select(app: &mut App, message_id: &str) {
-    let rows = app.panes.clawbacks.rows();
+    let rows = storedesk::tui::panes::clawbacks::rows(&app.panes.case);
     let item = rows
         .iter()
         .position(|r| r.message_id == message_id)
@@ -180,7 +180,11 @@ fn select(app: &mut App, message_id: &str) {
         .expect("the event is listed");
     app.panes.clawbacks.cursor.selected = row;
     assert_eq!(
-        app.panes.clawbacks.current().unwrap().message_id,
+        app.panes
+            .clawbacks
+            .current(&app.panes.case)
+            .unwrap()
+            .message_id,
         message_id
     );
 }
@@ -203,9 +207,10 @@ async fn two_environments_in_one_queue_only_the_profiles_are_listed_and_acknowle
     let fx = key(&mut app, '5');
     assert_eq!(rig.drive(&mut app, fx).await, 1);
     let pane = &app.panes.clawbacks;
-    assert_eq!(pane.rows().len(), 5, "the peek saw the whole queue");
+    let rows = storedesk::tui::panes::clawbacks::rows(&app.panes.case);
+    assert_eq!(rows.len(), 5, "the peek saw the whole queue");
     assert_eq!(pane.shown.len(), 1, "only XDKS.1's event is listed");
-    assert_eq!(pane.current().unwrap().message_id, mine);
+    assert_eq!(pane.current(&app.panes.case).unwrap().message_id, mine);
     let text = render_text(&app, 200, 50);
     assert!(
         text.contains("XDKS.1 (4 of other environments hidden)"),
@@ -223,10 +228,7 @@ async fn two_environments_in_one_queue_only_the_profiles_are_listed_and_acknowle
 
     // A RETAIL event is never acknowledged from this profile: nothing is
     // received (no dequeue count rises), no dialog.
-    let retail = app
-        .panes
-        .clawbacks
-        .rows()
+    let retail = storedesk::tui::panes::clawbacks::rows(&app.panes.case)
         .iter()
         .find(|r| r.state() == Some(&EventState::Returned))
         .unwrap()

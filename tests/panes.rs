@@ -154,7 +154,13 @@ async fn cora_orders_are_read_once_per_key_with_refunds_and_revocations() {
     let mut app = rig.app_with("cora");
     let fx = key(&mut app, '3');
     assert_eq!(rig.drive(&mut app, fx).await, 1);
-    let orders = app.panes.orders.orders();
+    let orders = app
+        .panes
+        .case
+        .orders
+        .data()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     let ids: Vec<&str> = orders.iter().map(|o| o.order_id.as_str()).collect();
     // Five within 90 days; the one bought 120 days ago is not listed.
     assert_eq!(orders.len(), 5, "{ids:?}");
@@ -202,8 +208,10 @@ async fn sam_subscriptions_show_every_state_and_an_extension_applies_once() {
     assert_eq!(rig.drive(&mut app, fx).await, 1);
     let states: Vec<RecurrenceState> = app
         .panes
+        .case
         .subscriptions
-        .items()
+        .data()
+        .unwrap()
         .iter()
         .filter_map(|r| r.recurrence_state.clone())
         .collect();
@@ -219,7 +227,13 @@ async fn sam_subscriptions_show_every_state_and_an_extension_applies_once() {
     }
     // Extend the retail Active one by 7 days, from the palette.
     let id = "mdr:0:aa00000000000000000000000000000a:0a000000-0000-4000-8000-00000000000a";
-    let items = app.panes.subscriptions.items();
+    let items = app
+        .panes
+        .case
+        .subscriptions
+        .data()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
     let pos = items.iter().position(|r| r.id == id).unwrap();
     let before = items[pos].expiration_time.unwrap().0;
     app.panes.subscriptions.cursor.selected = pos;
@@ -246,8 +260,10 @@ async fn sam_subscriptions_show_every_state_and_an_extension_applies_once() {
     );
     let after = app
         .panes
+        .case
         .subscriptions
-        .items()
+        .data()
+        .unwrap()
         .iter()
         .find(|r| r.id == id)
         .unwrap()
@@ -259,8 +275,10 @@ async fn sam_subscriptions_show_every_state_and_an_extension_applies_once() {
     let non_retail = "mdr:0:1100000000000000000000000000001a:1a000000-0000-4000-8000-00000000001a";
     let pos = app
         .panes
+        .case
         .subscriptions
-        .items()
+        .data()
+        .unwrap()
         .iter()
         .position(|r| r.id == non_retail)
         .unwrap();
@@ -301,7 +319,7 @@ async fn cora_clawbacks_match_a_journaled_consume_ack_removes_one_and_the_timeli
     let mut app = rig.app_with("cora");
     let fx = key(&mut app, '5');
     assert_eq!(rig.drive(&mut app, fx).await, 1);
-    let rows = app.panes.clawbacks.rows().to_vec();
+    let rows = storedesk::tui::panes::clawbacks::rows(&app.panes.case).to_vec();
     assert_eq!(rows.len(), 4);
     let mut states: Vec<EventState> = rows.iter().filter_map(|r| r.state().cloned()).collect();
     states.sort();
@@ -338,17 +356,19 @@ async fn cora_clawbacks_match_a_journaled_consume_ack_removes_one_and_the_timeli
     // Peeking removed nothing: a second peek sees the same four.
     let fx = key(&mut app, 'r');
     rig.drive(&mut app, fx).await;
-    assert_eq!(app.panes.clawbacks.rows().len(), 4);
+    assert_eq!(
+        storedesk::tui::panes::clawbacks::rows(&app.panes.case).len(),
+        4
+    );
 
     // Acknowledge the Revoked one: receive, dialog, journal, delete.
-    let revoked = app
-        .panes
-        .clawbacks
-        .rows()
+    let revoked = storedesk::tui::panes::clawbacks::rows(&app.panes.case)
         .iter()
         .position(|r| r.state() == Some(&EventState::Revoked))
         .unwrap();
-    let revoked_id = app.panes.clawbacks.rows()[revoked].message_id.clone();
+    let revoked_id = storedesk::tui::panes::clawbacks::rows(&app.panes.case)[revoked]
+        .message_id
+        .clone();
     app.panes.clawbacks.cursor.selected = revoked;
     let fx = app.run_command(Command::AckClawback);
     assert_eq!(rig.drive(&mut app, fx).await, 1, "only the receive ran");
@@ -365,10 +385,7 @@ async fn cora_clawbacks_match_a_journaled_consume_ack_removes_one_and_the_timeli
         app.toast,
         app.last_error
     );
-    let left: Vec<&str> = app
-        .panes
-        .clawbacks
-        .rows()
+    let left: Vec<&str> = storedesk::tui::panes::clawbacks::rows(&app.panes.case)
         .iter()
         .map(|r| r.message_id.as_str())
         .collect();
@@ -591,14 +608,32 @@ async fn two_customers_with_one_user_id_stay_apart() {
     app.update(Action::Paste(ada.clone()));
     let fx = key(&mut app, '3');
     assert_eq!(rig.drive(&mut app, fx).await, 1);
-    assert_eq!(ids(app.panes.orders.orders()), ids(&ada_orders));
+    assert_eq!(
+        ids(app
+            .panes
+            .case
+            .orders
+            .data()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])),
+        ids(&ada_orders)
+    );
     // The other customer's key: a new case, read anew.
     let fx = key(&mut app, '1');
     rig.drive(&mut app, fx).await;
     let mut fx = app.update(Action::Paste(cora.clone()));
     fx.extend(key(&mut app, '3'));
     assert_eq!(rig.drive(&mut app, fx).await, 1, "cora's orders are read");
-    assert_eq!(ids(app.panes.orders.orders()), ids(&cora_orders));
+    assert_eq!(
+        ids(app
+            .panes
+            .case
+            .orders
+            .data()
+            .map(Vec::as_slice)
+            .unwrap_or(&[])),
+        ids(&cora_orders)
+    );
 
     // Budgets: calls with one customer's collections key leave the other's whole.
     let ada_c = mint_with_user(&rig, "ada", "collections", shared).await;

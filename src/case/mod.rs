@@ -11,7 +11,10 @@
 pub mod clawbacks;
 pub mod empty;
 pub mod file;
+pub mod listing;
+pub mod live;
 pub mod load;
+pub mod read;
 pub mod timeline;
 pub mod titles;
 

@@ -183,7 +183,7 @@ impl App {
         // view will draw, so drawing stays a pure function of the App.
         let size = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
         if let Some(body) = crate::tui::view::body_area(self, size) {
-            self.panes.get_mut(self.focus).fit(body);
+            self.panes.fit(self.focus, body);
         }
         effects
     }
@@ -326,7 +326,7 @@ impl App {
                 // The job will never answer: whatever waited for it stops
                 // waiting, so no write flag or spinner is left stuck.
                 if let Some(id) = tag.pane {
-                    self.panes.get_mut(id).on_job_crashed(&message);
+                    self.panes.on_job_crashed(id, &message);
                 }
                 if tag.what == "connect" {
                     self.conn = ConnState::Failed(format!("internal error: {message}"));

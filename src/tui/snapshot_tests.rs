@@ -493,17 +493,20 @@ fn entitlements_list_filter_and_detail() {
     }
     let e = &app.panes.entitlements;
     assert_eq!(
-        e.view.title(&e.data),
+        e.view.title(&app.panes.case.listing.data),
         "Active · Durable, Consumable · 'sword' — 2 of 12"
     );
     snap("entitlements_filter", &app);
     press(&mut app, KeyCode::Enter);
     press(&mut app, KeyCode::Esc);
     // The game entitled through the pass.
-    app.panes.entitlements.set_filter(crate::browse::Filter {
-        text: "PASSGM".into(),
-        ..Default::default()
-    });
+    app.panes.entitlements.set_filter(
+        &mut app.panes.case,
+        crate::browse::Filter {
+            text: "PASSGM".into(),
+            ..Default::default()
+        },
+    );
     press(&mut app, KeyCode::Enter);
     snap("entitlements_detail", &app);
 }
@@ -724,10 +727,13 @@ fn read_only_profile_hides_writes_in_the_palette_and_says_why() {
 #[test]
 fn consume_asks_the_quantity_then_confirms_the_exact_request() {
     let mut app = entitlements_app(|_| {});
-    app.panes.entitlements.set_filter(crate::browse::Filter {
-        text: "COIN0500".into(),
-        ..Default::default()
-    });
+    app.panes.entitlements.set_filter(
+        &mut app.panes.case,
+        crate::browse::Filter {
+            text: "COIN0500".into(),
+            ..Default::default()
+        },
+    );
     let fx = app.run_command(Command::Consume);
     assert!(fx.is_empty(), "nothing is sent before confirmation");
     assert!(app.panes.entitlements.form().is_some());
@@ -759,10 +765,13 @@ fn consume_asks_the_quantity_then_confirms_the_exact_request() {
 #[test]
 fn grant_needs_a_purchase_key_and_an_availability_id() {
     let mut app = entitlements_app(|_| {});
-    app.panes.entitlements.set_filter(crate::browse::Filter {
-        text: "DLC00001".into(),
-        ..Default::default()
-    });
+    app.panes.entitlements.set_filter(
+        &mut app.panes.case,
+        crate::browse::Filter {
+            text: "DLC00001".into(),
+            ..Default::default()
+        },
+    );
     app.run_command(Command::Grant);
     assert!(
         app.last_error
@@ -843,10 +852,13 @@ fn entitlement_detail_gets_its_orders_from_the_orders_pane_one_query() {
     let iat = now().timestamp() - 86_400;
     app.update(Action::Paste(key_issued("purchase", iat)));
     press(&mut app, KeyCode::Char('2'));
-    app.panes.entitlements.set_filter(crate::browse::Filter {
-        text: "COIN0500".into(),
-        ..Default::default()
-    });
+    app.panes.entitlements.set_filter(
+        &mut app.panes.case,
+        crate::browse::Filter {
+            text: "COIN0500".into(),
+            ..Default::default()
+        },
+    );
     let fx = app.update(Action::Key(KeyEvent::new(
         KeyCode::Enter,
         KeyModifiers::NONE,
@@ -925,7 +937,7 @@ fn a_key_storedesk_renewed_keeps_the_listing_a_pasted_one_lists_again() {
         KeyModifiers::NONE,
     )));
     assert_eq!(fetches(&fx), 0, "no new listing for a renewed key: {fx:?}");
-    assert_eq!(app.panes.entitlements.data.len(), 12);
+    assert_eq!(app.panes.case.listing.data.len(), 12);
     // Another customer's key lists again.
     let bob = ms_key_for("demo-bob", "collections", iat, iat + 30 * 86_400, iat);
     app.update(Action::Paste(bob));
@@ -944,10 +956,10 @@ fn filters_are_shown_and_a_new_customer_starts_without_them() {
     let mut app = entitlements_app(|_| {});
     let mut f = crate::browse::Filter::default();
     f.toggle_kind(ProductKind::Durable);
-    app.panes.entitlements.set_filter(f);
+    app.panes.entitlements.set_filter(&mut app.panes.case, f);
     press(&mut app, KeyCode::Char('V'));
     press(&mut app, KeyCode::Char('D'));
-    let title = app.panes.entitlements.title();
+    let title = app.panes.entitlements.title(&app.panes.case);
     assert!(
         title.starts_with("Durable · Store: valid only · no duplicates — "),
         "{title}"
@@ -966,7 +978,8 @@ fn filters_are_shown_and_a_new_customer_starts_without_them() {
     let p = &app.panes.entitlements;
     assert_eq!(p.validity, crate::store::model::ValidityType::All);
     assert!(!p.exclude_duplicates);
-    assert!(p.title().starts_with("All — "), "{}", p.title());
+    let title = p.title(&app.panes.case);
+    assert!(title.starts_with("All — "), "{title}");
 }
 
 /// V and D list again: when that costs more than a fifth of the calls
@@ -977,11 +990,11 @@ fn a_costly_relist_asks_first() {
     use crate::tui::panes::PaneId;
     use crate::tui::panes::entitlements::FetchState;
     let mut app = entitlements_app(|_| {});
-    let FetchState::Done(done) = app.panes.entitlements.fetch.clone() else {
+    let FetchState::Done(done) = app.panes.case.listing.fetch.clone() else {
         panic!("listed");
     };
     // The same listing, had it left only 10 calls: 3 pages cost > 10 / 5.
-    app.panes.entitlements.fetch = FetchState::Done(PageProgress {
+    app.panes.case.listing.fetch = FetchState::Done(PageProgress {
         calls_left: Some(done.pages * 5 - 1),
         ..done
     });
@@ -1040,10 +1053,11 @@ fn a_refresh_keeps_the_selection_and_a_failed_one_keeps_the_listing() {
     let selected_product = |app: &App| {
         let p = &app.panes.entitlements;
         let i = p.selected_row().unwrap();
-        p.data.sym(p.data.row(i).unwrap().product).to_string()
+        let data = &app.panes.case.listing.data;
+        data.sym(data.row(i).unwrap().product).to_string()
     };
     let mut app = entitlements_app(|_| {});
-    let total = app.panes.entitlements.data.len();
+    let total = app.panes.case.listing.data.len();
     for _ in 0..4 {
         press(&mut app, KeyCode::Down);
     }
@@ -1102,7 +1116,7 @@ fn a_refresh_keeps_the_selection_and_a_failed_one_keeps_the_listing() {
             result: Err(FetchError::Failed("HTTP 503".into())),
         },
     );
-    assert_eq!(app.panes.entitlements.data.len(), total);
+    assert_eq!(app.panes.case.listing.data.len(), total);
     assert_eq!(selected_product(&app), chosen);
     let err = app.last_error.clone().unwrap_or_default();
     assert!(err.contains("previous listing is kept"), "{err}");

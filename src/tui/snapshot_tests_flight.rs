@@ -33,10 +33,13 @@ fn pending_line(app: &App, id: i64) -> PendingLine {
 /// Confirm a consume of 1 × 9NSDCOIN0500: the write leaves.
 fn send_consume(app: &mut App) -> Vec<Effect> {
     app.session.writes_allowed = true;
-    app.panes.entitlements.set_filter(crate::browse::Filter {
-        text: "COIN0500".into(),
-        ..Default::default()
-    });
+    app.panes.entitlements.set_filter(
+        &mut app.panes.case,
+        crate::browse::Filter {
+            text: "COIN0500".into(),
+            ..Default::default()
+        },
+    );
     app.run_command(Command::Consume);
     press(app, KeyCode::Backspace);
     press(app, KeyCode::Char('1'));

@@ -2,13 +2,13 @@
 //! 80×24 and 200×50, driven through the real `update` and `view`: the job
 //! answers are fed back as the runtime would feed them.
 
+use crate::case::read::Failure;
 use crate::config::Environment;
 use crate::journal::RecordedOrderTransaction;
 use crate::store::model::{ClawbackEvent, Order, Recurrence, RecurrenceState};
 use crate::tui::app::{Action, App, Connection, Effect, JobEvent};
 use crate::tui::keymap::Command;
 use crate::tui::panes::clawbacks::{ClawEvent, ClawJob, ClawRow, Peeked, Receipt};
-use crate::tui::panes::list::Failure;
 use crate::tui::panes::orders::{OrdersEvent, OrdersJob};
 use crate::tui::panes::subscriptions::{SubsEvent, SubsJob};
 use crate::tui::panes::timeline::{TimelineEvent, TimelineJob};
@@ -339,7 +339,7 @@ fn orders_load_once_per_key_list_detail_and_empty_states() {
             result: Ok(vec![]),
         }),
     );
-    assert!(app.panes.orders.load.is_loading());
+    assert!(app.panes.case.orders.load.is_loading());
     job(
         &mut app,
         PaneId::Orders,
@@ -423,13 +423,28 @@ fn orders_filter_narrows_the_lines_as_you_type() {
     // The selection stays on its line while the filter narrows around it.
     press(&mut app, KeyCode::Down);
     press(&mut app, KeyCode::Down);
-    let picked = app.panes.orders.current().unwrap().0.order_id.clone();
+    let picked = app
+        .panes
+        .orders
+        .current(&app.panes.case)
+        .unwrap()
+        .0
+        .order_id
+        .clone();
     press(&mut app, KeyCode::Char('/'));
     for c in "coin".chars() {
         press(&mut app, KeyCode::Char(c));
     }
     assert_eq!(app.panes.orders.shown.len(), 3);
-    assert_eq!(app.panes.orders.current().unwrap().0.order_id, picked);
+    assert_eq!(
+        app.panes
+            .orders
+            .current(&app.panes.case)
+            .unwrap()
+            .0
+            .order_id,
+        picked
+    );
     press(&mut app, KeyCode::Esc);
     press(&mut app, KeyCode::Char('/'));
     // While typing, letters are the query, not commands (r would re-read).
@@ -442,7 +457,7 @@ fn orders_filter_narrows_the_lines_as_you_type() {
     assert!(!app.panes.orders.shown.filter.typing);
     assert_eq!(app.panes.orders.shown.len(), 1, "Enter keeps the query");
     // The selection follows the filtered rows.
-    let (o, _) = app.panes.orders.current().unwrap();
+    let (o, _) = app.panes.orders.current(&app.panes.case).unwrap();
     assert_eq!(o.order_id, "5f9e4d3c-2b1a-4f0e-8d9c-8b7a6f5e4d3c");
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.panes.orders.shown.len(), 5, "Esc clears it");
@@ -505,7 +520,7 @@ fn subscriptions_filter_and_act_on_the_row_shown() {
     press(&mut app, KeyCode::Enter);
     let subs = &app.panes.subscriptions;
     assert_eq!(
-        subs.current().map(|r| r.id.as_str()),
+        subs.current(&app.panes.case).map(|r| r.id.as_str()),
         Some("mdr:0:05000000000000000000000000000000:05000000-0000-4000-8000-000000000005")
     );
     snap("subscriptions_filter", &app);
@@ -514,7 +529,7 @@ fn subscriptions_filter_and_act_on_the_row_shown() {
     assert_eq!(
         app.panes
             .subscriptions
-            .current()
+            .current(&app.panes.case)
             .map(|r| r.recurrence_state.clone()),
         Some(Some(RecurrenceState::InDunning))
     );
@@ -523,7 +538,7 @@ fn subscriptions_filter_and_act_on_the_row_shown() {
     assert_eq!(
         app.panes
             .subscriptions
-            .current()
+            .current(&app.panes.case)
             .map(|r| r.recurrence_state.clone()),
         Some(Some(RecurrenceState::InDunning)),
         "clearing keeps the selection on the same subscription"
@@ -551,7 +566,7 @@ fn subscriptions_filter_and_act_on_the_row_shown() {
     assert_eq!(
         app.panes
             .subscriptions
-            .current()
+            .current(&app.panes.case)
             .map(|r| r.recurrence_state.clone()),
         Some(Some(RecurrenceState::InDunning)),
         "a re-read keeps the selected subscription"
@@ -643,8 +658,10 @@ fn subscription_writes_refused_when_read_only_and_auto_renew_off_only_when_on() 
     app.focus = PaneId::Subscriptions;
     let off = app
         .panes
+        .case
         .subscriptions
-        .items()
+        .data()
+        .unwrap()
         .iter()
         .position(|r| !r.auto_renew)
         .unwrap();
@@ -690,7 +707,14 @@ fn clawbacks_filter_then_acknowledge_the_row_shown() {
         assert!(press(&mut app, KeyCode::Char(c)).is_empty());
     }
     press(&mut app, KeyCode::Enter);
-    assert_eq!(app.panes.clawbacks.current().unwrap().message_id, "msg-1");
+    assert_eq!(
+        app.panes
+            .clawbacks
+            .current(&app.panes.case)
+            .unwrap()
+            .message_id,
+        "msg-1"
+    );
     snap("clawbacks_filter", &app);
     let fx = app.run_command(Command::AckClawback);
     assert!(
@@ -707,9 +731,9 @@ fn clawbacks_filter_then_acknowledge_the_row_shown() {
     for c in "chargeback coin".chars() {
         press(&mut app, KeyCode::Char(c));
     }
-    assert!(app.panes.clawbacks.current().is_none());
+    assert!(app.panes.clawbacks.current(&app.panes.case).is_none());
     press(&mut app, KeyCode::Esc);
-    assert!(app.panes.clawbacks.current().is_some());
+    assert!(app.panes.clawbacks.current(&app.panes.case).is_some());
 }
 
 #[test]
@@ -721,7 +745,14 @@ fn clawbacks_peek_match_and_acknowledge_through_the_dialog() {
     assert!(text.contains("no local record"), "{text}");
     // Newest first: the undecodable one (inserted latest) has no time, so last.
     press(&mut app, KeyCode::Down);
-    assert_eq!(app.panes.clawbacks.current().unwrap().message_id, "msg-2");
+    assert_eq!(
+        app.panes
+            .clawbacks
+            .current(&app.panes.case)
+            .unwrap()
+            .message_id,
+        "msg-2"
+    );
     press(&mut app, KeyCode::Enter);
     snap("clawbacks_detail", &app);
     press(&mut app, KeyCode::Esc);
@@ -1011,10 +1042,13 @@ fn satisfied_by_is_on_screen_at_80_columns_with_a_pass_filter() {
     let mut app = crate::tui::snapshot_tests::entitlements_app(|_| {});
     let before = render_text(&app, 80, 24);
     assert!(before.contains("off screen: Satisfied by"), "{before}");
-    app.panes.entitlements.set_filter(crate::browse::Filter {
-        text: "PASSGM".into(),
-        ..Default::default()
-    });
+    app.panes.entitlements.set_filter(
+        &mut app.panes.case,
+        crate::browse::Filter {
+            text: "PASSGM".into(),
+            ..Default::default()
+        },
+    );
     app.update(Action::Resize(80, 24));
     let text = render_text(&app, 80, 24);
     let row = text

@@ -177,10 +177,13 @@ fn pending_consume(app: &App, id: i64, product: &str) -> crate::tui::app::Pendin
 
 /// Open the consume form on 9NSDCOIN0500 and submit a quantity of 1.
 fn confirm_consume(app: &mut App) {
-    app.panes.entitlements.set_filter(crate::browse::Filter {
-        text: "COIN0500".into(),
-        ..Default::default()
-    });
+    app.panes.entitlements.set_filter(
+        &mut app.panes.case,
+        crate::browse::Filter {
+            text: "COIN0500".into(),
+            ..Default::default()
+        },
+    );
     let fx = app.run_command(Command::Consume);
     assert!(fx.is_empty());
     press(app, KeyCode::Backspace);

@@ -156,10 +156,13 @@ fn the_entitlement_detail_names_the_product() {
         PaneId::Entitlements,
         PaneEvent::Entitlements(EntEvent::Titles(titles.into_iter().collect())),
     )));
-    app.panes.entitlements.set_filter(crate::browse::Filter {
-        text: "PASSGM".into(),
-        ..Default::default()
-    });
+    app.panes.entitlements.set_filter(
+        &mut app.panes.case,
+        crate::browse::Filter {
+            text: "PASSGM".into(),
+            ..Default::default()
+        },
+    );
     app.update(Action::Key(KeyEvent::new(
         KeyCode::Enter,
         KeyModifiers::NONE,

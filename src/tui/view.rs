@@ -83,6 +83,7 @@ fn draw_pane(f: &mut Frame, app: &App, theme: &Theme, area: ratatui::layout::Rec
     let conn = app.connection();
     let ctx = DrawCtx {
         theme,
+        case: &app.panes.case,
         now: app.now,
         connected: conn.is_some(),
         writes_allowed: app.session.writes_allowed,

@@ -402,7 +402,7 @@ fn draw_detail(f: &mut Frame, area: Rect, theme: &Theme, e: &AuditEntry) {
 }
 
 impl super::Pane for AuditPane {
-    fn on_job_crashed(&mut self, message: &str) {
+    fn on_job_crashed(&mut self, message: &str, _case: &mut crate::case::live::LiveCase) {
         self.loading = false;
         self.error = Some(format!("internal error: {message}"));
     }
@@ -412,6 +412,7 @@ impl super::Pane for AuditPane {
     fn on_key(
         &mut self,
         k: crossterm::event::KeyEvent,
+        _case: &mut crate::case::live::LiveCase,
         _ctx: &super::PaneCtx,
     ) -> Option<super::PaneOutput> {
         AuditPane::on_key(self, k)
@@ -419,6 +420,7 @@ impl super::Pane for AuditPane {
     fn on_command(
         &mut self,
         cmd: crate::tui::keymap::Command,
+        _case: &mut crate::case::live::LiveCase,
         ctx: &super::PaneCtx,
     ) -> super::Routed {
         AuditPane::on_command(self, cmd, ctx)
@@ -426,17 +428,27 @@ impl super::Pane for AuditPane {
     fn accepts_text(&self) -> bool {
         self.filter.typing
     }
-    fn on_paste(&mut self, text: String, _ctx: &super::PaneCtx) -> super::PaneOutput {
+    fn on_paste(
+        &mut self,
+        text: String,
+        _case: &mut crate::case::live::LiveCase,
+        _ctx: &super::PaneCtx,
+    ) -> super::PaneOutput {
         AuditPane::on_paste(self, &text);
         super::PaneOutput::none()
     }
-    fn on_event(&mut self, ev: super::PaneEvent, _ctx: &super::PaneCtx) -> super::PaneOutput {
+    fn on_event(
+        &mut self,
+        ev: super::PaneEvent,
+        _case: &mut crate::case::live::LiveCase,
+        _ctx: &super::PaneCtx,
+    ) -> super::PaneOutput {
         match ev {
             super::PaneEvent::Audit(e) => AuditPane::on_event(self, e),
             _ => super::PaneOutput::none(),
         }
     }
-    fn fit(&mut self, body: ratatui::layout::Rect) {
+    fn fit(&mut self, body: ratatui::layout::Rect, _case: &crate::case::live::LiveCase) {
         AuditPane::fit(self, body)
     }
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {

@@ -8,12 +8,14 @@
 
 pub use crate::case::clawbacks::{ClawRow, Peeked, match_text, source_label, what_to_do};
 use crate::case::clawbacks::{EnvMatch, ack_refusal, environment_label};
+use crate::case::live::LiveCase;
+use crate::case::read::{Failure, Load};
 use crate::journal::WriteRequest;
 use crate::store::model::EventState;
 use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
-use crate::tui::panes::list::{self, Cursor, Failure, Load, Shown};
+use crate::tui::panes::list::{self, Cursor, Shown};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::confirm::ConfirmDialog;
@@ -124,38 +126,30 @@ const COLUMNS: &[TableColumn] = &[
 ];
 
 pub struct ClawbacksPane {
-    pub load: Load<Peeked>,
+    /// The case's (customer, generation) the view was made from.
+    seen: (u64, u64),
     pub shown: Shown,
     pub cursor: Cursor,
     /// The event selected when a peek began, to select again after.
     reselect: Option<String>,
     /// An acknowledgement is being prepared (receive) or sent.
     pub busy: Option<&'static str>,
-    pub generation: u64,
-    next_load: u64,
-    connected: bool,
     now: DateTime<Utc>,
     /// `:all-environments`: events of other environments are listed too
     /// (labelled, never acknowledged).
     pub all_environments: bool,
-    /// Product titles (`list::Titles`), for the product column.
-    pub titles: list::Titles,
 }
 
 impl Default for ClawbacksPane {
     fn default() -> Self {
         Self {
-            load: Load::Idle,
+            seen: (0, 0),
             shown: Shown::default(),
             cursor: Cursor::default(),
             reselect: None,
             busy: None,
-            generation: 0,
-            next_load: 1,
-            connected: false,
             now: DateTime::<Utc>::UNIX_EPOCH,
             all_environments: false,
-            titles: Default::default(),
         }
     }
 }
@@ -200,39 +194,46 @@ fn cell_text<'a>(r: &'a ClawRow, c: usize, expected: &str, titles: &list::Titles
     }
 }
 
+pub fn rows(case: &LiveCase) -> &[ClawRow] {
+    case.clawbacks
+        .data()
+        .map(|p| p.rows.as_slice())
+        .unwrap_or(&[])
+}
+
+/// The `sandboxId` of the profile's environment, as the peek saw it.
+fn expected(case: &LiveCase) -> &str {
+    case.clawbacks
+        .data()
+        .map(|p| p.environment.as_str())
+        .unwrap_or("RETAIL")
+}
+
+/// The event's place in the queue (the screen sorts rows by time).
+fn queue_position(case: &LiveCase, message_id: &str) -> Option<usize> {
+    rows(case)
+        .iter()
+        .find(|r| r.message_id == message_id)
+        .map(|r| r.position)
+}
+
 fn claw_job(j: ClawJob) -> Effect {
     Effect::Pane(PaneId::Clawbacks, PaneJob::Clawbacks(j))
 }
 
 impl ClawbacksPane {
-    pub fn rows(&self) -> &[ClawRow] {
-        self.load.data().map(|p| p.rows.as_slice()).unwrap_or(&[])
-    }
-
-    pub fn current(&self) -> Option<&ClawRow> {
-        self.rows().get(self.shown.item(self.cursor.selected)?)
-    }
-
-    /// The `sandboxId` of the profile's environment, as the peek saw it.
-    fn expected(&self) -> &str {
-        self.load
-            .data()
-            .map(|p| p.environment.as_str())
-            .unwrap_or("RETAIL")
+    pub fn current<'c>(&self, case: &'c LiveCase) -> Option<&'c ClawRow> {
+        rows(case).get(self.shown.item(self.cursor.selected)?)
     }
 
     /// The rows that pass the filter (and, unless `:all-environments`, are
     /// not of another environment); the selection stays on `keep` (a
     /// message id) if it still shows.
-    fn refilter(&mut self, keep: Option<String>) {
-        let rows = self.load.data().map(|p| p.rows.as_slice()).unwrap_or(&[]);
-        let expected = self
-            .load
-            .data()
-            .map(|p| p.environment.as_str())
-            .unwrap_or("RETAIL");
+    fn refilter(&mut self, keep: Option<String>, case: &LiveCase) {
+        let rows = rows(case);
+        let expected = expected(case);
         let all = self.all_environments;
-        let titles = &self.titles;
+        let titles = &case.titles;
         self.shown.refilter_where(
             rows.len(),
             |i| all || !matches!(rows[i].environment(expected), EnvMatch::Other(_)),
@@ -246,11 +247,23 @@ impl ClawbacksPane {
         );
     }
 
+    /// Remake the view when the peeked queue changed.
+    fn catch_up(&mut self, case: &LiveCase) {
+        let read = &case.clawbacks;
+        if (read.customer, read.generation) != self.seen {
+            self.seen = (read.customer, read.generation);
+            if read.data().is_some() {
+                let keep = self.reselect.take();
+                self.refilter(keep, case);
+            }
+        }
+    }
+
     /// Keys while the filter is typed; `None` lets the keymap have them.
-    pub fn on_key(&mut self, k: crossterm::event::KeyEvent) -> Option<PaneOutput> {
+    pub fn on_key(&mut self, k: crossterm::event::KeyEvent, case: &LiveCase) -> Option<PaneOutput> {
         if self.shown.filter.on_key(k)? {
-            let keep = self.current().map(|r| r.message_id.clone());
-            self.refilter(keep);
+            let keep = self.current(case).map(|r| r.message_id.clone());
+            self.refilter(keep, case);
         }
         Some(PaneOutput::none())
     }
@@ -259,32 +272,29 @@ impl ClawbacksPane {
         self.shown.filter.typing
     }
 
-    pub fn on_paste(&mut self, text: &str) {
+    pub fn on_paste(&mut self, text: &str, case: &LiveCase) {
         if self.shown.filter.paste(text) {
-            self.refilter(None);
+            self.refilter(None, case);
         }
     }
 
     /// The queue belongs to the app, not to a customer: it is peeked the
     /// first time the pane is on screen, whatever the case holds.
-    pub fn sync(&mut self, focused: bool, ctx: &PaneCtx) -> PaneOutput {
+    pub fn sync(&mut self, focused: bool, case: &mut LiveCase, ctx: &PaneCtx) -> PaneOutput {
         self.now = ctx.now;
-        self.connected = ctx.conn.is_some();
-        if focused && self.load == Load::Idle && self.connected {
-            return self.start_peek();
+        self.catch_up(case);
+        if focused && case.clawbacks.load == Load::Idle && case.clawbacks.connected() {
+            return self.start_peek(case);
         }
         PaneOutput::none()
     }
 
-    fn start_peek(&mut self) -> PaneOutput {
-        if !self.connected {
-            return PaneOutput::error("not connected to a Store yet");
+    fn start_peek(&mut self, case: &mut LiveCase) -> PaneOutput {
+        self.reselect = self.current(case).map(|r| r.message_id.clone());
+        match case.clawbacks.begin_unkeyed() {
+            Ok(load_id) => PaneOutput::effect(claw_job(ClawJob::Peek { load_id })),
+            Err(why) => PaneOutput::error(why),
         }
-        let load_id = self.next_load;
-        self.next_load += 1;
-        self.reselect = self.current().map(|r| r.message_id.clone());
-        self.load = Load::Loading { load_id };
-        PaneOutput::effect(claw_job(ClawJob::Peek { load_id }))
     }
 
     pub fn on_job_started(&mut self, job: &ClawJob) {
@@ -293,30 +303,30 @@ impl ClawbacksPane {
         }
     }
 
-    pub fn on_event(&mut self, ev: ClawEvent, ctx: &PaneCtx) -> PaneOutput {
+    pub fn on_event(&mut self, ev: ClawEvent, case: &mut LiveCase, ctx: &PaneCtx) -> PaneOutput {
         match ev {
-            ClawEvent::Peeked { load_id, result } if self.load.awaits(load_id) => {
-                self.generation += 1;
-                let keep = self.reselect.take();
+            ClawEvent::Peeked { load_id, result } => {
                 let result = result.map(|mut p| {
                     p.rows.sort_by_key(|r| std::cmp::Reverse(r.time()));
                     p
                 });
-                let out = self.load.settle(result, ctx.now, "clawback queue");
-                if self.load.data().is_some() {
-                    self.refilter(keep);
+                let settled = case
+                    .clawbacks
+                    .settle(load_id, result, ctx.now, "clawback queue");
+                self.catch_up(case);
+                match settled {
+                    Some(Err(msg)) => PaneOutput::error(msg),
+                    _ => PaneOutput::none(),
                 }
-                out
             }
-            ClawEvent::Peeked { .. } => PaneOutput::none(),
             ClawEvent::Received { message_id, result } => {
                 self.busy = None;
                 match result {
-                    Ok(r) => self.ask_ack(&message_id, r, ctx),
+                    Ok(r) => self.ask_ack(&message_id, r, case, ctx),
                     Err(f) => {
                         // What was received shows again later; the list
                         // should say what is visible now.
-                        let mut out = self.start_peek();
+                        let mut out = self.start_peek(case);
                         out.error = Some(format!("not acknowledged: {}", f.line()));
                         out
                     }
@@ -324,7 +334,7 @@ impl ClawbacksPane {
             }
             ClawEvent::Acked(result) => {
                 self.busy = None;
-                let mut out = self.start_peek();
+                let mut out = self.start_peek(case);
                 match result {
                     Ok(line) => out.toast = Some(line),
                     Err(e) => out.error = Some(e),
@@ -334,23 +344,23 @@ impl ClawbacksPane {
         }
     }
 
-    pub fn on_command(&mut self, cmd: Command, _ctx: &PaneCtx) -> Routed {
+    pub fn on_command(&mut self, cmd: Command, case: &mut LiveCase) -> Routed {
         if self.cursor.on_command(cmd, self.shown.len()) {
             return Routed::handled(PaneOutput::none());
         }
         if let Some(changed) = self.shown.filter.on_command(cmd) {
             if changed {
-                let keep = self.current().map(|r| r.message_id.clone());
-                self.refilter(keep);
+                let keep = self.current(case).map(|r| r.message_id.clone());
+                self.refilter(keep, case);
             }
             return Routed::handled(PaneOutput::none());
         }
         let out = match cmd {
-            Command::Refresh if self.load.is_loading() => {
+            Command::Refresh if case.clawbacks.load.is_loading() => {
                 PaneOutput::toast("the clawback queue is being peeked already")
             }
-            Command::Refresh => self.start_peek(),
-            Command::Copy => match self.current() {
+            Command::Refresh => self.start_peek(case),
+            Command::Copy => match self.current(case) {
                 Some(r) => PaneOutput::effect(Effect::Copy {
                     text: match &r.event {
                         Ok(e) => serde_json::to_string_pretty(e).unwrap_or_default(),
@@ -360,12 +370,12 @@ impl ClawbacksPane {
                 }),
                 None => PaneOutput::error("nothing to copy"),
             },
-            Command::AckClawback => self.prepare_ack(),
+            Command::AckClawback => self.prepare_ack(case),
             Command::AllEnvironments => {
                 self.all_environments = !self.all_environments;
-                let keep = self.current().map(|r| r.message_id.clone());
-                self.refilter(keep);
-                let env = self.expected().to_string();
+                let keep = self.current(case).map(|r| r.message_id.clone());
+                self.refilter(keep, case);
+                let env = expected(case).to_string();
                 PaneOutput::toast(if self.all_environments {
                     format!(
                         "listing the events of every environment; only {env}'s can be acknowledged here"
@@ -380,38 +390,36 @@ impl ClawbacksPane {
     }
 
     /// First half of `:ack-clawback`: receive up to the selected event.
-    fn prepare_ack(&mut self) -> PaneOutput {
+    fn prepare_ack(&mut self, case: &LiveCase) -> PaneOutput {
         if self.busy.is_some() {
             return PaneOutput::error("an acknowledgement is already under way");
         }
-        if !self.connected {
+        if !case.clawbacks.connected() {
             return PaneOutput::error("not connected to a Store yet");
         }
-        let Some(r) = self.current() else {
+        let Some(r) = self.current(case) else {
             return PaneOutput::error("no clawback event selected (r peeks the queue)");
         };
-        if let Some(why) = ack_refusal(r, self.expected()) {
+        if let Some(why) = ack_refusal(r, expected(case)) {
             return PaneOutput::error(format!("not acknowledged: {why}"));
         }
         let message_id = r.message_id.clone();
         // The queue hands out events from the front: receive up to and
         // including the selected one, so no event behind it is hidden.
-        let position = self.queue_position(&message_id).unwrap_or(0);
+        let position = queue_position(case, &message_id).unwrap_or(0);
         let count = (position + 1).min(usize::from(PEEK_MAX)) as u8;
         self.busy = Some("receiving the event to get its pop receipt…");
         PaneOutput::effect(claw_job(ClawJob::Receive { message_id, count }))
     }
 
-    /// The event's place in the queue (the screen sorts rows by time).
-    fn queue_position(&self, message_id: &str) -> Option<usize> {
-        self.rows()
-            .iter()
-            .find(|r| r.message_id == message_id)
-            .map(|r| r.position)
-    }
-
-    fn ask_ack(&mut self, message_id: &str, receipt: Receipt, ctx: &PaneCtx) -> PaneOutput {
-        let row = self.rows().iter().find(|r| r.message_id == message_id);
+    fn ask_ack(
+        &mut self,
+        message_id: &str,
+        receipt: Receipt,
+        case: &LiveCase,
+        ctx: &PaneCtx,
+    ) -> PaneOutput {
+        let row = rows(case).iter().find(|r| r.message_id == message_id);
         let (order_id, product, state) = match row.and_then(|r| r.event.as_ref().ok()) {
             Some(e) => (
                 e.data.order_id.clone(),
@@ -468,9 +476,9 @@ impl ClawbacksPane {
         }
     }
 
-    pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let (headline, next) = match &self.load {
-            Load::Idle if !self.connected => (
+    pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme, case: &LiveCase) {
+        let (headline, next) = match &case.clawbacks.load {
+            Load::Idle if !case.clawbacks.connected() => (
                 "Waiting for the Store connection…".to_string(),
                 "The clawback queue is peeked as soon as the console is connected.".to_string(),
             ),
@@ -494,7 +502,7 @@ impl ClawbacksPane {
                 ),
             ),
             Load::Loaded { .. } => {
-                self.draw_table(f, area, theme);
+                self.draw_table(f, area, theme, case);
                 return;
             }
         };
@@ -520,21 +528,21 @@ impl ClawbacksPane {
             .fit(usize::from(body.height.saturating_sub(1)), len);
     }
 
-    fn draw_table(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let rows = self.rows();
+    fn draw_table(&self, f: &mut Frame, area: Rect, theme: &Theme, case: &LiveCase) {
+        let rows = rows(case);
         let [head, note, body] = self.layout(area);
         let matched = rows
             .iter()
             .filter(|r| r.matches.as_ref().is_ok_and(|m| !m.is_empty()))
             .count();
-        let sas = self
-            .load
+        let sas = case
+            .clawbacks
             .data()
             .and_then(|p| p.sas_expires)
             .map(|t| format!(" · SAS until {} UTC", t.format("%H:%M")))
             .unwrap_or_default();
-        let peeked = self.load.data();
-        let expected = self.expected();
+        let peeked = case.clawbacks.load.data();
+        let expected = expected(case);
         let length = peeked
             .map(|p| p.queue_length_text(usize::from(PEEK_MAX)))
             .unwrap_or_default();
@@ -566,7 +574,7 @@ impl ClawbacksPane {
                 note,
             );
         }
-        let (columns, titles) = list::with_titles(COLUMNS, &self.titles, body.width);
+        let (columns, titles) = list::with_titles(COLUMNS, &case.titles, body.width);
         let spec = TableSpec {
             columns: &columns,
             len: self.shown.len(),
@@ -597,13 +605,13 @@ impl ClawbacksPane {
         };
         table::render(f, body, theme, &spec, &cell, &style);
         if self.cursor.detail
-            && let Some(r) = self.current()
+            && let Some(r) = self.current(case)
         {
-            self.draw_detail(f, body, theme, r);
+            self.draw_detail(f, body, theme, r, expected);
         }
     }
 
-    fn draw_detail(&self, f: &mut Frame, area: Rect, theme: &Theme, r: &ClawRow) {
+    fn draw_detail(&self, f: &mut Frame, area: Rect, theme: &Theme, r: &ClawRow, expected: &str) {
         let now = self.now;
         let t = |x: Option<DateTime<Utc>>| match x {
             Some(t) => format!("{} UTC ({})", list::when(Some(t)), list::rel(Some(t), now)),
@@ -615,11 +623,11 @@ impl ClawbacksPane {
             ("dequeue count".to_string(), r.dequeue_count.to_string()),
             (
                 "environment".to_string(),
-                match r.environment(self.expected()) {
-                    EnvMatch::Same => format!("{} (this profile's)", self.expected()),
+                match r.environment(expected) {
+                    EnvMatch::Same => format!("{} (this profile's)", expected),
                     EnvMatch::Other(s) => format!(
                         "{s} — another environment than {}: not acknowledged here",
-                        self.expected()
+                        expected
                     ),
                     EnvMatch::Unknown => "unknown (no sandboxId): not acknowledged here".into(),
                 },
@@ -728,44 +736,56 @@ impl super::Pane for ClawbacksPane {
     fn on_key(
         &mut self,
         k: crossterm::event::KeyEvent,
+        case: &mut LiveCase,
         _ctx: &super::PaneCtx,
     ) -> Option<super::PaneOutput> {
-        ClawbacksPane::on_key(self, k)
+        ClawbacksPane::on_key(self, k, case)
     }
     fn on_command(
         &mut self,
         cmd: crate::tui::keymap::Command,
-        ctx: &super::PaneCtx,
+        case: &mut LiveCase,
+        _ctx: &super::PaneCtx,
     ) -> super::Routed {
-        ClawbacksPane::on_command(self, cmd, ctx)
+        ClawbacksPane::on_command(self, cmd, case)
     }
     fn accepts_text(&self) -> bool {
         ClawbacksPane::accepts_text(self)
     }
-    fn on_paste(&mut self, text: String, _ctx: &super::PaneCtx) -> super::PaneOutput {
-        ClawbacksPane::on_paste(self, &text);
+    fn on_paste(
+        &mut self,
+        text: String,
+        case: &mut LiveCase,
+        _ctx: &super::PaneCtx,
+    ) -> super::PaneOutput {
+        ClawbacksPane::on_paste(self, &text, case);
         super::PaneOutput::none()
     }
-    fn on_event(&mut self, ev: super::PaneEvent, ctx: &super::PaneCtx) -> super::PaneOutput {
+    fn on_event(
+        &mut self,
+        ev: super::PaneEvent,
+        case: &mut LiveCase,
+        ctx: &super::PaneCtx,
+    ) -> super::PaneOutput {
         match ev {
-            super::PaneEvent::Clawbacks(e) => ClawbacksPane::on_event(self, e, ctx),
+            super::PaneEvent::Clawbacks(e) => ClawbacksPane::on_event(self, e, case, ctx),
             _ => super::PaneOutput::none(),
         }
     }
-    fn on_job_started(&mut self, job: &super::PaneJob) {
+    fn on_job_started(&mut self, job: &super::PaneJob, _case: &mut LiveCase) {
         if let super::PaneJob::Clawbacks(j) = job {
             ClawbacksPane::on_job_started(self, j)
         }
     }
-    fn on_job_crashed(&mut self, message: &str) {
+    fn on_job_crashed(&mut self, message: &str, case: &mut LiveCase) {
         self.busy = None;
-        self.load.crashed(message);
+        case.clawbacks.crashed(message);
     }
-    fn fit(&mut self, body: ratatui::layout::Rect) {
+    fn fit(&mut self, body: ratatui::layout::Rect, _case: &LiveCase) {
         ClawbacksPane::fit(self, body)
     }
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
-        self.view(f, area, ctx.theme)
+        self.view(f, area, ctx.theme, ctx.case)
     }
 }
 

@@ -5,6 +5,8 @@
 //! `entitlements_job`.
 
 use crate::browse::{Column, Dataset, Format, View, export};
+pub use crate::case::listing::{FetchState, QueryMode};
+use crate::case::live::LiveCase;
 use crate::journal::{GrantParams, WriteRequest};
 use crate::keys;
 use crate::store::PageProgress;
@@ -21,35 +23,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
-
-/// Which query lists the entitlements, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum QueryMode {
-    /// v9 PublisherQuery over the profile's product ids, chunked by 100.
-    /// `source` says where the product ids came from.
-    V9 {
-        products: usize,
-        chunks: usize,
-        source: String,
-    },
-    /// v8 b2bLicensePreview; the reason says why not v9.
-    V8 { reason: String },
-}
-
-impl QueryMode {
-    pub fn describe(&self) -> String {
-        match self {
-            QueryMode::V9 {
-                products,
-                chunks,
-                source,
-            } => format!(
-                "v9 PublisherQuery · {products} product id(s) of {source} in {chunks} chunk(s) of ≤100"
-            ),
-            QueryMode::V8 { reason } => format!("v8 b2bLicensePreview · {reason}"),
-        }
-    }
-}
 
 /// One full listing to run.
 #[derive(Clone, PartialEq)]
@@ -150,20 +123,6 @@ pub enum FetchError {
     Failed(String),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FetchState {
-    Idle,
-    Running {
-        fetch_id: u64,
-        progress: PageProgress,
-        /// Seconds left and why, while the client waits.
-        waiting: Option<(u64, String)>,
-    },
-    Done(PageProgress),
-    Cancelled(PageProgress),
-    Failed(PageProgress, String),
-}
-
 /// What an open form is for.
 pub enum FormPurpose {
     /// `have` is the current balance, or -1 when the Store did not say.
@@ -236,13 +195,27 @@ impl EditorRow {
     }
 }
 
-/// What the detail view knows about orders.
+/// What the detail view knows about the case's orders.
 #[derive(Clone, Debug, PartialEq)]
-pub enum OrdersState {
+pub enum OrdersState<'a> {
     NoPurchaseKey,
     Loading,
-    Loaded(Vec<Order>),
+    Loaded(&'a [Order]),
     Failed(String),
+}
+
+impl<'a> OrdersState<'a> {
+    pub fn of(case: &'a LiveCase) -> Self {
+        use crate::case::read::Load;
+        if case.purchase_key().is_none() {
+            return OrdersState::NoPurchaseKey;
+        }
+        match &case.orders.load {
+            Load::Idle | Load::Loading { .. } => OrdersState::Loading,
+            Load::Loaded { data, .. } => OrdersState::Loaded(data),
+            Load::Failed(f) => OrdersState::Failed(f.line()),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -270,64 +243,50 @@ pub enum Modal {
     ExportPrompt,
 }
 
+/// A view of the case's listing: filters, sort, columns, cursor, detail,
+/// and the one modal that has the keyboard.
 pub struct EntitlementsPane {
-    pub data: Dataset,
     pub view: View,
     pub hidden: Vec<Column>,
     /// Position in `view.visible`.
     pub selected: usize,
-    pub fetch: FetchState,
-    pub mode: Option<QueryMode>,
     pub validity: ValidityType,
     pub exclude_duplicates: bool,
     /// What has the keyboard before the list: at most one thing at a time.
     pub modal: Modal,
     pub detail: Option<Detail>,
-    pub orders: Option<OrdersState>,
+    /// The detail asked for the case's orders (read by the Orders pane).
+    wants_orders: bool,
     pub writing: bool,
-    /// Product titles by upper-cased id, for the detail (names, not only ids).
-    pub titles: std::collections::BTreeMap<String, String>,
     /// V or D pressed once on a costly re-list: the next press goes on.
     relist_armed: Option<Command>,
-    /// While `r` lists again: the listing it replaces, given back if the
-    /// new one fails or is cancelled (a failed refresh never leaves less).
-    previous: Option<(Dataset, FetchState, Option<QueryMode>)>,
     /// The row selected before `r`, selected again when it comes back.
     follow: Option<RowId>,
     /// The table's scroll position and height, kept by `fit`.
     pub offset: usize,
     pub page_height: usize,
-    /// The collections key the data belongs to (or is being fetched for).
-    fetched_key: Option<String>,
-    purchase_key: Option<String>,
-    next_fetch_id: u64,
+    /// The case's listing generation the view was made from.
+    seen: u64,
     now: i64,
 }
 
 impl Default for EntitlementsPane {
     fn default() -> Self {
         Self {
-            data: Dataset::new(),
             view: View::default(),
             hidden: Vec::new(),
             selected: 0,
-            fetch: FetchState::Idle,
-            mode: None,
             validity: ValidityType::All,
             exclude_duplicates: false,
             modal: Modal::None,
             detail: None,
-            orders: None,
+            wants_orders: false,
             writing: false,
-            titles: Default::default(),
             relist_armed: None,
-            previous: None,
             follow: None,
             offset: 0,
             page_height: 20,
-            fetched_key: None,
-            purchase_key: None,
-            next_fetch_id: 1,
+            seen: 0,
             now: 0,
         }
     }
@@ -359,43 +318,6 @@ impl EntitlementsPane {
         }
     }
 
-    pub fn has_key(&self) -> bool {
-        self.fetched_key.is_some()
-    }
-
-    pub fn key_fingerprint(&self) -> Option<String> {
-        self.fetched_key.as_deref().map(keys::fingerprint)
-    }
-
-    pub fn has_purchase_key(&self) -> bool {
-        self.purchase_key.is_some()
-    }
-
-    pub fn is_fetching(&self) -> bool {
-        matches!(self.fetch, FetchState::Running { .. })
-    }
-
-    /// The listing as a part of the case of collections key `key`.
-    pub fn case_part(&self, key: Option<&str>) -> crate::case::Part<crate::browse::Dataset> {
-        use crate::case::Part;
-        let Some(key) = key else {
-            return Part::NotRead("no collections key".into());
-        };
-        if self.key_fingerprint().as_deref() != Some(keys::fingerprint(key).as_str()) {
-            return Part::NotRead("not listed yet (open 2)".into());
-        }
-        let d = Some(self.data.clone());
-        match &self.fetch {
-            FetchState::Running { .. } => Part::Reading(d),
-            FetchState::Failed(_, why) => Part::Failed {
-                why: why.clone(),
-                partial: d,
-            },
-            FetchState::Cancelled(_) => Part::Cancelled(d),
-            FetchState::Idle | FetchState::Done(_) => Part::Read(self.data.clone()),
-        }
-    }
-
     /// Columns on screen, in order.
     pub fn shown_columns(&self) -> Vec<Column> {
         Column::ALL
@@ -410,23 +332,23 @@ impl EntitlementsPane {
     }
 
     /// What names a row across two listings of the same customer.
-    fn row_id(&self, i: u32) -> Option<RowId> {
-        let r = self.data.row(i)?;
+    fn row_id(&self, case: &LiveCase, i: u32) -> Option<RowId> {
+        let r = case.listing.data.row(i)?;
         Some((
-            self.data.sym(r.product).to_string(),
-            self.data.sym(r.sku).to_string(),
-            self.data.text(r.id).to_string(),
-            self.data.text(r.transaction).to_string(),
+            case.listing.data.sym(r.product).to_string(),
+            case.listing.data.sym(r.sku).to_string(),
+            case.listing.data.text(r.id).to_string(),
+            case.listing.data.text(r.transaction).to_string(),
         ))
     }
 
     /// Select the row `follow` names, once it has arrived.
-    fn find_followed(&mut self) {
+    fn find_followed(&mut self, case: &mut LiveCase) {
         let Some(id) = self.follow.clone() else {
             return;
         };
         if let Some(p) = (0..self.view.visible.len())
-            .find(|&p| self.row_id(self.view.visible[p]).as_ref() == Some(&id))
+            .find(|&p| self.row_id(case, self.view.visible[p]).as_ref() == Some(&id))
         {
             self.selected = p;
             self.follow = None;
@@ -436,25 +358,24 @@ impl EntitlementsPane {
     /// Called after every update: starts a fetch when the pane is on screen
     /// with a key not fetched yet, or when a new key replaces a running one;
     /// forgets everything when the case is cleared.
-    pub fn sync(
-        &mut self,
-        focused: bool,
-        key: Option<&str>,
-        purchase_key: Option<&str>,
-        ctx: &PaneCtx,
-    ) -> PaneOutput {
+    pub fn sync(&mut self, focused: bool, case: &mut LiveCase, ctx: &PaneCtx) -> PaneOutput {
         self.now = ctx.now.timestamp();
-        if self.purchase_key.as_deref() != purchase_key {
-            self.purchase_key = purchase_key.map(String::from);
-            self.orders = None;
+        if case.listing.generation != self.seen {
+            // The listing changed behind the view (cleared, or handed back).
+            self.seen = case.listing.generation;
+            self.refilter(case);
         }
-        match key {
-            None if self.fetched_key.is_some() => {
-                let out = self.cancel_running();
+        if case.purchase_key().is_none() {
+            self.wants_orders = false;
+        }
+        let key = case.collections_key().map(String::from);
+        match key.as_deref() {
+            None if case.listing.fetched_key.is_some() => {
+                let out = self.cancel_running(case);
+                case.listing.clear();
                 *self = Self {
                     hidden: std::mem::take(&mut self.hidden),
-                    next_fetch_id: self.next_fetch_id,
-                    purchase_key: self.purchase_key.take(),
+                    seen: case.listing.generation,
                     now: self.now,
                     ..Self::default()
                 };
@@ -463,37 +384,37 @@ impl EntitlementsPane {
             // A renewed key of the same customer: the listing still holds,
             // and listing again could cost up to 100 calls.
             Some(k)
-                if matches!(self.fetch, FetchState::Done(_))
-                    && self.fetched_key.as_deref().is_some_and(|old| {
+                if matches!(case.listing.fetch, FetchState::Done(_))
+                    && case.listing.fetched_key.as_deref().is_some_and(|old| {
                         old != k && crate::store::keyinfo::same_customer(old, k)
                     }) =>
             {
-                self.fetched_key = Some(k.to_string());
+                case.listing.fetched_key = Some(k.to_string());
                 PaneOutput::none()
             }
-            Some(k) if self.fetched_key.as_deref() != Some(k) => {
-                if ctx.conn.is_none() || !(focused || self.is_fetching()) {
+            Some(k) if case.listing.fetched_key.as_deref() != Some(k) => {
+                if ctx.conn.is_none() || !(focused || case.listing.is_fetching()) {
                     return PaneOutput::none();
                 }
                 // Filters belong to the case: another customer starts with
                 // none, so nothing of theirs is hidden by the last ticket's.
                 self.forget_filters();
-                self.fetched_key = Some(k.to_string());
-                self.start_fetch()
+                case.listing.fetched_key = Some(k.to_string());
+                self.start_fetch(case)
             }
             _ => PaneOutput::none(),
         }
     }
 
-    fn cancel_running(&mut self) -> PaneOutput {
-        match &self.fetch {
+    fn cancel_running(&mut self, case: &mut LiveCase) -> PaneOutput {
+        match &case.listing.fetch {
             FetchState::Running {
                 fetch_id, progress, ..
             } => {
                 let fx = ent_job(EntJob::Cancel {
                     fetch_id: *fetch_id,
                 });
-                self.fetch = FetchState::Cancelled(*progress);
+                case.listing.fetch = FetchState::Cancelled(*progress);
                 PaneOutput::effect(fx)
             }
             _ => PaneOutput::none(),
@@ -501,24 +422,24 @@ impl EntitlementsPane {
     }
 
     /// Drop what is loaded and fetch every page again for the current key.
-    fn start_fetch(&mut self) -> PaneOutput {
-        let Some(key) = self.fetched_key.clone() else {
+    fn start_fetch(&mut self, case: &mut LiveCase) -> PaneOutput {
+        let Some(key) = case.listing.fetched_key.clone() else {
             return PaneOutput::error(
                 "no collections key in the case: paste a UserCollectionsId in the Key pane (1)",
             );
         };
-        let mut out = self.cancel_running();
-        let fetch_id = self.next_fetch_id;
-        self.next_fetch_id += 1;
-        self.previous = None;
+        let mut out = self.cancel_running(case);
+        let fetch_id = case.listing.next_fetch_id;
+        case.listing.next_fetch_id += 1;
+        case.listing.previous = None;
         self.follow = None;
-        self.data = Dataset::new();
-        self.view.rebuild(&self.data, self.now);
+        case.listing.data = Dataset::new();
+        self.view.rebuild(&case.listing.data, self.now);
         self.selected = 0;
         self.offset = 0;
         self.detail = None;
-        self.mode = None;
-        self.fetch = FetchState::Running {
+        case.listing.mode = None;
+        case.listing.fetch = FetchState::Running {
             fetch_id,
             progress: PageProgress::default(),
             waiting: None,
@@ -532,31 +453,31 @@ impl EntitlementsPane {
         out
     }
 
-    fn current_fetch(&self) -> Option<u64> {
-        match self.fetch {
+    fn current_fetch(&self, case: &LiveCase) -> Option<u64> {
+        match case.listing.fetch {
             FetchState::Running { fetch_id, .. } => Some(fetch_id),
             _ => None,
         }
     }
 
-    pub fn on_event(&mut self, ev: EntEvent, ctx: &PaneCtx) -> PaneOutput {
+    pub fn on_event(&mut self, case: &mut LiveCase, ev: EntEvent, ctx: &PaneCtx) -> PaneOutput {
         self.now = ctx.now.timestamp();
         match ev {
-            EntEvent::Plan { fetch_id, mode } if Some(fetch_id) == self.current_fetch() => {
-                self.mode = Some(mode);
+            EntEvent::Plan { fetch_id, mode } if Some(fetch_id) == self.current_fetch(case) => {
+                case.listing.mode = Some(mode);
                 PaneOutput::none()
             }
             EntEvent::Page {
                 fetch_id,
                 items,
                 progress,
-            } if Some(fetch_id) == self.current_fetch() => {
+            } if Some(fetch_id) == self.current_fetch(case) => {
                 let keep = self.selected_row();
-                self.data.extend(progress.pages, items);
-                self.view.rebuild(&self.data, self.now);
+                case.listing.data.extend(progress.pages, items);
+                self.view.rebuild(&case.listing.data, self.now);
                 self.reselect(keep);
-                self.find_followed();
-                self.fetch = FetchState::Running {
+                self.find_followed(case);
+                case.listing.fetch = FetchState::Running {
                     fetch_id,
                     progress,
                     waiting: None,
@@ -572,27 +493,30 @@ impl EntitlementsPane {
                     fetch_id: id,
                     waiting,
                     ..
-                } = &mut self.fetch
+                } = &mut case.listing.fetch
                     && *id == fetch_id
                 {
                     *waiting = (secs_left > 0).then_some((secs_left, why));
                 }
                 PaneOutput::none()
             }
-            EntEvent::Finished { fetch_id, result } if Some(fetch_id) == self.current_fetch() => {
-                let so_far = match &self.fetch {
+            EntEvent::Finished { fetch_id, result }
+                if Some(fetch_id) == self.current_fetch(case) =>
+            {
+                let so_far = match &case.listing.fetch {
                     FetchState::Running { progress, .. } => *progress,
                     _ => PageProgress::default(),
                 };
-                let titles = self.ask_titles();
+                let titles = self.ask_titles(case);
                 // A refresh that did not finish gives the whole listing back.
-                if let (Err(e), Some((data, fetch, mode))) = (&result, self.previous.take()) {
-                    self.data = data;
-                    self.fetch = fetch;
-                    self.mode = mode;
-                    self.view.rebuild(&self.data, self.now);
+                if let (Err(e), Some((data, fetch, mode))) = (&result, case.listing.previous.take())
+                {
+                    case.listing.data = data;
+                    case.listing.fetch = fetch;
+                    case.listing.mode = mode;
+                    self.view.rebuild(&case.listing.data, self.now);
                     self.selected = 0;
-                    self.find_followed();
+                    self.find_followed(case);
                     self.follow = None;
                     return match e {
                         FetchError::Cancelled => PaneOutput::toast(
@@ -603,19 +527,19 @@ impl EntitlementsPane {
                         )),
                     };
                 }
-                self.previous = None;
+                case.listing.previous = None;
                 self.follow = None;
                 let mut out = match result {
                     Ok(p) => {
-                        self.fetch = FetchState::Done(p);
+                        case.listing.fetch = FetchState::Done(p);
                         PaneOutput::none()
                     }
                     Err(FetchError::Cancelled) => {
-                        self.fetch = FetchState::Cancelled(so_far);
+                        case.listing.fetch = FetchState::Cancelled(so_far);
                         PaneOutput::none()
                     }
                     Err(FetchError::Failed(m)) => {
-                        self.fetch = FetchState::Failed(so_far, m.clone());
+                        case.listing.fetch = FetchState::Failed(so_far, m.clone());
                         PaneOutput::error(format!("listing entitlements failed: {m}"))
                     }
                 };
@@ -623,7 +547,7 @@ impl EntitlementsPane {
                 out
             }
             EntEvent::Titles(t) => {
-                self.titles.extend(t);
+                case.titles.extend(t);
                 PaneOutput::none()
             }
             EntEvent::Exported(Ok((path, rows))) => PaneOutput::toast(format!(
@@ -659,33 +583,38 @@ impl EntitlementsPane {
         self.selected = self.selected.min(self.view.visible.len().saturating_sub(1));
     }
 
-    fn refilter(&mut self) {
+    fn refilter(&mut self, case: &mut LiveCase) {
         let keep = self.selected_row();
-        self.view.refilter(&self.data, self.now);
+        self.view.refilter(&case.listing.data, self.now);
         self.reselect(keep);
     }
 
-    fn resort(&mut self) {
+    fn resort(&mut self, case: &mut LiveCase) {
         let keep = self.selected_row();
-        self.view.rebuild(&self.data, self.now);
+        self.view.rebuild(&case.listing.data, self.now);
         self.reselect(keep);
     }
 
     /// Keys the pane takes before the keymap: the filter editor, the export
     /// prompt. `None` lets the keymap have the key.
-    pub fn on_key(&mut self, k: KeyEvent, ctx: &PaneCtx) -> Option<PaneOutput> {
+    pub fn on_key(
+        &mut self,
+        case: &mut LiveCase,
+        k: KeyEvent,
+        ctx: &PaneCtx,
+    ) -> Option<PaneOutput> {
         self.now = ctx.now.timestamp();
         match self.modal {
             Modal::None => None,
             Modal::ExportPrompt => {
                 self.modal = Modal::None;
                 Some(match keymap::lookup(&k, Scope::ExportPrompt) {
-                    Some(Command::ExportCsv) => self.export(Format::Csv, ctx),
-                    Some(Command::ExportJson) => self.export(Format::Json, ctx),
+                    Some(Command::ExportCsv) => self.export(case, Format::Csv, ctx),
+                    Some(Command::ExportJson) => self.export(case, Format::Json, ctx),
                     _ => PaneOutput::toast("export cancelled"),
                 })
             }
-            Modal::Editor(_) => Some(self.editor_key(k)),
+            Modal::Editor(_) => Some(self.editor_key(case, k)),
             Modal::Form(_) => Some(self.form_key(k, ctx)),
         }
     }
@@ -693,14 +622,14 @@ impl EntitlementsPane {
     /// Text pasted while a form is open goes into its focused field, and
     /// into the filter editor's text; the export prompt has no field and
     /// refuses it (a paste must never load a key behind an open dialog).
-    pub fn paste_into_form(&mut self, text: &str) -> PaneOutput {
+    pub fn paste_into_form(&mut self, case: &mut LiveCase, text: &str) -> PaneOutput {
         match &mut self.modal {
             Modal::Form(f) => f.0.insert_str(text),
             Modal::Editor(ed) => {
                 ed.row = EditorRow::Text;
                 ed.input = Input::new(format!("{}{}", ed.input.value(), text.trim()));
                 self.view.filter.text = ed.input.value().to_string();
-                self.refilter();
+                self.refilter(case);
             }
             Modal::ExportPrompt => {
                 return PaneOutput::error(
@@ -802,7 +731,7 @@ impl EntitlementsPane {
         }
     }
 
-    fn editor_key(&mut self, k: KeyEvent) -> PaneOutput {
+    fn editor_key(&mut self, case: &mut LiveCase, k: KeyEvent) -> PaneOutput {
         let Modal::Editor(ed) = &mut self.modal else {
             return PaneOutput::none();
         };
@@ -844,7 +773,7 @@ impl EntitlementsPane {
             }
             (Some(Command::ChoiceNext), _) => {
                 let row = ed.row;
-                let n = self.editor_options(row).len();
+                let n = self.editor_options(case, row).len();
                 if let Modal::Editor(ed) = &mut self.modal {
                     ed.cursor = (ed.cursor + 1).min(n.saturating_sub(1));
                 }
@@ -852,7 +781,7 @@ impl EntitlementsPane {
             }
             (Some(Command::ChoiceToggle), _) => {
                 let (row, cursor) = (ed.row, ed.cursor);
-                self.toggle_option(row, cursor);
+                self.toggle_option(case, row, cursor);
             }
             (Some(Command::ChoiceClear), _) => {
                 let f = &mut self.view.filter;
@@ -878,16 +807,17 @@ impl EntitlementsPane {
             }
             _ => return PaneOutput::none(),
         }
-        self.refilter();
+        self.refilter(case);
         PaneOutput::none()
     }
 
     /// The choices of a filter row: documented values, then any unknown
     /// values this listing holds. `(label, selected)`.
-    pub fn editor_options(&self, row: EditorRow) -> Vec<(String, bool)> {
+    pub fn editor_options(&self, case: &LiveCase, row: EditorRow) -> Vec<(String, bool)> {
         let f = &self.view.filter;
         let unknown = |known: &[&str]| -> Vec<String> {
-            let mut v: Vec<String> = self
+            let mut v: Vec<String> = case
+                .listing
                 .data
                 .rows()
                 .iter()
@@ -898,7 +828,7 @@ impl EntitlementsPane {
                 })
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
-                .map(|s| self.data.sym(s).to_string())
+                .map(|s| case.listing.data.sym(s).to_string())
                 .filter(|t| !t.is_empty() && !known.iter().any(|k| k.eq_ignore_ascii_case(t)))
                 .collect();
             v.dedup();
@@ -952,8 +882,8 @@ impl EntitlementsPane {
         }
     }
 
-    fn toggle_option(&mut self, row: EditorRow, cursor: usize) {
-        let Some((label, _)) = self.editor_options(row).into_iter().nth(cursor) else {
+    fn toggle_option(&mut self, case: &mut LiveCase, row: EditorRow, cursor: usize) {
+        let Some((label, _)) = self.editor_options(case, row).into_iter().nth(cursor) else {
             return;
         };
         let raw = label.strip_prefix("other: ").unwrap_or(&label).to_string();
@@ -976,12 +906,12 @@ impl EntitlementsPane {
     }
 
     /// Set the whole filter at once (tests, the palette).
-    pub fn set_filter(&mut self, f: crate::browse::Filter) {
+    pub fn set_filter(&mut self, case: &mut LiveCase, f: crate::browse::Filter) {
         self.view.filter = f;
-        self.refilter();
+        self.refilter(case);
     }
 
-    pub fn on_command(&mut self, cmd: Command, ctx: &PaneCtx) -> Routed {
+    pub fn on_command(&mut self, case: &mut LiveCase, cmd: Command, ctx: &PaneCtx) -> Routed {
         if !matches!(cmd, Command::ToggleValidity | Command::ToggleDuplicates) {
             self.relist_armed = None;
         }
@@ -1015,13 +945,10 @@ impl EntitlementsPane {
                     d.scroll = 0;
                     PaneOutput::none()
                 }
-                Command::Copy => self.copy_row(row),
-                Command::Consume => self.ask_consume(row, ctx),
-                Command::Grant => self.ask_grant(Some(row), ctx),
-                Command::Refresh => {
-                    self.orders = None;
-                    self.want_orders()
-                }
+                Command::Copy => self.copy_row(case, row),
+                Command::Consume => self.ask_consume(case, row, ctx),
+                Command::Grant => self.ask_grant(case, Some(row), ctx),
+                Command::Refresh => self.want_orders(),
                 _ => return Routed::ignored(),
             };
             return Routed::handled(out);
@@ -1059,8 +986,8 @@ impl EntitlementsPane {
                 None => PaneOutput::error("no entitlement selected"),
             },
             Command::Back => {
-                if self.is_fetching() {
-                    let out = self.cancel_running();
+                if case.listing.is_fetching() {
+                    let out = self.cancel_running(case);
                     return Routed::handled(PaneOutput {
                         toast: Some("listing cancelled: r fetches again".into()),
                         ..out
@@ -1068,7 +995,7 @@ impl EntitlementsPane {
                 }
                 if !self.view.filter.is_empty() {
                     self.view.filter = Default::default();
-                    self.refilter();
+                    self.refilter(case);
                     return Routed::handled(PaneOutput::toast("filter cleared"));
                 }
                 return Routed::ignored();
@@ -1077,16 +1004,16 @@ impl EntitlementsPane {
                 if ctx.conn.is_none() {
                     PaneOutput::error("not connected to a Store yet")
                 } else {
-                    let follow = self.selected_row().and_then(|i| self.row_id(i));
-                    let kept = matches!(self.fetch, FetchState::Done(_)).then(|| {
+                    let follow = self.selected_row().and_then(|i| self.row_id(case, i));
+                    let kept = matches!(case.listing.fetch, FetchState::Done(_)).then(|| {
                         (
-                            std::mem::take(&mut self.data),
-                            self.fetch.clone(),
-                            self.mode.clone(),
+                            std::mem::take(&mut case.listing.data),
+                            case.listing.fetch.clone(),
+                            case.listing.mode.clone(),
                         )
                     });
-                    let out = self.start_fetch();
-                    self.previous = kept;
+                    let out = self.start_fetch(case);
+                    case.listing.previous = kept;
                     self.follow = follow;
                     out
                 }
@@ -1109,12 +1036,12 @@ impl EntitlementsPane {
                     self.view.sort.column = *c;
                     self.view.sort.descending = false;
                 }
-                self.resort();
+                self.resort(case);
                 PaneOutput::toast(format!("sorted by {}", self.view.sort.column.title()))
             }
             Command::SortReverse => {
                 self.view.sort.descending = !self.view.sort.descending;
-                self.resort();
+                self.resort(case);
                 PaneOutput::none()
             }
             Command::HideColumn => {
@@ -1134,7 +1061,7 @@ impl EntitlementsPane {
                 if let Some(n) = next {
                     self.view.sort.column = n;
                 }
-                self.resort();
+                self.resort(case);
                 PaneOutput::toast(format!("hid {} (H shows every column)", c.title()))
             }
             Command::ShowColumns => {
@@ -1142,7 +1069,7 @@ impl EntitlementsPane {
                 PaneOutput::none()
             }
             Command::ToggleValidity => {
-                if let Some(ask) = self.relist_guard(cmd, "V") {
+                if let Some(ask) = self.relist_guard(case, cmd, "V") {
                     return Routed::handled(ask);
                 }
                 self.validity = match self.validity {
@@ -1150,14 +1077,14 @@ impl EntitlementsPane {
                     ValidityType::Valid => ValidityType::Invalid,
                     _ => ValidityType::All,
                 };
-                self.refetch_for_option(ctx)
+                self.refetch_for_option(case, ctx)
             }
             Command::ToggleDuplicates => {
-                if let Some(ask) = self.relist_guard(cmd, "D") {
+                if let Some(ask) = self.relist_guard(case, cmd, "D") {
                     return Routed::handled(ask);
                 }
                 self.exclude_duplicates = !self.exclude_duplicates;
-                self.refetch_for_option(ctx)
+                self.refetch_for_option(case, ctx)
             }
             Command::Export => {
                 if self.view.visible.is_empty() {
@@ -1168,19 +1095,19 @@ impl EntitlementsPane {
                 }
             }
             Command::Copy => match self.selected_row() {
-                Some(r) => self.copy_row(r),
+                Some(r) => self.copy_row(case, r),
                 None => PaneOutput::error("nothing to copy: no row selected"),
             },
             // A grant needs no owned row: the catalog's free products are
             // offered (a customer who owns nothing is not a dead end).
-            Command::Grant => self.ask_grant(self.selected_row(), ctx),
+            Command::Grant => self.ask_grant(case, self.selected_row(), ctx),
             Command::Consume => {
                 let Some(r) = self.selected_row() else {
                     return Routed::handled(PaneOutput::error(
                         "select an entitlement first (Enter opens its detail)",
                     ));
                 };
-                self.ask_consume(r, ctx)
+                self.ask_consume(case, r, ctx)
             }
             _ => return Routed::ignored(),
         };
@@ -1200,7 +1127,7 @@ impl EntitlementsPane {
 
     /// The list's title: every filter and every Store-side toggle, then
     /// the counts ("All · Store: valid only · no duplicates — 6 of 6").
-    pub fn title(&self) -> String {
+    pub fn title(&self, case: &LiveCase) -> String {
         let mut t = self.view.filter.describe();
         match self.validity {
             ValidityType::All => {}
@@ -1213,14 +1140,14 @@ impl EntitlementsPane {
         format!(
             "{t} — {} of {}",
             crate::browse::thousands(self.view.visible.len()),
-            crate::browse::thousands(self.data.len())
+            crate::browse::thousands(case.listing.data.len())
         )
     }
 
     /// What listing again would cost (the last listing's pages) and the
     /// calls left, when that is more than a fifth of what is left.
-    fn costly_relist(&self) -> Option<(u32, u32)> {
-        let FetchState::Done(p) = &self.fetch else {
+    fn costly_relist(&self, case: &LiveCase) -> Option<(u32, u32)> {
+        let FetchState::Done(p) = &case.listing.fetch else {
             return None;
         };
         let left = p.calls_left?;
@@ -1229,8 +1156,8 @@ impl EntitlementsPane {
 
     /// V and D list again: when that would spend more than a fifth of the
     /// customer's calls left, the first press says so and a second goes on.
-    fn relist_guard(&mut self, cmd: Command, key: &str) -> Option<PaneOutput> {
-        match self.costly_relist() {
+    fn relist_guard(&mut self, case: &mut LiveCase, cmd: Command, key: &str) -> Option<PaneOutput> {
+        match self.costly_relist(case) {
             Some((cost, left)) if self.relist_armed != Some(cmd) => {
                 self.relist_armed = Some(cmd);
                 Some(PaneOutput::toast(format!(
@@ -1244,70 +1171,62 @@ impl EntitlementsPane {
         }
     }
 
-    fn refetch_for_option(&mut self, ctx: &PaneCtx) -> PaneOutput {
+    fn refetch_for_option(&mut self, case: &mut LiveCase, ctx: &PaneCtx) -> PaneOutput {
         let what = format!(
             "validityType {} · excludeDuplicates {}",
             self.validity, self.exclude_duplicates
         );
-        if self.fetched_key.is_none() || ctx.conn.is_none() {
+        if case.listing.fetched_key.is_none() || ctx.conn.is_none() {
             return PaneOutput::toast(format!("{what} (used by the next listing)"));
         }
-        let mut out = self.start_fetch();
+        let mut out = self.start_fetch(case);
         out.toast = Some(format!("{what}: listing again"));
         out
     }
 
-    /// Whether the detail view waits for the customer's orders.
-    pub fn awaits_orders(&self) -> bool {
-        matches!(self.orders, Some(OrdersState::Loading))
-    }
-
-    /// The orders as the Orders pane read them.
-    pub fn receive_orders(&mut self, result: Result<Vec<Order>, String>) {
-        self.orders = Some(match result {
-            Ok(o) => OrdersState::Loaded(o),
-            Err(m) => OrdersState::Failed(m),
-        });
+    /// Whether the detail wants the case's orders and nobody asked yet:
+    /// the Orders pane reads them (once per key, as the docs ask).
+    pub fn wants_orders(&self, case: &LiveCase) -> bool {
+        self.wants_orders
+            && case.purchase_key().is_some()
+            && matches!(case.orders.load, crate::case::read::Load::Idle)
     }
 
     fn want_orders(&mut self) -> PaneOutput {
-        match (&self.orders, &self.purchase_key) {
-            (_, None) => {
-                self.orders = Some(OrdersState::NoPurchaseKey);
-                PaneOutput::none()
-            }
-            (Some(OrdersState::Loaded(_) | OrdersState::Loading), _) => PaneOutput::none(),
-            // The Orders pane reads them — once per key, as the docs ask —
-            // and `Panes::sync` hands them over.
-            (_, Some(_)) => {
-                self.orders = Some(OrdersState::Loading);
-                PaneOutput::none()
-            }
-        }
+        self.wants_orders = true;
+        PaneOutput::none()
     }
 
-    fn copy_row(&self, row: u32) -> PaneOutput {
-        let Some(r) = self.data.row(row) else {
+    fn copy_row(&self, case: &LiveCase, row: u32) -> PaneOutput {
+        let Some(r) = case.listing.data.row(row) else {
             return PaneOutput::error("that row is gone");
         };
         PaneOutput::effect(Effect::Copy {
-            text: self.data.raw_json(r),
-            label: format!("entitlement {} (JSON)", self.data.sym(r.product)),
+            text: case.listing.data.raw_json(r),
+            label: format!("entitlement {} (JSON)", case.listing.data.sym(r.product)),
         })
     }
 
-    fn export(&self, f: Format, ctx: &PaneCtx) -> PaneOutput {
+    fn export(&self, case: &LiveCase, f: Format, ctx: &PaneCtx) -> PaneOutput {
         let rows = self.view.visible.len();
         // A partial listing says so in its file (issue 16).
-        let incomplete = match &self.fetch {
+        let incomplete = match &case.listing.fetch {
             FetchState::Cancelled(p) => Some((p.items, "a cancel".to_string())),
             FetchState::Failed(p, m) => Some((p.items, format!("an error ({m})"))),
             _ => None,
         }
         .map(|(got, stopped_by)| export::Incomplete { got, stopped_by });
-        let content: Arc<str> =
-            export::to_string(f, &self.data, &self.view.visible, incomplete.as_ref()).into();
-        let who = self.key_fingerprint().unwrap_or_else(|| "nokey".into());
+        let content: Arc<str> = export::to_string(
+            f,
+            &case.listing.data,
+            &self.view.visible,
+            incomplete.as_ref(),
+        )
+        .into();
+        let who = case
+            .listing
+            .key_fingerprint()
+            .unwrap_or_else(|| "nokey".into());
         let file_name = format!(
             "entitlements-{who}-{}.{}",
             ctx.now.format("%Y%m%d-%H%M%S"),
@@ -1320,25 +1239,25 @@ impl EntitlementsPane {
         }))
     }
 
-    fn ask_consume(&mut self, row: u32, ctx: &PaneCtx) -> PaneOutput {
-        let Some(key) = self.fetched_key.clone() else {
+    fn ask_consume(&mut self, case: &mut LiveCase, row: u32, ctx: &PaneCtx) -> PaneOutput {
+        let Some(key) = case.listing.fetched_key.clone() else {
             return PaneOutput::error("no collections key in the case");
         };
-        let Some(r) = self.data.row(row) else {
+        let Some(r) = case.listing.data.row(row) else {
             return PaneOutput::error("that row is gone");
         };
         if self.writing {
             return PaneOutput::error("a write is already under way");
         }
-        let product = self.data.sym(r.product).to_string();
-        let kind = ProductKind::parse(self.data.sym(r.kind));
+        let product = case.listing.data.sym(r.product).to_string();
+        let kind = ProductKind::parse(case.listing.data.sym(r.kind));
         let quantity = match kind {
             ProductKind::Consumable => Some(1),
             ProductKind::UnmanagedConsumable => None,
             other => {
                 return PaneOutput::error(format!(
                     "only consumables can be consumed; {product} is {}",
-                    if self.data.sym(r.kind).is_empty() {
+                    if case.listing.data.sym(r.kind).is_empty() {
                         "of no stated kind".to_string()
                     } else {
                         other.to_string()
@@ -1368,8 +1287,8 @@ impl EntitlementsPane {
         self.confirm(req, product, "POST /v8.0/collections/consume", ctx)
     }
 
-    fn ask_grant(&mut self, row: Option<u32>, ctx: &PaneCtx) -> PaneOutput {
-        let Some(key) = self.purchase_key.clone() else {
+    fn ask_grant(&mut self, case: &mut LiveCase, row: Option<u32>, ctx: &PaneCtx) -> PaneOutput {
+        let Some(key) = case.purchase_key() else {
             return PaneOutput::error(
                 "a grant needs the customer's UserPurchaseId: paste it in the Key pane (1)",
             );
@@ -1384,11 +1303,11 @@ impl EntitlementsPane {
             .unwrap_or_default();
         // The selected row's product, else the catalog's first free one.
         let (product, sku) = row
-            .and_then(|row| self.data.row(row))
+            .and_then(|row| case.listing.data.row(row))
             .map(|r| {
                 (
-                    self.data.sym(r.product).to_string(),
-                    self.data.sym(r.sku).to_string(),
+                    case.listing.data.sym(r.product).to_string(),
+                    case.listing.data.sym(r.sku).to_string(),
                 )
             })
             .or_else(|| {
@@ -1429,7 +1348,12 @@ impl EntitlementsPane {
             ],
         );
         form.intro = intro;
-        self.modal = Modal::Form(Box::new((form, FormPurpose::Grant { key })));
+        self.modal = Modal::Form(Box::new((
+            form,
+            FormPurpose::Grant {
+                key: key.to_string(),
+            },
+        )));
         PaneOutput::none()
     }
 
@@ -1460,11 +1384,11 @@ impl EntitlementsPane {
     }
 
     /// Look up the titles of the listed products not known yet.
-    fn ask_titles(&self) -> Option<Effect> {
-        let mut ids: Vec<String> = (0..self.data.len() as u32)
-            .filter_map(|i| self.data.row(i))
-            .map(|r| self.data.sym(r.product).to_ascii_uppercase())
-            .filter(|id| !self.titles.contains_key(id))
+    fn ask_titles(&self, case: &LiveCase) -> Option<Effect> {
+        let mut ids: Vec<String> = (0..case.listing.data.len() as u32)
+            .filter_map(|i| case.listing.data.row(i))
+            .map(|r| case.listing.data.sym(r.product).to_ascii_uppercase())
+            .filter(|id| !case.titles.contains_key(id))
             .collect();
         ids.sort();
         ids.dedup();
@@ -1478,6 +1402,15 @@ impl EntitlementsPane {
     }
 }
 
+impl EntitlementsPane {
+    /// The pane changed the case's listing (or may have): say so, so the
+    /// views built from it (the Timeline) rebuild.
+    fn touched(&mut self, case: &mut LiveCase) {
+        case.listing.generation += 1;
+        self.seen = case.listing.generation;
+    }
+}
+
 impl super::Pane for EntitlementsPane {
     fn id(&self) -> super::PaneId {
         super::PaneId::Entitlements
@@ -1485,42 +1418,64 @@ impl super::Pane for EntitlementsPane {
     fn on_key(
         &mut self,
         k: crossterm::event::KeyEvent,
+        case: &mut LiveCase,
         ctx: &super::PaneCtx,
     ) -> Option<super::PaneOutput> {
-        EntitlementsPane::on_key(self, k, ctx)
+        EntitlementsPane::on_key(self, case, k, ctx)
     }
     fn on_command(
         &mut self,
         cmd: crate::tui::keymap::Command,
+        case: &mut LiveCase,
         ctx: &super::PaneCtx,
     ) -> super::Routed {
-        EntitlementsPane::on_command(self, cmd, ctx)
+        let routed = EntitlementsPane::on_command(self, case, cmd, ctx);
+        if !routed.output.effects.is_empty() {
+            self.touched(case);
+        }
+        routed
     }
     fn accepts_text(&self) -> bool {
         !matches!(self.modal, Modal::None)
     }
-    fn on_paste(&mut self, text: String, _ctx: &super::PaneCtx) -> super::PaneOutput {
-        self.paste_into_form(&text)
+    fn on_paste(
+        &mut self,
+        text: String,
+        case: &mut LiveCase,
+        _ctx: &super::PaneCtx,
+    ) -> super::PaneOutput {
+        self.paste_into_form(case, &text)
     }
-    fn on_event(&mut self, ev: super::PaneEvent, ctx: &super::PaneCtx) -> super::PaneOutput {
+    fn on_event(
+        &mut self,
+        ev: super::PaneEvent,
+        case: &mut LiveCase,
+        ctx: &super::PaneCtx,
+    ) -> super::PaneOutput {
         match ev {
-            super::PaneEvent::Entitlements(e) => EntitlementsPane::on_event(self, e, ctx),
+            super::PaneEvent::Entitlements(e) => {
+                let out = EntitlementsPane::on_event(self, case, e, ctx);
+                self.touched(case);
+                out
+            }
             _ => super::PaneOutput::none(),
         }
     }
-    fn on_job_started(&mut self, job: &super::PaneJob) {
+    fn on_job_started(&mut self, job: &super::PaneJob, _case: &mut LiveCase) {
         if let super::PaneJob::Entitlements(j) = job {
             EntitlementsPane::on_job_started(self, j)
         }
     }
-    fn on_job_crashed(&mut self, message: &str) {
+    fn on_job_crashed(&mut self, message: &str, case: &mut LiveCase) {
         self.writing = false;
-        if let FetchState::Running { progress, .. } = &self.fetch {
-            self.fetch = FetchState::Failed(*progress, format!("internal error: {message}"));
+        if let FetchState::Running { progress, .. } = &case.listing.fetch {
+            case.listing.fetch =
+                FetchState::Failed(*progress, format!("internal error: {message}"));
+            self.touched(case);
         }
     }
-    fn fit(&mut self, body: ratatui::layout::Rect) {
-        let rows = super::entitlements_view::table_rows(self, body);
+    fn fit(&mut self, body: ratatui::layout::Rect, case: &LiveCase) {
+        let rows = super::entitlements_view::table_rows(self, case, body);
         self.page_height = rows.max(1);
         self.offset = crate::tui::widgets::table::scroll_offset(
             self.offset,

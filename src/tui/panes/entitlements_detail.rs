@@ -5,6 +5,7 @@
 use crate::browse::column::{FOREVER, short_duration};
 use crate::browse::data::{NONE, Row};
 use crate::browse::thousands;
+use crate::case::live::LiveCase;
 use crate::store::model::{Entitlement, StoreTime};
 use crate::tui::panes::DrawCtx;
 use crate::tui::panes::entitlements::{EntitlementsPane, OrdersState};
@@ -114,8 +115,8 @@ fn section(theme: &Theme, title: &str) -> Line<'static> {
     Line::from(Span::styled(format!("── {title} "), theme.title()))
 }
 
-fn links(theme: &Theme, pane: &EntitlementsPane, row: &Row) -> Vec<Line<'static>> {
-    let d = &pane.data;
+fn links(theme: &Theme, case: &LiveCase, row: &Row) -> Vec<Line<'static>> {
+    let d = &case.listing.data;
     let mut v = vec![section(theme, "Pass ↔ content")];
     let by = d.list(row.satisfied_by);
     if by.is_empty() {
@@ -158,7 +159,7 @@ fn links(theme: &Theme, pane: &EntitlementsPane, row: &Row) -> Vec<Line<'static>
     v
 }
 
-fn orders(theme: &Theme, pane: &EntitlementsPane, txn: &str) -> Vec<Line<'static>> {
+fn orders(theme: &Theme, case: &LiveCase, txn: &str) -> Vec<Line<'static>> {
     let mut v = vec![section(theme, "Related orders (orderId = transactionId)")];
     if txn.is_empty() {
         v.push(Line::from(Span::styled(
@@ -167,19 +168,17 @@ fn orders(theme: &Theme, pane: &EntitlementsPane, txn: &str) -> Vec<Line<'static
         )));
         return v;
     }
-    match &pane.orders {
-        None | Some(OrdersState::NoPurchaseKey) => v.push(Line::from(Span::styled(
+    match OrdersState::of(case) {
+        OrdersState::NoPurchaseKey => v.push(Line::from(Span::styled(
             "Orders need the customer's UserPurchaseId: paste it in the Key pane (1), then r here.",
             theme.warn(),
         ))),
-        Some(OrdersState::Loading) => {
-            v.push(Line::from(Span::styled("Reading orders…", theme.dim())))
-        }
-        Some(OrdersState::Failed(m)) => v.push(Line::from(Span::styled(
+        OrdersState::Loading => v.push(Line::from(Span::styled("Reading orders…", theme.dim()))),
+        OrdersState::Failed(m) => v.push(Line::from(Span::styled(
             format!("Orders could not be read: {m} · r retries"),
             theme.bad(),
         ))),
-        Some(OrdersState::Loaded(all)) => {
+        OrdersState::Loaded(all) => {
             let hits: Vec<_> = all
                 .iter()
                 .filter(|o| o.order_id.eq_ignore_ascii_case(txn))
@@ -217,7 +216,8 @@ fn orders(theme: &Theme, pane: &EntitlementsPane, txn: &str) -> Vec<Line<'static
 }
 
 fn actions(theme: &Theme, pane: &EntitlementsPane, row: &Row, app: &DrawCtx) -> Vec<Line<'static>> {
-    let d = &pane.data;
+    let case = app.case;
+    let d = &case.listing.data;
     let mut v = vec![section(theme, "Actions")];
     let kind = d.sym(row.kind);
     if !app.writes_allowed {
@@ -256,7 +256,7 @@ fn actions(theme: &Theme, pane: &EntitlementsPane, row: &Row, app: &DrawCtx) -> 
     v.push(Line::from(vec![
         Span::styled(":grant", theme.key_hint()),
         Span::styled(
-            if pane.has_purchase_key() {
+            if case.purchase_key().is_some() {
                 " — grant a free product (needs its availabilityId)"
             } else {
                 " — needs the customer's UserPurchaseId in the case"
@@ -305,10 +305,11 @@ pub fn json_lines(theme: &Theme, raw: &str) -> Vec<Line<'static>> {
 }
 
 pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
+    let case = app.case;
     let Some(detail) = &pane.detail else {
         return;
     };
-    let d = &pane.data;
+    let d = &case.listing.data;
     let Some(row) = d.row(detail.row) else {
         return;
     };
@@ -318,7 +319,7 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, a
         return;
     };
     let mut left = fields(theme, &e, row, app.now);
-    let title_text = pane.titles.get(&e.product_id.to_ascii_uppercase());
+    let title_text = case.titles.get(&e.product_id.to_ascii_uppercase());
     let mut at = 2;
     if let Some(t) = title_text {
         left.insert(at, field(theme, "title", t.clone()));
@@ -330,14 +331,14 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, a
         let by: Vec<String> = e
             .satisfied_by_product_ids
             .iter()
-            .map(|id| crate::tui::panes::list::product_label(&pane.titles, id).into_owned())
+            .map(|id| crate::tui::panes::list::product_label(&case.titles, id).into_owned())
             .collect();
         left.insert(at, field(theme, "satisfied by", by.join(", ")));
     }
     left.push(Line::default());
-    left.extend(links(theme, pane, row));
+    left.extend(links(theme, case, row));
     left.push(Line::default());
-    left.extend(orders(theme, pane, d.text(row.transaction)));
+    left.extend(orders(theme, case, d.text(row.transaction)));
     left.push(Line::default());
     left.extend(actions(theme, pane, row, app));
     let title = match title_text {

@@ -3,6 +3,7 @@
 
 use crate::browse::column::{display, has_unknown};
 use crate::browse::{Column, thousands};
+use crate::case::live::LiveCase;
 use crate::store::PageProgress;
 use crate::tui::panes::DrawCtx;
 use crate::tui::panes::empty::draw_empty;
@@ -16,7 +17,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
-    if !app.has_collections_key && !pane.has_key() {
+    if !app.has_collections_key && app.case.listing.fetched_key.is_none() {
         draw_empty(
             f,
             area,
@@ -38,8 +39,10 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, a
 
 /// The status lines, the filter editor and the table's box, as the list
 /// is laid out.
-fn list_layout(pane: &EntitlementsPane, area: Rect) -> [Rect; 3] {
-    let editor_h = pane.editor().map_or(0, |_| editor_height(pane, area.width));
+fn list_layout(pane: &EntitlementsPane, case: &LiveCase, area: Rect) -> [Rect; 3] {
+    let editor_h = pane
+        .editor()
+        .map_or(0, |_| editor_height(pane, case, area.width));
     Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(editor_h),
@@ -55,17 +58,17 @@ fn table_layout(boxed: Rect) -> [Rect; 2] {
 }
 
 /// How many table rows the list shows in a pane of `area`.
-pub fn table_rows(pane: &EntitlementsPane, area: Rect) -> usize {
-    let [_, _, boxed] = list_layout(pane, area);
+pub fn table_rows(pane: &EntitlementsPane, case: &LiveCase, area: Rect) -> usize {
+    let [_, _, boxed] = list_layout(pane, case, area);
     let [table, _] = table_layout(boxed);
     usize::from(table.height.saturating_sub(1))
 }
 
 fn draw_list(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
-    let [status, editor, body] = list_layout(pane, area);
+    let [status, editor, body] = list_layout(pane, app.case, area);
     draw_status(f, status, theme, pane, app);
     if editor.height > 0 {
-        draw_editor(f, editor, theme, pane);
+        draw_editor(f, editor, theme, pane, app.case);
     }
     draw_table(f, body, theme, pane, app);
 }
@@ -80,7 +83,8 @@ pub fn progress_text(p: &PageProgress) -> String {
 }
 
 fn draw_status(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
-    let query = match &pane.mode {
+    let case = app.case;
+    let query = match &case.listing.mode {
         Some(m) => m.describe(),
         None if !app.connected => "waiting for the Store connection".into(),
         None => "choosing the query…".into(),
@@ -95,7 +99,7 @@ fn draw_status(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane
             theme.dim(),
         ),
     ]);
-    let mut spans = match &pane.fetch {
+    let mut spans = match &case.listing.fetch {
         FetchState::Idle => vec![Span::styled("not listed yet · r lists", theme.dim())],
         FetchState::Running {
             progress, waiting, ..
@@ -157,7 +161,7 @@ fn draw_status(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane
     f.render_widget(Paragraph::new(vec![Line::from(spans), line1]), area);
 }
 
-fn editor_lines(pane: &EntitlementsPane, theme: &Theme) -> Vec<Line<'static>> {
+fn editor_lines(pane: &EntitlementsPane, case: &LiveCase, theme: &Theme) -> Vec<Line<'static>> {
     let Some(ed) = pane.editor() else {
         return vec![];
     };
@@ -185,7 +189,7 @@ fn editor_lines(pane: &EntitlementsPane, theme: &Theme) -> Vec<Line<'static>> {
             ));
         } else {
             let radio = row == EditorRow::Acquisition;
-            for (i, (label, on)) in pane.editor_options(row).into_iter().enumerate() {
+            for (i, (label, on)) in pane.editor_options(case, row).into_iter().enumerate() {
                 let mark = match (radio, on) {
                     (true, true) => "(•)",
                     (true, false) => "( )",
@@ -208,22 +212,22 @@ fn editor_lines(pane: &EntitlementsPane, theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
-fn editor_height(pane: &EntitlementsPane, width: u16) -> u16 {
+fn editor_height(pane: &EntitlementsPane, case: &LiveCase, width: u16) -> u16 {
     let inner = width.saturating_sub(2).max(1) as usize;
     let theme = Theme { color: false };
-    editor_lines(pane, &theme)
+    editor_lines(pane, case, &theme)
         .iter()
         .map(|l| l.width().div_ceil(inner).max(1) as u16)
         .sum::<u16>()
         + 2
 }
 
-fn draw_editor(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane) {
+fn draw_editor(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, case: &LiveCase) {
     let block = Block::bordered()
         .border_style(theme.border_focus())
         .title(" Filter · ↑↓ row · ←→ choose · Space toggle · Backspace clears row · Ctrl-R resets · Enter/Esc close ");
     f.render_widget(
-        Paragraph::new(editor_lines(pane, theme))
+        Paragraph::new(editor_lines(pane, case, theme))
             .block(block)
             .wrap(Wrap { trim: false }),
         area,
@@ -233,7 +237,11 @@ fn draw_editor(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane
 /// With a pass filter on (a Pass kind, or a filter that leaves rows a pass
 /// satisfies), "satisfied by" is what the agent is looking at: it moves next
 /// to the product, so 80 columns do not push it off screen.
-pub fn promote_satisfied_by(pane: &EntitlementsPane, mut cols: Vec<Column>) -> Vec<Column> {
+pub fn promote_satisfied_by(
+    pane: &EntitlementsPane,
+    case: &LiveCase,
+    mut cols: Vec<Column>,
+) -> Vec<Column> {
     let f = &pane.view.filter;
     let passes = f.kinds.contains(&crate::store::model::ProductKind::Pass)
         || !f.is_empty()
@@ -241,8 +249,8 @@ pub fn promote_satisfied_by(pane: &EntitlementsPane, mut cols: Vec<Column>) -> V
                 .view
                 .visible
                 .iter()
-                .filter_map(|&i| pane.data.row(i))
-                .any(|r| !pane.data.list(r.satisfied_by).is_empty());
+                .filter_map(|&i| case.listing.data.row(i))
+                .any(|r| !case.listing.data.list(r.satisfied_by).is_empty());
     if let (true, Some(at), Some(product)) = (
         passes,
         cols.iter().position(|c| *c == Column::SatisfiedBy),
@@ -256,7 +264,8 @@ pub fn promote_satisfied_by(pane: &EntitlementsPane, mut cols: Vec<Column>) -> V
 }
 
 fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
-    let title = format!(" {} ", pane.title());
+    let case = app.case;
+    let title = format!(" {} ", pane.title(case));
     let hints = " / filter · s/S sort · h/H hide/show · Enter detail · e export · y copy · r refresh · V validity · D dups ";
     let block = Block::bordered()
         .title(Span::styled(title, theme.title()))
@@ -264,19 +273,19 @@ fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane,
         .border_style(theme.border_focus());
     let inner = block.inner(area);
     f.render_widget(block, area);
-    if pane.data.is_empty() {
-        let msg = match &pane.fetch {
+    if case.listing.data.is_empty() {
+        let msg = match &case.listing.fetch {
             FetchState::Running { .. } => "Fetching the first page…",
             FetchState::Done(_) => "The Store listed nothing for this key. The documented causes:",
             _ => "Nothing listed.",
         };
         let mut lines = vec![Line::from(Span::styled(msg, theme.dim())).centered()];
-        if let FetchState::Done(_) = &pane.fetch {
+        if let FetchState::Done(_) = &case.listing.fetch {
             // Not "owns nothing": an empty answer usually means a
             // configuration mistake; name them (case::empty).
             let q = crate::case::empty::EmptyQuery {
                 environment: None,
-                v9_products: match &pane.mode {
+                v9_products: match &case.listing.mode {
                     Some(crate::tui::panes::entitlements::QueryMode::V9 { products, .. }) => {
                         Some(*products)
                     }
@@ -295,13 +304,13 @@ fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane,
         return;
     }
     let shown = pane.shown_columns();
-    let cols = promote_satisfied_by(pane, shown.clone());
+    let cols = promote_satisfied_by(pane, case, shown.clone());
     let promoted = cols != shown;
     let specs: Vec<TableColumn> = cols
         .iter()
         .map(|c| {
             let (mut min, mut max) = c.widths();
-            if *c == Column::Product && !pane.titles.is_empty() {
+            if *c == Column::Product && !case.titles.is_empty() {
                 max = max.max(crate::tui::panes::list::PRODUCT_WITH_TITLE);
                 min = min.max(crate::tui::panes::list::PRODUCT_ID_AND_MORE);
             }
@@ -322,11 +331,11 @@ fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane,
         .position(|c| *c == pane.view.sort.column)
         .map(|i| (i, pane.view.sort.descending));
     let now = app.now.timestamp();
-    let data = &pane.data;
+    let data = &case.listing.data;
     let visible = &pane.view.visible;
     let cell = |r: usize, c: usize| match (visible.get(r).and_then(|&i| data.row(i)), cols.get(c)) {
         (Some(row), Some(Column::Product)) if !has_unknown(data, row) => {
-            crate::tui::panes::list::product_label(&pane.titles, data.sym(row.product))
+            crate::tui::panes::list::product_label(&case.titles, data.sym(row.product))
         }
         (Some(row), Some(col)) => display(data, row, *col, now),
         _ => std::borrow::Cow::Borrowed(""),

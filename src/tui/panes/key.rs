@@ -475,6 +475,7 @@ impl super::Pane for KeyPane {
     fn on_key(
         &mut self,
         k: crossterm::event::KeyEvent,
+        _case: &mut crate::case::live::LiveCase,
         ctx: &super::PaneCtx,
     ) -> Option<super::PaneOutput> {
         KeyPane::on_key(self, k, ctx)
@@ -482,6 +483,7 @@ impl super::Pane for KeyPane {
     fn on_command(
         &mut self,
         cmd: crate::tui::keymap::Command,
+        _case: &mut crate::case::live::LiveCase,
         ctx: &super::PaneCtx,
     ) -> super::Routed {
         KeyPane::on_command(self, cmd, ctx)
@@ -489,21 +491,31 @@ impl super::Pane for KeyPane {
     fn accepts_text(&self) -> bool {
         true
     }
-    fn on_paste(&mut self, text: String, ctx: &super::PaneCtx) -> super::PaneOutput {
+    fn on_paste(
+        &mut self,
+        text: String,
+        _case: &mut crate::case::live::LiveCase,
+        ctx: &super::PaneCtx,
+    ) -> super::PaneOutput {
         self.paste(text, ctx)
     }
-    fn on_event(&mut self, ev: super::PaneEvent, ctx: &super::PaneCtx) -> super::PaneOutput {
+    fn on_event(
+        &mut self,
+        ev: super::PaneEvent,
+        _case: &mut crate::case::live::LiveCase,
+        ctx: &super::PaneCtx,
+    ) -> super::PaneOutput {
         match ev {
             super::PaneEvent::Key(e) => KeyPane::on_event(self, e, ctx),
             _ => super::PaneOutput::none(),
         }
     }
-    fn on_job_started(&mut self, job: &super::PaneJob) {
+    fn on_job_started(&mut self, job: &super::PaneJob, _case: &mut crate::case::live::LiveCase) {
         if let super::PaneJob::Key(j) = job {
             KeyPane::on_job_started(self, j)
         }
     }
-    fn on_job_crashed(&mut self, _message: &str) {
+    fn on_job_crashed(&mut self, _message: &str, _case: &mut crate::case::live::LiveCase) {
         self.renewing = None;
     }
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {

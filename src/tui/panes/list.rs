@@ -2,9 +2,7 @@
 //! load state of one read, the failure an agent can act on, the row cursor,
 //! the `/` text filter, and the header and detail boxes they draw.
 
-use crate::store::StoreError;
 use crate::tui::keymap::{self, Command, Scope};
-use crate::tui::panes::PaneOutput;
 use crate::tui::theme::Theme;
 use crate::tui::widgets::table::{self, TableColumn};
 use chrono::{DateTime, Utc};
@@ -16,206 +14,6 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use std::borrow::Cow;
 use tui_input::Input;
 use tui_input::backend::crossterm::EventHandler;
-
-/// A read that did not work, with what it most likely means.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure {
-    pub message: String,
-    pub hint: Option<String>,
-    /// The ids Microsoft support traces the failed call by (the case
-    /// file's "Failed calls"); empty for failures that were not a call.
-    pub correlation_ids: Vec<(String, String)>,
-}
-
-impl Failure {
-    pub fn from_store(e: &StoreError) -> Self {
-        Self {
-            message: e.to_string(),
-            hint: e.hint().map(String::from),
-            correlation_ids: crate::case::load::correlation_pairs(&e.correlation),
-        }
-    }
-
-    pub fn plain(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            hint: None,
-            correlation_ids: Vec::new(),
-        }
-    }
-
-    /// "message — hint", for the status bar and empty states.
-    pub fn line(&self) -> String {
-        match &self.hint {
-            Some(h) => format!("{} — {h}", self.message),
-            None => self.message.clone(),
-        }
-    }
-}
-
-/// Where one read of a pane stands.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Load<T> {
-    /// Nothing asked yet.
-    Idle,
-    Loading {
-        load_id: u64,
-    },
-    Loaded {
-        at: DateTime<Utc>,
-        data: T,
-    },
-    Failed(Failure),
-}
-
-impl<T> Load<T> {
-    /// Settle a read with its answer. A failure is also reported as
-    /// "`what`: reason" for the status bar.
-    pub fn settle(
-        &mut self,
-        result: Result<T, Failure>,
-        at: DateTime<Utc>,
-        what: &str,
-    ) -> PaneOutput {
-        match result {
-            Ok(data) => {
-                *self = Load::Loaded { at, data };
-                PaneOutput::none()
-            }
-            Err(f) => {
-                let msg = format!("{what}: {}", f.line());
-                *self = Load::Failed(f);
-                PaneOutput::error(msg)
-            }
-        }
-    }
-
-    pub fn data(&self) -> Option<&T> {
-        match self {
-            Load::Loaded { data, .. } => Some(data),
-            _ => None,
-        }
-    }
-
-    pub fn loaded_at(&self) -> Option<DateTime<Utc>> {
-        match self {
-            Load::Loaded { at, .. } => Some(*at),
-            _ => None,
-        }
-    }
-
-    pub fn is_loading(&self) -> bool {
-        matches!(self, Load::Loading { .. })
-    }
-
-    /// This read as a part of the case: `not_read` says why nothing was
-    /// asked yet, `failed` where the failure is shown.
-    pub fn to_part(&self, not_read: &str, failed: &str) -> crate::case::Part<T>
-    where
-        T: Clone,
-    {
-        use crate::case::Part;
-        match self {
-            Load::Idle => Part::NotRead(not_read.into()),
-            Load::Loading { .. } => Part::Reading(None),
-            Load::Loaded { data, .. } => Part::Read(data.clone()),
-            Load::Failed(_) => Part::Failed {
-                why: failed.into(),
-                partial: None,
-            },
-        }
-    }
-
-    /// This read as a failed call of the case, if it failed.
-    pub fn failed_call(&self, what: &str) -> Option<crate::case::FailedCall> {
-        match self {
-            Load::Failed(f) => Some(crate::case::FailedCall {
-                what: what.into(),
-                message: f.message.clone(),
-                correlation_ids: f.correlation_ids.clone(),
-            }),
-            _ => None,
-        }
-    }
-
-    /// The read's job panicked: a read in progress becomes a failure.
-    pub fn crashed(&mut self, message: &str) {
-        if self.is_loading() {
-            *self = Load::Failed(Failure::plain(format!("internal error: {message}")));
-        }
-    }
-
-    /// Whether an answer with `load_id` is the one this state waits for.
-    pub fn awaits(&self, load_id: u64) -> bool {
-        matches!(self, Load::Loading { load_id: l } if *l == load_id)
-    }
-}
-
-/// The purchase key a customer list follows, whether the Store is
-/// reachable, and the ids of its loads — what the Orders and Subscriptions
-/// panes would otherwise each keep and check by hand.
-#[derive(Debug)]
-pub struct Source {
-    key: Option<String>,
-    connected: bool,
-    next_load: u64,
-}
-
-impl Default for Source {
-    fn default() -> Self {
-        Self {
-            key: None,
-            connected: false,
-            next_load: 1,
-        }
-    }
-}
-
-impl Source {
-    pub fn key(&self) -> Option<&str> {
-        self.key.as_deref()
-    }
-
-    pub fn connected(&self) -> bool {
-        self.connected
-    }
-
-    /// Follow the case's key; true when the customer changed (the pane
-    /// drops its data). A renewed key of the same customer is adopted
-    /// without a new read.
-    pub fn follow(&mut self, key: Option<&str>, connected: bool) -> bool {
-        self.connected = connected;
-        if self.key.as_deref() == key {
-            return false;
-        }
-        let same = match (self.key.as_deref(), key) {
-            (Some(old), Some(new)) => crate::store::keyinfo::same_customer(old, new),
-            _ => false,
-        };
-        self.key = key.map(String::from);
-        !same
-    }
-
-    /// Whether a pane now on screen should start its first read.
-    pub fn wants_first_load<T>(&self, focused: bool, load: &Load<T>) -> bool {
-        focused && self.key.is_some() && self.connected && matches!(load, Load::Idle)
-    }
-
-    /// A fresh load id and the key to read with, or why there is none.
-    pub fn begin(&mut self) -> Result<(u64, String), &'static str> {
-        let Some(key) = self.key.clone() else {
-            return Err(
-                "no purchase key in the case: paste the customer's UserPurchaseId in the Key pane (1)",
-            );
-        };
-        if !self.connected {
-            return Err("not connected to a Store yet");
-        }
-        let id = self.next_load;
-        self.next_load += 1;
-        Ok((id, key))
-    }
-}
 
 /// `/` in a list pane: a live filter over its rows. Every word of the query
 /// must appear in a row's text, case-insensitive. Enter keeps the query,
@@ -618,6 +416,7 @@ mod tests {
 
     #[test]
     fn load_answers_only_its_own_id() {
+        use crate::case::read::Load;
         let l: Load<()> = Load::Loading { load_id: 4 };
         assert!(l.awaits(4));
         assert!(!l.awaits(3));

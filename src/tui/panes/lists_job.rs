@@ -3,10 +3,10 @@
 //! process's journal) to the pane's event, so tests run them against the
 //! sandbox directly; `tui::jobs` runs them on tokio tasks for the console.
 
+use crate::case::read::Failure;
 use crate::journal::{Actor, WriteRequest};
 use crate::store::StoreClient;
 use crate::tui::panes::clawbacks::{ClawEvent, ClawJob, RECEIVE_VISIBILITY_SECS, Receipt};
-use crate::tui::panes::list::Failure;
 use crate::tui::panes::orders::{OrdersEvent, OrdersJob};
 use crate::tui::panes::subscriptions::{SubsEvent, SubsJob};
 use crate::tui::panes::timeline::{TimelineEvent, TimelineJob};

@@ -19,6 +19,7 @@ pub mod orders;
 pub mod subscriptions;
 pub mod timeline;
 
+use crate::case::live::LiveCase;
 use crate::config::Environment;
 use crate::tui::action::{Connection, Effect};
 use crate::tui::keymap::{Command, Scope};
@@ -33,27 +34,27 @@ use ratatui::layout::Rect;
 pub trait Pane {
     fn id(&self) -> PaneId;
     /// A key for this pane; `None` lets the global keymap have it.
-    fn on_key(&mut self, _k: KeyEvent, _ctx: &PaneCtx) -> Option<PaneOutput> {
+    fn on_key(&mut self, _k: KeyEvent, _case: &mut LiveCase, _ctx: &PaneCtx) -> Option<PaneOutput> {
         None
     }
-    fn on_command(&mut self, cmd: Command, ctx: &PaneCtx) -> Routed;
+    fn on_command(&mut self, cmd: Command, case: &mut LiveCase, ctx: &PaneCtx) -> Routed;
     /// Whether an open text field wants pasted text.
     fn accepts_text(&self) -> bool {
         false
     }
-    fn on_paste(&mut self, _text: String, _ctx: &PaneCtx) -> PaneOutput {
+    fn on_paste(&mut self, _text: String, _case: &mut LiveCase, _ctx: &PaneCtx) -> PaneOutput {
         PaneOutput::none()
     }
     /// A job result addressed to this pane; others' are ignored.
-    fn on_event(&mut self, ev: PaneEvent, ctx: &PaneCtx) -> PaneOutput;
+    fn on_event(&mut self, ev: PaneEvent, case: &mut LiveCase, ctx: &PaneCtx) -> PaneOutput;
     /// A confirmed job is about to run: the pane shows it as under way.
-    fn on_job_started(&mut self, _job: &PaneJob) {}
+    fn on_job_started(&mut self, _job: &PaneJob, _case: &mut LiveCase) {}
     /// One of this pane's jobs panicked and will never answer: clear what
     /// waits for it (a write flag, a read in progress).
-    fn on_job_crashed(&mut self, _message: &str) {}
+    fn on_job_crashed(&mut self, _message: &str, _case: &mut LiveCase) {}
     /// After every update: keep the scroll position right for a pane
     /// drawn in `body` (view state is kept here, never by drawing).
-    fn fit(&mut self, _body: Rect) {}
+    fn fit(&mut self, _body: Rect, _case: &LiveCase) {}
     fn draw(&self, f: &mut Frame, area: Rect, ctx: &DrawCtx);
     /// The keymap scope whose bindings `?` lists for this pane.
     fn scope(&self) -> Scope {
@@ -64,6 +65,8 @@ pub trait Pane {
 /// What a pane may read of the world when it draws.
 pub struct DrawCtx<'a> {
     pub theme: &'a Theme,
+    /// What the view shows: the case.
+    pub case: &'a LiveCase,
     pub now: DateTime<Utc>,
     pub connected: bool,
     pub writes_allowed: bool,
@@ -256,8 +259,12 @@ pub enum PaneEvent {
     Timeline(timeline::TimelineEvent),
 }
 
+/// The case and its views. The case is the one owner of the customer's
+/// data; a pane keeps only its view state and is handed the case with
+/// every key, command, job result and frame.
 #[derive(Default)]
 pub struct Panes {
+    pub case: LiveCase,
     pub key: key::KeyPane,
     pub entitlements: entitlements::EntitlementsPane,
     pub orders: orders::OrdersPane,
@@ -276,51 +283,42 @@ impl Panes {
         self.key.reassess(now, conn);
     }
 
-    /// After every update: panes that follow the case (the keys) or start
-    /// work when they come on screen catch up here.
+    /// After every update: the case follows the Key pane's keys, and the
+    /// views catch up with it (and start the reads a pane on screen needs).
     pub fn sync(&mut self, focus: PaneId, ctx: &PaneCtx) -> PaneOutput {
+        let case = &mut self.case;
+        case.follow_keys(
+            self.key.collections_token(),
+            self.key.purchase_token(),
+            ctx.conn.is_some(),
+        );
         let audit = self.audit.sync(focus == PaneId::Audit);
         if !audit.effects.is_empty() {
             return audit;
         }
-        let mut out = self.entitlements.sync(
-            focus == PaneId::Entitlements,
-            self.key.collections_token(),
-            self.key.purchase_token(),
-            ctx,
-        );
-        let purchase = self.key.purchase_token();
-        let fps: Vec<String> = [self.key.collections_token(), purchase]
-            .into_iter()
-            .flatten()
-            .map(crate::keys::fingerprint)
-            .collect();
+        let mut out = self
+            .entitlements
+            .sync(focus == PaneId::Entitlements, case, ctx);
         let lists = [
-            self.orders.sync(focus == PaneId::Orders, purchase, ctx),
+            self.orders.sync(focus == PaneId::Orders, case, ctx),
             self.subscriptions
-                .sync(focus == PaneId::Subscriptions, purchase, ctx),
-            self.clawbacks.sync(focus == PaneId::Clawbacks, ctx),
-            self.timeline
-                .sync(focus == PaneId::Timeline, fps.clone(), ctx),
+                .sync(focus == PaneId::Subscriptions, case, ctx),
+            self.clawbacks.sync(focus == PaneId::Clawbacks, case, ctx),
+            self.timeline.sync(focus == PaneId::Timeline, case, ctx),
         ];
         // The Timeline is a pure function of the case: rebuilt, while on
-        // screen, when a source changed.
+        // screen, when a part of the case changed.
         if focus == PaneId::Timeline {
             let stamp = timeline::Stamp {
-                fps,
-                entitlements: (
-                    self.entitlements.key_fingerprint(),
-                    self.entitlements.data.len(),
-                    self.entitlements.is_fetching(),
-                ),
-                orders: self.orders.generation,
-                subscriptions: self.subscriptions.generation,
-                clawbacks: self.clawbacks.generation,
-                audit: self.timeline.audit_generation(),
+                fps: case.fingerprints().to_vec(),
+                entitlements: case.listing.generation,
+                orders: case.orders.generation,
+                subscriptions: case.subscriptions.generation,
+                clawbacks: case.clawbacks.generation,
+                audit: case.audit.generation,
             };
             if let Some(stamp) = self.timeline.stale(stamp) {
-                let case = self.case();
-                self.timeline.rebuild(case, stamp);
+                self.timeline.rebuild(&case.snapshot(), stamp);
             }
         }
         for o in lists {
@@ -328,63 +326,44 @@ impl Panes {
             out.error = out.error.or(o.error);
             out.toast = out.toast.or(o.toast);
         }
-        // The Entitlements detail relates orders by transactionId: it gets
-        // them from the Orders pane, so a customer's orders are read once.
-        if self.entitlements.awaits_orders()
-            && let Some(key) = purchase
-        {
-            match self.orders.result_for(key) {
-                Some(result) => self.entitlements.receive_orders(result),
-                None => out.effects.extend(self.orders.ensure_loaded().effects),
-            }
+        // The Entitlements detail relates orders by transactionId: it reads
+        // the case's orders, so a customer's orders are read once.
+        if self.entitlements.wants_orders(case) {
+            out.effects.extend(self.orders.ensure_loaded(case).effects);
         }
         out.effects.extend(self.share_titles());
         out
     }
 
-    /// Product titles are looked up by the Entitlements pane (one cache,
-    /// `case::titles`); the other lists show them too, and the ids only they
-    /// show are asked for once.
+    /// Product titles are looked up by the Entitlements pane (one cache in
+    /// the case, `case::titles`); the other lists show them too, and the
+    /// ids only they show are asked for once.
     fn share_titles(&mut self) -> Option<Effect> {
-        let titles = &self.entitlements.titles;
-        for t in [
-            &mut self.orders.titles,
-            &mut self.subscriptions.titles,
-            &mut self.clawbacks.titles,
-        ] {
-            if t.len() != titles.len() {
-                t.clone_from(titles);
-            }
-        }
+        let case = &self.case;
         // Only when a list changed (a listing can be 10,000 rows).
         let gen_now = (
-            self.orders.generation,
-            self.subscriptions.generation,
-            self.clawbacks.generation,
+            case.orders.generation,
+            case.subscriptions.generation,
+            case.clawbacks.generation,
         );
         if std::mem::replace(&mut self.titles_gen, gen_now) == gen_now {
             return None;
         }
+        let titles = &case.titles;
         // The Entitlements pane asks for its own rows' ids.
-        let ent = &self.entitlements.data;
+        let ent = &case.listing.data;
         let listed: std::collections::BTreeSet<String> = (0..ent.len() as u32)
             .filter_map(|i| ent.row(i))
             .map(|r| ent.sym(r.product).to_ascii_uppercase())
             .collect();
-        let mut ids: Vec<String> = self
-            .orders
-            .orders()
+        let orders = case.orders.data().map(Vec::as_slice).unwrap_or(&[]);
+        let subs = case.subscriptions.data().map(Vec::as_slice).unwrap_or(&[]);
+        let mut ids: Vec<String> = orders
             .iter()
             .flat_map(|o| o.order_line_items.iter().map(|l| l.product_id.clone()))
+            .chain(subs.iter().map(|r| r.product_id.clone()))
             .chain(
-                self.subscriptions
-                    .items()
-                    .iter()
-                    .map(|r| r.product_id.clone()),
-            )
-            .chain(
-                self.clawbacks
-                    .rows()
+                clawbacks::rows(case)
                     .iter()
                     .filter_map(|r| r.event.as_ref().ok())
                     .map(|e| e.data.product_id.clone()),
@@ -405,43 +384,9 @@ impl Panes {
         ))
     }
 
-    /// The customer's case as the panes hold it now.
+    /// The customer's case as a plain [`crate::case::Case`].
     pub fn case(&self) -> crate::case::Case {
-        let collections = self.key.collections_token().map(str::to_string);
-        let purchase = self.key.purchase_token().map(str::to_string);
-        let mut case = crate::case::Case::new(collections, purchase);
-        case.entitlements = self.entitlements.case_part(case.collections_key.as_deref());
-        case.orders = self.orders.load.to_part("not read yet (open 3)", "see 3");
-        case.subscriptions = self
-            .subscriptions
-            .load
-            .to_part("not read yet (open 4)", "see 4");
-        case.clawbacks = self
-            .clawbacks
-            .load
-            .to_part("queue not peeked yet (open 5)", "see 5");
-        case.audit = self.timeline.audit_part();
-        // The failed reads, with the ids Microsoft support traces them by.
-        case.failed_calls = [
-            self.orders.load.failed_call("orders"),
-            self.subscriptions.load.failed_call("subscriptions"),
-            self.clawbacks.load.failed_call("clawback queue"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if let crate::case::Part::Failed { why, .. } = &case.entitlements {
-            // The listing keeps only its message (its ids are in it, if any).
-            case.failed_calls.insert(
-                0,
-                crate::case::FailedCall {
-                    what: "entitlements".into(),
-                    message: why.clone(),
-                    correlation_ids: Vec::new(),
-                },
-            );
-        }
-        case
+        self.case.snapshot()
     }
 
     pub fn get(&self, id: PaneId) -> &dyn Pane {
@@ -472,23 +417,54 @@ impl Panes {
         self.get(id).accepts_text()
     }
 
+    /// A pane and the case, borrowed together.
+    fn split(&mut self, id: PaneId) -> (&mut dyn Pane, &mut LiveCase) {
+        let case = &mut self.case;
+        let pane: &mut dyn Pane = match id {
+            PaneId::Key => &mut self.key,
+            PaneId::Entitlements => &mut self.entitlements,
+            PaneId::Orders => &mut self.orders,
+            PaneId::Subscriptions => &mut self.subscriptions,
+            PaneId::Clawbacks => &mut self.clawbacks,
+            PaneId::Timeline => &mut self.timeline,
+            PaneId::Audit => &mut self.audit,
+        };
+        (pane, case)
+    }
+
     pub fn on_paste(&mut self, id: PaneId, text: String, ctx: &PaneCtx) -> PaneOutput {
-        self.get_mut(id).on_paste(text, ctx)
+        let (pane, case) = self.split(id);
+        pane.on_paste(text, case, ctx)
     }
 
     pub fn on_key(&mut self, id: PaneId, k: KeyEvent, ctx: &PaneCtx) -> Option<PaneOutput> {
-        self.get_mut(id).on_key(k, ctx)
+        let (pane, case) = self.split(id);
+        pane.on_key(k, case, ctx)
     }
 
     pub fn on_command(&mut self, id: PaneId, cmd: Command, ctx: &PaneCtx) -> Routed {
-        self.get_mut(id).on_command(cmd, ctx)
+        let (pane, case) = self.split(id);
+        pane.on_command(cmd, case, ctx)
     }
 
     pub fn on_job_started(&mut self, id: PaneId, job: &PaneJob) {
-        self.get_mut(id).on_job_started(job)
+        let (pane, case) = self.split(id);
+        pane.on_job_started(job, case)
+    }
+
+    pub fn on_job_crashed(&mut self, id: PaneId, message: &str) {
+        let (pane, case) = self.split(id);
+        pane.on_job_crashed(message, case)
     }
 
     pub fn on_event(&mut self, id: PaneId, ev: PaneEvent, ctx: &PaneCtx) -> PaneOutput {
-        self.get_mut(id).on_event(ev, ctx)
+        let (pane, case) = self.split(id);
+        pane.on_event(ev, case, ctx)
+    }
+
+    /// Keep the focused pane's scroll position right for `body`.
+    pub fn fit(&mut self, id: PaneId, body: Rect) {
+        let (pane, case) = self.split(id);
+        pane.fit(body, case)
     }
 }

@@ -5,11 +5,13 @@
 //! reads once per purchase key, when it first comes on screen, and again only
 //! on `r` — which asks twice within a day.
 
+use crate::case::live::LiveCase;
+use crate::case::read::{Failure, Load};
 use crate::store::model::{Order, OrderLineItem};
 use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
-use crate::tui::panes::list::{self, Cursor, Failure, Load, Shown, Source};
+use crate::tui::panes::list::{self, Cursor, Shown};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::table::{self, TableColumn, TableSpec};
@@ -112,94 +114,76 @@ type Row = (usize, Option<usize>);
 /// How long the docs want between two orders queries for one customer.
 const ONCE_A_DAY: i64 = 24 * 3600;
 
+/// A view of the case's orders: the rows, the filter and the cursor.
 pub struct OrdersPane {
-    /// The purchase key the data belongs to (or is being read for).
-    src: Source,
-    pub load: Load<Vec<Order>>,
+    /// The case's (customer, generation) the rows were made from.
+    seen: (u64, u64),
     /// One per line item: (order index, line index); an order without
     /// line items gets one row with `None`.
     all_rows: Vec<Row>,
     /// Which of those pass the filter: what the table shows.
     pub shown: Shown,
     pub cursor: Cursor,
-    /// Bumped whenever the data changes, so the Timeline knows to rebuild.
-    pub generation: u64,
     /// `r` pressed once within a day of the last read: the next `r` reads.
     refresh_armed: bool,
     now: DateTime<Utc>,
-    /// Product titles (`list::Titles`), for the product column.
-    pub titles: list::Titles,
 }
 
 impl Default for OrdersPane {
     fn default() -> Self {
         Self {
-            src: Source::default(),
-            load: Load::Idle,
+            seen: (0, 0),
             all_rows: Vec::new(),
             shown: Shown::default(),
             cursor: Cursor::default(),
-            generation: 0,
             refresh_armed: false,
             now: DateTime::<Utc>::UNIX_EPOCH,
-            titles: Default::default(),
         }
     }
 }
 
 impl OrdersPane {
-    pub fn orders(&self) -> &[Order] {
-        self.load.data().map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    pub fn has_key(&self) -> bool {
-        self.src.key().is_some()
-    }
-
-    /// After every update: follow the case's purchase key, and read the
+    /// After every update: follow the case — drop the view of another
+    /// customer, remake the rows when the orders changed — and read the
     /// orders the first time the pane is on screen with a key.
-    pub fn sync(&mut self, focused: bool, purchase_key: Option<&str>, ctx: &PaneCtx) -> PaneOutput {
+    pub fn sync(&mut self, focused: bool, case: &mut LiveCase, ctx: &PaneCtx) -> PaneOutput {
         self.now = ctx.now;
-        if self.src.follow(purchase_key, ctx.conn.is_some()) {
-            self.load = Load::Idle;
+        self.catch_up(case);
+        if case.orders.wants_first_load(focused) {
+            return self.start_load(case);
+        }
+        PaneOutput::none()
+    }
+
+    fn catch_up(&mut self, case: &LiveCase) {
+        let read = &case.orders;
+        if read.customer != self.seen.0 {
             self.all_rows.clear();
             self.shown = Shown::default();
             self.cursor.reset();
             self.refresh_armed = false;
-            self.generation += 1;
         }
-        if self.src.wants_first_load(focused, &self.load) {
-            return self.start_load();
+        if (read.customer, read.generation) != self.seen {
+            self.seen = (read.customer, read.generation);
+            let keep = self.current_row();
+            self.all_rows = read.data().map(|o| rows_of(o)).unwrap_or_default();
+            self.refilter(keep, case);
         }
-        PaneOutput::none()
     }
 
     /// Another pane needs the orders: read them now if nobody has.
-    pub fn ensure_loaded(&mut self) -> PaneOutput {
-        if matches!(self.load, Load::Idle) && self.src.key().is_some() {
-            return self.start_load();
+    pub fn ensure_loaded(&mut self, case: &mut LiveCase) -> PaneOutput {
+        if matches!(case.orders.load, Load::Idle) && case.orders.key().is_some() {
+            return self.start_load(case);
         }
         PaneOutput::none()
     }
 
-    /// The orders read for `key`, once there is an answer.
-    pub fn result_for(&self, key: &str) -> Option<Result<Vec<Order>, String>> {
-        if self.src.key() != Some(key) {
-            return None;
-        }
-        match &self.load {
-            Load::Loaded { data, .. } => Some(Ok(data.clone())),
-            Load::Failed(f) => Some(Err(f.line())),
-            _ => None,
-        }
-    }
-
-    fn start_load(&mut self) -> PaneOutput {
-        let (load_id, key) = match self.src.begin() {
+    fn start_load(&mut self, case: &mut LiveCase) -> PaneOutput {
+        let (load_id, key) = match case.orders.begin() {
             Ok(x) => x,
             Err(why) => return PaneOutput::error(why),
         };
-        self.load = Load::Loading { load_id };
         self.refresh_armed = false;
         PaneOutput::effect(Effect::Pane(
             PaneId::Orders,
@@ -207,26 +191,22 @@ impl OrdersPane {
         ))
     }
 
-    pub fn on_event(&mut self, ev: OrdersEvent, ctx: &PaneCtx) -> PaneOutput {
-        match ev {
-            OrdersEvent::Loaded { load_id, result } if self.load.awaits(load_id) => {
-                self.generation += 1;
-                let result = result.map(|mut orders| {
-                    // Newest first; undated orders last.
-                    orders.sort_by(|a, b| {
-                        let t = |o: &Order| o.order_purchased_date.as_ref().map(|t| t.0);
-                        t(b).cmp(&t(a))
-                    });
-                    orders
-                });
-                let keep = self.current_row();
-                let out = self.load.settle(result, ctx.now, "orders");
-                self.all_rows = self.load.data().map(|o| rows_of(o)).unwrap_or_default();
-                self.refilter(keep);
-                out
-            }
-            // An answer for a key no longer in the case.
-            OrdersEvent::Loaded { .. } => PaneOutput::none(),
+    pub fn on_event(&mut self, ev: OrdersEvent, case: &mut LiveCase, ctx: &PaneCtx) -> PaneOutput {
+        let OrdersEvent::Loaded { load_id, result } = ev;
+        let result = result.map(|mut orders| {
+            // Newest first; undated orders last.
+            orders.sort_by(|a, b| {
+                let t = |o: &Order| o.order_purchased_date.as_ref().map(|t| t.0);
+                t(b).cmp(&t(a))
+            });
+            orders
+        });
+        // `None`: an answer for a key no longer in the case.
+        let settled = case.orders.settle(load_id, result, ctx.now, "orders");
+        self.catch_up(case);
+        match settled {
+            Some(Err(msg)) => PaneOutput::error(msg),
+            _ => PaneOutput::none(),
         }
     }
 
@@ -238,10 +218,10 @@ impl OrdersPane {
     }
 
     /// The rows that pass the filter; the cursor stays on `keep` if shown.
-    fn refilter(&mut self, keep: Option<Row>) {
-        let orders = self.load.data().map(Vec::as_slice).unwrap_or(&[]);
+    fn refilter(&mut self, keep: Option<Row>, case: &LiveCase) {
+        let orders = case.orders.data().map(Vec::as_slice).unwrap_or(&[]);
         let rows = &self.all_rows;
-        let titles = &self.titles;
+        let titles = &case.titles;
         self.shown.refilter(
             rows.len(),
             |i| {
@@ -261,9 +241,9 @@ impl OrdersPane {
     }
 
     /// Keys while the filter is typed; `None` lets the keymap have them.
-    pub fn on_key(&mut self, k: crossterm::event::KeyEvent) -> Option<PaneOutput> {
+    pub fn on_key(&mut self, k: crossterm::event::KeyEvent, case: &LiveCase) -> Option<PaneOutput> {
         if self.shown.filter.on_key(k)? {
-            self.refilter(self.current_row());
+            self.refilter(self.current_row(), case);
         }
         Some(PaneOutput::none())
     }
@@ -272,13 +252,13 @@ impl OrdersPane {
         self.shown.filter.typing
     }
 
-    pub fn on_paste(&mut self, text: &str) {
+    pub fn on_paste(&mut self, text: &str, case: &LiveCase) {
         if self.shown.filter.paste(text) {
-            self.refilter(self.current_row());
+            self.refilter(self.current_row(), case);
         }
     }
 
-    pub fn on_command(&mut self, cmd: Command, _ctx: &PaneCtx) -> Routed {
+    pub fn on_command(&mut self, cmd: Command, case: &mut LiveCase) -> Routed {
         if cmd != Command::Refresh {
             self.refresh_armed = false;
         }
@@ -287,13 +267,13 @@ impl OrdersPane {
         }
         if let Some(changed) = self.shown.filter.on_command(cmd) {
             if changed {
-                self.refilter(self.current_row());
+                self.refilter(self.current_row(), case);
             }
             return Routed::handled(PaneOutput::none());
         }
         let out = match cmd {
-            Command::Refresh => self.refresh(),
-            Command::Copy => match self.current() {
+            Command::Refresh => self.refresh(case),
+            Command::Copy => match self.current(case) {
                 Some((o, _)) => PaneOutput::effect(Effect::Copy {
                     text: serde_json::to_string_pretty(o).unwrap_or_default(),
                     label: format!("order {}", o.order_id),
@@ -306,11 +286,11 @@ impl OrdersPane {
     }
 
     /// `r`: read again, but ask first if the last read is less than a day old.
-    fn refresh(&mut self) -> PaneOutput {
-        if self.load.is_loading() {
+    fn refresh(&mut self, case: &mut LiveCase) -> PaneOutput {
+        if case.orders.load.is_loading() {
             return PaneOutput::toast("the orders are being read already");
         }
-        if let Some(at) = self.load.loaded_at() {
+        if let Some(at) = case.orders.load.loaded_at() {
             let age = self.now.signed_duration_since(at);
             if age < Duration::seconds(ONCE_A_DAY) && !self.refresh_armed {
                 self.refresh_armed = true;
@@ -320,23 +300,27 @@ impl OrdersPane {
                 ));
             }
         }
-        self.start_load()
+        self.start_load(case)
     }
 
     /// The order and line item under the cursor.
-    pub fn current(&self) -> Option<(&Order, Option<&OrderLineItem>)> {
+    pub fn current<'c>(
+        &self,
+        case: &'c LiveCase,
+    ) -> Option<(&'c Order, Option<&'c OrderLineItem>)> {
         let (o, l) = self.current_row()?;
-        let order = self.orders().get(o)?;
+        let order = case.orders.data()?.get(o)?;
         Some((order, l.and_then(|l| order.order_line_items.get(l))))
     }
 
-    pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let (headline, next) = match (self.src.key(), &self.load) {
+    pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme, case: &LiveCase) {
+        let read = &case.orders;
+        let (headline, next) = match (read.key(), &read.load) {
             (None, _) => (
                 "No purchase key in this case.".to_string(),
                 "Orders need the customer's UserPurchaseId: paste it in the Key pane (1), or press d there for a demo customer.".to_string(),
             ),
-            (Some(_), Load::Idle) if !self.src.connected() => (
+            (Some(_), Load::Idle) if !read.connected() => (
                 "Waiting for the Store connection…".to_string(),
                 "The orders are read as soon as the console is connected.".to_string(),
             ),
@@ -361,7 +345,7 @@ impl OrdersPane {
                 ),
             ),
             (Some(_), Load::Loaded { .. }) => {
-                self.draw_table(f, area, theme);
+                self.draw_table(f, area, theme, case);
                 return;
             }
         };
@@ -380,11 +364,11 @@ impl OrdersPane {
             .fit(usize::from(body.height.saturating_sub(1)), self.shown.len());
     }
 
-    fn draw_table(&self, f: &mut Frame, area: Rect, theme: &Theme) {
+    fn draw_table(&self, f: &mut Frame, area: Rect, theme: &Theme, case: &LiveCase) {
         let [head, body] = Self::layout(area);
-        let orders = self.orders();
-        let who = self
-            .src
+        let orders = case.orders.data().map(Vec::as_slice).unwrap_or(&[]);
+        let who = case
+            .orders
             .key()
             .and_then(crate::store::keyinfo::user_id)
             .unwrap_or_else(|| "customer".into());
@@ -396,7 +380,7 @@ impl OrdersPane {
         let facts = format!(
             "{who} · {} orders · {lines} · {refunded} refunded · last 90 days · read {} UTC",
             orders.len(),
-            list::when(self.load.loaded_at()),
+            list::when(case.orders.load.loaded_at()),
         );
         list::header(
             f,
@@ -406,7 +390,7 @@ impl OrdersPane {
             &facts,
             "Enter detail · / filter · y copy · r re-read (≤ once a day)",
         );
-        let (columns, titles) = list::with_titles(COLUMNS, &self.titles, body.width);
+        let (columns, titles) = list::with_titles(COLUMNS, &case.titles, body.width);
         let spec = TableSpec {
             columns: &columns,
             len: self.shown.len(),
@@ -436,7 +420,7 @@ impl OrdersPane {
         };
         table::render(f, body, theme, &spec, &cell, &style);
         if self.cursor.detail
-            && let Some((o, _)) = self.current()
+            && let Some((o, _)) = self.current(case)
         {
             self.draw_detail(f, body, theme, o);
         }
@@ -586,8 +570,8 @@ fn state_text(l: &OrderLineItem) -> String {
 }
 
 impl super::Pane for OrdersPane {
-    fn on_job_crashed(&mut self, message: &str) {
-        self.load.crashed(message);
+    fn on_job_crashed(&mut self, message: &str, case: &mut LiveCase) {
+        case.orders.crashed(message);
     }
     fn id(&self) -> super::PaneId {
         super::PaneId::Orders
@@ -595,34 +579,46 @@ impl super::Pane for OrdersPane {
     fn on_key(
         &mut self,
         k: crossterm::event::KeyEvent,
+        case: &mut LiveCase,
         _ctx: &super::PaneCtx,
     ) -> Option<super::PaneOutput> {
-        OrdersPane::on_key(self, k)
+        OrdersPane::on_key(self, k, case)
     }
     fn on_command(
         &mut self,
         cmd: crate::tui::keymap::Command,
-        ctx: &super::PaneCtx,
+        case: &mut LiveCase,
+        _ctx: &super::PaneCtx,
     ) -> super::Routed {
-        OrdersPane::on_command(self, cmd, ctx)
+        OrdersPane::on_command(self, cmd, case)
     }
     fn accepts_text(&self) -> bool {
         OrdersPane::accepts_text(self)
     }
-    fn on_paste(&mut self, text: String, _ctx: &super::PaneCtx) -> super::PaneOutput {
-        OrdersPane::on_paste(self, &text);
+    fn on_paste(
+        &mut self,
+        text: String,
+        case: &mut LiveCase,
+        _ctx: &super::PaneCtx,
+    ) -> super::PaneOutput {
+        OrdersPane::on_paste(self, &text, case);
         super::PaneOutput::none()
     }
-    fn on_event(&mut self, ev: super::PaneEvent, ctx: &super::PaneCtx) -> super::PaneOutput {
+    fn on_event(
+        &mut self,
+        ev: super::PaneEvent,
+        case: &mut LiveCase,
+        ctx: &super::PaneCtx,
+    ) -> super::PaneOutput {
         match ev {
-            super::PaneEvent::Orders(e) => OrdersPane::on_event(self, e, ctx),
+            super::PaneEvent::Orders(e) => OrdersPane::on_event(self, e, case, ctx),
             _ => super::PaneOutput::none(),
         }
     }
-    fn fit(&mut self, body: ratatui::layout::Rect) {
+    fn fit(&mut self, body: ratatui::layout::Rect, _case: &LiveCase) {
         OrdersPane::fit(self, body)
     }
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
-        self.view(f, area, ctx.theme)
+        self.view(f, area, ctx.theme, ctx.case)
     }
 }

@@ -3,12 +3,14 @@
 //! state can lag — and the four subscription changes, each only from the
 //! palette and through the confirmation dialog and the journal.
 
+use crate::case::live::LiveCase;
+use crate::case::read::{Failure, Load};
 use crate::journal::WriteRequest;
 use crate::store::model::{Recurrence, RecurrenceState};
 use crate::tui::action::Effect;
 use crate::tui::keymap::{self, Command, Scope};
 use crate::tui::panes::empty::draw_empty;
-use crate::tui::panes::list::{self, Cursor, Failure, Load, Shown, Source};
+use crate::tui::panes::list::{self, Cursor, Shown};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::confirm::ConfirmDialog;
@@ -136,8 +138,8 @@ const COLUMNS: &[TableColumn] = &[
 pub use crate::case::lapsed;
 
 pub struct SubscriptionsPane {
-    src: Source,
-    pub load: Load<Vec<Recurrence>>,
+    /// The case's (customer, generation) the view was made from.
+    seen: (u64, u64),
     pub shown: Shown,
     pub cursor: Cursor,
     pub prompt: Option<ExtendPrompt>,
@@ -145,25 +147,19 @@ pub struct SubscriptionsPane {
     reselect: Option<String>,
     /// A confirmed change is under way.
     pub writing: bool,
-    pub generation: u64,
     now: DateTime<Utc>,
-    /// Product titles (`list::Titles`), for the product column.
-    pub titles: list::Titles,
 }
 
 impl Default for SubscriptionsPane {
     fn default() -> Self {
         Self {
-            src: Source::default(),
-            load: Load::Idle,
+            seen: (0, 0),
             shown: Shown::default(),
             cursor: Cursor::default(),
             prompt: None,
             reselect: None,
             writing: false,
-            generation: 0,
             now: DateTime::<Utc>::UNIX_EPOCH,
-            titles: Default::default(),
         }
     }
 }
@@ -197,25 +193,25 @@ fn cell_text<'a>(
     }
 }
 
+fn items(case: &LiveCase) -> &[Recurrence] {
+    case.subscriptions.data().map(Vec::as_slice).unwrap_or(&[])
+}
+
 fn subs_job(j: SubsJob) -> Effect {
     Effect::Pane(PaneId::Subscriptions, PaneJob::Subscriptions(j))
 }
 
 impl SubscriptionsPane {
-    pub fn items(&self) -> &[Recurrence] {
-        self.load.data().map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    pub fn current(&self) -> Option<&Recurrence> {
-        self.items().get(self.shown.item(self.cursor.selected)?)
+    pub fn current<'c>(&self, case: &'c LiveCase) -> Option<&'c Recurrence> {
+        items(case).get(self.shown.item(self.cursor.selected)?)
     }
 
     /// The items that pass the filter; the selection stays on `keep` (a
     /// recurrence id) if it still shows.
-    fn refilter(&mut self, keep: Option<String>) {
+    fn refilter(&mut self, keep: Option<String>, case: &LiveCase) {
         let now = self.now;
-        let items = self.load.data().map(Vec::as_slice).unwrap_or(&[]);
-        let titles = &self.titles;
+        let items = items(case);
+        let titles = &case.titles;
         self.shown.refilter(
             items.len(),
             |i| {
@@ -228,28 +224,42 @@ impl SubscriptionsPane {
         );
     }
 
-    pub fn sync(&mut self, focused: bool, purchase_key: Option<&str>, ctx: &PaneCtx) -> PaneOutput {
+    /// After every update: follow the case — drop the view of another
+    /// customer, refilter when the subscriptions changed — and read them
+    /// the first time the pane is on screen with a key.
+    pub fn sync(&mut self, focused: bool, case: &mut LiveCase, ctx: &PaneCtx) -> PaneOutput {
         self.now = ctx.now;
-        if self.src.follow(purchase_key, ctx.conn.is_some()) {
-            self.load = Load::Idle;
-            self.shown = Shown::default();
-            self.cursor.reset();
-            self.prompt = None;
-            self.generation += 1;
-        }
-        if self.src.wants_first_load(focused, &self.load) {
-            return self.start_load();
+        self.catch_up(case);
+        if case.subscriptions.wants_first_load(focused) {
+            return self.start_load(case);
         }
         PaneOutput::none()
     }
 
-    fn start_load(&mut self) -> PaneOutput {
-        let (load_id, key) = match self.src.begin() {
+    fn catch_up(&mut self, case: &LiveCase) {
+        let read = &case.subscriptions;
+        if read.customer != self.seen.0 {
+            self.shown = Shown::default();
+            self.cursor.reset();
+            self.prompt = None;
+        }
+        if (read.customer, read.generation) != self.seen {
+            self.seen = (read.customer, read.generation);
+            if read.data().is_some() {
+                let keep = self.reselect.take();
+                self.refilter(keep, case);
+            } else if !read.load.is_loading() {
+                self.shown = Shown::default();
+            }
+        }
+    }
+
+    fn start_load(&mut self, case: &mut LiveCase) -> PaneOutput {
+        self.reselect = self.current(case).map(|r| r.id.clone());
+        let (load_id, key) = match case.subscriptions.begin() {
             Ok(x) => x,
             Err(why) => return PaneOutput::error(why),
         };
-        self.reselect = self.current().map(|r| r.id.clone());
-        self.load = Load::Loading { load_id };
         PaneOutput::effect(subs_job(SubsJob::Load { load_id, key }))
     }
 
@@ -259,11 +269,9 @@ impl SubscriptionsPane {
         }
     }
 
-    pub fn on_event(&mut self, ev: SubsEvent, ctx: &PaneCtx) -> PaneOutput {
+    pub fn on_event(&mut self, ev: SubsEvent, case: &mut LiveCase, ctx: &PaneCtx) -> PaneOutput {
         match ev {
-            SubsEvent::Loaded { load_id, result } if self.load.awaits(load_id) => {
-                self.generation += 1;
-                let keep = self.reselect.take();
+            SubsEvent::Loaded { load_id, result } => {
                 let result = result.map(|mut items| {
                     // What the customer still has first: latest expiration first.
                     items.sort_by(|a, b| {
@@ -272,17 +280,20 @@ impl SubscriptionsPane {
                     });
                     items
                 });
-                let out = self.load.settle(result, ctx.now, "subscriptions");
-                if self.load.data().is_some() {
-                    self.refilter(keep);
+                // `None`: an answer for a key no longer in the case.
+                let settled = case
+                    .subscriptions
+                    .settle(load_id, result, ctx.now, "subscriptions");
+                self.catch_up(case);
+                match settled {
+                    Some(Err(msg)) => PaneOutput::error(msg),
+                    _ => PaneOutput::none(),
                 }
-                out
             }
-            SubsEvent::Loaded { .. } => PaneOutput::none(),
             SubsEvent::Written(result) => {
                 self.writing = false;
                 // Show what the Store now says, whatever the answer was.
-                let mut out = self.start_load();
+                let mut out = self.start_load(case);
                 match result {
                     Ok(line) => out.toast = Some(line),
                     Err(e) => out.error = Some(e),
@@ -294,11 +305,11 @@ impl SubscriptionsPane {
 
     /// Keys for the extension prompt while it is open, or for the filter
     /// while it is typed.
-    pub fn on_key(&mut self, k: KeyEvent, ctx: &PaneCtx) -> Option<PaneOutput> {
+    pub fn on_key(&mut self, k: KeyEvent, case: &LiveCase, ctx: &PaneCtx) -> Option<PaneOutput> {
         let Some(p) = self.prompt.as_mut() else {
             if self.shown.filter.on_key(k)? {
-                let keep = self.current().map(|r| r.id.clone());
-                self.refilter(keep);
+                let keep = self.current(case).map(|r| r.id.clone());
+                self.refilter(keep, case);
             }
             return Some(PaneOutput::none());
         };
@@ -311,7 +322,7 @@ impl SubscriptionsPane {
                 Ok(days) => {
                     let id = p.recurrence_id.clone();
                     self.prompt = None;
-                    self.ask(&id, "Extend", Some(days), ctx)
+                    self.ask(case, &id, "Extend", Some(days), ctx)
                 }
                 Err(e) => {
                     p.error = Some(e);
@@ -334,44 +345,44 @@ impl SubscriptionsPane {
         self.prompt.is_some() || self.shown.filter.typing
     }
 
-    pub fn on_paste(&mut self, text: &str) -> PaneOutput {
+    pub fn on_paste(&mut self, text: &str, case: &LiveCase) -> PaneOutput {
         if let Some(p) = self.prompt.as_mut() {
             let digits: String = text.chars().filter(|c| c.is_ascii_digit()).collect();
             p.input = Input::new(format!("{}{digits}", p.input.value()));
             p.error = None;
         } else if self.shown.filter.paste(text) {
-            self.refilter(None);
+            self.refilter(None, case);
         }
         PaneOutput::none()
     }
 
-    pub fn on_command(&mut self, cmd: Command, ctx: &PaneCtx) -> Routed {
+    pub fn on_command(&mut self, cmd: Command, case: &mut LiveCase, ctx: &PaneCtx) -> Routed {
         if self.cursor.on_command(cmd, self.shown.len()) {
             return Routed::handled(PaneOutput::none());
         }
         if let Some(changed) = self.shown.filter.on_command(cmd) {
             if changed {
-                let keep = self.current().map(|r| r.id.clone());
-                self.refilter(keep);
+                let keep = self.current(case).map(|r| r.id.clone());
+                self.refilter(keep, case);
             }
             return Routed::handled(PaneOutput::none());
         }
         let out = match cmd {
-            Command::Refresh if self.load.is_loading() => {
+            Command::Refresh if case.subscriptions.load.is_loading() => {
                 PaneOutput::toast("the subscriptions are being read already")
             }
-            Command::Refresh => self.start_load(),
-            Command::Copy => match self.current() {
+            Command::Refresh => self.start_load(case),
+            Command::Copy => match self.current(case) {
                 Some(r) => PaneOutput::effect(Effect::Copy {
                     text: serde_json::to_string_pretty(r).unwrap_or_default(),
                     label: format!("subscription {}", r.id),
                 }),
                 None => PaneOutput::error("nothing to copy"),
             },
-            Command::CancelSubscription => self.ask_selected("Cancel", ctx),
-            Command::RefundSubscription => self.ask_selected("Refund", ctx),
-            Command::AutoRenewOff => self.ask_selected("ToggleAutoRenew", ctx),
-            Command::ExtendSubscription => match self.write_target() {
+            Command::CancelSubscription => self.ask_selected(case, "Cancel", ctx),
+            Command::RefundSubscription => self.ask_selected(case, "Refund", ctx),
+            Command::AutoRenewOff => self.ask_selected(case, "ToggleAutoRenew", ctx),
+            Command::ExtendSubscription => match self.write_target(case) {
                 Ok(r) => {
                     self.prompt = Some(ExtendPrompt {
                         recurrence_id: r.id.clone(),
@@ -389,36 +400,43 @@ impl SubscriptionsPane {
     }
 
     /// The row a change would apply to, or why there is none.
-    fn write_target(&self) -> Result<&Recurrence, String> {
-        if self.src.key().is_none() {
+    fn write_target<'c>(&self, case: &'c LiveCase) -> Result<&'c Recurrence, String> {
+        if case.subscriptions.key().is_none() {
             return Err("a subscription change needs the customer's UserPurchaseId: paste it in the Key pane (1)".into());
         }
         if self.writing {
             return Err("a subscription change is already under way".into());
         }
-        if !self.src.connected() {
+        if !case.subscriptions.connected() {
             return Err("not connected to a Store yet".into());
         }
-        self.current().ok_or_else(|| {
+        self.current(case).ok_or_else(|| {
             "no subscription selected: the list is empty or not read yet (r reads it)".into()
         })
     }
 
-    fn ask_selected(&mut self, change: &str, ctx: &PaneCtx) -> PaneOutput {
-        match self.write_target() {
+    fn ask_selected(&mut self, case: &LiveCase, change: &str, ctx: &PaneCtx) -> PaneOutput {
+        match self.write_target(case) {
             Ok(r) => {
                 let id = r.id.clone();
-                self.ask(&id, change, None, ctx)
+                self.ask(case, &id, change, None, ctx)
             }
             Err(e) => PaneOutput::error(e),
         }
     }
 
     /// Build the change and hand it to the confirmation dialog.
-    fn ask(&mut self, id: &str, change: &str, days: Option<u32>, ctx: &PaneCtx) -> PaneOutput {
+    fn ask(
+        &mut self,
+        case: &LiveCase,
+        id: &str,
+        change: &str,
+        days: Option<u32>,
+        ctx: &PaneCtx,
+    ) -> PaneOutput {
         let (Some(key), Some(r)) = (
-            self.src.key().map(String::from),
-            self.items().iter().find(|r| r.id == id).cloned(),
+            case.subscriptions.key().map(String::from),
+            items(case).iter().find(|r| r.id == id).cloned(),
         ) else {
             return PaneOutput::error("that subscription is no longer in the list");
         };
@@ -479,13 +497,13 @@ impl SubscriptionsPane {
         }
     }
 
-    pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let (headline, next) = match (self.src.key(), &self.load) {
+    pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme, case: &LiveCase) {
+        let (headline, next) = match (case.subscriptions.key(), &case.subscriptions.load) {
             (None, _) => (
                 "No purchase key in this case.".to_string(),
                 "Subscriptions need the customer's UserPurchaseId: paste it in the Key pane (1), or press d there for a demo customer.".to_string(),
             ),
-            (Some(_), Load::Idle) if !self.src.connected() => (
+            (Some(_), Load::Idle) if !case.subscriptions.connected() => (
                 "Waiting for the Store connection…".to_string(),
                 "The subscriptions are read as soon as the console is connected.".to_string(),
             ),
@@ -509,7 +527,7 @@ impl SubscriptionsPane {
                 ),
             ),
             (Some(_), Load::Loaded { .. }) => {
-                self.draw_table(f, area, theme);
+                self.draw_table(f, area, theme, case);
                 return;
             }
         };
@@ -518,8 +536,8 @@ impl SubscriptionsPane {
 
     /// The header, the warning line and the table, as `draw_table` lays
     /// them out.
-    fn layout(&self, area: Rect) -> [Rect; 3] {
-        let lapsed_n = self.items().iter().filter(|r| lapsed(r, self.now)).count();
+    fn layout(&self, area: Rect, case: &LiveCase) -> [Rect; 3] {
+        let lapsed_n = items(case).iter().filter(|r| lapsed(r, self.now)).count();
         Layout::vertical([
             Constraint::Length(1),
             Constraint::Length(u16::from(lapsed_n > 0 || self.writing)),
@@ -529,19 +547,19 @@ impl SubscriptionsPane {
     }
 
     /// Keep the selected row on screen in a pane of `area`.
-    pub fn fit(&mut self, area: Rect) {
-        let [_, _, body] = self.layout(area);
+    pub fn fit(&mut self, area: Rect, case: &LiveCase) {
+        let [_, _, body] = self.layout(area, case);
         self.cursor
             .fit(usize::from(body.height.saturating_sub(1)), self.shown.len());
     }
 
-    fn draw_table(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        let items = self.items();
+    fn draw_table(&self, f: &mut Frame, area: Rect, theme: &Theme, case: &LiveCase) {
+        let items = items(case);
         let now = self.now;
         let lapsed_n = items.iter().filter(|r| lapsed(r, now)).count();
-        let [head, warn, body] = self.layout(area);
-        let who = self
-            .src
+        let [head, warn, body] = self.layout(area, case);
+        let who = case
+            .subscriptions
             .key()
             .and_then(crate::store::keyinfo::user_id)
             .unwrap_or_else(|| "customer".into());
@@ -557,7 +575,7 @@ impl SubscriptionsPane {
             &format!(
                 "{who} · {}, {active} active · read {} UTC",
                 self.shown.count(items.len(), "subscriptions"),
-                list::when(self.load.loaded_at())
+                list::when(case.subscriptions.load.loaded_at())
             ),
             "Enter detail · / filter · y copy · r re-read · : cancel/extend/refund/auto-renew-off",
         );
@@ -580,7 +598,7 @@ impl SubscriptionsPane {
                 warn,
             );
         }
-        let (columns, titles) = list::with_titles(COLUMNS, &self.titles, body.width);
+        let (columns, titles) = list::with_titles(COLUMNS, &case.titles, body.width);
         let spec = TableSpec {
             columns: &columns,
             len: self.shown.len(),
@@ -612,7 +630,7 @@ impl SubscriptionsPane {
         };
         table::render(f, body, theme, &spec, &cell, &style);
         if self.cursor.detail
-            && let Some(r) = self.current()
+            && let Some(r) = self.current(case)
         {
             self.draw_detail(f, body, theme, r);
         }
@@ -734,43 +752,55 @@ impl super::Pane for SubscriptionsPane {
     fn on_key(
         &mut self,
         k: crossterm::event::KeyEvent,
+        case: &mut LiveCase,
         ctx: &super::PaneCtx,
     ) -> Option<super::PaneOutput> {
-        SubscriptionsPane::on_key(self, k, ctx)
+        SubscriptionsPane::on_key(self, k, case, ctx)
     }
     fn on_command(
         &mut self,
         cmd: crate::tui::keymap::Command,
+        case: &mut LiveCase,
         ctx: &super::PaneCtx,
     ) -> super::Routed {
-        SubscriptionsPane::on_command(self, cmd, ctx)
+        SubscriptionsPane::on_command(self, cmd, case, ctx)
     }
     fn accepts_text(&self) -> bool {
         SubscriptionsPane::accepts_text(self)
     }
-    fn on_paste(&mut self, text: String, _ctx: &super::PaneCtx) -> super::PaneOutput {
-        SubscriptionsPane::on_paste(self, &text)
+    fn on_paste(
+        &mut self,
+        text: String,
+        case: &mut LiveCase,
+        _ctx: &super::PaneCtx,
+    ) -> super::PaneOutput {
+        SubscriptionsPane::on_paste(self, &text, case)
     }
-    fn on_event(&mut self, ev: super::PaneEvent, ctx: &super::PaneCtx) -> super::PaneOutput {
+    fn on_event(
+        &mut self,
+        ev: super::PaneEvent,
+        case: &mut LiveCase,
+        ctx: &super::PaneCtx,
+    ) -> super::PaneOutput {
         match ev {
-            super::PaneEvent::Subscriptions(e) => SubscriptionsPane::on_event(self, e, ctx),
+            super::PaneEvent::Subscriptions(e) => SubscriptionsPane::on_event(self, e, case, ctx),
             _ => super::PaneOutput::none(),
         }
     }
-    fn on_job_started(&mut self, job: &super::PaneJob) {
+    fn on_job_started(&mut self, job: &super::PaneJob, _case: &mut LiveCase) {
         if let super::PaneJob::Subscriptions(j) = job {
             SubscriptionsPane::on_job_started(self, j)
         }
     }
-    fn on_job_crashed(&mut self, message: &str) {
+    fn on_job_crashed(&mut self, message: &str, case: &mut LiveCase) {
         self.writing = false;
-        self.load.crashed(message);
+        case.subscriptions.crashed(message);
     }
-    fn fit(&mut self, body: ratatui::layout::Rect) {
-        SubscriptionsPane::fit(self, body)
+    fn fit(&mut self, body: ratatui::layout::Rect, case: &LiveCase) {
+        SubscriptionsPane::fit(self, body, case)
     }
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
-        self.view(f, area, ctx.theme)
+        self.view(f, area, ctx.theme, ctx.case)
     }
 }
 

@@ -4,11 +4,13 @@
 //! case's keys. It makes no Store call of its own (the audit log is a local
 //! read) and says which sources are loaded and which are not yet.
 
+use crate::case::live::LiveCase;
+use crate::case::read::{Failure, Load};
 use crate::journal::AuditEntry;
 use crate::tui::action::Effect;
 use crate::tui::keymap::Command;
 use crate::tui::panes::empty::draw_empty;
-use crate::tui::panes::list::{self, Cursor, Load};
+use crate::tui::panes::list::{self, Cursor};
 use crate::tui::panes::{PaneCtx, PaneId, PaneJob, PaneOutput, Routed};
 use crate::tui::theme::Theme;
 use crate::tui::widgets::table::{self, TableColumn, TableSpec};
@@ -40,7 +42,7 @@ pub use crate::case::timeline::{Entry, Source};
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stamp {
     pub fps: Vec<String>,
-    pub entitlements: (Option<String>, usize, bool),
+    pub entitlements: u64,
     pub orders: u64,
     pub subscriptions: u64,
     pub clawbacks: u64,
@@ -80,20 +82,18 @@ const COLUMNS: &[TableColumn] = &[
     },
 ];
 
+/// A view of the case's timeline: the entries built from the case, the
+/// sources line and the cursor.
 pub struct TimelinePane {
     pub entries: Vec<Entry>,
     /// One line per source: loaded, or why not.
     pub sources: Vec<(Source, bool, String)>,
-    pub audit: Load<Vec<AuditEntry>>,
     pub cursor: Cursor,
-    audit_fps: Vec<String>,
-    audit_generation: u64,
+    /// The customer on screen has keys.
+    has_customer: bool,
     stamp: Option<Stamp>,
-    next_load: u64,
     was_focused: bool,
     now: DateTime<Utc>,
-    /// The case the list on screen was built from: what `e` writes.
-    case: Option<crate::case::Case>,
 }
 
 impl Default for TimelinePane {
@@ -101,42 +101,31 @@ impl Default for TimelinePane {
         Self {
             entries: Vec::new(),
             sources: Vec::new(),
-            audit: Load::Idle,
             cursor: Cursor::default(),
-            audit_fps: Vec::new(),
-            audit_generation: 0,
+            has_customer: false,
             stamp: None,
-            next_load: 1,
             was_focused: false,
             now: DateTime::<Utc>::UNIX_EPOCH,
-            case: None,
         }
     }
 }
 
 impl TimelinePane {
-    /// Reads the audit log when the pane comes on screen (writes may have
-    /// happened) or the case's keys (`fps`) change.
-    pub fn sync(&mut self, focused: bool, fps: Vec<String>, ctx: &PaneCtx) -> PaneOutput {
+    /// Reads the case's audit entries when the pane comes on screen
+    /// (writes may have happened) or the case's keys changed.
+    pub fn sync(&mut self, focused: bool, case: &mut LiveCase, ctx: &PaneCtx) -> PaneOutput {
         self.now = ctx.now;
         let gained = focused && !self.was_focused;
         self.was_focused = focused;
-        let mut out = PaneOutput::none();
-        if fps != self.audit_fps {
-            self.audit_fps = fps.clone();
-            self.audit = Load::Idle;
-            self.audit_generation += 1;
+        let has_customer = !case.fingerprints().is_empty();
+        if has_customer != self.has_customer {
+            self.has_customer = has_customer;
             self.cursor.reset();
         }
-        if focused && !fps.is_empty() && (gained || self.audit == Load::Idle) {
-            out = self.load_audit();
+        if focused && has_customer && (gained || case.audit.load == Load::Idle) {
+            return self.load_audit(case);
         }
-        out
-    }
-
-    /// Changes whenever the audit read starts, ends or is dropped.
-    pub fn audit_generation(&self) -> u64 {
-        self.audit_generation
+        PaneOutput::none()
     }
 
     /// `stamp` back when the list on screen was built from other sources;
@@ -145,36 +134,22 @@ impl TimelinePane {
         (self.stamp.as_ref() != Some(&stamp)).then_some(stamp)
     }
 
-    /// The audit read as a part of the case.
-    pub fn audit_part(&self) -> crate::case::Part<Vec<AuditEntry>> {
-        use crate::case::Part;
-        match &self.audit {
-            Load::Idle => Part::NotRead("not read yet".into()),
-            Load::Loading { .. } => Part::Reading(None),
-            Load::Failed(f) => Part::Failed {
-                why: f.message.clone(),
-                partial: None,
-            },
-            Load::Loaded { data, .. } => Part::Read(data.clone()),
-        }
-    }
-
     /// Show the timeline of `case` (a pure function of it).
-    pub fn rebuild(&mut self, case: crate::case::Case, stamp: Stamp) {
-        let t = crate::case::timeline::build(&case, self.now);
+    pub fn rebuild(&mut self, case: &crate::case::Case, stamp: Stamp) {
+        let t = crate::case::timeline::build(case, self.now);
         self.entries = t.entries;
         self.sources = t.sources;
         self.cursor.clamp(self.entries.len());
         self.stamp = Some(stamp);
-        self.case = Some(case);
     }
 
     /// `e`: the case file (Markdown) of the case on screen, written to the
     /// exports dir by the Entitlements pane's export job.
-    fn export_case(&self, ctx: &PaneCtx) -> PaneOutput {
-        let Some(case) = self.case.as_ref().filter(|c| !c.fingerprints().is_empty()) else {
+    fn export_case(&self, case: &LiveCase, ctx: &PaneCtx) -> PaneOutput {
+        if case.fingerprints().is_empty() {
             return PaneOutput::error("no customer in this case: nothing to write");
-        };
+        }
+        let case = case.snapshot();
         use crate::case::file::{self, FileEnv, FileFormat};
         let env = FileEnv {
             environment: ctx.environment.to_string(),
@@ -193,60 +168,49 @@ impl TimelinePane {
                 .and_then(|c| c.sandbox_public_key_pem.clone()),
             generator: format!("storedesk {}", env!("CARGO_PKG_VERSION")),
         };
-        let content = file::render(case, ctx.now, &env, FileFormat::Markdown);
+        let content = file::render(&case, ctx.now, &env, FileFormat::Markdown);
         PaneOutput::effect(Effect::Pane(
             PaneId::Timeline,
             PaneJob::Entitlements(crate::tui::panes::entitlements::EntJob::Export {
-                file_name: file::file_name(case, ctx.now, FileFormat::Markdown),
+                file_name: file::file_name(&case, ctx.now, FileFormat::Markdown),
                 content: content.into(),
                 rows: self.entries.len(),
             }),
         ))
     }
 
-    fn load_audit(&mut self) -> PaneOutput {
-        if self.audit_fps.is_empty() {
+    fn load_audit(&mut self, case: &mut LiveCase) -> PaneOutput {
+        if case.fingerprints().is_empty() || case.audit.load.is_loading() {
             return PaneOutput::none();
         }
-        if self.audit.is_loading() {
-            return PaneOutput::none();
-        }
-        let load_id = self.next_load;
-        self.next_load += 1;
-        self.audit = Load::Loading { load_id };
-        self.audit_generation += 1;
-        PaneOutput::effect(Effect::Pane(
-            PaneId::Timeline,
-            PaneJob::Timeline(TimelineJob::LoadAudit {
-                load_id,
-                fps: self.audit_fps.clone(),
-            }),
-        ))
-    }
-
-    pub fn on_event(&mut self, ev: TimelineEvent, ctx: &PaneCtx) -> PaneOutput {
-        match ev {
-            TimelineEvent::AuditLoaded { load_id, result } if self.audit.awaits(load_id) => {
-                self.audit_generation += 1;
-                match result {
-                    Ok(entries) => {
-                        self.audit = Load::Loaded {
-                            at: ctx.now,
-                            data: entries,
-                        };
-                        PaneOutput::none()
-                    }
-                    Err(e) => {
-                        self.audit = Load::Failed(list::Failure::plain(e.clone()));
-                        PaneOutput::error(format!("timeline: audit log: {e}"))
-                    }
-                }
-            }
-            TimelineEvent::AuditLoaded { .. } => PaneOutput::none(),
+        let fps = case.fingerprints().to_vec();
+        match case.audit.begin_unkeyed() {
+            Ok(load_id) => PaneOutput::effect(Effect::Pane(
+                PaneId::Timeline,
+                PaneJob::Timeline(TimelineJob::LoadAudit { load_id, fps }),
+            )),
+            Err(why) => PaneOutput::error(why),
         }
     }
 
-    pub fn on_command(&mut self, cmd: Command, ctx: &PaneCtx) -> Routed {
+    pub fn on_event(
+        &mut self,
+        ev: TimelineEvent,
+        case: &mut LiveCase,
+        ctx: &PaneCtx,
+    ) -> PaneOutput {
+        let TimelineEvent::AuditLoaded { load_id, result } = ev;
+        let result = result.map_err(Failure::plain);
+        match case
+            .audit
+            .settle(load_id, result, ctx.now, "timeline: audit log")
+        {
+            Some(Err(msg)) => PaneOutput::error(msg),
+            _ => PaneOutput::none(),
+        }
+    }
+
+    pub fn on_command(&mut self, cmd: Command, case: &mut LiveCase, ctx: &PaneCtx) -> Routed {
         if self.cursor.on_command(cmd, self.entries.len()) {
             return Routed::handled(PaneOutput::none());
         }
@@ -254,14 +218,14 @@ impl TimelinePane {
             // Only the local audit log is read again: the other sources
             // belong to their panes, and each has its own `r`.
             Command::Refresh => {
-                let mut out = self.load_audit();
+                let mut out = self.load_audit(case);
                 out.toast = Some(
                     "timeline: audit log read again; Store data refreshes in its own pane (r there)"
                         .into(),
                 );
                 out
             }
-            Command::Export => self.export_case(ctx),
+            Command::Export => self.export_case(case, ctx),
             Command::Copy => match self.entries.get(self.cursor.selected) {
                 Some(e) => PaneOutput::effect(Effect::Copy {
                     text: format!(
@@ -319,7 +283,7 @@ impl TimelinePane {
     }
 
     pub fn view(&self, f: &mut Frame, area: Rect, theme: &Theme) {
-        if self.audit_fps.is_empty() {
+        if !self.has_customer {
             draw_empty(
                 f,
                 area,
@@ -413,8 +377,8 @@ impl TimelinePane {
 }
 
 impl super::Pane for TimelinePane {
-    fn on_job_crashed(&mut self, message: &str) {
-        self.audit.crashed(message);
+    fn on_job_crashed(&mut self, message: &str, case: &mut LiveCase) {
+        case.audit.crashed(message);
     }
     fn id(&self) -> super::PaneId {
         super::PaneId::Timeline
@@ -422,13 +386,19 @@ impl super::Pane for TimelinePane {
     fn on_command(
         &mut self,
         cmd: crate::tui::keymap::Command,
+        case: &mut LiveCase,
         ctx: &super::PaneCtx,
     ) -> super::Routed {
-        TimelinePane::on_command(self, cmd, ctx)
+        TimelinePane::on_command(self, cmd, case, ctx)
     }
-    fn on_event(&mut self, ev: super::PaneEvent, ctx: &super::PaneCtx) -> super::PaneOutput {
+    fn on_event(
+        &mut self,
+        ev: super::PaneEvent,
+        case: &mut LiveCase,
+        ctx: &super::PaneCtx,
+    ) -> super::PaneOutput {
         match ev {
-            super::PaneEvent::Timeline(e) => TimelinePane::on_event(self, e, ctx),
+            super::PaneEvent::Timeline(e) => TimelinePane::on_event(self, e, case, ctx),
             // `e` borrowed the Entitlements pane's export job.
             super::PaneEvent::Entitlements(super::entitlements::EntEvent::Exported(r)) => match r {
                 Ok((path, _)) => {
@@ -439,7 +409,7 @@ impl super::Pane for TimelinePane {
             _ => super::PaneOutput::none(),
         }
     }
-    fn fit(&mut self, body: ratatui::layout::Rect) {
+    fn fit(&mut self, body: ratatui::layout::Rect, _case: &LiveCase) {
         TimelinePane::fit(self, body)
     }
     fn draw(&self, f: &mut ratatui::Frame, area: ratatui::layout::Rect, ctx: &super::DrawCtx) {
