@@ -93,10 +93,26 @@ pub async fn execute<S: WriteSender>(
 ) -> Result<WriteOutcome, JournalError> {
     // An acknowledgement retried after an unanswered one is not a first
     // attempt: a refusal now (the event already gone) proves nothing.
-    let (id, unknown_before) = journal.record_attempt(req, actor)?;
+    let (id, unknown_before) = off_worker(|| journal.record_attempt(req, actor))?;
     tracing::info!(write_id = id, kind = %req.kind, key = %req.idempotency_key, "write: sending");
     let sent = sender.send(req).await;
-    Ok(conclude(journal, id, req, sent, !unknown_before, actor))
+    Ok(off_worker(|| {
+        conclude(journal, id, req, sent, !unknown_before, actor)
+    }))
+}
+
+/// Journal calls block — an fsync'd SQLite commit, a PostgreSQL round
+/// trip — and `execute` runs on an async worker. On a multi-thread runtime
+/// the call runs under `block_in_place`, so the worker's other tasks (the
+/// console's frames, reads in flight) move to another worker meanwhile;
+/// a current-thread runtime (tests, one-shot tools) has no other worker
+/// to protect and just calls it.
+fn off_worker<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }
 
 /// Turn a send result into journal state. A journal failure *after* the
@@ -396,7 +412,7 @@ pub async fn replay_pending<S: WriteSender>(
     actor: &Actor,
 ) -> Result<Vec<ReplayReport>, JournalError> {
     let mut reports = Vec::new();
-    for write in journal.pending()? {
+    for write in off_worker(|| journal.pending())? {
         let status = replay_one(journal, sender, &write, actor).await;
         reports.push(ReplayReport { write, status });
     }
@@ -511,10 +527,10 @@ pub async fn replay_one<S: WriteSender>(
     if !WriteRequest::replay_is_safe(write.kind, &write.body) {
         return ReplayStatus::NeedsReview;
     }
-    let claimed = match journal.begin_replay(write.id, actor) {
+    let claimed = match off_worker(|| journal.begin_replay(write.id, actor)) {
         Ok(Some(c)) => c,
         Ok(None) => {
-            return match journal.write(write.id) {
+            return match off_worker(|| journal.write(write.id)) {
                 Ok(Some(w)) if w.state != WriteState::Pending => ReplayStatus::AlreadySettled,
                 Ok(Some(w)) => ReplayStatus::Busy {
                     owner: w.claimed_by.unwrap_or_default(),
@@ -533,7 +549,7 @@ pub async fn replay_one<S: WriteSender>(
     tracing::info!(write_id = write.id, attempt = claimed.attempt, key = %write.idempotency_key, "write: replaying");
     let sent = sender.send(&claimed.request).await;
     ReplayStatus::Replayed {
-        outcome: conclude(journal, write.id, &claimed.request, sent, false, actor),
+        outcome: off_worker(|| conclude(journal, write.id, &claimed.request, sent, false, actor)),
     }
 }
 
