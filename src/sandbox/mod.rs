@@ -47,6 +47,7 @@ mod signing;
 mod state;
 
 pub use auth::KeyKind;
+pub use signing::{PUBLIC_KEY_FILE, public_key_pem};
 pub use faults::{FaultAction, FaultParseError, FaultSpec};
 
 use crate::clock::Clock;
