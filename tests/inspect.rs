@@ -627,7 +627,10 @@ fn a_coloured_log_line_and_a_request_dump_yield_the_customer_key() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[0]["kind"], "UserCollectionsId", "{v}");
-    assert!(v[0]["input_notes"].to_string().contains("colour codes"), "{v}");
+    assert!(
+        v[0]["input_notes"].to_string().contains("colour codes"),
+        "{v}"
+    );
     // A request dump: the service token in the header comes first.
     let svc = service_token();
     let dump = format!(
@@ -639,10 +642,16 @@ fn a_coloured_log_line_and_a_request_dump_yield_the_customer_key() {
     assert_eq!(v["kind"], "UserCollectionsId", "{v}");
     assert_eq!(v["signature"]["status"], "verified_sandbox", "{v}");
     let notes = v["input_notes"].to_string();
-    assert!(notes.contains("service token") && notes.contains("also found"), "{notes}");
+    assert!(
+        notes.contains("service token") && notes.contains("also found"),
+        "{notes}"
+    );
     assert!(!out.stdout.windows(svc.len()).any(|w| w == svc.as_bytes()));
     let out = run(&dir, &[&dump], None, IAT + DAY);
     let t = text(&out.stdout);
-    assert!(t.contains("Kind         User Store ID for collections"), "{t}");
+    assert!(
+        t.contains("Kind         User Store ID for collections"),
+        "{t}"
+    );
     assert!(t.contains("a service token (Entra"), "{t}");
 }

@@ -10,8 +10,7 @@ use std::time::Duration;
 use storedesk::clock::Clock;
 use storedesk::sandbox::{self, Sandbox, SandboxOptions};
 use storedesk::store::model::{
-    Beneficiary, ChangeType, ConsumeRequest, GrantRequest, RecurrenceChangeRequest,
-    RecurrenceState,
+    Beneficiary, ChangeType, ConsumeRequest, GrantRequest, RecurrenceChangeRequest, RecurrenceState,
 };
 use storedesk::store::{QueryOptions, RetryPolicy, StoreClient, audience};
 use tokio_util::sync::CancellationToken;
@@ -52,7 +51,10 @@ impl Env {
             .unwrap();
         let info = &sb.info;
         let tok: Value = http
-            .post(format!("{}/login/{}/oauth2/token", info.base_url, info.tenant))
+            .post(format!(
+                "{}/login/{}/oauth2/token",
+                info.base_url, info.tenant
+            ))
             .form(&[
                 ("grant_type", "client_credentials"),
                 ("client_id", info.client_id.as_str()),
@@ -92,7 +94,11 @@ impl Env {
         }
     }
 
-    async fn post(&self, path: &str, body: &Value) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    async fn post(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
         let r = self
             .http
             .post(format!("{}{path}", self.sb.base_url()))
@@ -126,7 +132,10 @@ impl Env {
     /// Spend quinn's one 429 (checking its shape) so reads after it go through.
     async fn spend_the_429(&self) {
         let (status, headers, body) = self
-            .post("/collections/v9.0/collections/publisherQuery", &self.query("quinn"))
+            .post(
+                "/collections/v9.0/collections/publisherQuery",
+                &self.query("quinn"),
+            )
             .await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
         assert!(headers.get("retry-after").is_none(), "{headers:?}");
@@ -163,7 +172,11 @@ async fn a_request_with_a_misspelt_field_is_refused_in_the_documented_shape() {
     assert_eq!(status, StatusCode::OK, "{body}");
     // …and with `productSkuIds` misspelt it is a 400, as the service answers.
     let mut bad = req.clone();
-    let ids = bad.as_object_mut().unwrap().remove("productSkuIds").unwrap();
+    let ids = bad
+        .as_object_mut()
+        .unwrap()
+        .remove("productSkuIds")
+        .unwrap();
     bad["productSkuId"] = ids;
     let (status, _, body) = env
         .post("/collections/v9.0/collections/publisherQuery", &bad)
@@ -178,13 +191,19 @@ async fn a_request_with_a_misspelt_field_is_refused_in_the_documented_shape() {
     // as a person might (names match ignoring case: accepted) vs `trackId`.
     let mut bad = req.clone();
     bad["beneficiaries"][0]["identityValeu"] = bad["beneficiaries"][0]["identityValue"].take();
-    bad["beneficiaries"][0].as_object_mut().unwrap().remove("identityValue");
+    bad["beneficiaries"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("identityValue");
     let (status, _, body) = env
         .post("/collections/v9.0/collections/publisherQuery", &bad)
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(
-        body["message"].as_str().unwrap().contains("beneficiaries[0].identityValeu"),
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("beneficiaries[0].identityValeu"),
         "{body}"
     );
     let mut consume = fixture("consume_request.json");
@@ -193,12 +212,16 @@ async fn a_request_with_a_misspelt_field_is_refused_in_the_documented_shape() {
     let mut typo = consume.clone();
     typo["trackId"] = typo["trackingId"].take();
     typo.as_object_mut().unwrap().remove("trackingId");
-    let (status, _, body) = env.post("/collections/v8.0/collections/consume", &typo).await;
+    let (status, _, body) = env
+        .post("/collections/v8.0/collections/consume", &typo)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let mut cased = consume.clone();
     cased["TrackingID"] = cased["trackingId"].take();
     cased.as_object_mut().unwrap().remove("trackingId");
-    let (status, _, body) = env.post("/collections/v8.0/collections/consume", &cased).await;
+    let (status, _, body) = env
+        .post("/collections/v8.0/collections/consume", &cased)
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["newQuantity"], 24, "{body}");
 }
@@ -216,7 +239,10 @@ async fn the_docs_request_examples_are_accepted_over_http() {
     assert_eq!(status, StatusCode::OK, "{body}");
     for (path, name) in [
         ("/purchase/v8.0/b2b/orders/query", "orders_request.json"),
-        ("/purchase/v8.0/b2b/recurrences/query", "recurrences_request.json"),
+        (
+            "/purchase/v8.0/b2b/recurrences/query",
+            "recurrences_request.json",
+        ),
     ] {
         let mut req = fixture(name);
         req["b2bKey"] = json!(pk);
@@ -235,7 +261,10 @@ async fn the_docs_request_examples_are_accepted_over_http() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(body["items"].is_null(), "the documented answer is the bare item");
+    assert!(
+        body["items"].is_null(),
+        "the documented answer is the bare item"
+    );
     let mut grant = fixture("grant_request.json");
     grant["b2bKey"] = json!(env.key("nora", true));
     let (status, _, body) = env.post("/purchase/v6.0/purchases/grant", &grant).await;
@@ -247,7 +276,10 @@ async fn the_docs_request_examples_are_accepted_over_http() {
     renew["Key"] = json!(env.key("rene", false));
     let r = env
         .http
-        .post(format!("{}/collections/v6.0/b2b/keys/renew", env.sb.base_url()))
+        .post(format!(
+            "{}/collections/v6.0/b2b/keys/renew",
+            env.sb.base_url()
+        ))
         .json(&renew)
         .send()
         .await
@@ -261,18 +293,25 @@ async fn the_docs_request_examples_are_accepted_over_http() {
 async fn the_quirks_customer_answers_carry_the_documented_quirks() {
     let env = Env::start().await;
     assert!(
-        env.sb.info.customers.iter().any(|c| c.name == "quinn"
-            && c.about.contains("quirks")),
+        env.sb
+            .info
+            .customers
+            .iter()
+            .any(|c| c.name == "quinn" && c.about.contains("quirks")),
         "quinn is a demo customer (the picker lists it)"
     );
     env.spend_the_429().await;
     // Once: the next query answers.
     let (status, _, page) = env
-        .post("/collections/v9.0/collections/publisherQuery", &env.query("quinn"))
+        .post(
+            "/collections/v9.0/collections/publisherQuery",
+            &env.query("quinn"),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(
-        page.as_object().unwrap().contains_key("continuationToken") && page["continuationToken"].is_null(),
+        page.as_object().unwrap().contains_key("continuationToken")
+            && page["continuationToken"].is_null(),
         "an explicit null on the last page: {page}"
     );
     let items = page["items"].as_array().unwrap();
@@ -293,7 +332,10 @@ async fn the_quirks_customer_answers_carry_the_documented_quirks() {
     );
     // Everyone else: the documented clean form, no nulls.
     let (_, _, ada) = env
-        .post("/collections/v9.0/collections/publisherQuery", &env.query("ada"))
+        .post(
+            "/collections/v9.0/collections/publisherQuery",
+            &env.query("ada"),
+        )
         .await;
     assert!(ada.get("continuationToken").is_none(), "{ada}");
     let ada_items = ada["items"].as_array().unwrap();
@@ -313,12 +355,21 @@ async fn the_quirks_customer_answers_carry_the_documented_quirks() {
         .post("/purchase/v8.0/b2b/orders/query", &json!({"b2bKey": pk}))
         .await;
     let order = &orders["items"][0];
-    assert!(order["orderRefundedDate"].is_null() && order.get("orderRefundedDate").is_some(), "{orders}");
+    assert!(
+        order["orderRefundedDate"].is_null() && order.get("orderRefundedDate").is_some(),
+        "{orders}"
+    );
     let (_, _, subs) = env
-        .post("/purchase/v8.0/b2b/recurrences/query", &json!({"b2bKey": pk}))
+        .post(
+            "/purchase/v8.0/b2b/recurrences/query",
+            &json!({"b2bKey": pk}),
+        )
         .await;
     let sub = &subs["items"][0];
-    assert!(sub.get("cancellationDate").is_some() && sub["cancellationDate"].is_null(), "{subs}");
+    assert!(
+        sub.get("cancellationDate").is_some() && sub["cancellationDate"].is_null(),
+        "{subs}"
+    );
     let id = sub["id"].as_str().unwrap();
     let (status, _, changed) = env
         .post(
@@ -327,21 +378,33 @@ async fn the_quirks_customer_answers_carry_the_documented_quirks() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{changed}");
-    assert_eq!(changed["items"][0]["id"], id, "wrapped as the older doc: {changed}");
+    assert_eq!(
+        changed["items"][0]["id"], id,
+        "wrapped as the older doc: {changed}"
+    );
 
     let r = env
         .http
-        .post(format!("{}/collections/v6.0/b2b/keys/renew", env.sb.base_url()))
+        .post(format!(
+            "{}/collections/v6.0/b2b/keys/renew",
+            env.sb.base_url()
+        ))
         .json(&json!({"serviceTicket": env.token, "key": env.key("quinn", false)}))
         .send()
         .await
         .unwrap();
     let renewed: Value = r.json().await.unwrap();
-    assert!(renewed["Key"].is_string() && renewed.get("key").is_none(), "{renewed}");
+    assert!(
+        renewed["Key"].is_string() && renewed.get("key").is_none(),
+        "{renewed}"
+    );
 
     let sas: Value = env
         .http
-        .get(format!("{}/purchase/v8.0/b2b/clawback/sastoken", env.sb.base_url()))
+        .get(format!(
+            "{}/purchase/v8.0/b2b/clawback/sastoken",
+            env.sb.base_url()
+        ))
         .bearer_auth(&env.token)
         .send()
         .await
@@ -373,17 +436,27 @@ async fn the_real_client_reads_the_quirks_customer_over_http() {
     assert_eq!(v9.len(), 4);
     assert!(v9.iter().all(|e| e.unreadable.is_none()), "{v9:?}");
     let pass = v9.iter().find(|e| e.product_id == "9NSDPASS0001").unwrap();
-    let left = pass.trial_data.as_ref().unwrap().trial_time_remaining.unwrap();
-    assert_eq!(left.0, chrono::TimeDelta::days(2) + chrono::TimeDelta::minutes(5 * 60 + 30));
+    let left = pass
+        .trial_data
+        .as_ref()
+        .unwrap()
+        .trial_time_remaining
+        .unwrap();
+    assert_eq!(
+        left.0,
+        chrono::TimeDelta::days(2) + chrono::TimeDelta::minutes(5 * 60 + 30)
+    );
     let game = v9.iter().find(|e| e.product_id == "9NSDGAME0001").unwrap();
     assert!(game.satisfied_by_product_ids.is_empty() && game.tags.is_empty());
     let in_pass = v9.iter().find(|e| e.product_id == "9NSDPASSGM01").unwrap();
     assert_eq!(in_pass.satisfied_by_product_ids, ["9NSDPASS0001"]);
 
     let mut v8 = Vec::new();
-    c.entitlements_v8(&ck, &QueryOptions::default(), &cancel, |ev| v8.extend(ev.items))
-        .await
-        .unwrap();
+    c.entitlements_v8(&ck, &QueryOptions::default(), &cancel, |ev| {
+        v8.extend(ev.items)
+    })
+    .await
+    .unwrap();
     assert_eq!(v8.len(), 4);
     assert!(v8.iter().all(|e| e.unreadable.is_none()), "{v8:?}");
     let pass8 = v8.iter().find(|e| e.product_id == "9NSDPASS0001").unwrap();
@@ -418,7 +491,10 @@ async fn the_real_client_reads_the_quirks_customer_over_http() {
         .unwrap()
         .value;
     assert_eq!(changed.id, subs[0].id, "read out of the wrapped answer");
-    assert_eq!(changed.expiration_time.unwrap().0 - before, chrono::TimeDelta::days(7));
+    assert_eq!(
+        changed.expiration_time.unwrap().0 - before,
+        chrono::TimeDelta::days(7)
+    );
 
     let consumed = c
         .consume(&ConsumeRequest {

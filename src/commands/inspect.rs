@@ -432,9 +432,6 @@ pub fn exit_code(a: &Assessment) -> u8 {
     if a.is_usable() { 0 } else { 1 }
 }
 
-/// The sandbox's public key if present; an unreadable file is reported
-/// rather than treated as absent.
-
 fn to_text(c: &Cleaned, a: &Assessment, now: DateTime<Utc>) -> String {
     let mut out = String::with_capacity(4096);
     // Writing to a String cannot fail; `write!` skips a temporary per line.

@@ -154,7 +154,11 @@ pub fn clean_input(raw: &str) -> Result<Cleaned, InputError> {
             note.push_str(&format!(
                 "; it holds {} JWT-shaped strings, {} was used",
                 found.len(),
-                if pick == 0 { "the first" } else { "the User Store ID" }
+                if pick == 0 {
+                    "the first"
+                } else {
+                    "the User Store ID"
+                }
             ));
         }
         notes.push(note);
@@ -365,7 +369,11 @@ fn service_token_note(tokens: &[&str], used: usize) -> Option<String> {
     (n > 0).then(|| {
         format!(
             "a service token (Entra, the publisher's own) was also found{} and ignored",
-            if n > 1 { format!(" ({n} of them)") } else { String::new() }
+            if n > 1 {
+                format!(" ({n} of them)")
+            } else {
+                String::new()
+            }
         )
     })
 }
@@ -693,7 +701,9 @@ mod tests {
         let c = ok(&dump);
         assert_eq!(c.token, key);
         assert!(
-            c.notes.iter().any(|n| n.contains("service token") && n.contains("also found")),
+            c.notes
+                .iter()
+                .any(|n| n.contains("service token") && n.contains("also found")),
             "{:?}",
             c.notes
         );

@@ -4,8 +4,8 @@ use super::App;
 use super::auth::{self, KeyKind};
 use super::http::{ApiError, ApiResult, json_body, ok};
 use super::state::{ConsumeRecord, Customer, Ent};
-use super::wire::requests::{Beneficiary, ConsumeRequest, ProductSku, QueryRequest, Validity};
 use super::wire::answers;
+use super::wire::requests::{Beneficiary, ConsumeRequest, ProductSku, QueryRequest, Validity};
 use crate::store::model::{
     ConsumeResponse, Entitlement, EntitlementStatus, LineItemState, OrderTransaction, ProductKind,
     StoreTime, codes,

@@ -48,8 +48,8 @@ mod state;
 pub mod wire;
 
 pub use auth::KeyKind;
-pub use signing::{PUBLIC_KEY_FILE, public_key_pem};
 pub use faults::{FaultAction, FaultParseError, FaultSpec};
+pub use signing::{PUBLIC_KEY_FILE, public_key_pem};
 
 use crate::clock::Clock;
 use chrono::{DateTime, TimeDelta, Utc};

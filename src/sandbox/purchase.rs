@@ -87,8 +87,7 @@ pub fn orders(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
     let wanted = |l: &OrderLineItem| {
         req.line_item_state_filter.as_ref().is_none_or(|f| {
             f.is_empty()
-                || l
-                    .line_item_state
+                || l.line_item_state
                     .as_ref()
                     .is_some_and(|s| f.iter().any(|w| w.eq_ignore_ascii_case(s.as_str())))
         })
@@ -103,8 +102,12 @@ pub fn orders(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
         if o.order_purchased_date.is_some_and(|d| d.0 < since) {
             continue;
         }
-        let lines: Vec<OrderLineItem> =
-            o.order_line_items.iter().filter(|l| wanted(l)).cloned().collect();
+        let lines: Vec<OrderLineItem> = o
+            .order_line_items
+            .iter()
+            .filter(|l| wanted(l))
+            .cloned()
+            .collect();
         if lines.is_empty() {
             continue;
         }

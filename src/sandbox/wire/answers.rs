@@ -37,13 +37,17 @@ pub fn timespan(t: &TimeSpan, style: Style) -> String {
     let total = d.num_seconds();
     let (days, rem) = (total / 86_400, total % 86_400);
     let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    let sign = if t.0 < chrono::TimeDelta::zero() { "-" } else { "" };
+    let sign = if t.0 < chrono::TimeDelta::zero() {
+        "-"
+    } else {
+        ""
+    };
     if style.quirks {
         let ms = d.subsec_nanos() / 1_000_000;
         return format!("{sign}{days:02}:{h:02}:{m:02}:{s:02}.{ms:03}");
     }
     let ticks = d.subsec_nanos() / 100;
-    let mut out = format!("{sign}");
+    let mut out = sign.to_string();
     if days > 0 {
         out.push_str(&format!("{days}."));
     }
@@ -55,7 +59,8 @@ pub fn timespan(t: &TimeSpan, style: Style) -> String {
 }
 
 fn opt_date(t: &Option<StoreTime>) -> Value {
-    t.as_ref().map_or(Value::Null, |t| Value::String(date(&t.0)))
+    t.as_ref()
+        .map_or(Value::Null, |t| Value::String(date(&t.0)))
 }
 
 /// Put `value` under `name` when present; a quirks customer gets an
@@ -105,7 +110,12 @@ pub fn entitlement(e: &Entitlement, v8: bool, style: Style) -> Value {
             .map_or(Value::Null, |k| json!(k.as_str())),
         style,
     );
-    put(&mut m, "quantity", e.quantity.map_or(Value::Null, |q| json!(q)), style);
+    put(
+        &mut m,
+        "quantity",
+        e.quantity.map_or(Value::Null, |q| json!(q)),
+        style,
+    );
     let recurrence = e.recurrence().map(str::to_string);
     if v8 {
         put(
@@ -224,8 +234,18 @@ fn order_line(l: &OrderLineItem, style: Style) -> Value {
             .map_or(Value::Null, Value::Bool),
         style,
     );
-    put(&mut m, "listPrice", l.list_price.map_or(Value::Null, |p| json!(p)), style);
-    put(&mut m, "taxAmount", l.tax_amount.map_or(Value::Null, |p| json!(p)), style);
+    put(
+        &mut m,
+        "listPrice",
+        l.list_price.map_or(Value::Null, |p| json!(p)),
+        style,
+    );
+    put(
+        &mut m,
+        "taxAmount",
+        l.tax_amount.map_or(Value::Null, |p| json!(p)),
+        style,
+    );
     put(&mut m, "currencyCode", opt_str(&l.currency_code), style);
     Value::Object(m)
 }
@@ -235,13 +255,28 @@ pub fn order(o: &Order, lines: &[OrderLineItem], style: Style) -> Value {
     let mut m = Map::new();
     m.insert("orderId".into(), json!(o.order_id));
     put(&mut m, "shortOrderId", opt_str(&o.short_order_id), style);
-    put(&mut m, "orderPurchasedDate", opt_date(&o.order_purchased_date), style);
-    put(&mut m, "orderRefundedDate", opt_date(&o.order_refunded_date), style);
+    put(
+        &mut m,
+        "orderPurchasedDate",
+        opt_date(&o.order_purchased_date),
+        style,
+    );
+    put(
+        &mut m,
+        "orderRefundedDate",
+        opt_date(&o.order_refunded_date),
+        style,
+    );
     m.insert(
         "orderLineItems".into(),
         Value::Array(lines.iter().map(|l| order_line(l, style)).collect()),
     );
-    put(&mut m, "totalAmount", o.total_amount.map_or(Value::Null, |p| json!(p)), style);
+    put(
+        &mut m,
+        "totalAmount",
+        o.total_amount.map_or(Value::Null, |p| json!(p)),
+        style,
+    );
     put(&mut m, "currencyCode", opt_str(&o.currency_code), style);
     Value::Object(m)
 }
@@ -251,7 +286,12 @@ pub fn recurrence(r: &Recurrence, style: Style) -> Value {
     let mut m = Map::new();
     m.insert("autoRenew".into(), json!(r.auto_renew));
     m.insert("beneficiary".into(), json!(r.beneficiary));
-    put(&mut m, "expirationTime", opt_date(&r.expiration_time), style);
+    put(
+        &mut m,
+        "expirationTime",
+        opt_date(&r.expiration_time),
+        style,
+    );
     put(
         &mut m,
         "expirationTimeWithGrace",
@@ -273,7 +313,12 @@ pub fn recurrence(r: &Recurrence, style: Style) -> Value {
     );
     m.insert("skuId".into(), json!(r.sku_id));
     put(&mut m, "startTime", opt_date(&r.start_time), style);
-    put(&mut m, "cancellationDate", opt_date(&r.cancellation_date), style);
+    put(
+        &mut m,
+        "cancellationDate",
+        opt_date(&r.cancellation_date),
+        style,
+    );
     Value::Object(m)
 }
 
@@ -324,7 +369,12 @@ pub fn grant(o: &PurchaseOrder, style: Style) -> Value {
     put(&mut m, "currencyCode", opt_str(&o.currency_code), style);
     put(&mut m, "market", opt_str(&o.market), style);
     put(&mut m, "language", opt_str(&o.language), style);
-    put(&mut m, "totalAmount", o.total_amount.map_or(Value::Null, |p| json!(p)), style);
+    put(
+        &mut m,
+        "totalAmount",
+        o.total_amount.map_or(Value::Null, |p| json!(p)),
+        style,
+    );
     put(
         &mut m,
         "totalTaxAmount",
@@ -358,10 +408,25 @@ pub fn grant(o: &PurchaseOrder, style: Style) -> Value {
                 }),
                 style,
             );
-            put(&mut lm, "listPrice", l.list_price.map_or(Value::Null, |p| json!(p)), style);
-            put(&mut lm, "taxAmount", l.tax_amount.map_or(Value::Null, |p| json!(p)), style);
+            put(
+                &mut lm,
+                "listPrice",
+                l.list_price.map_or(Value::Null, |p| json!(p)),
+                style,
+            );
+            put(
+                &mut lm,
+                "taxAmount",
+                l.tax_amount.map_or(Value::Null, |p| json!(p)),
+                style,
+            );
             put(&mut lm, "currencyCode", opt_str(&l.currency_code), style);
-            put(&mut lm, "availabilityId", opt_str(&l.availability_id), style);
+            put(
+                &mut lm,
+                "availabilityId",
+                opt_str(&l.availability_id),
+                style,
+            );
             Value::Object(lm)
         })
         .collect();
@@ -395,9 +460,13 @@ mod tests {
             .unwrap()
             .to_utc();
         assert_eq!(date(&t), "2021-08-30T21:53:08.2565331+00:00");
-        assert_eq!(date(&StoreTime::forever().0), "9999-12-31T23:59:59.9999999+00:00");
+        assert_eq!(
+            date(&StoreTime::forever().0),
+            "9999-12-31T23:59:59.9999999+00:00"
+        );
         assert_eq!(minute_date(&t), "2021-08-30T21:53Z");
-        let span = TimeSpan(TimeDelta::days(3) + TimeDelta::hours(4) + TimeDelta::milliseconds(250));
+        let span =
+            TimeSpan(TimeDelta::days(3) + TimeDelta::hours(4) + TimeDelta::milliseconds(250));
         assert_eq!(timespan(&span, Style::default()), "3.04:00:00.2500000");
         assert_eq!(timespan(&span, Style { quirks: true }), "03:04:00:00.250");
         // Both forms are what the client's reader takes.

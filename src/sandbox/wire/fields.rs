@@ -22,7 +22,11 @@ impl<'a> Fields<'a> {
         let Value::Object(obj) = v else {
             return Err(ApiError::bad(format!(
                 "{} must be a JSON object.",
-                if at.is_empty() { "The request body" } else { at }
+                if at.is_empty() {
+                    "The request body"
+                } else {
+                    at
+                }
             )));
         };
         let mut seen: Vec<&str> = Vec::with_capacity(obj.len());
@@ -166,13 +170,15 @@ fn path(at: &str, name: &str) -> String {
 fn unknown_field(at: &str, name: &str, known: &[&str]) -> String {
     let near = known
         .iter()
-        .map(|k| (distance(&name.to_ascii_lowercase(), &k.to_ascii_lowercase()), k))
+        .map(|k| {
+            (
+                distance(&name.to_ascii_lowercase(), &k.to_ascii_lowercase()),
+                k,
+            )
+        })
         .filter(|(d, _)| *d <= 3)
         .min_by_key(|(d, _)| *d);
-    let mut msg = format!(
-        "The request has an unknown field {:?}",
-        path(at, name)
-    );
+    let mut msg = format!("The request has an unknown field {:?}", path(at, name));
     if let Some((_, k)) = near {
         msg.push_str(&format!(" (did you mean {k:?}?)"));
     }
@@ -212,7 +218,9 @@ mod tests {
     #[test]
     fn an_unknown_field_is_refused_with_the_nearest_documented_name() {
         let v = json!({"productSkuId": []});
-        let e = Fields::new(&v, "", &["productSkuIds", "sbx"]).err().unwrap();
+        let e = Fields::new(&v, "", &["productSkuIds", "sbx"])
+            .err()
+            .unwrap();
         assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
         let msg = e.body.message.clone().unwrap_or_default();
         assert!(msg.contains("\"productSkuId\""), "{msg}");

@@ -386,12 +386,20 @@ mod tests {
             .iter()
             .map(|p| p.product_id.as_str())
             .collect();
-        assert_eq!(ids, ["9N30KZZF4BR9", "9MXL21XPWWWK", "9PLRFWZWWF91", "9MZ0MGGFPLTP"]);
+        assert_eq!(
+            ids,
+            [
+                "9N30KZZF4BR9",
+                "9MXL21XPWWWK",
+                "9PLRFWZWWF91",
+                "9MZ0MGGFPLTP"
+            ]
+        );
         assert_eq!(r.max_page_size, Some(2));
         assert!(r.exclude_duplicates);
         assert_eq!(r.validity, Validity::All);
-        let c = QueryRequest::v9(doc!("publisher_query_continuation_request.json").as_bytes())
-            .unwrap();
+        let c =
+            QueryRequest::v9(doc!("publisher_query_continuation_request.json").as_bytes()).unwrap();
         assert_eq!(
             c.continuation_token.as_deref(),
             Some("{\"checkSatisfactionIndex\":2}")
@@ -410,7 +418,11 @@ mod tests {
         assert!(QueryRequest::v9(doc!("license_preview_request.json").as_bytes()).is_err());
         let c = ConsumeRequest::read(doc!("consume_request.json").as_bytes()).unwrap();
         assert_eq!(
-            (c.product_id.as_str(), c.remove_quantity, c.include_order_ids),
+            (
+                c.product_id.as_str(),
+                c.remove_quantity,
+                c.include_order_ids
+            ),
             ("9NSDCOIN0500", Some(1), true)
         );
         let o = OrdersRequest::read(doc!("orders_request.json").as_bytes()).unwrap();
@@ -418,9 +430,15 @@ mod tests {
         let r = RecurrencesRequest::read(doc!("recurrences_request.json").as_bytes()).unwrap();
         assert!(r.b2b_key.starts_with("eyJ"));
         let ch = ChangeRequest::read(doc!("recurrence_change_request.json").as_bytes()).unwrap();
-        assert_eq!((ch.change, ch.extension_time_in_days), (Change::Extend, Some(7)));
+        assert_eq!(
+            (ch.change, ch.extension_time_in_days),
+            (Change::Extend, Some(7))
+        );
         let g = GrantRequest::read(doc!("grant_request.json").as_bytes()).unwrap();
-        assert_eq!((g.product_id.as_str(), g.quantity), ("9NSDFREEGEMS", Some(1)));
+        assert_eq!(
+            (g.product_id.as_str(), g.quantity),
+            ("9NSDFREEGEMS", Some(1))
+        );
         let k = RenewRequest::read(doc!("renew_request.json").as_bytes()).unwrap();
         assert!(k.key.starts_with("eyJ"), "the doc's `Key` is read");
     }
@@ -431,17 +449,33 @@ mod tests {
     fn a_misspelt_field_in_any_example_is_refused() {
         type Reader = fn(&[u8]) -> Result<(), ApiError>;
         let cases: [(&str, Reader); 9] = [
-            (doc!("publisher_query_request.json"), |b| QueryRequest::v9(b).map(drop)),
+            (doc!("publisher_query_request.json"), |b| {
+                QueryRequest::v9(b).map(drop)
+            }),
             (doc!("publisher_query_continuation_request.json"), |b| {
                 QueryRequest::v9(b).map(drop)
             }),
-            (doc!("license_preview_request.json"), |b| QueryRequest::v8(b).map(drop)),
-            (doc!("consume_request.json"), |b| ConsumeRequest::read(b).map(drop)),
-            (doc!("orders_request.json"), |b| OrdersRequest::read(b).map(drop)),
-            (doc!("recurrences_request.json"), |b| RecurrencesRequest::read(b).map(drop)),
-            (doc!("recurrence_change_request.json"), |b| ChangeRequest::read(b).map(drop)),
-            (doc!("grant_request.json"), |b| GrantRequest::read(b).map(drop)),
-            (doc!("renew_request.json"), |b| RenewRequest::read(b).map(drop)),
+            (doc!("license_preview_request.json"), |b| {
+                QueryRequest::v8(b).map(drop)
+            }),
+            (doc!("consume_request.json"), |b| {
+                ConsumeRequest::read(b).map(drop)
+            }),
+            (doc!("orders_request.json"), |b| {
+                OrdersRequest::read(b).map(drop)
+            }),
+            (doc!("recurrences_request.json"), |b| {
+                RecurrencesRequest::read(b).map(drop)
+            }),
+            (doc!("recurrence_change_request.json"), |b| {
+                ChangeRequest::read(b).map(drop)
+            }),
+            (doc!("grant_request.json"), |b| {
+                GrantRequest::read(b).map(drop)
+            }),
+            (doc!("renew_request.json"), |b| {
+                RenewRequest::read(b).map(drop)
+            }),
         ];
         let mut checked = 0;
         for (text, read) in cases {
@@ -492,7 +526,11 @@ mod tests {
         let (last, parents) = path.split_last().unwrap();
         let mut cur = v;
         for p in parents {
-            cur = if p == "#0" { &mut cur[0] } else { &mut cur[p.as_str()] };
+            cur = if p == "#0" {
+                &mut cur[0]
+            } else {
+                &mut cur[p.as_str()]
+            };
         }
         let m = cur.as_object_mut().unwrap();
         let value = m.remove(last).unwrap();
