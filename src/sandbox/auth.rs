@@ -4,7 +4,7 @@
 use super::App;
 use super::http::{ApiError, ApiResult, json_body, ok};
 use super::wire::{answers, requests::RenewRequest};
-use crate::store::model::{KeyClaims, TokenError, codes, key_uri};
+use crate::store::model::{KeyClaims, codes, key_uri};
 use crate::store::{TokenStyle, audience};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -73,11 +73,8 @@ struct TokenForm {
 }
 
 fn token_error(status: StatusCode, error: &str, description: String) -> ApiResult {
-    let body = TokenError {
-        error: error.into(),
-        error_description: description,
-        error_codes: Vec::new(),
-    };
+    // Entra's error answer, written here by its documented names.
+    let body = serde_json::json!({ "error": error, "error_description": description });
     Ok(super::http::json(status, &body))
 }
 

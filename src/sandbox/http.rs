@@ -100,7 +100,7 @@ impl From<super::SandboxError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = json(self.status, &*self.body);
+        let mut r = json(self.status, &super::wire::answers::error(&self.body));
         if let Some(s) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&s.to_string())
         {

@@ -7,8 +7,8 @@
 //! gets the documented odd forms Microsoft's services really send.
 
 use crate::store::model::{
-    ConsumeResponse, Entitlement, Order, OrderLineItem, PurchaseOrder, Recurrence, StoreTime,
-    TimeSpan,
+    ConsumeResponse, Entitlement, ErrorBody, Order, OrderLineItem, PurchaseOrder, Recurrence,
+    StoreTime, TimeSpan,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -442,6 +442,32 @@ pub fn renewed(key: &str, style: Style) -> Value {
     } else {
         json!({ "key": key })
     }
+}
+
+/// The documented error body (STORE-API §0): `{code, message, source, data,
+/// details, innererror{code, message, source, data, details}}`.
+pub fn error(e: &ErrorBody) -> Value {
+    let part = |code: &Option<String>,
+                message: &Option<String>,
+                source: &Option<String>,
+                data: &[Value],
+                details: &[Value]| {
+        let mut m = Map::new();
+        m.insert("code".into(), opt_str(code));
+        m.insert("message".into(), opt_str(message));
+        m.insert("source".into(), opt_str(source));
+        m.insert("data".into(), Value::Array(data.to_vec()));
+        m.insert("details".into(), Value::Array(details.to_vec()));
+        m
+    };
+    let mut m = part(&e.code, &e.message, &e.source, &e.data, &e.details);
+    if let Some(i) = &e.innererror {
+        m.insert(
+            "innererror".into(),
+            Value::Object(part(&i.code, &i.message, &i.source, &i.data, &i.details)),
+        );
+    }
+    Value::Object(m)
 }
 
 /// The clawback SAS answer (STORE-API §6).
