@@ -452,3 +452,46 @@ fn doctor_in_the_console_runs_every_check_live() {
     s.send(b"q");
     assert!(s.wait_exit().success());
 }
+
+#[test]
+fn a_tampered_sandbox_key_pasted_into_the_console_is_invalid() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    // A demo key minted by the sandbox of this data dir (the console's
+    // embedded sandbox loads the same signing key), with one claim changed.
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let key = rt.block_on(async {
+        let sb = storedesk::sandbox::start(storedesk::sandbox::SandboxOptions {
+            data_dir: dir.path().join("data").join("sandbox"),
+            port: 0,
+            clock: storedesk::clock::Clock::system(),
+            faults: vec![],
+        })
+        .await
+        .unwrap();
+        let key = sb.info.customers[0].collections_key.clone();
+        sb.shutdown().await;
+        key
+    });
+    let parts: Vec<&str> = key.split('.').collect();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    claims["http://schemas.microsoft.com/marketplace/2015/08/claims/key/userId"] =
+        serde_json::json!("someone-else");
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap()),
+        parts[2]
+    );
+    let mut s = start_sized(dir, &[], 40, 200);
+    s.wait_for("calls");
+    s.send(format!("\x1b[200~{forged}\x1b[201~").as_bytes());
+    s.wait_for("signature INVALID");
+    s.send(b"q");
+    assert!(s.wait_exit().success());
+}

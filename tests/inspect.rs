@@ -530,3 +530,128 @@ fn json_verdict_never_says_valid_for_an_unsigned_or_forged_key() {
         "{v}"
     );
 }
+
+/// Keys minted by a real sandbox in `dir`'s data dir, which is then shut
+/// down: `inspect` must find the sandbox's key where the sandbox keeps it.
+fn real_sandbox_keys(dir: &tempfile::TempDir) -> Vec<storedesk::sandbox::DemoCustomer> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let sb = storedesk::sandbox::start(storedesk::sandbox::SandboxOptions {
+            data_dir: dir.path().join("sandbox"),
+            port: 0,
+            clock: storedesk::clock::Clock::fixed(
+                chrono::DateTime::from_timestamp(IAT, 0).unwrap(),
+            ),
+            faults: vec![],
+        })
+        .await
+        .unwrap();
+        let customers = sb.info.customers.clone();
+        sb.shutdown().await;
+        customers
+    })
+}
+
+/// The key with one claim changed and the signature kept.
+fn tamper(key: &str) -> String {
+    let parts: Vec<&str> = key.split('.').collect();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    claims["http://schemas.microsoft.com/marketplace/2015/08/claims/key/userId"] =
+        json!("someone-else");
+    let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+    format!("{}.{}.{}", parts[0], body, parts[2])
+}
+
+#[test]
+fn a_tampered_key_of_the_real_sandbox_is_invalid_headless() {
+    let dir = tempfile::tempdir().unwrap();
+    let customers = real_sandbox_keys(&dir);
+    let key = &customers[0].collections_key;
+    // The genuine key verifies against the key the sandbox left on disk…
+    let out = run(&dir, &["--json", key], None, IAT + 60);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["signature"]["status"], "verified_sandbox", "{v}");
+    // …and the same key with another userId does not.
+    let out = run(&dir, &["--json", &tamper(key)], None, IAT + 60);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["signature"]["status"], "invalid", "{v}");
+    let out = run(&dir, &[&tamper(key)], None, IAT + 60);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("Signature    signature INVALID: "));
+}
+
+#[test]
+fn the_sandbox_publishes_its_public_key_next_to_the_private_one() {
+    let dir = tempfile::tempdir().unwrap();
+    real_sandbox_keys(&dir);
+    let sb = dir.path().join("sandbox");
+    let public = std::fs::read_to_string(sb.join(storedesk::sandbox::PUBLIC_KEY_FILE)).unwrap();
+    assert!(public.starts_with("-----BEGIN PUBLIC KEY-----"), "{public}");
+    assert!(!public.contains("PRIVATE"));
+    // A data dir from before the public file existed: the key is still
+    // checked (read from the private key the sandbox keeps).
+    std::fs::remove_file(sb.join(storedesk::sandbox::PUBLIC_KEY_FILE)).unwrap();
+    assert_eq!(
+        storedesk::sandbox::public_key_pem(&sb).unwrap(),
+        public,
+        "derived from signing-key.pem"
+    );
+}
+
+/// An Entra client-credential token for the Store services (made-up
+/// signature): the publisher's credential, not a customer's key.
+fn service_token() -> String {
+    format!(
+        "{}.{}.{}",
+        URL_SAFE_NO_PAD.encode(r#"{"typ":"JWT","alg":"RS256","x5t":"abc"}"#),
+        URL_SAFE_NO_PAD.encode(
+            r#"{"aud":"https://onestore.microsoft.com","iss":"https://sts.windows.net/5f8c1e2a/","appid":"8e6a9b2c","iat":1790000000,"exp":1790003600}"#
+        ),
+        URL_SAFE_NO_PAD.encode([3u8; 256])
+    )
+}
+
+#[test]
+fn a_coloured_log_line_and_a_request_dump_yield_the_customer_key() {
+    let dir = data_dir(true);
+    let key = sandbox_key(IAT);
+    // A line copied from a coloured terminal.
+    let line = format!("\x1b[2m2026-09-21\x1b[0m \x1b[32mINFO\x1b[0m key=\x1b[1;33m{key}\x1b[0m");
+    let out = run(&dir, &["--json", "-"], Some(line.as_bytes()), IAT + DAY);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["kind"], "UserCollectionsId", "{v}");
+    assert!(
+        v[0]["input_notes"].to_string().contains("colour codes"),
+        "{v}"
+    );
+    // A request dump: the service token in the header comes first.
+    let svc = service_token();
+    let dump = format!(
+        "POST /v9.0/collections/publisherQuery HTTP/1.1\nAuthorization: Bearer {svc}\n\n{{\"beneficiaries\":[{{\"identityType\":\"b2b\",\"identityValue\":\"{key}\",\"localTicketReference\":\"\"}}]}}"
+    );
+    let out = run(&dir, &["--json", &dump], None, IAT + DAY);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kind"], "UserCollectionsId", "{v}");
+    assert_eq!(v["signature"]["status"], "verified_sandbox", "{v}");
+    let notes = v["input_notes"].to_string();
+    assert!(
+        notes.contains("service token") && notes.contains("also found"),
+        "{notes}"
+    );
+    assert!(!out.stdout.windows(svc.len()).any(|w| w == svc.as_bytes()));
+    let out = run(&dir, &[&dump], None, IAT + DAY);
+    let t = text(&out.stdout);
+    assert!(
+        t.contains("Kind         User Store ID for collections"),
+        "{t}"
+    );
+    assert!(t.contains("a service token (Entra"), "{t}");
+}

@@ -56,10 +56,7 @@ pub async fn load_case(
     {
         product_ids = s.product_ids();
     }
-    let pem = match &sandbox {
-        Some(s) => Some(s.info.public_key_pem.clone()),
-        None => std::fs::read_to_string(ctx.paths.sandbox_dir().join("signing_key.pub.pem")).ok(),
-    };
+    let pem = super::connect::sandbox_public_key(&ctx.paths, sandbox.as_ref()).ok();
     let env = FileEnv {
         environment: p.environment.to_string(),
         profile: p.name.clone(),

@@ -98,6 +98,19 @@ pub async fn connect_headless(
     Ok((client, sandbox))
 }
 
+/// The sandbox's public key that sandbox keys are checked with: the running
+/// embedded sandbox's, else the one a `storedesk sandbox` keeps in the data
+/// dir (`sandbox::public_key_pem`). `Err` says what is missing.
+pub fn sandbox_public_key(
+    paths: &crate::paths::Paths,
+    sandbox: Option<&crate::sandbox::Sandbox>,
+) -> Result<String, String> {
+    match sandbox {
+        Some(s) => Ok(s.info.public_key_pem.clone()),
+        None => crate::sandbox::public_key_pem(&paths.sandbox_dir()),
+    }
+}
+
 /// A client for the active profile. For the embedded `sandbox` profile the
 /// sandbox is started in-process (data in `ctx.paths.sandbox_dir()`) and
 /// returned too: keep it alive as long as the client is used.

@@ -79,11 +79,8 @@ pub fn session_for(ctx: &Context) -> Session {
 /// Reach the profile's Store: the embedded sandbox or a remote one.
 async fn open_store(ctx: &Context) -> Result<(Connected, Connection), String> {
     let (client, sandbox) = connect(ctx).await.map_err(|e| e.to_string())?;
-    let pem = match &sandbox {
-        Some(s) => Some(s.info.public_key_pem.clone()),
-        // A `storedesk sandbox` elsewhere keeps its public key on disk.
-        None => std::fs::read_to_string(ctx.paths.sandbox_dir().join("signing_key.pub.pem")).ok(),
-    };
+    // A `storedesk sandbox` elsewhere keeps its key on disk.
+    let pem = super::connect::sandbox_public_key(&ctx.paths, sandbox.as_ref()).ok();
     let (product_ids, product_source) = super::connect::product_ids(ctx, sandbox.as_ref());
     let info = Connection {
         base_description: client.endpoints().collections.clone(),

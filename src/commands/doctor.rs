@@ -95,9 +95,7 @@ pub fn run(globals: Globals, a: &DoctorArgs) -> ExitCode {
                         crate::store::StoreClient::new(cc)
                     };
                     // A `storedesk sandbox` elsewhere keeps its public key on disk.
-                    let pem =
-                        std::fs::read_to_string(paths.sandbox_dir().join("signing_key.pub.pem"))
-                            .ok();
+                    let pem = super::connect::sandbox_public_key(&paths, None).ok();
                     (Connection::Deferred(Box::new(make)), pem)
                 }
             }

@@ -18,7 +18,6 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Read, Write};
-use std::path::Path;
 
 const LABEL_WIDTH: usize = 13;
 /// Longer claim values (the opaque payload) are shortened in text output;
@@ -58,7 +57,10 @@ pub struct InspectEnv {
 
 impl InspectEnv {
     pub fn from_context(ctx: &Context) -> Self {
-        let (pem, pem_error) = read_pem(&ctx.paths.sandbox_dir().join("signing_key.pub.pem"));
+        let (pem, pem_error) = match super::connect::sandbox_public_key(&ctx.paths, None) {
+            Ok(pem) => (Some(pem), None),
+            Err(e) => (None, Some(e)),
+        };
         let client_id = ctx.config.profile.client_id.trim();
         Self {
             now: ctx.clock.now(),
@@ -428,22 +430,6 @@ fn emit_text(
 /// 0 when the key can be used now, else 1.
 pub fn exit_code(a: &Assessment) -> u8 {
     if a.is_usable() { 0 } else { 1 }
-}
-
-/// The sandbox's public key if present; an unreadable file is reported
-/// rather than treated as absent.
-fn read_pem(path: &Path) -> (Option<String>, Option<String>) {
-    match std::fs::read_to_string(path) {
-        Ok(s) => (Some(s), None),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
-            None,
-            Some(format!(
-                "no sandbox public key at {} (the sandbox writes it when it first starts)",
-                path.display()
-            )),
-        ),
-        Err(e) => (None, Some(format!("cannot read {}: {e}", path.display()))),
-    }
 }
 
 fn to_text(c: &Cleaned, a: &Assessment, now: DateTime<Utc>) -> String {

@@ -379,6 +379,8 @@ pub(super) fn kind_of(p: &Map<String, Value>) -> KeyKind {
         KeyKind::UserPurchaseId
     } else if iss.contains("sts.windows.net")
         || iss.contains("login.microsoftonline.com")
+        // The audiences of a publisher's service tokens (STORE-API §1).
+        || auds.iter().any(|a| a.starts_with("https://onestore.microsoft.com"))
         || p.contains_key("appid")
         || p.contains_key("tid")
     {

@@ -2,6 +2,7 @@
 //! `Bearer `, broken over lines by a mail client, inside a JSON body or a
 //! log line. Every change is reported in `notes` so nobody is surprised.
 
+use super::assess::KeyKind;
 use serde_json::Value;
 
 /// Real keys are 1–3 KB; a JSON body or log line around one stays far below
@@ -72,10 +73,20 @@ pub fn clean_input(raw: &str) -> Result<Cleaned, InputError> {
             notes: Vec::new(),
         });
     }
+    let mut notes = Vec::new();
+    // A line copied from a coloured terminal log carries its escape codes
+    // (`ESC[32m`…`ESC[0m`) round the key; they are not binary data.
+    let uncoloured;
+    let raw = if raw.contains('\x1b') {
+        uncoloured = strip_ansi(raw);
+        notes.push("removed terminal colour codes (ANSI escapes)".to_string());
+        uncoloured.as_str()
+    } else {
+        raw
+    };
     if let Some((at, byte)) = find_control(raw) {
         return Err(InputError::Binary { byte, at });
     }
-    let mut notes = Vec::new();
     let s = strip_wrappers(raw, &mut notes);
     if s.is_empty() {
         return Err(if notes.is_empty() {
@@ -124,6 +135,8 @@ pub fn clean_input(raw: &str) -> Result<Cleaned, InputError> {
                 ));
             }
             notes.push(note);
+            let tokens: Vec<&str> = found.iter().map(|(_, t)| t.as_str()).collect();
+            notes.extend(service_token_note(&tokens, pick));
             return Ok(Cleaned {
                 token: token.clone(),
                 notes,
@@ -132,17 +145,26 @@ pub fn clean_input(raw: &str) -> Result<Cleaned, InputError> {
     }
 
     let found = scan_for_jwts(s);
-    if let Some(first) = found.first() {
+    if !found.is_empty() {
+        // A request dump holds the publisher's service token (the
+        // Authorization header) before the customer's key (the body).
+        let pick = user_store_id_among(&found).unwrap_or(0);
         let mut note = "picked the key out of the surrounding text".to_string();
         if found.len() > 1 {
             note.push_str(&format!(
-                "; it holds {} JWT-shaped strings, the first was used",
-                found.len()
+                "; it holds {} JWT-shaped strings, {} was used",
+                found.len(),
+                if pick == 0 {
+                    "the first"
+                } else {
+                    "the User Store ID"
+                }
             ));
         }
         notes.push(note);
+        notes.extend(service_token_note(&found, pick));
         return Ok(Cleaned {
-            token: (*first).to_string(),
+            token: found[pick].to_string(),
             notes,
         });
     }
@@ -302,18 +324,99 @@ fn collect_json_jwts(v: &Value, field: Option<&str>, out: &mut Vec<(Option<Strin
     }
 }
 
-/// Prefer a field that conventionally holds a User Store ID over, say, the
-/// `serviceTicket` of the same renew request.
+/// Prefer a token whose claims say it is a User Store ID, then a field that
+/// conventionally holds one over, say, the `serviceTicket` of the same
+/// renew request.
 fn pick_json_candidate(found: &[(Option<String>, String)]) -> Option<usize> {
     if found.is_empty() {
         return None;
     }
-    Some(
+    let tokens: Vec<&str> = found.iter().map(|(_, t)| t.as_str()).collect();
+    Some(user_store_id_among(&tokens).unwrap_or_else(|| {
         found
             .iter()
             .position(|(f, _)| f.as_deref().is_some_and(|f| KEY_FIELDS.contains(&f)))
-            .unwrap_or(0),
-    )
+            .unwrap_or(0)
+    }))
+}
+
+/// What a JWT-shaped candidate's claims say it is (`None`: not decodable).
+fn kind_of_token(token: &str) -> Option<KeyKind> {
+    super::decode::decode(token)
+        .ok()
+        .map(|d| super::assess::kind_of(&d.payload))
+}
+
+/// The first candidate whose claims make it a User Store ID.
+fn user_store_id_among(tokens: &[&str]) -> Option<usize> {
+    tokens.iter().position(|t| {
+        matches!(
+            kind_of_token(t),
+            Some(KeyKind::UserCollectionsId | KeyKind::UserPurchaseId)
+        )
+    })
+}
+
+/// Say so when an Entra service token was found beside the key used: the
+/// agent learns the dump held the publisher's credential too (the token
+/// itself is never quoted).
+fn service_token_note(tokens: &[&str], used: usize) -> Option<String> {
+    let n = tokens
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| *i != used && kind_of_token(t) == Some(KeyKind::EntraServiceToken))
+        .count();
+    (n > 0).then(|| {
+        format!(
+            "a service token (Entra, the publisher's own) was also found{} and ignored",
+            if n > 1 {
+                format!(" ({n} of them)")
+            } else {
+                String::new()
+            }
+        )
+    })
+}
+
+/// `raw` without ANSI escape sequences: CSI (`ESC [ … final byte`), OSC
+/// (`ESC ] … BEL` or `ESC \\`) and two-byte escapes; a lone ESC goes too.
+fn strip_ansi(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek() {
+            Some('[') => {
+                chars.next();
+                // Parameters and intermediates, then one final byte @–~.
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(']') => {
+                chars.next();
+                while let Some(c) = chars.next() {
+                    if c == '\x07' {
+                        break;
+                    }
+                    if c == '\x1b' && chars.peek() == Some(&'\\') {
+                        chars.next();
+                        break;
+                    }
+                }
+            }
+            Some(_) => {
+                chars.next();
+            }
+            None => {}
+        }
+    }
+    out
 }
 
 /// A sentence may end right after the key: drop trailing dots beyond the
@@ -548,5 +651,70 @@ mod tests {
             let msg = clean_input(raw).unwrap_err().to_string();
             assert!(!msg.contains("s3cr3t"), "{msg}");
         }
+    }
+
+    fn user_store_id() -> String {
+        crate::keys::testkit::raw_token(
+            r#"{"alg":"RS256"}"#,
+            &crate::keys::testkit::store_claims(1_790_000_000).to_string(),
+        )
+    }
+
+    /// An Entra client-credential token for the Store services: no key
+    /// claims, the onestore audience.
+    fn service_token() -> String {
+        crate::keys::testkit::raw_token(
+            r#"{"typ":"JWT","alg":"RS256","x5t":"abc"}"#,
+            r#"{"aud":"https://onestore.microsoft.com","iss":"https://sts.windows.net/5f8c1e2a/","appid":"8e6a9b2c","iat":1790000000,"exp":1790003600}"#,
+        )
+    }
+
+    #[test]
+    fn ansi_colour_codes_round_a_key_in_a_log_line_are_removed() {
+        let key = user_store_id();
+        let line = format!(
+            "\x1b[2m2026-11-29T10:00:00Z\x1b[0m \x1b[32mINFO\x1b[0m renew key=\x1b[1;33m{key}\x1b[0m done"
+        );
+        let c = ok(&line);
+        assert_eq!(c.token, key);
+        assert!(
+            c.notes.iter().any(|n| n.contains("terminal colour codes")),
+            "{:?}",
+            c.notes
+        );
+        // The key alone in colour, and an OSC title sequence before it.
+        let c = ok(&format!("\x1b]0;title\x07\x1b[31m{key}\x1b[m"));
+        assert_eq!(c.token, key);
+        // Other control bytes are still refused as binary.
+        assert!(matches!(
+            clean_input(&format!("\x1b[1m{key}\x01")),
+            Err(InputError::Binary { byte: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn a_request_dump_yields_the_user_store_id_not_the_service_token() {
+        let (key, svc) = (user_store_id(), service_token());
+        let dump = format!(
+            "POST /v9.0/collections/publisherQuery HTTP/1.1\r\nAuthorization: Bearer {svc}\r\nContent-Type: application/json\r\n\r\n{{\"beneficiaries\":[{{\"identityType\":\"b2b\",\"identityValue\":\"{key}\",\"localTicketReference\":\"\"}}],\"productSkuIds\":[{{\"productId\":\"9NBLGGH4R315\"}}]}}"
+        );
+        let c = ok(&dump);
+        assert_eq!(c.token, key);
+        assert!(
+            c.notes
+                .iter()
+                .any(|n| n.contains("service token") && n.contains("also found")),
+            "{:?}",
+            c.notes
+        );
+        assert!(c.notes.iter().all(|n| !n.contains(&svc)), "never quoted");
+        // A renew body: serviceTicket first, key second.
+        let body = format!(r#"{{"serviceTicket":"{svc}","key":"{key}"}}"#);
+        let c = ok(&body);
+        assert_eq!(c.token, key);
+        assert!(c.notes.iter().any(|n| n.contains("service token")));
+        // A key alone says nothing about service tokens.
+        let c = ok(&format!("key: {key}"));
+        assert!(c.notes.iter().all(|n| !n.contains("service token")));
     }
 }

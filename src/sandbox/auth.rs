@@ -2,8 +2,9 @@
 //! way the service checks them (STORE-API §1, §2 and the 401 inner codes).
 
 use super::App;
-use super::http::{ApiError, ApiResult, ok, parse_json};
-use crate::store::model::{KeyClaims, RenewRequest, RenewResponse, TokenError, codes, key_uri};
+use super::http::{ApiError, ApiResult, json_body, ok};
+use super::wire::{answers, requests::RenewRequest};
+use crate::store::model::{KeyClaims, codes, key_uri};
 use crate::store::{TokenStyle, audience};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -72,11 +73,8 @@ struct TokenForm {
 }
 
 fn token_error(status: StatusCode, error: &str, description: String) -> ApiResult {
-    let body = TokenError {
-        error: error.into(),
-        error_description: description,
-        error_codes: Vec::new(),
-    };
+    // Entra's error answer, written here by its documented names.
+    let body = serde_json::json!({ "error": error, "error_description": description });
     Ok(super::http::json(status, &body))
 }
 
@@ -415,7 +413,7 @@ pub fn mint_key(
 
 /// `POST {refreshUri}`: `{serviceTicket, key}` → `{key}`; no Authorization.
 pub fn renew(app: &App, kind: KeyKind, h: &HeaderMap, body: &Bytes) -> ApiResult {
-    let req: RenewRequest = parse_json(h, body)?;
+    let req = RenewRequest::read(json_body(h, body)?)?;
     let ticket = check_service_token(app, &req.service_ticket, audience::STORE)?;
     let claims = key_claims(app, &req.key)?;
     let (customer, payload_kind) = customer_of(&claims)?;
@@ -445,7 +443,7 @@ pub fn renew(app: &App, kind: KeyKind, h: &HeaderMap, body: &Bytes) -> ApiResult
         app.clock.now(),
         &claims.client_id,
     )?;
-    ok(&RenewResponse { key })
+    ok(&answers::renewed(&key, app.style_of(&customer)))
 }
 
 /// A sandbox key of either kind as the "MSA token" of targeted offers.

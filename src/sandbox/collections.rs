@@ -2,12 +2,13 @@
 
 use super::App;
 use super::auth::{self, KeyKind};
-use super::http::{ApiError, ApiResult, ok, parse_json};
+use super::http::{ApiError, ApiResult, json_body, ok};
 use super::state::{ConsumeRecord, Customer, Ent};
+use super::wire::answers;
+use super::wire::requests::{Beneficiary, ConsumeRequest, ProductSku, QueryRequest, Validity};
 use crate::store::model::{
-    Beneficiary, ConsumeRequest, ConsumeResponse, Entitlement, EntitlementStatus,
-    LicensePreviewRequest, LineItemState, OrderTransaction, ProductKind, ProductSkuId,
-    PublisherQueryRequest, QueryResponse, StoreTime, ValidityType, codes,
+    ConsumeResponse, Entitlement, EntitlementStatus, LineItemState, OrderTransaction, ProductKind,
+    StoreTime, codes,
 };
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
@@ -27,11 +28,11 @@ struct PageToken {
 
 struct Query<'a> {
     beneficiaries: &'a [Beneficiary],
-    product_sku_ids: Option<&'a [ProductSkuId]>,
+    product_sku_ids: Option<&'a [ProductSku]>,
     continuation_token: Option<&'a str>,
     max_page_size: Option<i64>,
     exclude_duplicates: bool,
-    validity: ValidityType,
+    validity: Validity,
     kinds: Option<Vec<ProductKind>>,
     v8: bool,
     /// v8 `expandSatisfyingItems`: list what a pass or bundle satisfies.
@@ -42,7 +43,7 @@ struct Query<'a> {
 
 pub fn publisher_query(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
     let token = auth::service_token(app, h)?;
-    let req: PublisherQueryRequest = parse_json(h, body)?;
+    let req = QueryRequest::v9(json_body(h, body)?)?;
     let Some(ids) = req.product_sku_ids.as_deref() else {
         return Err(ApiError::bad(
             "productSkuIds is required for PublisherQuery.",
@@ -61,8 +62,8 @@ pub fn publisher_query(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
             product_sku_ids: Some(ids),
             continuation_token: req.continuation_token.as_deref(),
             max_page_size: req.max_page_size,
-            exclude_duplicates: req.exclude_duplicates.unwrap_or(false),
-            validity: req.validity_type.clone().unwrap_or(ValidityType::All),
+            exclude_duplicates: req.exclude_duplicates,
+            validity: req.validity,
             kinds: None,
             v8: false,
             expand_satisfying: true,
@@ -72,7 +73,7 @@ pub fn publisher_query(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
 
 pub fn license_preview(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
     let token = auth::service_token(app, h)?;
-    let req: LicensePreviewRequest = parse_json(h, body)?;
+    let req = QueryRequest::v8(json_body(h, body)?)?;
     let kinds = match &req.entitlement_filters {
         None => None,
         Some(fs) if fs.is_empty() => None,
@@ -99,8 +100,8 @@ pub fn license_preview(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
             product_sku_ids: req.product_sku_ids.as_deref(),
             continuation_token: req.continuation_token.as_deref(),
             max_page_size: req.max_page_size,
-            exclude_duplicates: req.exclude_duplicates.unwrap_or(false),
-            validity: req.validity_type.clone().unwrap_or(ValidityType::All),
+            exclude_duplicates: req.exclude_duplicates,
+            validity: req.validity,
             kinds,
             v8: true,
             expand_satisfying: req.expand_satisfying_items.unwrap_or(false),
@@ -120,6 +121,17 @@ fn run(app: &App, token: &auth::ServiceClaims, q: Query<'_>) -> ApiResult {
     let b = one_beneficiary(q.beneficiaries)?;
     let customer = auth::user_key(app, &b.identity_value, KeyKind::Collections, token)?;
     app.rate_check(&customer)?;
+    let style = app.style_of(&customer);
+    if style.quirks && app.first_quirk_429(&customer) {
+        // The documented 429 "with information about when the next request
+        // can be made" — sent without it, once per run, as the service can.
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            codes::TOO_MANY_REQUESTS,
+            codes::TOO_MANY_REQUESTS,
+            "Rate limit: too many requests for this user.",
+        ));
+    }
     if let Some(ids) = q.product_sku_ids
         && ids.len() > MAX_PRODUCT_IDS
     {
@@ -171,7 +183,7 @@ fn run(app: &App, token: &auth::ServiceClaims, q: Query<'_>) -> ApiResult {
     } else {
         None
     };
-    let mut items: Vec<Entitlement> = Vec::with_capacity(picked.len());
+    let mut items: Vec<&Entitlement> = Vec::with_capacity(picked.len());
     for e in &picked {
         if q.exclude_duplicates
             && let Some(pos) = items
@@ -183,17 +195,18 @@ fn run(app: &App, token: &auth::ServiceClaims, q: Query<'_>) -> ApiResult {
             if items[pos].status != Some(EntitlementStatus::Active)
                 && e.item.status == Some(EntitlementStatus::Active)
             {
-                items[pos] = wire_item(&e.item, q.v8);
+                items[pos] = &e.item;
             }
             continue;
         }
-        items.push(wire_item(&e.item, q.v8));
+        items.push(&e.item);
     }
+    let items = items
+        .into_iter()
+        .map(|e| answers::entitlement(e, q.v8, style))
+        .collect();
     drop(world);
-    ok(&QueryResponse {
-        continuation_token,
-        items,
-    })
+    ok(&answers::page(continuation_token, items, style))
 }
 
 fn matches(e: &Entitlement, q: &Query<'_>, now: DateTime<Utc>) -> bool {
@@ -216,9 +229,9 @@ fn matches(e: &Entitlement, q: &Query<'_>, now: DateTime<Utc>) -> bool {
         return false;
     }
     match q.validity {
-        ValidityType::Valid => is_valid(e, now),
-        ValidityType::Invalid => !is_valid(e, now),
-        _ => true,
+        Validity::Valid => is_valid(e, now),
+        Validity::Invalid => !is_valid(e, now),
+        Validity::All => true,
     }
 }
 
@@ -229,27 +242,9 @@ fn is_valid(e: &Entitlement, now: DateTime<Utc>) -> bool {
         && e.end_date.is_none_or(|t| now < t.0)
 }
 
-/// The item as each API version writes it.
-fn wire_item(e: &Entitlement, v8: bool) -> Entitlement {
-    let mut out = e.clone();
-    if v8 {
-        out.recurrence_id = None;
-    } else {
-        out.recurrence_data = None;
-        out.legacy_product_id = None;
-        out.legacy_offer_instance_id = None;
-        out.local_ticket_reference = None;
-        out.purchased_country = None;
-        out.product_family = None;
-        out.sharing_source = None;
-        out.dev_offer_id = None;
-    }
-    out
-}
-
 pub fn consume(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
     let token = auth::service_token(app, h)?;
-    let req: ConsumeRequest = parse_json(h, body)?;
+    let req = ConsumeRequest::read(json_body(h, body)?)?;
     let b = &req.beneficiary;
     if !b.identity_type.eq_ignore_ascii_case("b2b") {
         return Err(ApiError::bad("beneficiary identityType must be \"b2b\"."));
@@ -264,9 +259,12 @@ pub fn consume(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
     {
         return Err(ApiError::bad("removeQuantity must be at least 1."));
     }
-    let include = req.include_order_ids.unwrap_or(false);
+    let include = req.include_order_ids;
     let now = app.clock.now();
-    app.write_customer(&customer, |c| consume_in(c, &req, include, now))
+    let style = app.style_of(&customer);
+    app.write_customer(&customer, |c| {
+        consume_in(c, &req, include, now).map(|r| answers::consume(&r, style))
+    })
 }
 
 fn consume_in(

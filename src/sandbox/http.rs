@@ -100,7 +100,7 @@ impl From<super::SandboxError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = json(self.status, &*self.body);
+        let mut r = json(self.status, &super::wire::answers::error(&self.body));
         if let Some(s) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&s.to_string())
         {
@@ -135,9 +135,16 @@ pub fn ok<T: Serialize>(v: &T) -> ApiResult {
     Ok(json(StatusCode::OK, v))
 }
 
-/// Parse a JSON body the way the service does: JSON content type, valid
-/// JSON, no unknown fields — else the documented 400.
+/// Parse a JSON body of the control API (the sandbox's own types): JSON
+/// content type, valid JSON — else the documented 400. Store requests go
+/// through `wire::requests` instead, by the documented field names.
 pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(json_body(headers, body)?)
+        .map_err(|e| ApiError::bad(format!("invalid request body: {e}")))
+}
+
+/// The body of a Store request, once its content type says JSON.
+pub fn json_body<'a>(headers: &HeaderMap, body: &'a Bytes) -> Result<&'a [u8], ApiError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -149,7 +156,7 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Res
             if ct.is_empty() { "nothing" } else { ct }
         )));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("invalid request body: {e}")))
+    Ok(body)
 }
 
 /// Which endpoint a request is for.

@@ -45,9 +45,11 @@ mod seed;
 mod server;
 mod signing;
 mod state;
+pub mod wire;
 
 pub use auth::KeyKind;
 pub use faults::{FaultAction, FaultParseError, FaultSpec};
+pub use signing::{PUBLIC_KEY_FILE, public_key_pem};
 
 use crate::clock::Clock;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -285,6 +287,8 @@ pub(crate) struct App {
     pub key_cache: Mutex<HashMap<String, crate::store::model::KeyClaims>>,
     demo: Mutex<Vec<DemoCustomer>>,
     quirks: Mutex<Quirks>,
+    /// Quirks customers that already got their one 429 without Retry-After.
+    quirk_429_sent: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Misconfigurations the sandbox can be told to show, so `storedesk doctor`
@@ -315,6 +319,26 @@ impl App {
 
     pub fn set_quirks(&self, q: Quirks) {
         *self.quirks.lock().unwrap_or_else(|p| p.into_inner()) = q;
+    }
+
+    /// How answers to this customer are written: a customer seeded with
+    /// `"quirks": true` gets the documented odd forms.
+    pub fn style_of(&self, customer: &str) -> wire::Style {
+        wire::Style {
+            quirks: self
+                .world()
+                .customers
+                .iter()
+                .any(|c| c.name == customer && c.quirks),
+        }
+    }
+
+    /// True the first time in this run (or since a reset) for `customer`.
+    pub fn first_quirk_429(&self, customer: &str) -> bool {
+        self.quirk_429_sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(customer.to_string())
     }
 
     pub fn world(&self) -> MutexGuard<'_, World> {
@@ -398,6 +422,10 @@ impl App {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+        self.quirk_429_sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         Ok(())
     }
 
@@ -463,6 +491,7 @@ pub async fn start(opts: SandboxOptions) -> Result<Sandbox, SandboxError> {
         key_cache: Mutex::new(HashMap::new()),
         demo: Mutex::new(Vec::new()),
         quirks: Mutex::new(Quirks::default()),
+        quirk_429_sent: Mutex::new(Default::default()),
     });
     let customers = demo_customers(&app)?;
     *app.demo.lock().unwrap_or_else(|p| p.into_inner()) = customers.clone();

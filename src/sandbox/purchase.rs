@@ -2,14 +2,16 @@
 
 use super::App;
 use super::auth::{self, KeyKind};
-use super::http::{ApiError, ApiResult, ok, parse_json};
+use super::http::{ApiError, ApiResult, json_body, ok};
 use super::seed::det_hex;
 use super::state::Customer;
+use super::wire::answers;
+use super::wire::requests::{
+    Change, ChangeRequest, GrantRequest, OrdersRequest, RecurrencesRequest,
+};
 use crate::store::model::{
-    AcquisitionType, ChangeType, ClientContext, Entitlement, EntitlementStatus, GrantRequest,
-    Identity, LineItemState, Order, OrderLineItem, OrderState, OrdersQueryRequest,
-    OrdersQueryResponse, ProductKind, PurchaseLineItem, PurchaseOrder, RecurrenceChangeRequest,
-    RecurrenceChangeResponse, RecurrenceState, RecurrencesQueryRequest, RecurrencesQueryResponse,
+    AcquisitionType, ClientContext, Entitlement, EntitlementStatus, Identity, LineItemState, Order,
+    OrderLineItem, OrderState, ProductKind, PurchaseLineItem, PurchaseOrder, RecurrenceState,
     StoreTime, TrialData,
 };
 use axum::body::Bytes;
@@ -75,12 +77,21 @@ pub fn total(lines: &[OrderLineItem]) -> f64 {
 }
 
 pub fn orders(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
-    let req: OrdersQueryRequest = parse_json(h, body)?;
+    let req = OrdersRequest::read(json_body(h, body)?)?;
     let customer = purchase_customer(app, h, &req.b2b_key)?;
+    let style = app.style_of(&customer);
     let start = parse_index(req.continuation_token.as_deref())?;
     let since = app.clock.now() - TimeDelta::days(90);
     let world = app.world();
     let c = world.customer(&customer)?;
+    let wanted = |l: &OrderLineItem| {
+        req.line_item_state_filter.as_ref().is_none_or(|f| {
+            f.is_empty()
+                || l.line_item_state
+                    .as_ref()
+                    .is_some_and(|s| f.iter().any(|w| w.eq_ignore_ascii_case(s.as_str())))
+        })
+    };
     let mut items = Vec::new();
     let mut idx = start;
     for o in c.orders.iter().skip(start) {
@@ -94,31 +105,22 @@ pub fn orders(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
         let lines: Vec<OrderLineItem> = o
             .order_line_items
             .iter()
-            .filter(|l| {
-                req.line_item_state_filter.as_ref().is_none_or(|f| {
-                    f.is_empty() || l.line_item_state.as_ref().is_some_and(|s| f.contains(s))
-                })
-            })
+            .filter(|l| wanted(l))
             .cloned()
             .collect();
         if lines.is_empty() {
             continue;
         }
-        items.push(Order {
-            order_line_items: lines,
-            ..o.clone()
-        });
+        items.push(answers::order(o, &lines, style));
     }
     let continuation_token = next_token(0, idx, c.orders.len());
-    ok(&OrdersQueryResponse {
-        continuation_token,
-        items,
-    })
+    ok(&answers::page(continuation_token, items, style))
 }
 
 pub fn recurrences(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
-    let req: RecurrencesQueryRequest = parse_json(h, body)?;
+    let req = RecurrencesRequest::read(json_body(h, body)?)?;
     let customer = purchase_customer(app, h, &req.b2b_key)?;
+    let style = app.style_of(&customer);
     let start = parse_index(req.continuation_token.as_deref())?;
     let world = app.world();
     let c = world.customer(&customer)?;
@@ -127,27 +129,28 @@ pub fn recurrences(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
         .iter()
         .skip(start)
         .take(PAGE)
-        .map(|r| r.item.clone())
+        .map(|r| answers::recurrence(&r.item, style))
         .collect();
-    ok(&RecurrencesQueryResponse {
-        continuation_token: next_token(start, items.len(), c.recurrences.len()),
-        items,
-    })
+    let token = next_token(start, items.len(), c.recurrences.len());
+    ok(&answers::page(token, items, style))
 }
 
 pub fn recurrence_change(app: &App, id: &str, h: &HeaderMap, body: &Bytes) -> ApiResult {
-    let req: RecurrenceChangeRequest = parse_json(h, body)?;
+    let req = ChangeRequest::read(json_body(h, body)?)?;
     let customer = purchase_customer(app, h, &req.b2b_key)?;
+    let style = app.style_of(&customer);
     let now = app.clock.now();
-    app.write_customer(&customer, |c| change_in(c, id, &req, now))
+    app.write_customer(&customer, |c| {
+        change_in(c, id, &req, now).map(|r| answers::recurrence_change(&r, style))
+    })
 }
 
 fn change_in(
     c: &mut Customer,
     id: &str,
-    req: &RecurrenceChangeRequest,
+    req: &ChangeRequest,
     now: DateTime<Utc>,
-) -> Result<RecurrenceChangeResponse, ApiError> {
+) -> Result<crate::store::model::Recurrence, ApiError> {
     let Some(rec) = c.recurrences.iter_mut().find(|r| r.item.id == id) else {
         return Err(ApiError::not_found(format!(
             "No recurrence {id} for this user."
@@ -161,8 +164,8 @@ fn change_in(
     let r = &mut rec.item;
     let state = r.recurrence_state.clone().unwrap_or(RecurrenceState::None);
     let live = matches!(state, RecurrenceState::Active | RecurrenceState::InDunning);
-    match &req.change_type {
-        ChangeType::Cancel => {
+    match &req.change {
+        Change::Cancel => {
             if state != RecurrenceState::Canceled {
                 if !live {
                     return Err(ApiError::bad(format!(
@@ -174,7 +177,7 @@ fn change_in(
                 r.cancellation_date = Some(StoreTime(now));
             }
         }
-        ChangeType::Extend => {
+        Change::Extend => {
             let days = req
                 .extension_time_in_days
                 .ok_or_else(|| ApiError::bad("extensionTimeInDays is required for Extend."))?;
@@ -204,7 +207,7 @@ fn change_in(
             r.expiration_time = exp;
             r.expiration_time_with_grace = grace;
         }
-        ChangeType::Refund => {
+        Change::Refund => {
             if !live && state != RecurrenceState::Canceled {
                 return Err(ApiError::bad(format!(
                     "A {state} subscription cannot be refunded."
@@ -216,7 +219,7 @@ fn change_in(
             r.expiration_time = Some(StoreTime(now));
             r.expiration_time_with_grace = Some(StoreTime(now));
         }
-        ChangeType::ToggleAutoRenew => {
+        Change::ToggleAutoRenew => {
             if !r.auto_renew {
                 return Err(ApiError::bad(
                     "ToggleAutoRenew can only turn auto-renew off; it is already off.",
@@ -224,11 +227,10 @@ fn change_in(
             }
             r.auto_renew = false;
         }
-        ChangeType::Other(t) => return Err(ApiError::bad(format!("Unknown changeType {t:?}."))),
     }
     r.last_modified = Some(StoreTime(now));
     let out = r.clone();
-    if req.change_type == ChangeType::Refund {
+    if req.change == Change::Refund {
         // The refunded subscription's entitlement goes away.
         for e in c.ents.iter_mut() {
             if e.item.recurrence() == Some(id) {
@@ -238,12 +240,13 @@ fn change_in(
             }
         }
     }
-    Ok(RecurrenceChangeResponse(out))
+    Ok(out)
 }
 
 pub fn grant(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
-    let req: GrantRequest = parse_json(h, body)?;
+    let req = GrantRequest::read(json_body(h, body)?)?;
     let customer = purchase_customer(app, h, &req.b2b_key)?;
+    let style = app.style_of(&customer);
     if uuid::Uuid::parse_str(&req.order_id).is_err() {
         return Err(ApiError::bad("orderId must be a GUID."));
     }
@@ -290,7 +293,9 @@ pub fn grant(app: &App, h: &HeaderMap, body: &Bytes) -> ApiResult {
         )));
     }
     let now = app.clock.now();
-    app.write_customer(&customer, |c| grant_in(c, &req, kind, quantity, now))
+    app.write_customer(&customer, |c| {
+        grant_in(c, &req, kind, quantity, now).map(|o| answers::grant(&o, style))
+    })
 }
 
 fn grant_in(

@@ -4,11 +4,9 @@
 
 use super::App;
 use super::auth;
-use super::http::{ApiError, ApiResult, json, ok, parse_json};
-use crate::store::model::{
-    ClaimOfferRequest, MinuteTime, QueueMessage, SasTokenResponse, StoreTime,
-    queue_messages_to_xml, rfc1123,
-};
+use super::http::{ApiError, ApiResult, json, json_body, ok, parse_json};
+use super::wire::{answers, requests::ClaimOfferRequest};
+use crate::store::model::{QueueMessage, StoreTime, queue_messages_to_xml, rfc1123};
 use axum::body::{Body, Bytes};
 use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -31,10 +29,7 @@ pub fn sas_token(app: &App, h: &HeaderMap) -> ApiResult {
         urlencode(&se),
         urlencode(&sig)
     );
-    ok(&SasTokenResponse {
-        expires_on: MinuteTime(expires),
-        uri,
-    })
+    ok(&answers::sas_token(&expires.0, &uri))
 }
 
 fn urlencode(s: &str) -> String {
@@ -338,7 +333,7 @@ pub fn offers(app: &App, method: &Method, h: &HeaderMap, body: &Bytes) -> ApiRes
         let c = world.customer(&customer)?;
         return Ok(json(StatusCode::OK, &c.offers));
     }
-    let req: ClaimOfferRequest = parse_json(h, body)?;
+    let req = ClaimOfferRequest::read(json_body(h, body)?)?;
     if req.receipt.trim().is_empty() {
         return Err(ApiError::bad(
             "receipt is required (an orderId or a purchase receipt).",
@@ -346,9 +341,7 @@ pub fn offers(app: &App, method: &Method, h: &HeaderMap, body: &Bytes) -> ApiRes
     }
     app.write_customer(&customer, |c| {
         let known = c.offers.iter().any(|o| {
-            o.tracking_id
-                .eq_ignore_ascii_case(&req.store_offer.tracking_id)
-                && o.offers == req.store_offer.offers
+            o.tracking_id.eq_ignore_ascii_case(&req.tracking_id) && o.offers == req.offers
         });
         if !known {
             return Err(ApiError::bad(
@@ -356,7 +349,7 @@ pub fn offers(app: &App, method: &Method, h: &HeaderMap, body: &Bytes) -> ApiRes
             ));
         }
         c.claims
-            .entry(req.store_offer.tracking_id.clone())
+            .entry(req.tracking_id.clone())
             .or_insert_with(|| req.receipt.clone());
         Ok(serde_json::json!({}))
     })

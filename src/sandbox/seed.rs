@@ -40,6 +40,10 @@ struct SeedCustomer {
     about: String,
     #[serde(default = "one")]
     key_issued_days_ago: i64,
+    /// Answers carry the documented quirks (explicit nulls, the other
+    /// TimeSpan form, wrapped change answers, `Key`, one 429).
+    #[serde(default)]
+    quirks: bool,
     #[serde(default)]
     entitlements: Vec<SeedEnt>,
     #[serde(default)]
@@ -312,6 +316,7 @@ fn build_customer(
         user_id: sc.user_id,
         about: sc.about,
         key_issued_days_ago: sc.key_issued_days_ago,
+        quirks: sc.quirks,
         ents: Vec::new(),
         next_seq: 0,
         orders: Vec::new(),

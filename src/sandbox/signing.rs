@@ -12,6 +12,10 @@ use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
 pub const KEY_FILE: &str = "signing-key.pem";
+/// The public half, written beside the private key on every start, so that
+/// `storedesk inspect` (and a console talking to a `storedesk sandbox`
+/// elsewhere) can check sandbox keys without the sandbox running.
+pub const PUBLIC_KEY_FILE: &str = "signing_key.pub.pem";
 pub const KID: &str = "storedesk-sandbox";
 
 pub struct Signer {
@@ -58,7 +62,22 @@ impl Signer {
             }
             Err(e) => return Err(SandboxError::io(&path, e)),
         };
-        Self::from_pem(&pem).map_err(|m| SandboxError::Key(format!("{}: {m}", path.display())))
+        let signer = Self::from_pem(&pem)
+            .map_err(|m| SandboxError::Key(format!("{}: {m}", path.display())))?;
+        signer.publish(dir);
+        Ok(signer)
+    }
+
+    /// Write the public key file when it is missing or differs. Not fatal:
+    /// readers fall back to the private key (`public_key_pem`).
+    fn publish(&self, dir: &Path) {
+        let path = dir.join(PUBLIC_KEY_FILE);
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(self.public_pem.as_str()) {
+            return;
+        }
+        if let Err(e) = super::state::write_atomic(&path, self.public_pem.as_bytes(), false) {
+            tracing::warn!(error = %e, "cannot write the sandbox public key");
+        }
     }
 
     pub fn from_pem(pem: &str) -> Result<Self, String> {
@@ -109,5 +128,34 @@ impl Signer {
         h.update(self.derived);
         h.update(purpose.as_bytes());
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.finalize())
+    }
+}
+
+/// The sandbox's public key for checking its keys offline, from its data
+/// dir: derived from the private key when that is there (the truth, even
+/// if the public file is stale or was never written by an older version),
+/// else the public file. `Err` says what is missing, naming the file.
+pub fn public_key_pem(dir: &Path) -> Result<String, String> {
+    let private = dir.join(KEY_FILE);
+    match std::fs::read_to_string(&private) {
+        Ok(pem) => {
+            let key = RsaPrivateKey::from_pkcs8_pem(&pem)
+                .map_err(|e| format!("{}: not a PKCS#8 RSA key: {e}", private.display()))?;
+            return key
+                .to_public_key()
+                .to_public_key_pem(LineEnding::LF)
+                .map_err(|e| format!("{}: {e}", private.display()));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot read {}: {e}", private.display())),
+    }
+    let public = dir.join(PUBLIC_KEY_FILE);
+    match std::fs::read_to_string(&public) {
+        Ok(pem) => Ok(pem),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(format!(
+            "no sandbox public key at {} (the sandbox writes it when it first starts)",
+            public.display()
+        )),
+        Err(e) => Err(format!("cannot read {}: {e}", public.display())),
     }
 }

@@ -63,6 +63,9 @@ pub struct Customer {
     pub about: String,
     /// Demo keys are minted at start with `iat = now - this`.
     pub key_issued_days_ago: i64,
+    /// Answers carry the documented quirks (`wire::Style::quirks`).
+    #[serde(default)]
+    pub quirks: bool,
     pub ents: Vec<Ent>,
     pub next_seq: u64,
     pub orders: Vec<Order>,

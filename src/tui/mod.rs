@@ -309,4 +309,6 @@ mod snapshot_tests_lists;
 #[cfg(test)]
 mod snapshot_tests_once;
 #[cfg(test)]
+mod snapshot_tests_paste;
+#[cfg(test)]
 mod snapshot_tests_truth;
