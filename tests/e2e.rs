@@ -181,13 +181,16 @@ fn keys_toml_rebinds_and_a_bad_entry_is_reported_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("keys.toml"),
-        "[bindings]\nquit = [\"ctrl-q\"]\nconsume = \"C\"\n",
+        "[bindings]\nquit = [\"ctrl-q\"]\nconsume = \"C\"\nraw = \"R\"\n",
     )
     .unwrap();
     let mut s = start_in(dir, &[]);
     s.wait_for("SANDBOX");
     s.wait_for_joined("keys.toml:3:");
     s.wait_for_joined("a write has no key");
+    // The pane's title hints show the keys in force, not the defaults.
+    s.send(b"\x1b");
+    s.wait_for_joined("R raw");
     // `q` is no longer quit; Ctrl-Q is.
     s.send(b"q");
     std::thread::sleep(Duration::from_millis(500));

@@ -381,6 +381,23 @@ mod tests {
     }
 
     #[test]
+    fn pane_hints_show_the_rebound_keys() {
+        use crate::tui::keymap::{Command, hints_in};
+        let entries: &[crate::tui::keymap::Hint] = &[
+            (&[Command::Filter], "filter"),
+            (&[Command::SortNext, Command::SortReverse], "sort"),
+            (&[Command::Copy], "copy"),
+            (&[], ":consume"),
+        ];
+        let defaults = hints_in(&Keymap::defaults(), entries);
+        assert_eq!(defaults, "/ filter · s/S sort · y copy · :consume");
+        let (km, problems) = merged("[bindings]\ncopy = [\"Y\", \"ctrl-y\"]\nfilter = \"f\"\n");
+        assert_eq!(problems, vec![]);
+        let line = hints_in(&km, entries);
+        assert_eq!(line, "f filter · s/S sort · Y copy · :consume");
+    }
+
+    #[test]
     fn a_command_is_rebound_in_every_scope_it_has() {
         let (km, problems) = merged("[bindings]\ndown = [\"n\", \"down\"]\n");
         assert_eq!(problems, vec![]);

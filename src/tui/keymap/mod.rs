@@ -1047,6 +1047,36 @@ pub fn label(command: Command) -> Option<&'static str> {
     current().label(command)
 }
 
+/// One entry of a pane's key hints: the commands whose keys are shown
+/// (joined by `/`) and what they do. No commands: the word alone (a `:`
+/// command).
+pub type Hint<'a> = (&'a [Command], &'a str);
+
+/// The key hints a pane shows in its title, with the keys of the keymap in
+/// force — so a `keys.toml` rebinding shows where the eye is, not only in
+/// `?`. A command left without a key drops out of the line.
+pub fn hints(entries: &[Hint]) -> String {
+    hints_in(current(), entries)
+}
+
+pub fn hints_in(keymap: &Keymap, entries: &[Hint]) -> String {
+    entries
+        .iter()
+        .filter_map(|(commands, word)| {
+            if commands.is_empty() {
+                return Some((*word).to_string());
+            }
+            let keys: Vec<&str> = commands
+                .iter()
+                .filter_map(|c| keymap.label(*c))
+                .filter_map(|l| l.split_whitespace().next())
+                .collect();
+            (!keys.is_empty()).then(|| format!("{} {word}", keys.join("/")))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 /// Fuzzy subsequence score of `query` in `text`, higher is better; `None`
 /// when not every query character appears in order.
 pub fn fuzzy_score(query: &str, text: &str) -> Option<i64> {

@@ -264,8 +264,17 @@ impl AuditPane {
             thousands(self.visible.len()),
             thousands(self.entries.len())
         )));
+        use crate::tui::keymap::{Command as C, hints};
         spans.push(Span::styled(
-            "   / filter · Enter detail · y copy · r reload",
+            format!(
+                "   {}",
+                hints(&[
+                    (&[C::Filter], "filter"),
+                    (&[C::Open], "detail"),
+                    (&[C::Copy], "copy"),
+                    (&[C::Refresh], "reload"),
+                ])
+            ),
             theme.dim(),
         ));
         f.render_widget(Paragraph::new(Line::from(spans)), head);

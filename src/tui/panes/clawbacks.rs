@@ -566,7 +566,13 @@ impl ClawbacksPane {
                 "peek only · {} peeked{more}{env} · {matched} matched to consumes{sas}",
                 self.shown.count(rows.len(), "events")
             ),
-            "Enter detail · / filter · y copy · r peek · :ack-clawback",
+            &crate::tui::keymap::hints(&[
+                (&[Command::Open], "detail"),
+                (&[Command::Filter], "filter"),
+                (&[Command::Copy], "copy"),
+                (&[Command::Refresh], "peek"),
+                (&[], ":ack-clawback"),
+            ]),
         );
         if let Some(b) = self.busy {
             f.render_widget(

@@ -345,7 +345,17 @@ pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, a
         Some(t) => format!(" {} {t} · {} · {} ", e.product_id, e.sku_id, opt(&e.status)),
         None => format!(" {} · {} · {} ", e.product_id, e.sku_id, opt(&e.status)),
     };
-    let hints = " Esc back · j/k scroll · y copy JSON · :consume · :grant · r orders ";
+    use crate::tui::keymap::Command as C;
+    let hints = format!(
+        " {} ",
+        crate::tui::keymap::hints(&[
+            (&[C::Back], "back"),
+            (&[C::Down, C::Up], "scroll"),
+            (&[C::Copy], "copy JSON"),
+            (&[], ":consume · :grant"),
+            (&[C::Refresh], "orders"),
+        ])
+    );
     let json = json_lines(theme, &raw);
     if area.width >= 140 {
         let [l, r] = Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)])

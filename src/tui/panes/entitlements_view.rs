@@ -266,7 +266,21 @@ pub fn promote_satisfied_by(
 fn draw_table(f: &mut Frame, area: Rect, theme: &Theme, pane: &EntitlementsPane, app: &DrawCtx) {
     let case = app.case;
     let title = format!(" {} ", pane.title(case));
-    let hints = " / filter · s/S sort · h/H hide/show · Enter detail · e export · y copy · r refresh · V validity · D dups ";
+    use crate::tui::keymap::Command as C;
+    let hints = format!(
+        " {} ",
+        crate::tui::keymap::hints(&[
+            (&[C::Filter], "filter"),
+            (&[C::SortNext, C::SortReverse], "sort"),
+            (&[C::HideColumn, C::ShowColumns], "hide/show"),
+            (&[C::Open], "detail"),
+            (&[C::Export], "export"),
+            (&[C::Copy], "copy"),
+            (&[C::Refresh], "refresh"),
+            (&[C::ToggleValidity], "validity"),
+            (&[C::ToggleDuplicates], "dups"),
+        ])
+    );
     let block = Block::bordered()
         .title(Span::styled(title, theme.title()))
         .title_bottom(Span::styled(hints, theme.dim()))

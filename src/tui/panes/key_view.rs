@@ -79,10 +79,23 @@ fn draw(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane, app: &DrawCtx)
 }
 
 fn draw_input(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane) {
+    use crate::tui::keymap::{Command as C, hints};
     let hint = if pane.editing {
-        " User Store ID · Enter loads · Esc stops typing "
+        format!(
+            " User Store ID · {} ",
+            hints(&[(&[C::Submit], "loads"), (&[C::Cancel], "stops typing")])
+        )
     } else {
-        " User Store ID · i type · Ctrl-V paste · c next key · J raw · :renew "
+        format!(
+            " User Store ID · {} ",
+            hints(&[
+                (&[C::EditKey], "type"),
+                (&[], "Ctrl-V paste"),
+                (&[C::NextKey], "next key"),
+                (&[C::RawView], "raw"),
+                (&[], ":renew"),
+            ])
+        )
     };
     let style = if pane.editing {
         theme.border_focus()

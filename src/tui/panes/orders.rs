@@ -388,7 +388,12 @@ impl OrdersPane {
             theme,
             "Orders",
             &facts,
-            "Enter detail · / filter · y copy · r re-read (≤ once a day)",
+            &crate::tui::keymap::hints(&[
+                (&[Command::Open], "detail"),
+                (&[Command::Filter], "filter"),
+                (&[Command::Copy], "copy"),
+                (&[Command::Refresh], "re-read (≤ once a day)"),
+            ]),
         );
         let (columns, titles) = list::with_titles(COLUMNS, &case.titles, body.width);
         let spec = TableSpec {

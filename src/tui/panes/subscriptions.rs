@@ -577,7 +577,13 @@ impl SubscriptionsPane {
                 self.shown.count(items.len(), "subscriptions"),
                 list::when(case.subscriptions.load.loaded_at())
             ),
-            "Enter detail · / filter · y copy · r re-read · : cancel/extend/refund/auto-renew-off",
+            &crate::tui::keymap::hints(&[
+                (&[Command::Open], "detail"),
+                (&[Command::Filter], "filter"),
+                (&[Command::Copy], "copy"),
+                (&[Command::Refresh], "re-read"),
+                (&[], ": cancel/extend/refund/auto-renew-off"),
+            ]),
         );
         if self.writing {
             f.render_widget(

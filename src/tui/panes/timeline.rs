@@ -304,7 +304,12 @@ impl TimelinePane {
                 "{} moments, newest first · from what is already loaded, no Store calls",
                 self.entries.len()
             ),
-            "Enter detail · y copy · e case file · r re-read audit",
+            &crate::tui::keymap::hints(&[
+                (&[Command::Open], "detail"),
+                (&[Command::Copy], "copy"),
+                (&[Command::Export], "case file"),
+                (&[Command::Refresh], "re-read audit"),
+            ]),
         );
         f.render_widget(Paragraph::new(sources).wrap(Wrap { trim: true }), src);
         if self.entries.is_empty() {
