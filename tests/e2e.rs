@@ -2,163 +2,11 @@
 //! first frame, opens help, quits, and checks the terminal was restored —
 //! after a normal quit, SIGTERM, and a panic.
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+#[path = "support/pty.rs"]
+mod pty;
+
+use pty::{load_demo, palette, renew_collections_key, start, start_in, start_sized};
 use std::time::{Duration, Instant};
-
-struct Session {
-    parser: Arc<Mutex<vt100::Parser>>,
-    raw: Arc<Mutex<Vec<u8>>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    master: Box<dyn portable_pty::MasterPty + Send>,
-    _dir: tempfile::TempDir,
-}
-
-fn start(extra_env: &[(&str, &str)]) -> Session {
-    start_in(tempfile::tempdir().unwrap(), extra_env)
-}
-
-/// Start in `dir`, where the (absent) config file and its `keys.toml` live.
-fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Session {
-    start_sized(dir, extra_env, 30, 100)
-}
-
-/// Start in a terminal of `rows` × `cols`.
-fn start_sized(
-    dir: tempfile::TempDir,
-    extra_env: &[(&str, &str)],
-    rows: u16,
-    cols: u16,
-) -> Session {
-    let pty = native_pty_system();
-    let pair = pty
-        .openpty(PtySize {
-            rows,
-            cols,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_storedesk"));
-    cmd.arg("--data-dir");
-    cmd.arg(dir.path().join("data"));
-    cmd.arg("--config");
-    let config = dir.path().join("empty.toml");
-    std::fs::write(&config, "").unwrap();
-    cmd.arg(config);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("HOME", dir.path());
-    cmd.env_remove("DISPLAY");
-    cmd.env_remove("WAYLAND_DISPLAY");
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    let child = pair.slave.spawn_command(cmd).unwrap();
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().unwrap();
-    let writer = pair.master.take_writer().unwrap();
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(
-        std::num::NonZeroU16::new(rows).unwrap(),
-        std::num::NonZeroU16::new(cols).unwrap(),
-        0,
-    )));
-    let raw = Arc::new(Mutex::new(Vec::new()));
-    let (p2, r2) = (parser.clone(), raw.clone());
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            p2.lock().unwrap().process(&buf[..n]);
-            r2.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
-    Session {
-        parser,
-        raw,
-        writer,
-        child,
-        master: pair.master,
-        _dir: dir,
-    }
-}
-
-impl Session {
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn wait_for(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if self.screen().contains(needle) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("{needle:?} never appeared; screen:\n{}", self.screen());
-    }
-
-    /// Like `wait_for`, with the screen's rows joined: a long status-bar
-    /// notice wraps.
-    fn wait_for_joined(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if self.screen().replace('\n', "").contains(needle) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("{needle:?} never appeared; screen:\n{}", self.screen());
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader thread drain the last bytes.
-                std::thread::sleep(Duration::from_millis(200));
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!("storedesk did not exit; screen:\n{}", self.screen());
-    }
-
-    /// Alternate screen left and cooked mode (ICANON, ECHO) back.
-    fn assert_restored(&self) {
-        assert!(
-            !self.parser.lock().unwrap().screen().alternate_screen(),
-            "still on the alternate screen"
-        );
-        let raw = self.raw.lock().unwrap();
-        let text = String::from_utf8_lossy(&raw);
-        assert!(
-            text.contains("\x1b[?1049l"),
-            "never left the alternate screen"
-        );
-        assert!(text.contains("\x1b[?2004l"), "bracketed paste left on");
-        let t = self.master.get_termios().expect("termios");
-        use nix::sys::termios::LocalFlags;
-        assert!(
-            t.local_flags.contains(LocalFlags::ICANON),
-            "raw mode not undone (ICANON off)"
-        );
-        assert!(
-            t.local_flags.contains(LocalFlags::ECHO),
-            "raw mode not undone (ECHO off)"
-        );
-    }
-}
 
 #[test]
 fn first_frame_help_and_quit_restore_the_terminal() {
@@ -273,20 +121,11 @@ fn a_panicking_background_job_is_a_notice_not_a_broken_terminal() {
 #[test]
 fn a_session_leaks_no_secret_or_key_into_the_log() {
     let mut s = start(&[]);
-    s.wait_for("calls");
-    s.send(b"d");
-    s.wait_for("Demo customers");
-    s.send(b"\r");
-    s.wait_for("loaded demo customer");
+    load_demo(&mut s, 0);
     s.send(b"2");
     s.wait_for("all listed");
     s.send(b"1");
-    s.send(b":renew");
-    std::thread::sleep(Duration::from_millis(200));
-    s.send(b"\r");
-    s.wait_for("Renew Collections key");
-    s.send(b"\r");
-    s.wait_for("renewed Collections key");
+    renew_collections_key(&mut s);
     s.send(b"q");
     assert!(s.wait_exit().success());
     let data = s._dir.path().join("data");
@@ -349,10 +188,7 @@ fn a_session_leaks_no_secret_or_key_into_the_log() {
 #[test]
 fn the_console_lists_the_whale_completely() {
     let mut s = start(&[]);
-    s.wait_for("calls");
-    s.send(b"d");
-    s.wait_for("wally");
-    s.send(b"jjjjj\r");
+    load_demo(&mut s, 5);
     s.wait_for("loaded demo customer wally");
     s.send(b"2");
     s.wait_for("10,000 of 10,000");
@@ -367,17 +203,8 @@ fn the_console_lists_the_whale_completely() {
 #[test]
 fn the_console_stamps_its_audit_rows_with_the_pinned_clock() {
     let mut s = start(&[("STOREDESK_NOW", "2026-03-04T05:06:07Z")]);
-    s.wait_for("calls");
-    s.send(b"d");
-    s.wait_for("Demo customers");
-    s.send(b"\r");
-    s.wait_for("loaded demo customer");
-    s.send(b":renew");
-    std::thread::sleep(Duration::from_millis(200));
-    s.send(b"\r");
-    s.wait_for("Renew Collections key");
-    s.send(b"\r");
-    s.wait_for("renewed Collections key");
+    load_demo(&mut s, 0);
+    renew_collections_key(&mut s);
     s.send(b"q");
     assert!(s.wait_exit().success());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_storedesk"))
@@ -408,14 +235,9 @@ fn the_console_stamps_its_audit_rows_with_the_pinned_clock() {
 #[test]
 fn doctor_in_the_console_runs_every_check_live() {
     let mut s = start_sized(tempfile::tempdir().unwrap(), &[], 80, 180);
-    s.wait_for("calls");
-    s.send(b"d");
-    s.wait_for("ada");
-    s.send(b"\r");
-    s.wait_for("loaded demo customer");
-    s.send(b":doctor");
-    std::thread::sleep(Duration::from_millis(200));
-    s.send(b"\r");
+    load_demo(&mut s, 0);
+    s.wait_for("loaded demo customer ada");
+    palette(&mut s, "doctor");
     s.wait_for("Doctor");
     // Done: the summary line, no longer prefixed by "checking…".
     let deadline = Instant::now() + Duration::from_secs(90);

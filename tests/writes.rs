@@ -4,24 +4,27 @@
 //! and the audit log tell the same story. Plus the SIGKILL case, driving
 //! the real binary, and a canary scan of the database bytes.
 
+#[path = "support/rig.rs"]
+mod rig;
+#[path = "support/sandbox_process.rs"]
+mod sandbox_process;
+
+use rig::{COINS, Rig, fault};
+use sandbox_process::{
+    BIN, SandboxProcess, coins, contains, customer_key, demo_key, items_of, journal_files,
+    start_sandbox_process, storedesk_with, watcher,
+};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-use storedesk::clock::Clock;
-use storedesk::config::{Environment, Profile, Secret};
+use storedesk::config::Profile;
 use storedesk::journal::{
     self, Actor, AuditFilter, Claim, GrantParams, Journal, ReplayStatus, ResolveOutcome, WriteKind,
     WriteOutcome, WriteRecord, WriteRequest, WriteState,
 };
-use storedesk::sandbox::{FaultSpec, Sandbox, SandboxOptions};
-use storedesk::store::model::{
-    Beneficiary, ProductSkuId, PublisherQueryRequest, Recurrence, RecurrencesQueryRequest,
-};
-use storedesk::store::{ClientConfig, StoreClient};
+use storedesk::store::model::Recurrence;
 
-const COINS: &str = "9NSDCOIN0500"; // cora has 25
 const FREE_SKIN: &str = "9NSDDLC00002"; // free durable cora does not own
 /// (name, sandbox fault action, whether the first send gets applied)
 const FAULTS: &[(&str, Option<&str>, bool)] = &[
@@ -33,89 +36,7 @@ const FAULTS: &[(&str, Option<&str>, bool)] = &[
     ("429", Some("429"), false),
 ];
 
-struct Rig {
-    dir: tempfile::TempDir,
-    sandbox: Sandbox,
-    client: StoreClient,
-    journal: Journal,
-    actor: Actor,
-}
-
 impl Rig {
-    async fn start(faults: Vec<FaultSpec>) -> Rig {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
-        let sandbox = storedesk::sandbox::start(SandboxOptions {
-            data_dir: dir.path().join("sandbox"),
-            port: 0,
-            clock: Clock::system(),
-            faults,
-        })
-        .await
-        .unwrap();
-        let info = &sandbox.info;
-        let mut cfg = info.client_config();
-        // Short, so "hang after applying" becomes a timeout quickly.
-        cfg.timeout = Duration::from_secs(2);
-        let client = StoreClient::new(cfg).unwrap();
-        let journal = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
-        Rig {
-            dir,
-            sandbox,
-            client,
-            journal,
-            actor: Actor {
-                operator: "qa-bot".into(),
-                profile: "sandbox".into(),
-                environment: Environment::Sandbox,
-            },
-        }
-    }
-
-    fn customer(&self, name: &str) -> (String, String) {
-        let c = self
-            .sandbox
-            .info
-            .customers
-            .iter()
-            .find(|c| c.name == name)
-            .unwrap();
-        (c.collections_key.clone(), c.purchase_key.clone())
-    }
-
-    async fn items(&self, key: &str, product: &str) -> Vec<storedesk::store::model::Entitlement> {
-        let req = PublisherQueryRequest {
-            beneficiaries: vec![Beneficiary::b2b(key)],
-            product_sku_ids: Some(vec![ProductSkuId {
-                product_id: product.into(),
-                sku_id: None,
-            }]),
-            ..Default::default()
-        };
-        self.client
-            .publisher_query_page(&req)
-            .await
-            .unwrap()
-            .value
-            .items
-    }
-
-    async fn balance(&self, key: &str) -> i64 {
-        let items = self.items(key, COINS).await;
-        assert_eq!(items.len(), 1);
-        items[0].quantity.unwrap()
-    }
-
-    async fn recurrence(&self, purchase_key: &str) -> Recurrence {
-        let req = RecurrencesQueryRequest {
-            b2b_key: purchase_key.into(),
-            sbx: None,
-            continuation_token: None,
-        };
-        let page = self.client.recurrences_page(&req).await.unwrap().value;
-        page.items.into_iter().next().unwrap()
-    }
-
     /// Journal row and audit log agree, and the settled row holds no key.
     fn assert_journal_agrees(&self, id: i64, faulted: bool) -> WriteRecord {
         let w = self.journal.write(id).unwrap().unwrap();
@@ -149,28 +70,6 @@ impl Rig {
             }
         }
     }
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
-}
-
-fn journal_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.unwrap().path();
-            let name = p.file_name()?.to_str()?.to_string();
-            (p.is_file() && name.starts_with("journal.sqlite"))
-                .then(|| (p.clone(), std::fs::read(&p).unwrap()))
-        })
-        .collect()
-}
-
-fn fault(route: &str, action: Option<&str>) -> Vec<FaultSpec> {
-    action
-        .map(|a| vec![format!("{route}:{a}").parse().unwrap()])
-        .unwrap_or_default()
 }
 
 /// Send once: done without a fault, pending (key kept) with one.
@@ -453,124 +352,14 @@ async fn definite_refusal_settles_failed_and_is_not_replayed() {
 // SIGKILL between send and answer, through the real binary
 // ---------------------------------------------------------------------------
 
-const BIN: &str = env!("CARGO_BIN_EXE_storedesk");
-
-struct SandboxProcess {
-    child: Child,
-    info: Value,
-}
-
-impl Drop for SandboxProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_sandbox_process(data: &Path, faults: &[&str]) -> SandboxProcess {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["--data-dir"])
-        .arg(data.join("sandbox-home"))
-        .args(["sandbox", "--json", "--port", "0", "--data"])
-        .arg(data.join("sandbox"));
-    for f in faults {
-        cmd.args(["--fault", f]);
-    }
-    let mut child = cmd
-        .env_remove("STOREDESK_CONFIG")
-        .env_remove("STOREDESK_PROFILE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let info: Value = serde_json::from_str(&line).unwrap();
-    SandboxProcess { child, info }
-}
-
-/// A demo customer's UserCollectionsId.
-fn customer_key(sb: &SandboxProcess, name: &str) -> String {
-    demo_key(sb, name, "collections_key")
-}
-
-/// `field` (`collections_key` / `purchase_key`) of a demo customer.
-fn demo_key(sb: &SandboxProcess, name: &str, field: &str) -> String {
-    let c = sb.info["customers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap();
-    c[field].as_str().unwrap().to_string()
-}
-
-/// A client of the test's own, to watch the sandbox process over HTTP.
-fn watcher(sb: &SandboxProcess) -> StoreClient {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut endpoints = Profile::builtin_sandbox().endpoints(sb.info["base_url"].as_str());
-    endpoints.tenant = sb.info["tenant"].as_str().unwrap().into();
-    StoreClient::new(ClientConfig::new(
-        endpoints,
-        sb.info["client_id"].as_str().unwrap(),
-        Secret::new(sb.info["client_secret"].as_str().unwrap().to_string()),
-    ))
-    .unwrap()
-}
-
-/// The customer's entitlements to `product`, read over HTTP.
-async fn items_of(
-    watcher: &StoreClient,
-    key: &str,
-    product: &str,
-) -> Vec<storedesk::store::model::Entitlement> {
-    let req = PublisherQueryRequest {
-        beneficiaries: vec![Beneficiary::b2b(key)],
-        product_sku_ids: Some(vec![ProductSkuId {
-            product_id: product.into(),
-            sku_id: None,
-        }]),
-        ..Default::default()
-    };
-    watcher
-        .publisher_query_page(&req)
-        .await
-        .unwrap()
-        .value
-        .items
-}
-
-/// The customer's balance of [`COINS`], read over HTTP.
-async fn coins(watcher: &StoreClient, key: &str) -> i64 {
-    items_of(watcher, key, COINS).await[0].quantity.unwrap()
-}
-
-/// A profile pointing at the sandbox process, secret by env reference.
+/// A profile pointing at the sandbox process (a long timeout: the
+/// killed process must still be waiting when it is killed).
 fn write_config(dir: &Path, info: &Value) -> PathBuf {
-    let text = format!(
-        "[profiles.qa]\nenvironment = \"sandbox\"\nsandbox_url = \"{}\"\ntenant_id = \"{}\"\n\
-         client_id = \"{}\"\nclient_secret_env = \"QA_SANDBOX_SECRET\"\ntimeout_secs = 120\n",
-        info["base_url"].as_str().unwrap(),
-        info["tenant"].as_str().unwrap(),
-        info["client_id"].as_str().unwrap(),
-    );
-    let p = dir.join("config.toml");
-    std::fs::write(&p, text).unwrap();
-    p
+    sandbox_process::write_config(dir, info, 120)
 }
 
 fn storedesk(dir: &Path, config: &Path, secret: &str) -> Command {
-    let mut c = Command::new(BIN);
-    c.arg("--config")
-        .arg(config)
-        .args(["--profile", "qa", "--data-dir"])
-        .arg(dir.join("data"))
-        .env("QA_SANDBOX_SECRET", secret)
-        .env_remove("STOREDESK_NOW")
-        .stdin(Stdio::null());
-    c
+    storedesk_with(config, &dir.join("data"), secret)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
