@@ -1238,3 +1238,309 @@ async fn offer_claim_is_claimed_once_under_every_fault() {
         rig.assert_canary(&[&pkey, &rig.sandbox.info.client_secret]);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Issue 14 point 9: SIGKILL mid-write for every write kind
+// ---------------------------------------------------------------------------
+
+/// Run in a child process by `sigkill_mid_write_of_every_kind_then_replay`:
+/// sends the write described by `SIGKILL_CHILD_SPEC` through the journal
+/// (the console's path: `journal::execute` with the Store client) against
+/// a sandbox that applies it and never answers, until it is killed. The
+/// console is the only way to issue these kinds; driving each through a
+/// PTY would test the keys, not the journal, so the child is this test
+/// binary itself, a real process killed for real.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_child_writer() {
+    let Ok(spec) = std::env::var("SIGKILL_CHILD_SPEC") else {
+        return; // only meaningful as the child
+    };
+    let spec: Value = serde_json::from_str(&spec).unwrap();
+    let s = |k: &str| spec[k].as_str().unwrap_or_default().to_string();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut endpoints = Profile::builtin_sandbox().endpoints(Some(&s("base_url")));
+    endpoints.tenant = s("tenant");
+    let mut cfg = storedesk::store::ClientConfig::new(
+        endpoints,
+        &s("client_id"),
+        storedesk::config::Secret::new(std::env::var("QA_SANDBOX_SECRET").unwrap()),
+    );
+    cfg.timeout = Duration::from_secs(300);
+    let client = storedesk::store::StoreClient::new(cfg).unwrap();
+    let journal = Journal::open(Path::new(&s("journal"))).unwrap();
+    let actor = Actor {
+        operator: "qa-child".into(),
+        profile: "qa".into(),
+        environment: storedesk::config::Environment::Sandbox,
+    };
+    let req = match s("kind").as_str() {
+        "renew" => WriteRequest::renew_key(&s("key")),
+        "change" => WriteRequest::recurrence_change(
+            &s("key"),
+            &s("rid"),
+            &s("change"),
+            spec["days"].as_u64().map(|d| d as u32),
+            None,
+        ),
+        "ack" => WriteRequest::clawback_ack(&s("mid"), &s("receipt"), "o-1"),
+        "offer" => {
+            let offers: Vec<String> = serde_json::from_value(spec["offers"].clone()).unwrap();
+            WriteRequest::offer_claim(&s("key"), &offers, &s("tracking"), &s("receipt"))
+        }
+        other => panic!("no such kind {other}"),
+    };
+    let outcome = journal::execute(&journal, &client, &req, &actor).await;
+    panic!("the write was answered, the hang fault did not hold: {outcome:?}");
+}
+
+/// GET the running sandbox's fault table.
+async fn faults_left(rig: &Rig) -> usize {
+    let r = reqwest::Client::new()
+        .get(format!("{}/_sandbox/faults", rig.sandbox.info.base_url))
+        .header(
+            storedesk::sandbox::CONTROL_SECRET_HEADER,
+            &rig.sandbox.info.control_secret,
+        )
+        .send()
+        .await
+        .unwrap();
+    let v: Vec<Value> = r.json().await.unwrap();
+    v.len()
+}
+
+/// A (probably) applied write's process is SIGKILLed while it waits for
+/// the answer, for every kind the journal knows besides consume (its own
+/// test above): grant through the headless `grant`, the console-only
+/// kinds through a child process running the journal as the console does.
+/// The write is left pending with its key sealed; `storedesk pending
+/// --replay` (the real binary) resends the idempotent ones with the same
+/// id (applied once), holds the rest for review (never resent), which
+/// `pending --resolve` settles; the sandbox's state shows one
+/// application, and the journal, `audit --json` and the events agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_write_of_every_kind_then_replay() {
+    const KINDS: &[&str] = &[
+        "grant",
+        "renew",
+        "Cancel",
+        "Extend",
+        "Refund",
+        "ToggleAutoRenew",
+        "ack",
+        "offer",
+    ];
+    for &kind in KINDS {
+        let rig = Rig::start(Vec::new()).await;
+        let info = &rig.sandbox.info;
+        let secret = info.client_secret.clone();
+        let data = rig.dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let db = data.join("journal.sqlite");
+        let config = sandbox_process::write_config(
+            rig.dir.path(),
+            &serde_json::json!({
+                "base_url": info.base_url, "tenant": info.tenant, "client_id": info.client_id
+            }),
+            120,
+        );
+        let bin = |args: &[&str]| {
+            tokio::task::block_in_place(|| {
+                storedesk_with(&config, &data, &secret)
+                    .args(args)
+                    .output()
+                    .unwrap()
+            })
+        };
+        let (ckey, cora_p) = rig.customer("cora");
+        let (_, gus_p) = rig.customer("gus");
+        let (_, ada_p) = rig.customer("ada");
+        let before = rig.recurrence(&gus_p).await;
+        let mut spec = serde_json::json!({
+            "base_url": info.base_url, "tenant": info.tenant, "client_id": info.client_id,
+            "journal": db.to_str().unwrap(),
+        });
+        // What the write is, and the route its hang fault goes on.
+        let route = match kind {
+            "grant" => "grant",
+            "renew" => {
+                spec["kind"] = "renew".into();
+                spec["key"] = ckey.clone().into();
+                "renew"
+            }
+            "ack" => {
+                let sas = rig.client.clawback_sas().await.unwrap().value;
+                let got = rig.client.queue_receive(&sas.uri, 1, Some(300)).await;
+                let m = got.unwrap().value.remove(0).message;
+                spec["kind"] = "ack".into();
+                spec["mid"] = m.message_id.into();
+                spec["receipt"] = m.pop_receipt.unwrap().into();
+                "queue"
+            }
+            "offer" => {
+                let offers = rig.client.targeted_offers(&ada_p).await.unwrap().value;
+                spec["kind"] = "offer".into();
+                spec["key"] = ada_p.clone().into();
+                spec["offers"] = serde_json::to_value(&offers[0].offers).unwrap();
+                spec["tracking"] = offers[0].tracking_id.clone().into();
+                spec["receipt"] = "receipt-sigkill".into();
+                "offers"
+            }
+            change => {
+                spec["kind"] = "change".into();
+                spec["key"] = gus_p.clone().into();
+                spec["rid"] = before.id.clone().into();
+                spec["change"] = change.into();
+                if change == "Extend" {
+                    spec["days"] = 5.into();
+                }
+                "recurrenceChange"
+            }
+        };
+        rig.fault(&format!("{route}:hang-after-commit"));
+        let mut child = if kind == "grant" {
+            storedesk_with(&config, &data, &secret)
+                .args(["grant", "--key", &cora_p, "--product", FREE_SKIN])
+                .args(["--sku", "0010", "--availability", "9NSDAV000004", "--yes"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        } else {
+            Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "sigkill_child_writer", "--nocapture"])
+                .env("SIGKILL_CHILD_SPEC", spec.to_string())
+                .env("QA_SANDBOX_SECRET", &secret)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        // The request reached the sandbox (its one-shot fault is spent),
+        // was applied and hangs: then kill.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while faults_left(&rig).await > 0 {
+            assert!(std::time::Instant::now() < deadline, "{kind}: never sent");
+            assert!(child.try_wait().unwrap().is_none(), "{kind}: exited early");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(child.try_wait().unwrap().is_none(), "{kind}: answered?");
+        child.kill().unwrap(); // SIGKILL: nothing settled
+        child.wait().unwrap();
+
+        // Recorded pending, first attempt, key sealed for the replay.
+        let id = {
+            let j = Journal::open(&db).unwrap();
+            let pending = j.pending().unwrap();
+            assert_eq!(pending.len(), 1, "{kind}");
+            assert_eq!(pending[0].attempts, 1, "{kind}");
+            assert!(pending[0].has_key, "{kind}");
+            pending[0].id
+        };
+        let replay = bin(&["pending", "--replay"]);
+        let out = String::from_utf8_lossy(&replay.stdout).into_owned()
+            + &String::from_utf8_lossy(&replay.stderr);
+        // Resent with the same id and settled, or held for review.
+        let resent = matches!(kind, "grant" | "renew" | "Cancel" | "offer");
+        if resent {
+            assert_eq!(replay.status.code(), Some(0), "{kind}: {out}");
+            assert!(out.contains("done"), "{kind}: {out}");
+        } else {
+            assert_eq!(replay.status.code(), Some(4), "{kind}: {out}");
+            let resolve = bin(&[
+                "pending",
+                "--resolve",
+                &id.to_string(),
+                "--applied",
+                "--note",
+                "checked the sandbox",
+            ]);
+            assert_eq!(
+                resolve.status.code(),
+                Some(0),
+                "{kind}: {}",
+                String::from_utf8_lossy(&resolve.stderr)
+            );
+        }
+
+        // The sandbox's state: applied exactly once.
+        match kind {
+            "grant" => assert_eq!(rig.items(&ckey, FREE_SKIN).await.len(), 1, "granted once"),
+            "renew" => {}
+            "ack" => {
+                let sas = rig.client.clawback_sas().await.unwrap().value;
+                let left = rig.client.queue_peek(&sas.uri, 32).await.unwrap().value;
+                assert!(
+                    left.iter().all(|e| spec["mid"] != e.message.message_id),
+                    "the event is gone"
+                );
+            }
+            "offer" => {
+                let claims = offer_claims(&rig, "ada");
+                assert_eq!(claims.len(), 1, "claimed once: {claims:?}");
+                assert_eq!(
+                    claims[spec["tracking"].as_str().unwrap()],
+                    "receipt-sigkill"
+                );
+            }
+            change => {
+                let after = rig.recurrence(&gus_p).await;
+                let (was, is) = (before.expiration_time, after.expiration_time);
+                match change {
+                    "Cancel" => {
+                        assert!(!after.auto_renew);
+                        assert_eq!(is, was, "a cancel keeps the expiry");
+                    }
+                    "Extend" => {
+                        let gained = is.unwrap().0 - was.unwrap().0;
+                        assert_eq!(gained.num_days(), 5, "extended once, not twice");
+                    }
+                    "Refund" => assert_ne!(is, was, "refunded"),
+                    _ => assert!(!after.auto_renew, "toggled once, not back"),
+                }
+            }
+        }
+
+        // Journal, audit log and `audit --json` tell one story.
+        let j = Journal::open(&db).unwrap();
+        let w = j.write(id).unwrap().unwrap();
+        assert_eq!(w.state, WriteState::Done, "{kind}");
+        assert!(!w.has_key, "{kind}");
+        assert!(j.pending().unwrap().is_empty(), "{kind}");
+        let events: Vec<String> = j
+            .audit(&AuditFilter {
+                write_id: Some(id),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        let want: &[&str] = match kind {
+            _ if resent => &["attempt", "replay", "done"],
+            // The replay of an ack whose first delete worked finds it gone
+            // (404): evidence, not a refusal; then resolved by hand.
+            "ack" => &["attempt", "replay", "no_answer", "done"],
+            _ => &["attempt", "done"],
+        };
+        assert_eq!(events, want, "{kind}: the killed process wrote no outcome");
+        let audit = bin(&["audit", "--json"]);
+        assert!(audit.status.success(), "{kind}");
+        let rows: Vec<Value> = serde_json::from_slice(&audit.stdout).unwrap();
+        let exported: Vec<&str> = rows
+            .iter()
+            .filter(|r| r["write_id"] == id)
+            .filter_map(|r| r["event"].as_str())
+            .collect();
+        assert_eq!(exported, want, "{kind}: the export agrees");
+        for (p, bytes) in journal_files(&data) {
+            for s in [&ckey, &cora_p, &ada_p, &gus_p, &secret] {
+                assert!(
+                    !contains(&bytes, s.as_bytes()),
+                    "{kind}: {p:?} holds a secret"
+                );
+            }
+        }
+    }
+}
