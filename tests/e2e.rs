@@ -274,3 +274,138 @@ fn doctor_in_the_console_runs_every_check_live() {
     s.send(b"q");
     assert!(s.wait_exit().success());
 }
+
+/// The resident set of `pid` in KiB (Linux /proc).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Issue 20 point 11 through the real binary: random keys, escape
+/// sequences and bracketed pastes typed into the console (on the embedded
+/// sandbox, a demo customer loaded) — seeded (`MONKEY_SEED`, printed), no
+/// `q`/Ctrl keys that would leave on purpose. It never dies, its memory
+/// stays flat, it still quits on `q`, and the terminal is restored.
+#[test]
+fn a_monkey_at_the_real_console_breaks_nothing() {
+    let seed: u64 = std::env::var("MONKEY_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5EED_0E2E);
+    let steps: usize = std::env::var("MONKEY_PTY_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_500);
+    println!("PTY monkey seed {seed} ({steps} steps); repeat with MONKEY_SEED={seed}");
+    let mut x = seed.max(1);
+    let mut rng = move |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as usize
+    };
+    let mut s = start_sized(tempfile::tempdir().unwrap(), &[], 40, 140);
+    load_demo(&mut s, 0);
+    let pid = s.child.process_id().expect("pid");
+    const BYTES: &[&[u8]] = &[
+        b"1",
+        b"2",
+        b"3",
+        b"4",
+        b"5",
+        b"6",
+        b"7",
+        b"8",
+        b"9",
+        b"0",
+        b":",
+        b"?",
+        b"/",
+        b"d",
+        b"j",
+        b"k",
+        b"g",
+        b"G",
+        b"n",
+        b"e",
+        b"c",
+        b"r",
+        b"y",
+        b"x",
+        b"s",
+        b"f",
+        b" ",
+        b"-",
+        b"\r",
+        b"\t",
+        b"\x7f",
+        b"\x1b[A",
+        b"\x1b[B",
+        b"\x1b[C",
+        b"\x1b[D",
+        b"\x1b[5~",
+        b"\x1b[6~",
+        b"\x1b[H",
+        b"\x1b[F",
+        b"\x1b[Z",
+        b"\x1b[3~",
+        "é".as_bytes(),
+        "🦀".as_bytes(),
+    ];
+    let fake_key = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2NvbGxlY3Rpb25zLm1wLm1pY3Jvc29mdC5jb20vdjYuMC9rZXlzIn0.c2ln";
+    let mut warm = 0;
+    for step in 0..steps {
+        match rng(20) {
+            0 => s.paste(&fake_key[..rng(fake_key.len())]),
+            1 => s.paste(&"x\u{7}\u{202e}\r\n".repeat(rng(50))),
+            2 => {
+                // Esc alone, apart from what follows (else it reads as Alt).
+                s.send(b"\x1b");
+                std::thread::sleep(Duration::from_millis(60));
+            }
+            _ => s.send(BYTES[rng(BYTES.len())]),
+        }
+        std::thread::sleep(Duration::from_millis(2));
+        if step % 100 == 0 {
+            assert!(
+                s.child.try_wait().unwrap().is_none(),
+                "seed {seed}, step {step}: the console died; screen:\n{}",
+                s.screen()
+            );
+        }
+        if step == steps / 4 {
+            warm = rss_kib(pid);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let end = rss_kib(pid);
+    println!("PTY monkey: RSS {warm} KiB after warm-up, {end} KiB at the end");
+    assert!(warm > 0, "no RSS read");
+    assert!(
+        end <= warm + 64 * 1024,
+        "seed {seed}: RSS grew from {warm} to {end} KiB"
+    );
+    assert!(s.child.try_wait().unwrap().is_none(), "seed {seed}: died");
+    // Close whatever is open, then quit with `q`.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "seed {seed}: q no longer quits; screen:\n{}",
+            s.screen()
+        );
+        s.send(b"\x1b");
+        std::thread::sleep(Duration::from_millis(300));
+        s.send(b"q");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let status = s.wait_exit();
+    assert!(status.success(), "seed {seed}: {status:?}");
+    s.assert_restored();
+    let log = std::fs::read_to_string(s._dir.path().join("data/logs/storedesk.log")).unwrap();
+    assert!(!log.contains("panicked"), "seed {seed}: a panic in the log");
+}
