@@ -1,6 +1,9 @@
 //! Issue 20 points 6 and 12: secrets from commands are bounded, and a
 //! canary secret and canary keys appear nowhere they should not.
 
+#[path = "support/rig.rs"]
+mod rig;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use storedesk::clock::Clock;
@@ -271,4 +274,66 @@ async fn canary_secrets_and_keys_appear_in_no_output_and_no_file() {
     }
     assert!(swept >= 12, "swept {swept}");
     sb.shutdown().await;
+}
+
+/// Point 7: a serde error about a request body restored with the customer
+/// key (a damaged or hand-edited journal row whose key sits where a number
+/// belongs) says what is wrong and never carries the key — not in the
+/// outcome, not in the journal row, not in the audit log; on a first
+/// attempt and on a replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serde_error_about_a_restored_body_never_reaches_the_audit_log() {
+    use storedesk::journal::{self, AuditFilter, WriteOutcome, WriteRequest};
+    let rig = rig::Rig::start(Vec::new()).await;
+    let key = rig.key("cora");
+    // The key where the quantity belongs: the body cannot decode.
+    let mut bad = WriteRequest::consume(&key, rig::COINS, Some(1), None);
+    bad.body["removeQuantity"] = serde_json::Value::String(key.clone());
+    let first = rig.execute(&bad).await;
+    let WriteOutcome::Failed { reason, .. } = &first else {
+        panic!("{first:?}")
+    };
+    assert!(reason.contains("does not decode"), "{reason}");
+    assert!(!reason.contains(&key), "the key in the outcome: {reason}");
+
+    // Recorded with the key masked, restored on replay: the same error,
+    // the write held pending, nothing of the key written anywhere.
+    let mut held = WriteRequest::consume(&key, rig::COINS, Some(1), None);
+    held.body["removeQuantity"] = serde_json::Value::String(key.clone());
+    let id = rig.journal.record(&held, &rig.actor).unwrap();
+    rig.journal.release(id).unwrap();
+    let reports = journal::replay_pending(&rig.journal, &rig.client, &rig.actor)
+        .await
+        .unwrap();
+    let line = format!("{:?}", reports[0].status);
+    assert!(
+        line.contains("does not decode") && line.contains("(value not shown)"),
+        "{line}"
+    );
+    assert!(!line.contains(&key), "the key in the replay report: {line}");
+    for w in rig.journal.writes().unwrap() {
+        for text in [w.last_error, w.result].into_iter().flatten() {
+            assert!(!text.contains(&key), "the key in write #{}: {text}", w.id);
+        }
+    }
+    let audit = rig.journal.audit(&AuditFilter::default()).unwrap();
+    assert!(audit.len() >= 4, "{audit:?}");
+    for e in &audit {
+        let text = e.result.clone().unwrap_or_default();
+        assert!(!text.contains(&key), "the key in the audit log: {text}");
+        assert!(!contains(text.as_bytes(), &key[..40]), "{text}");
+    }
+    let sqlite: Vec<u8> = std::fs::read_dir(rig.dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("journal.sqlite")
+                && e.path().is_file()
+        })
+        .flat_map(|e| std::fs::read(e.path()).unwrap())
+        .collect();
+    assert!(!contains(&sqlite, &key), "the key in the journal's files");
+    assert_eq!(rig.balance(&key).await, 25, "nothing was sent");
 }
