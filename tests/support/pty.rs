@@ -36,6 +36,18 @@ pub fn start_sized(
     rows: u16,
     cols: u16,
 ) -> Session {
+    start_configured(dir, "", extra_env, rows, cols)
+}
+
+/// Start with `config` as the config file's text (empty: the embedded
+/// sandbox), in a terminal of `rows` × `cols`.
+pub fn start_configured(
+    dir: tempfile::TempDir,
+    config_text: &str,
+    extra_env: &[(&str, &str)],
+    rows: u16,
+    cols: u16,
+) -> Session {
     let pty = native_pty_system();
     let pair = pty
         .openpty(PtySize {
@@ -49,8 +61,8 @@ pub fn start_sized(
     cmd.arg("--data-dir");
     cmd.arg(dir.path().join("data"));
     cmd.arg("--config");
-    let config = dir.path().join("empty.toml");
-    std::fs::write(&config, "").unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, config_text).unwrap();
     cmd.arg(config);
     cmd.env("TERM", "xterm-256color");
     cmd.env("HOME", dir.path());
