@@ -1262,7 +1262,7 @@ async fn sigkill_child_writer() {
     endpoints.tenant = s("tenant");
     let mut cfg = storedesk::store::ClientConfig::new(
         endpoints,
-        &s("client_id"),
+        s("client_id"),
         storedesk::config::Secret::new(std::env::var("QA_SANDBOX_SECRET").unwrap()),
     );
     cfg.timeout = Duration::from_secs(300);
