@@ -390,8 +390,11 @@ fn a_monkey_at_the_real_console_breaks_nothing() {
         "seed {seed}: RSS grew from {warm} to {end} KiB"
     );
     assert!(s.child.try_wait().unwrap().is_none(), "seed {seed}: died");
-    // Close whatever is open, then quit with `q`.
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // Close whatever is open, then quit with `q`. Esc and `q` apart, more
+    // so each round: read together they are Alt-q (a loaded machine reads
+    // late).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut gap = 300;
     while s.child.try_wait().unwrap().is_none() {
         assert!(
             Instant::now() < deadline,
@@ -399,9 +402,10 @@ fn a_monkey_at_the_real_console_breaks_nothing() {
             s.screen()
         );
         s.send(b"\x1b");
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(Duration::from_millis(gap));
         s.send(b"q");
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_millis(gap));
+        gap = (gap * 2).min(3_000);
     }
     let status = s.wait_exit();
     assert!(status.success(), "seed {seed}: {status:?}");
