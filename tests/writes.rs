@@ -42,16 +42,7 @@ impl Rig {
         let w = self.journal.write(id).unwrap().unwrap();
         assert_eq!(w.state, WriteState::Done);
         assert!(!w.has_key);
-        let events: Vec<String> = self
-            .journal
-            .audit(&AuditFilter {
-                write_id: Some(id),
-                ..Default::default()
-            })
-            .unwrap()
-            .into_iter()
-            .map(|e| e.event)
-            .collect();
+        let events = self.events(id);
         let want: &[&str] = if faulted {
             &["attempt", "no_answer", "replay", "done"]
         } else {
@@ -1508,15 +1499,7 @@ async fn sigkill_mid_write_of_every_kind_then_replay() {
         assert_eq!(w.state, WriteState::Done, "{kind}");
         assert!(!w.has_key, "{kind}");
         assert!(j.pending().unwrap().is_empty(), "{kind}");
-        let events: Vec<String> = j
-            .audit(&AuditFilter {
-                write_id: Some(id),
-                ..Default::default()
-            })
-            .unwrap()
-            .into_iter()
-            .map(|e| e.event)
-            .collect();
+        let events = rig::events_of(&j, id);
         let want: &[&str] = match kind {
             _ if resent => &["attempt", "replay", "done"],
             // The replay of an ack whose first delete worked finds it gone

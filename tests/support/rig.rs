@@ -141,14 +141,19 @@ impl Rig {
 
     /// The audit events of write `id`, in order.
     pub fn events(&self, id: i64) -> Vec<String> {
-        self.journal
-            .audit(&AuditFilter {
-                write_id: Some(id),
-                ..Default::default()
-            })
-            .unwrap()
-            .into_iter()
-            .map(|e| e.event)
-            .collect()
+        events_of(&self.journal, id)
     }
+}
+
+/// The audit events of write `id` in `journal`, in order.
+pub fn events_of(journal: &Journal, id: i64) -> Vec<String> {
+    journal
+        .audit(&AuditFilter {
+            write_id: Some(id),
+            ..Default::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
 }
