@@ -6,29 +6,16 @@
 //! sandbox over loopback HTTP; events put on the queue as the documents
 //! write them (their JSON, base64 in the message).
 
-use chrono::Utc;
-use serde_json::{Value, json};
-use std::sync::Arc;
-use std::time::Duration;
-use storedesk::clock::Clock;
-use storedesk::config::Environment;
-use storedesk::journal::{Actor, Journal};
-use storedesk::sandbox::{Sandbox, SandboxOptions};
-use storedesk::store::StoreClient;
-use storedesk::store::model::EventState;
-use storedesk::tui::app::{Action, App, Connection, Effect, JobEvent, Overlay, Session};
-use storedesk::tui::keymap::Command;
-use storedesk::tui::panes::lists_job;
-use storedesk::tui::render::render_text;
-use storedesk::tui::writes::SharedJournal;
+#[path = "support/console.rs"]
+mod console;
 
-struct Rig {
-    _dir: tempfile::TempDir,
-    sandbox: Sandbox,
-    client: StoreClient,
-    shared: SharedJournal,
-    actor: Actor,
-}
+use console::{ConsoleRig, key};
+use serde_json::{Value, json};
+use std::time::Duration;
+use storedesk::store::model::EventState;
+use storedesk::tui::app::{Action, App, Overlay};
+use storedesk::tui::keymap::Command;
+use storedesk::tui::render::render_text;
 
 /// The docs' clawback event (Clawback v2 "ClawbackEventContractV2"), for
 /// one environment.
@@ -56,39 +43,7 @@ fn docs_event(id: &str, order: &str, sandbox_id: &str, state: &str) -> Value {
     })
 }
 
-impl Rig {
-    /// A sandbox and a client whose profile sends `sbx`.
-    async fn start(sbx: Option<&str>) -> Rig {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
-        let sandbox = storedesk::sandbox::start(SandboxOptions {
-            data_dir: dir.path().join("sandbox"),
-            port: 0,
-            clock: Clock::system(),
-            faults: vec![],
-        })
-        .await
-        .unwrap();
-        let mut cfg = sandbox.info.client_config();
-        cfg.timeout = Duration::from_secs(10);
-        cfg.sbx = sbx.map(str::to_string);
-        let client = StoreClient::new(cfg).unwrap();
-        let journal = dir.path().join("journal.sqlite");
-        Rig {
-            shared: Journal::open(&journal)
-                .map(|j| Arc::new(j) as Arc<dyn storedesk::journal::JournalStore>)
-                .map_err(|e| e.to_string()),
-            _dir: dir,
-            sandbox,
-            client,
-            actor: Actor {
-                operator: "qa-bot".into(),
-                profile: "sandbox".into(),
-                environment: Environment::Sandbox,
-            },
-        }
-    }
-
+impl ConsoleRig {
     async fn enqueue(&self, event: Value) -> String {
         let r = reqwest::Client::new()
             .post(format!("{}/_sandbox/clawbacks", self.sandbox.info.base_url))
@@ -105,50 +60,6 @@ impl Rig {
         v["messageId"].as_str().unwrap().to_string()
     }
 
-    fn app(&self) -> App {
-        let session = Session {
-            environment: Environment::Sandbox,
-            profile: "sandbox".into(),
-            operator: "qa-bot".into(),
-            writes_allowed: true,
-            read_only_reason: None,
-        };
-        let mut app = App::new(session, Utc::now(), (200, 50));
-        let info = &self.sandbox.info;
-        app.update(Action::Job(JobEvent::Connected(Connection {
-            base_description: info.base_url.clone(),
-            client_id: info.client_id.clone(),
-            sandbox_id: None,
-            sandbox_public_key_pem: Some(info.public_key_pem.clone()),
-            demo_customers: info.customers.clone(),
-            grantable: Vec::new(),
-        })));
-        app
-    }
-
-    async fn drive(&self, app: &mut App, mut effects: Vec<Effect>) -> usize {
-        let mut ran = 0;
-        while let Some(e) = effects.pop() {
-            let Effect::Pane(id, job) = e else { continue };
-            // Product-title lookups (for the lists' product column) are the
-            // Entitlements pane's job, not these panes'.
-            if matches!(
-                job,
-                storedesk::tui::panes::PaneJob::Entitlements(
-                    storedesk::tui::panes::entitlements::EntJob::Titles(_)
-                )
-            ) {
-                continue;
-            }
-            let ev = lists_job::run(Some(&self.client), &self.shared, &self.actor, job)
-                .await
-                .expect("a job of these panes");
-            ran += 1;
-            effects.extend(app.update(Action::Job(JobEvent::Pane(id, ev))));
-        }
-        ran
-    }
-
     async fn peek_ids(&self) -> Vec<(String, u32)> {
         let sas = self.client.clawback_sas().await.unwrap().value;
         self.client
@@ -160,13 +71,6 @@ impl Rig {
             .map(|q| (q.message.message_id, q.message.dequeue_count))
             .collect()
     }
-}
-
-fn key(app: &mut App, c: char) -> Vec<Effect> {
-    app.update(Action::Key(crossterm::event::KeyEvent::new(
-        crossterm::event::KeyCode::Char(c),
-        crossterm::event::KeyModifiers::NONE,
-    )))
 }
 
 fn select(app: &mut App, message_id: &str) {
@@ -194,7 +98,7 @@ fn select(app: &mut App, message_id: &str) {
 /// it refuses to acknowledge one of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_environments_in_one_queue_only_the_profiles_are_listed_and_acknowledged() {
-    let rig = Rig::start(Some("XDKS.1")).await;
+    let rig = ConsoleRig::start(Some("XDKS.1")).await;
     let mine = rig
         .enqueue(docs_event(
             "e-dev",
@@ -263,7 +167,7 @@ async fn two_environments_in_one_queue_only_the_profiles_are_listed_and_acknowle
 /// deletes only the chosen event after they show again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledging_hides_the_others_for_about_a_second_and_says_their_dequeue_count_rises() {
-    let rig = Rig::start(None).await;
+    let rig = ConsoleRig::start(None).await;
     let mut app = rig.app();
     let fx = key(&mut app, '5');
     rig.drive(&mut app, fx).await;
@@ -315,7 +219,7 @@ async fn acknowledging_hides_the_others_for_about_a_second_and_says_their_dequeu
 /// Events written with the older field names still say what happened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn older_field_spellings_are_read() {
-    let rig = Rig::start(None).await;
+    let rig = ConsoleRig::start(None).await;
     let mut ev = docs_event(
         "e-old",
         "0d0e0f00-0000-4000-8000-00000000000b",

@@ -2,163 +2,11 @@
 //! first frame, opens help, quits, and checks the terminal was restored —
 //! after a normal quit, SIGTERM, and a panic.
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+#[path = "support/pty.rs"]
+mod pty;
+
+use pty::{load_demo, palette, renew_collections_key, start, start_in, start_sized};
 use std::time::{Duration, Instant};
-
-struct Session {
-    parser: Arc<Mutex<vt100::Parser>>,
-    raw: Arc<Mutex<Vec<u8>>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-    master: Box<dyn portable_pty::MasterPty + Send>,
-    _dir: tempfile::TempDir,
-}
-
-fn start(extra_env: &[(&str, &str)]) -> Session {
-    start_in(tempfile::tempdir().unwrap(), extra_env)
-}
-
-/// Start in `dir`, where the (absent) config file and its `keys.toml` live.
-fn start_in(dir: tempfile::TempDir, extra_env: &[(&str, &str)]) -> Session {
-    start_sized(dir, extra_env, 30, 100)
-}
-
-/// Start in a terminal of `rows` × `cols`.
-fn start_sized(
-    dir: tempfile::TempDir,
-    extra_env: &[(&str, &str)],
-    rows: u16,
-    cols: u16,
-) -> Session {
-    let pty = native_pty_system();
-    let pair = pty
-        .openpty(PtySize {
-            rows,
-            cols,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
-    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_storedesk"));
-    cmd.arg("--data-dir");
-    cmd.arg(dir.path().join("data"));
-    cmd.arg("--config");
-    let config = dir.path().join("empty.toml");
-    std::fs::write(&config, "").unwrap();
-    cmd.arg(config);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env("HOME", dir.path());
-    cmd.env_remove("DISPLAY");
-    cmd.env_remove("WAYLAND_DISPLAY");
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    let child = pair.slave.spawn_command(cmd).unwrap();
-    drop(pair.slave);
-    let mut reader = pair.master.try_clone_reader().unwrap();
-    let writer = pair.master.take_writer().unwrap();
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(
-        std::num::NonZeroU16::new(rows).unwrap(),
-        std::num::NonZeroU16::new(cols).unwrap(),
-        0,
-    )));
-    let raw = Arc::new(Mutex::new(Vec::new()));
-    let (p2, r2) = (parser.clone(), raw.clone());
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            p2.lock().unwrap().process(&buf[..n]);
-            r2.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
-    Session {
-        parser,
-        raw,
-        writer,
-        child,
-        master: pair.master,
-        _dir: dir,
-    }
-}
-
-impl Session {
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn wait_for(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if self.screen().contains(needle) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("{needle:?} never appeared; screen:\n{}", self.screen());
-    }
-
-    /// Like `wait_for`, with the screen's rows joined: a long status-bar
-    /// notice wraps.
-    fn wait_for_joined(&self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if self.screen().replace('\n', "").contains(needle) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("{needle:?} never appeared; screen:\n{}", self.screen());
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader thread drain the last bytes.
-                std::thread::sleep(Duration::from_millis(200));
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        panic!("storedesk did not exit; screen:\n{}", self.screen());
-    }
-
-    /// Alternate screen left and cooked mode (ICANON, ECHO) back.
-    fn assert_restored(&self) {
-        assert!(
-            !self.parser.lock().unwrap().screen().alternate_screen(),
-            "still on the alternate screen"
-        );
-        let raw = self.raw.lock().unwrap();
-        let text = String::from_utf8_lossy(&raw);
-        assert!(
-            text.contains("\x1b[?1049l"),
-            "never left the alternate screen"
-        );
-        assert!(text.contains("\x1b[?2004l"), "bracketed paste left on");
-        let t = self.master.get_termios().expect("termios");
-        use nix::sys::termios::LocalFlags;
-        assert!(
-            t.local_flags.contains(LocalFlags::ICANON),
-            "raw mode not undone (ICANON off)"
-        );
-        assert!(
-            t.local_flags.contains(LocalFlags::ECHO),
-            "raw mode not undone (ECHO off)"
-        );
-    }
-}
 
 #[test]
 fn first_frame_help_and_quit_restore_the_terminal() {
@@ -276,20 +124,11 @@ fn a_panicking_background_job_is_a_notice_not_a_broken_terminal() {
 #[test]
 fn a_session_leaks_no_secret_or_key_into_the_log() {
     let mut s = start(&[]);
-    s.wait_for("calls");
-    s.send(b"d");
-    s.wait_for("Demo customers");
-    s.send(b"\r");
-    s.wait_for("loaded demo customer");
+    load_demo(&mut s, 0);
     s.send(b"2");
     s.wait_for("all listed");
     s.send(b"1");
-    s.send(b":renew");
-    std::thread::sleep(Duration::from_millis(200));
-    s.send(b"\r");
-    s.wait_for("Renew Collections key");
-    s.send(b"\r");
-    s.wait_for("renewed Collections key");
+    renew_collections_key(&mut s);
     s.send(b"q");
     assert!(s.wait_exit().success());
     let data = s._dir.path().join("data");
@@ -352,10 +191,7 @@ fn a_session_leaks_no_secret_or_key_into_the_log() {
 #[test]
 fn the_console_lists_the_whale_completely() {
     let mut s = start(&[]);
-    s.wait_for("calls");
-    s.send(b"d");
-    s.wait_for("wally");
-    s.send(b"jjjjj\r");
+    load_demo(&mut s, 5);
     s.wait_for("loaded demo customer wally");
     s.send(b"2");
     s.wait_for("10,000 of 10,000");
@@ -370,17 +206,8 @@ fn the_console_lists_the_whale_completely() {
 #[test]
 fn the_console_stamps_its_audit_rows_with_the_pinned_clock() {
     let mut s = start(&[("STOREDESK_NOW", "2026-03-04T05:06:07Z")]);
-    s.wait_for("calls");
-    s.send(b"d");
-    s.wait_for("Demo customers");
-    s.send(b"\r");
-    s.wait_for("loaded demo customer");
-    s.send(b":renew");
-    std::thread::sleep(Duration::from_millis(200));
-    s.send(b"\r");
-    s.wait_for("Renew Collections key");
-    s.send(b"\r");
-    s.wait_for("renewed Collections key");
+    load_demo(&mut s, 0);
+    renew_collections_key(&mut s);
     s.send(b"q");
     assert!(s.wait_exit().success());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_storedesk"))
@@ -411,14 +238,9 @@ fn the_console_stamps_its_audit_rows_with_the_pinned_clock() {
 #[test]
 fn doctor_in_the_console_runs_every_check_live() {
     let mut s = start_sized(tempfile::tempdir().unwrap(), &[], 80, 180);
-    s.wait_for("calls");
-    s.send(b"d");
-    s.wait_for("ada");
-    s.send(b"\r");
-    s.wait_for("loaded demo customer");
-    s.send(b":doctor");
-    std::thread::sleep(Duration::from_millis(200));
-    s.send(b"\r");
+    load_demo(&mut s, 0);
+    s.wait_for("loaded demo customer ada");
+    palette(&mut s, "doctor");
     s.wait_for("Doctor");
     // Done: the summary line, no longer prefixed by "checking…".
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -497,4 +319,143 @@ fn a_tampered_sandbox_key_pasted_into_the_console_is_invalid() {
     s.wait_for("signature INVALID");
     s.send(b"q");
     assert!(s.wait_exit().success());
+}
+
+/// The resident set of `pid` in KiB (Linux /proc).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Issue 20 point 11 through the real binary: random keys, escape
+/// sequences and bracketed pastes typed into the console (on the embedded
+/// sandbox, a demo customer loaded) — seeded (`MONKEY_SEED`, printed), no
+/// `q`/Ctrl keys that would leave on purpose. It never dies, its memory
+/// stays flat, it still quits on `q`, and the terminal is restored.
+#[test]
+fn a_monkey_at_the_real_console_breaks_nothing() {
+    let seed: u64 = std::env::var("MONKEY_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5EED_0E2E);
+    let steps: usize = std::env::var("MONKEY_PTY_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_500);
+    println!("PTY monkey seed {seed} ({steps} steps); repeat with MONKEY_SEED={seed}");
+    let mut x = seed.max(1);
+    let mut rng = move |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n as u64) as usize
+    };
+    let mut s = start_sized(tempfile::tempdir().unwrap(), &[], 40, 140);
+    load_demo(&mut s, 0);
+    let pid = s.child.process_id().expect("pid");
+    const BYTES: &[&[u8]] = &[
+        b"1",
+        b"2",
+        b"3",
+        b"4",
+        b"5",
+        b"6",
+        b"7",
+        b"8",
+        b"9",
+        b"0",
+        b":",
+        b"?",
+        b"/",
+        b"d",
+        b"j",
+        b"k",
+        b"g",
+        b"G",
+        b"n",
+        b"e",
+        b"c",
+        b"r",
+        b"y",
+        b"x",
+        b"s",
+        b"f",
+        b" ",
+        b"-",
+        b"\r",
+        b"\t",
+        b"\x7f",
+        b"\x1b[A",
+        b"\x1b[B",
+        b"\x1b[C",
+        b"\x1b[D",
+        b"\x1b[5~",
+        b"\x1b[6~",
+        b"\x1b[H",
+        b"\x1b[F",
+        b"\x1b[Z",
+        b"\x1b[3~",
+        "é".as_bytes(),
+        "🦀".as_bytes(),
+    ];
+    let fake_key = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2NvbGxlY3Rpb25zLm1wLm1pY3Jvc29mdC5jb20vdjYuMC9rZXlzIn0.c2ln";
+    let mut warm = 0;
+    for step in 0..steps {
+        match rng(20) {
+            0 => s.paste(&fake_key[..rng(fake_key.len())]),
+            1 => s.paste(&"x\u{7}\u{202e}\r\n".repeat(rng(50))),
+            2 => {
+                // Esc alone, apart from what follows (else it reads as Alt).
+                s.send(b"\x1b");
+                std::thread::sleep(Duration::from_millis(60));
+            }
+            _ => s.send(BYTES[rng(BYTES.len())]),
+        }
+        std::thread::sleep(Duration::from_millis(2));
+        if step % 100 == 0 {
+            assert!(
+                s.child.try_wait().unwrap().is_none(),
+                "seed {seed}, step {step}: the console died; screen:\n{}",
+                s.screen()
+            );
+        }
+        if step == steps / 4 {
+            warm = rss_kib(pid);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let end = rss_kib(pid);
+    println!("PTY monkey: RSS {warm} KiB after warm-up, {end} KiB at the end");
+    assert!(warm > 0, "no RSS read");
+    assert!(
+        end <= warm + 64 * 1024,
+        "seed {seed}: RSS grew from {warm} to {end} KiB"
+    );
+    assert!(s.child.try_wait().unwrap().is_none(), "seed {seed}: died");
+    // Close whatever is open, then quit with `q`. Esc and `q` apart, more
+    // so each round: read together they are Alt-q (a loaded machine reads
+    // late).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut gap = 300;
+    while s.child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "seed {seed}: q no longer quits; screen:\n{}",
+            s.screen()
+        );
+        s.send(b"\x1b");
+        std::thread::sleep(Duration::from_millis(gap));
+        s.send(b"q");
+        std::thread::sleep(Duration::from_millis(gap));
+        gap = (gap * 2).min(3_000);
+    }
+    let status = s.wait_exit();
+    assert!(status.success(), "seed {seed}: {status:?}");
+    s.assert_restored();
+    let log = std::fs::read_to_string(s._dir.path().join("data/logs/storedesk.log")).unwrap();
+    assert!(!log.contains("panicked"), "seed {seed}: a panic in the log");
 }

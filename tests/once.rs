@@ -3,106 +3,18 @@
 //! 2xx answers that are not this write's, a journal that vanished, output
 //! that cannot be printed. Real binary, real sandbox process, real files.
 
-use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+#[path = "support/rig.rs"]
+mod rig;
+#[path = "support/sandbox_process.rs"]
+mod sandbox_process;
+
+use rig::Rig;
+use sandbox_process::{
+    COINS, SandboxProcess, coins, consume_args, customer_key, start_sandbox_process,
+    storedesk_with, watcher, write_config,
+};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use storedesk::config::{Profile, Secret};
-use storedesk::store::model::{Beneficiary, ProductSkuId, PublisherQueryRequest};
-use storedesk::store::{ClientConfig, StoreClient};
-
-const BIN: &str = env!("CARGO_BIN_EXE_storedesk");
-const COINS: &str = "9NSDCOIN0500"; // cora has 25
-
-struct SandboxProcess {
-    child: Child,
-    info: Value,
-}
-
-impl Drop for SandboxProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_sandbox_process(data: &Path, faults: &[&str]) -> SandboxProcess {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["--data-dir"])
-        .arg(data.join("sandbox-home"))
-        .args(["sandbox", "--json", "--port", "0", "--data"])
-        .arg(data.join("sandbox"));
-    for f in faults {
-        cmd.args(["--fault", f]);
-    }
-    let mut child = cmd
-        .env_remove("STOREDESK_CONFIG")
-        .env_remove("STOREDESK_PROFILE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let info: Value = serde_json::from_str(&line).unwrap();
-    SandboxProcess { child, info }
-}
-
-fn customer_key(sb: &SandboxProcess, name: &str) -> String {
-    let c = sb.info["customers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap();
-    c["collections_key"].as_str().unwrap().to_string()
-}
-
-fn watcher(sb: &SandboxProcess) -> StoreClient {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut endpoints = Profile::builtin_sandbox().endpoints(sb.info["base_url"].as_str());
-    endpoints.tenant = sb.info["tenant"].as_str().unwrap().into();
-    StoreClient::new(ClientConfig::new(
-        endpoints,
-        sb.info["client_id"].as_str().unwrap(),
-        Secret::new(sb.info["client_secret"].as_str().unwrap().to_string()),
-    ))
-    .unwrap()
-}
-
-async fn coins(watcher: &StoreClient, key: &str) -> i64 {
-    let req = PublisherQueryRequest {
-        beneficiaries: vec![Beneficiary::b2b(key)],
-        product_sku_ids: Some(vec![ProductSkuId {
-            product_id: COINS.into(),
-            sku_id: None,
-        }]),
-        ..Default::default()
-    };
-    watcher
-        .publisher_query_page(&req)
-        .await
-        .unwrap()
-        .value
-        .items[0]
-        .quantity
-        .unwrap()
-}
-
-fn write_config(dir: &Path, info: &Value) -> PathBuf {
-    let text = format!(
-        "[profiles.qa]\nenvironment = \"sandbox\"\nsandbox_url = \"{}\"\ntenant_id = \"{}\"\n\
-         client_id = \"{}\"\nclient_secret_env = \"QA_SANDBOX_SECRET\"\ntimeout_secs = 5\n",
-        info["base_url"].as_str().unwrap(),
-        info["tenant"].as_str().unwrap(),
-        info["client_id"].as_str().unwrap(),
-    );
-    let p = dir.join("config.toml");
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 /// `storedesk` against the sandbox process, with the test's data dir.
 fn storedesk(dir: &Path, sb: &SandboxProcess) -> Command {
@@ -113,33 +25,9 @@ fn storedesk(dir: &Path, sb: &SandboxProcess) -> Command {
 fn storedesk_at(dir: &Path, sb: &SandboxProcess, data: &Path) -> Command {
     let config = dir.join("config.toml");
     if !config.exists() {
-        write_config(dir, &sb.info);
+        write_config(dir, &sb.info, 5);
     }
-    let mut c = Command::new(BIN);
-    c.arg("--config")
-        .arg(config)
-        .args(["--profile", "qa", "--data-dir"])
-        .arg(data)
-        .env(
-            "QA_SANDBOX_SECRET",
-            sb.info["client_secret"].as_str().unwrap(),
-        )
-        .env_remove("STOREDESK_NOW")
-        .stdin(Stdio::null());
-    c
-}
-
-fn consume_args<'a>(key: &'a str, qty: &'a str) -> Vec<&'a str> {
-    vec![
-        "consume",
-        "--key",
-        key,
-        "--product",
-        COINS,
-        "--quantity",
-        qty,
-        "--yes",
-    ]
+    storedesk_with(&config, data, sb.secret())
 }
 
 // ---------------------------------------------------------------------------
@@ -255,108 +143,7 @@ async fn a_writer_waits_for_a_live_one_and_names_it() {
 // In-process rig: the embedded sandbox, a journal file, the Store client
 // ---------------------------------------------------------------------------
 
-use storedesk::clock::Clock;
-use storedesk::config::Environment;
-use storedesk::journal::{
-    self, Actor, AuditFilter, Journal, ReplayStatus, WriteOutcome, WriteRequest, WriteState,
-};
-use storedesk::sandbox::{FaultSpec, Sandbox, SandboxOptions};
-
-struct Rig {
-    dir: tempfile::TempDir,
-    sandbox: Sandbox,
-    client: StoreClient,
-    journal: Journal,
-    actor: Actor,
-}
-
-impl Rig {
-    async fn start(faults: &[&str]) -> Rig {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
-        let sandbox = storedesk::sandbox::start(SandboxOptions {
-            data_dir: dir.path().join("sandbox"),
-            port: 0,
-            clock: Clock::system(),
-            faults: faults.iter().map(|f| f.parse().unwrap()).collect(),
-        })
-        .await
-        .unwrap();
-        let mut cfg = sandbox.info.client_config();
-        cfg.timeout = std::time::Duration::from_secs(2);
-        let client = StoreClient::new(cfg).unwrap();
-        let journal = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
-        Rig {
-            dir,
-            sandbox,
-            client,
-            journal,
-            actor: Actor {
-                operator: "qa-bot".into(),
-                profile: "sandbox".into(),
-                environment: Environment::Sandbox,
-            },
-        }
-    }
-
-    fn fault(&self, spec: &str) {
-        self.sandbox.add_fault(spec.parse::<FaultSpec>().unwrap());
-    }
-
-    fn key(&self, name: &str) -> String {
-        let c = self.sandbox.info.customers.iter().find(|c| c.name == name);
-        c.unwrap().collections_key.clone()
-    }
-
-    async fn balance(&self, key: &str) -> i64 {
-        let req = PublisherQueryRequest {
-            beneficiaries: vec![Beneficiary::b2b(key)],
-            product_sku_ids: Some(vec![ProductSkuId {
-                product_id: COINS.into(),
-                sku_id: None,
-            }]),
-            ..Default::default()
-        };
-        self.client
-            .publisher_query_page(&req)
-            .await
-            .unwrap()
-            .value
-            .items[0]
-            .quantity
-            .unwrap()
-    }
-
-    async fn execute(&self, req: &WriteRequest) -> WriteOutcome {
-        journal::execute(&self.journal, &self.client, req, &self.actor)
-            .await
-            .unwrap()
-    }
-
-    /// Replay everything pending; the one report's outcome.
-    async fn replay(&self) -> WriteOutcome {
-        let mut reports = journal::replay_pending(&self.journal, &self.client, &self.actor)
-            .await
-            .unwrap();
-        assert_eq!(reports.len(), 1, "{reports:?}");
-        match reports.remove(0).status {
-            ReplayStatus::Replayed { outcome } => outcome,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn events(&self, id: i64) -> Vec<String> {
-        self.journal
-            .audit(&AuditFilter {
-                write_id: Some(id),
-                ..Default::default()
-            })
-            .unwrap()
-            .into_iter()
-            .map(|e| e.event)
-            .collect()
-    }
-}
+use storedesk::journal::{self, Journal, WriteOutcome, WriteRequest, WriteState};
 
 fn pending_reason(o: &WriteOutcome) -> &str {
     match o {
@@ -375,7 +162,7 @@ fn pending_reason(o: &WriteOutcome) -> &str {
 /// and a later replay still settles it done, applied once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_replay_leaves_the_write_unknown() {
-    let rig = Rig::start(&["consume:reset-after-commit"]).await;
+    let rig = Rig::start_with(&["consume:reset-after-commit"]).await;
     let key = rig.key("cora");
     let req = WriteRequest::consume(&key, COINS, Some(1), None);
     let id = rig.execute(&req).await.write_id();
@@ -407,7 +194,7 @@ async fn a_refused_replay_leaves_the_write_unknown() {
 /// applied": the write is held for the operator with the 404 as evidence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_clawback_ack_is_not_called_refused_on_404() {
-    let rig = Rig::start(&[]).await;
+    let rig = Rig::start_with(&[]).await;
     let sas = rig.client.clawback_sas().await.unwrap().value;
     let got = rig
         .client
@@ -449,7 +236,7 @@ async fn a_consume_2xx_that_is_not_its_answer_stays_pending() {
         ("error-200", false, "no trackingId"),
         ("other-200", true, "names trackingId"),
     ] {
-        let rig = Rig::start(&[&format!("consume:{fault}")]).await;
+        let rig = Rig::start_with(&[&format!("consume:{fault}")]).await;
         let key = rig.key("cora");
         let req = WriteRequest::consume(&key, COINS, Some(1), None);
         let outcome = rig.execute(&req).await;
@@ -472,7 +259,7 @@ async fn a_consume_2xx_that_is_not_its_answer_stays_pending() {
 /// A grant and a subscription cancel answered with another write's ids.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_grant_or_cancel_answered_for_another_write_stays_pending() {
-    let rig = Rig::start(&["grant:other-200", "recurrenceChange:other-200"]).await;
+    let rig = Rig::start_with(&["grant:other-200", "recurrenceChange:other-200"]).await;
     let c = rig.sandbox.info.customers.iter().find(|c| c.name == "cora");
     let pkey = c.unwrap().purchase_key.clone();
     let grant = WriteRequest::grant(
@@ -579,7 +366,7 @@ async fn an_applied_write_exits_as_applied_when_stdout_is_full() {
 /// have been lost, instead of starting an empty one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_journal_deleted_in_flight_keeps_the_answer_and_is_reported() {
-    let rig = Rig::start(&["consume:latency=700ms"]).await;
+    let rig = Rig::start_with(&["consume:latency=700ms"]).await;
     let key = rig.key("cora");
     let db = rig.dir.path().join("journal.sqlite");
     let req = WriteRequest::consume(&key, COINS, Some(1), None);
@@ -790,7 +577,7 @@ impl Rig {
 /// journal entry's next attempt, not "already in the journal".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_clawback_ack_is_retried_with_a_fresh_receipt() {
-    let rig = Rig::start(&[]).await;
+    let rig = Rig::start_with(&[]).await;
     let (mid, stale) = rig.receive(1).await;
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     let (again, fresh) = rig.receive(300).await;
@@ -848,7 +635,7 @@ async fn a_stale_clawback_ack_is_retried_with_a_fresh_receipt() {
 /// later replay would use the fresh receipt.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pending_clawback_ack_takes_a_fresh_receipt() {
-    let rig = Rig::start(&[]).await;
+    let rig = Rig::start_with(&[]).await;
     let (mid, stale) = rig.receive(1).await;
     rig.fault("queue:500");
     let first = rig

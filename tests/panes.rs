@@ -3,154 +3,23 @@
 //! by `panes::lists_job` against the embedded sandbox over loopback HTTP and
 //! a real journal file — the runtime's path, minus the terminal.
 
-use chrono::Utc;
+#[path = "support/console.rs"]
+mod console;
+
+use console::{ConsoleRig, enter, key};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
-use storedesk::clock::Clock;
-use storedesk::config::Environment;
-use storedesk::journal::{Actor, AuditFilter, Journal, WriteRequest};
-use storedesk::sandbox::{Sandbox, SandboxOptions};
-use storedesk::store::StoreClient;
+use storedesk::journal::{AuditFilter, Journal, WriteRequest};
 use storedesk::store::model::{EventState, RecurrenceState};
-use storedesk::tui::app::{Action, App, Connection, Effect, JobEvent, Overlay, Session};
+use storedesk::tui::app::{Action, Effect, JobEvent, Overlay};
 use storedesk::tui::keymap::Command;
-use storedesk::tui::panes::{PaneId, PaneJob, lists_job};
+use storedesk::tui::panes::{PaneId, PaneJob};
 use storedesk::tui::render::render_text;
-use storedesk::tui::writes::SharedJournal;
 
 const COINS: &str = "9NSDCOIN0500";
 
-struct Rig {
-    _dir: tempfile::TempDir,
-    sandbox: Sandbox,
-    client: StoreClient,
-    journal: PathBuf,
-    /// The same journal, opened once as the console opens it.
-    shared: SharedJournal,
-    actor: Actor,
-}
-
-impl Rig {
-    async fn start() -> Rig {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
-        let sandbox = storedesk::sandbox::start(SandboxOptions {
-            data_dir: dir.path().join("sandbox"),
-            port: 0,
-            clock: Clock::system(),
-            faults: vec![],
-        })
-        .await
-        .unwrap();
-        let info = &sandbox.info;
-        let mut cfg = info.client_config();
-        cfg.timeout = Duration::from_secs(10);
-        let client = StoreClient::new(cfg).unwrap();
-        let journal = dir.path().join("journal.sqlite");
-        Rig {
-            shared: Journal::open(&journal)
-                .map(|j| Arc::new(j) as Arc<dyn storedesk::journal::JournalStore>)
-                .map_err(|e| e.to_string()),
-            journal,
-            _dir: dir,
-            sandbox,
-            client,
-            actor: Actor {
-                operator: "qa-bot".into(),
-                profile: "sandbox".into(),
-                environment: Environment::Sandbox,
-            },
-        }
-    }
-
-    /// A connected console with `name`'s two demo keys in the case.
-    fn app_with(&self, name: &str) -> App {
-        let session = Session {
-            environment: Environment::Sandbox,
-            profile: "sandbox".into(),
-            operator: "qa-bot".into(),
-            writes_allowed: true,
-            read_only_reason: None,
-        };
-        let mut app = App::new(session, Utc::now(), (200, 50));
-        let info = &self.sandbox.info;
-        app.update(Action::Job(JobEvent::Connected(Connection {
-            base_description: info.base_url.clone(),
-            client_id: info.client_id.clone(),
-            sandbox_id: None,
-            sandbox_public_key_pem: Some(info.public_key_pem.clone()),
-            demo_customers: info.customers.clone(),
-            grantable: Vec::new(),
-        })));
-        let index = info.customers.iter().position(|c| c.name == name).unwrap();
-        key(&mut app, 'd');
-        for _ in 0..index {
-            app.update(Action::Key(ev(crossterm::event::KeyCode::Down)));
-        }
-        app.update(Action::Key(ev(crossterm::event::KeyCode::Enter)));
-        assert!(
-            app.toast.as_deref().unwrap_or("").contains(name),
-            "{:?} {:?}",
-            app.toast,
-            app.last_error
-        );
-        app
-    }
-
-    fn keys(&self, name: &str) -> (String, String) {
-        let c = self
-            .sandbox
-            .info
-            .customers
-            .iter()
-            .find(|c| c.name == name)
-            .unwrap();
-        (c.collections_key.clone(), c.purchase_key.clone())
-    }
-
-    /// Run every pane job among `effects` the way the runtime does, feed the
-    /// answers back, and keep going until nothing is left to run. Returns
-    /// how many jobs ran.
-    async fn drive(&self, app: &mut App, mut effects: Vec<Effect>) -> usize {
-        let mut ran = 0;
-        while let Some(e) = effects.pop() {
-            let Effect::Pane(id, job) = e else { continue };
-            // Product-title lookups (for the lists' product column) are the
-            // Entitlements pane's job, not these panes'.
-            if matches!(
-                job,
-                storedesk::tui::panes::PaneJob::Entitlements(
-                    storedesk::tui::panes::entitlements::EntJob::Titles(_)
-                )
-            ) {
-                continue;
-            }
-            let ev = lists_job::run(Some(&self.client), &self.shared, &self.actor, job)
-                .await
-                .expect("a job of these panes");
-            ran += 1;
-            effects.extend(app.update(Action::Job(JobEvent::Pane(id, ev))));
-        }
-        ran
-    }
-}
-
-fn ev(code: crossterm::event::KeyCode) -> crossterm::event::KeyEvent {
-    crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE)
-}
-
-fn key(app: &mut App, c: char) -> Vec<Effect> {
-    app.update(Action::Key(ev(crossterm::event::KeyCode::Char(c))))
-}
-
-fn enter(app: &mut App) -> Vec<Effect> {
-    app.update(Action::Key(ev(crossterm::event::KeyCode::Enter)))
-}
-
 #[tokio::test]
 async fn cora_orders_are_read_once_per_key_with_refunds_and_revocations() {
-    let rig = Rig::start().await;
+    let rig = ConsoleRig::start(None).await;
     let mut app = rig.app_with("cora");
     let fx = key(&mut app, '3');
     assert_eq!(rig.drive(&mut app, fx).await, 1);
@@ -202,7 +71,7 @@ async fn cora_orders_are_read_once_per_key_with_refunds_and_revocations() {
 
 #[tokio::test]
 async fn sam_subscriptions_show_every_state_and_an_extension_applies_once() {
-    let rig = Rig::start().await;
+    let rig = ConsoleRig::start(None).await;
     let mut app = rig.app_with("sam");
     let fx = key(&mut app, '4');
     assert_eq!(rig.drive(&mut app, fx).await, 1);
@@ -302,7 +171,7 @@ async fn sam_subscriptions_show_every_state_and_an_extension_applies_once() {
 
 #[tokio::test]
 async fn cora_clawbacks_match_a_journaled_consume_ack_removes_one_and_the_timeline_ties_them() {
-    let rig = Rig::start().await;
+    let rig = ConsoleRig::start(None).await;
     let (collections, _) = rig.keys("cora");
     // A consume through the one write path: it draws from the oldest line
     // with coins left, and the journal keeps that order transaction.
@@ -453,7 +322,7 @@ async fn targeted_offer_is_listed_and_claimed_through_the_journal() {
     use storedesk::tui::panes::PaneEvent;
     use storedesk::tui::panes::key::KeyJob;
     use storedesk::tui::panes::key_job;
-    let rig = Rig::start().await;
+    let rig = ConsoleRig::start(None).await;
     let mut app = rig.app_with("ada");
     let (_, purchase) = rig.keys("ada");
     key(&mut app, '1');
@@ -514,7 +383,7 @@ async fn targeted_offer_is_listed_and_claimed_through_the_journal() {
 /// customer give the same timeline, entry for entry.
 #[tokio::test]
 async fn headless_case_equals_what_the_panes_show() {
-    let rig = Rig::start().await;
+    let rig = ConsoleRig::start(None).await;
     let (collections, purchase) = rig.keys("cora");
     let report = storedesk::tui::writes::run(
         &rig.client,
@@ -562,7 +431,7 @@ fn ids(orders: &[storedesk::store::model::Order]) -> Vec<String> {
 
 /// A key minted by the sandbox for `customer` with the `userId` claim
 /// `user_id` (a publisherUserId the publisher passed: here, shared).
-async fn mint_with_user(rig: &Rig, customer: &str, kind: &str, user_id: &str) -> String {
+async fn mint_with_user(rig: &ConsoleRig, customer: &str, kind: &str, user_id: &str) -> String {
     let resp = reqwest::Client::new()
         .post(format!("{}/_sandbox/keys", rig.sandbox.info.base_url))
         .header(
@@ -583,7 +452,7 @@ async fn mint_with_user(rig: &Rig, customer: &str, kind: &str, user_id: &str) ->
 /// budgets are counted apart.
 #[tokio::test]
 async fn two_customers_with_one_user_id_stay_apart() {
-    let rig = Rig::start().await;
+    let rig = ConsoleRig::start(None).await;
     let shared = "same-for-everyone@publisher.example";
     let ada = mint_with_user(&rig, "ada", "purchase", shared).await;
     let cora = mint_with_user(&rig, "cora", "purchase", shared).await;
@@ -654,7 +523,7 @@ async fn two_customers_with_one_user_id_stay_apart() {
 async fn e_on_the_timeline_writes_the_case_file() {
     use storedesk::tui::panes::PaneEvent;
     use storedesk::tui::panes::entitlements::{EntEvent, EntJob};
-    let rig = Rig::start().await;
+    let rig = ConsoleRig::start(None).await;
     let (collections, purchase) = rig.keys("cora");
     let mut app = rig.app_with("cora");
     for pane in ['3', '4', '5', '6'] {
@@ -703,7 +572,7 @@ async fn e_on_the_timeline_writes_the_case_file() {
 #[tokio::test]
 async fn the_console_case_file_lists_failed_calls_with_their_ids() {
     use storedesk::tui::panes::entitlements::EntJob;
-    let rig = Rig::start().await;
+    let rig = ConsoleRig::start(None).await;
     let mut app = rig.app_with("cora");
     if let storedesk::tui::action::ConnState::Ready(c) = &mut app.conn {
         c.sandbox_id = Some("XDKS.1".into());

@@ -1,6 +1,13 @@
 //! Issue 20 points 6 and 12: secrets from commands are bounded, and a
 //! canary secret and canary keys appear nowhere they should not.
 
+#[path = "support/pty.rs"]
+mod pty;
+#[path = "support/rig.rs"]
+mod rig;
+#[path = "support/sandbox_process.rs"]
+mod sandbox_process;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use storedesk::clock::Clock;
@@ -271,4 +278,171 @@ async fn canary_secrets_and_keys_appear_in_no_output_and_no_file() {
     }
     assert!(swept >= 12, "swept {swept}");
     sb.shutdown().await;
+}
+
+/// Point 7: a serde error about a request body restored with the customer
+/// key (a damaged or hand-edited journal row whose key sits where a number
+/// belongs) says what is wrong and never carries the key — not in the
+/// outcome, not in the journal row, not in the audit log; on a first
+/// attempt and on a replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serde_error_about_a_restored_body_never_reaches_the_audit_log() {
+    use storedesk::journal::{self, AuditFilter, WriteOutcome, WriteRequest};
+    let rig = rig::Rig::start(Vec::new()).await;
+    let key = rig.key("cora");
+    // The key where the quantity belongs: the body cannot decode.
+    let mut bad = WriteRequest::consume(&key, rig::COINS, Some(1), None);
+    bad.body["removeQuantity"] = serde_json::Value::String(key.clone());
+    let first = rig.execute(&bad).await;
+    let WriteOutcome::Failed { reason, .. } = &first else {
+        panic!("{first:?}")
+    };
+    assert!(reason.contains("does not decode"), "{reason}");
+    assert!(!reason.contains(&key), "the key in the outcome: {reason}");
+
+    // Recorded with the key masked, restored on replay: the same error,
+    // the write held pending, nothing of the key written anywhere.
+    let mut held = WriteRequest::consume(&key, rig::COINS, Some(1), None);
+    held.body["removeQuantity"] = serde_json::Value::String(key.clone());
+    let id = rig.journal.record(&held, &rig.actor).unwrap();
+    rig.journal.release(id).unwrap();
+    let reports = journal::replay_pending(&rig.journal, &rig.client, &rig.actor)
+        .await
+        .unwrap();
+    let line = format!("{:?}", reports[0].status);
+    assert!(
+        line.contains("does not decode") && line.contains("(value not shown)"),
+        "{line}"
+    );
+    assert!(!line.contains(&key), "the key in the replay report: {line}");
+    for w in rig.journal.writes().unwrap() {
+        for text in [w.last_error, w.result].into_iter().flatten() {
+            assert!(!text.contains(&key), "the key in write #{}: {text}", w.id);
+        }
+    }
+    let audit = rig.journal.audit(&AuditFilter::default()).unwrap();
+    assert!(audit.len() >= 4, "{audit:?}");
+    for e in &audit {
+        let text = e.result.clone().unwrap_or_default();
+        assert!(!text.contains(&key), "the key in the audit log: {text}");
+        assert!(!contains(text.as_bytes(), &key[..40]), "{text}");
+    }
+    let sqlite: Vec<u8> = std::fs::read_dir(rig.dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("journal.sqlite")
+                && e.path().is_file()
+        })
+        .flat_map(|e| std::fs::read(e.path()).unwrap())
+        .collect();
+    assert!(!contains(&sqlite, &key), "the key in the journal's files");
+    assert_eq!(rig.balance(&key).await, 25, "nothing was sent");
+}
+
+/// Point 12 in the console: a real console in a PTY on a sandbox process,
+/// the customer's keys pasted (bracketed paste, as a terminal sends them),
+/// then a listing, CSV and JSON exports, every pane, the case file from
+/// the timeline and a key renewal (a journaled write). Afterwards the
+/// client secret is nowhere — no file under the console's data dir (log,
+/// journal and WAL, kept answers, exports, case file), not in `audit
+/// --json`, not on the screen nor in any byte the console wrote to the
+/// terminal — and neither pasted key nor any JWT is in a file or on the
+/// screen: the design keeps a key only sealed in the journal of a pending
+/// write, and shows it by fingerprint.
+#[test]
+fn console_pastes_leave_no_secret_and_no_key_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let sb = sandbox_process::start_sandbox_process(dir.path(), &[]);
+    let secret = sb.secret().to_string();
+    let ckey = sandbox_process::customer_key(&sb, "cora");
+    let pkey = sandbox_process::demo_key(&sb, "cora", "purchase_key");
+    let config = sandbox_process::write_config(dir.path(), &sb.info, 30);
+    let config_text = std::fs::read_to_string(&config).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("data");
+    let mut s = pty::start_configured(
+        home,
+        &config_text,
+        &[("QA_SANDBOX_SECRET", &secret), ("STOREDESK_PROFILE", "qa")],
+        45,
+        180,
+    );
+    s.wait_for("calls");
+    s.paste(&format!("  {ckey}\n"));
+    s.wait_for_joined("Collections");
+    s.paste(&pkey);
+    s.wait_for_joined("Purchase");
+    std::thread::sleep(Duration::from_millis(500));
+    s.send(b"2");
+    s.wait_for("all listed");
+    for format in [b"c", b"j"] {
+        s.send(b"e");
+        std::thread::sleep(Duration::from_millis(300));
+        s.send(format);
+        s.wait_for_joined("exported");
+    }
+    for pane in [b"3", b"4", b"5", b"6"] {
+        s.send(pane);
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    s.send(b"e");
+    s.wait_for_joined("case file");
+    // Renew the case's current key (the purchase key, pasted last).
+    s.send(b"1");
+    pty::palette(&mut s, "renew");
+    s.wait_for("Renew Purchase key");
+    s.send(b"\r");
+    s.wait_for_joined("renewed Purchase key");
+    let screen = s.screen();
+    s.send(b"q");
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+    let raw = s.raw.lock().unwrap().clone();
+    let audit = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["audit", "--json"])
+        .output()
+        .unwrap();
+    assert!(audit.status.success());
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&audit.stdout).unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r["action"] == "renew_key" && r["event"] == "done"),
+        "the renewal was journaled: {rows:?}"
+    );
+
+    let files = files_under(&data);
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    for want in ["storedesk.log", "journal.sqlite", ".csv", ".json", ".md"] {
+        assert!(
+            names.iter().any(|n| n.ends_with(want)),
+            "no {want}: {names:?}"
+        );
+    }
+    let flat = screen.replace('\n', "");
+    for (name, needle) in [
+        ("the client secret", secret.as_str()),
+        ("the collections key", &ckey),
+        ("the purchase key", &pkey),
+    ] {
+        for f in &files {
+            assert!(
+                !contains(&std::fs::read(f).unwrap(), needle),
+                "{name} in {}",
+                f.display()
+            );
+        }
+        assert!(!contains(&audit.stdout, needle), "{name} in audit --json");
+        assert!(!flat.contains(needle), "{name} on the screen");
+        assert!(!contains(&raw, needle), "{name} written to the terminal");
+    }
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        assert!(!contains(&bytes, "eyJ0eXAi"), "a JWT in {}", f.display());
+    }
+    assert!(files.len() >= 5, "{names:?}");
 }

@@ -762,3 +762,224 @@ fn headless_agents_share_the_team_journal() {
         assert!(!text.contains(&key));
     }
 }
+
+/// Deletes a clawback event only with the receipt it was last received
+/// with (the queue's PopReceiptMismatch otherwise); counts every target.
+struct AckQueue {
+    fresh: std::sync::Mutex<String>,
+    seen: std::sync::Mutex<Vec<String>>,
+    answer: bool,
+}
+
+impl AckQueue {
+    fn new(fresh: &str, answer: bool) -> Self {
+        Self {
+            fresh: std::sync::Mutex::new(fresh.into()),
+            seen: std::sync::Mutex::new(Vec::new()),
+            answer,
+        }
+    }
+}
+
+impl WriteSender for AckQueue {
+    async fn send(&self, req: &WriteRequest) -> SendResult {
+        let target = req.target.clone().unwrap_or_default();
+        self.seen.lock().unwrap().push(target.clone());
+        if !self.answer {
+            return SendResult::NoAnswer {
+                status: Some(500),
+                message: "HTTP 500".into(),
+                correlation: Correlation::default(),
+            };
+        }
+        let fresh = self.fresh.lock().unwrap().clone();
+        if target.ends_with(&format!("/{fresh}")) {
+            SendResult::Applied {
+                status: 204,
+                response: serde_json::Value::Null,
+                correlation: Correlation::default(),
+            }
+        } else {
+            SendResult::Rejected {
+                status: Some(400),
+                message: "400 PopReceiptMismatch".into(),
+                correlation: Correlation::default(),
+            }
+        }
+    }
+}
+
+/// Issue 14 point 4 on both backends (PostgreSQL schema v2 = SQLite v3):
+/// an acknowledgement refused for a stale pop receipt, or left unanswered,
+/// is retried with a fresh receipt as the same journal entry's next
+/// attempt — from this agent or another — with each attempt audited; a
+/// done one, or one being sent by a live agent, stays a duplicate.
+#[test]
+fn a_clawback_ack_retry_is_the_same_entry_on_both_backends() {
+    let rt = runtime();
+    for (name, open, _dir) in backends() {
+        let a = open();
+        let b = open();
+        // Refused (stale receipt), then the fresh one from the other agent.
+        let queue = AckQueue::new("fresh-1", true);
+        let stale = WriteRequest::clawback_ack("msg-1", "stale-1", "order-1");
+        let out = rt
+            .block_on(journal::execute(&*a, &queue, &stale, &actor("ana")))
+            .unwrap();
+        let WriteOutcome::Failed { write_id: id, .. } = out else {
+            panic!("{name}: a stale receipt is refused: {out:?}")
+        };
+        let fresh = WriteRequest::clawback_ack("msg-1", "fresh-1", "order-1");
+        let out = rt
+            .block_on(journal::execute(&*b, &queue, &fresh, &actor("bo")))
+            .expect("the next attempt, not a duplicate");
+        assert!(matches!(out, WriteOutcome::Done { .. }), "{name}: {out:?}");
+        assert_eq!(out.write_id(), id, "{name}: the same journal entry");
+        let w = a.write(id).unwrap().unwrap();
+        assert_eq!(w.state, WriteState::Done, "{name}");
+        assert_eq!(w.attempts, 2, "{name}");
+        assert!(!w.has_key, "{name}");
+        assert_eq!(w.target.as_deref(), Some("msg-1"), "{name}: identity");
+        assert_eq!(
+            *queue.seen.lock().unwrap(),
+            ["msg-1/stale-1", "msg-1/fresh-1"],
+            "{name}"
+        );
+        let events: Vec<(String, String, Option<i64>)> = a
+            .audit(&AuditFilter {
+                write_id: Some(id),
+                ..AuditFilter::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.event, e.operator, e.attempt))
+            .collect();
+        let want = [
+            ("attempt", "ana", 1),
+            ("failed", "ana", 1),
+            ("attempt", "bo", 2),
+            ("done", "bo", 2),
+        ]
+        .map(|(e, o, n)| (e.to_string(), o.to_string(), Some(n)));
+        assert_eq!(events, want, "{name}");
+        // Done is final.
+        let again = rt.block_on(journal::execute(&*a, &queue, &fresh, &actor("ana")));
+        assert!(
+            matches!(again, Err(JournalError::Duplicate { .. })),
+            "{name}: {again:?}"
+        );
+
+        // Unanswered (pending), then retried with a fresh receipt: the
+        // pending entry's next attempt, and the replay sends that receipt.
+        let silent = AckQueue::new("fresh-2", false);
+        let first = WriteRequest::clawback_ack("msg-2", "old-2", "order-2");
+        let out = rt
+            .block_on(journal::execute(&*a, &silent, &first, &actor("ana")))
+            .unwrap();
+        let id2 = out.write_id();
+        assert!(matches!(out, WriteOutcome::Pending { .. }), "{name}");
+        // While a live agent holds it, it is a duplicate, not a new attempt.
+        assert_eq!(a.claim(id2).unwrap(), Claim::Claimed, "{name}");
+        let held = b.record_attempt(
+            &WriteRequest::clawback_ack("msg-2", "fresh-2", "order-2"),
+            &actor("bo"),
+        );
+        assert!(
+            matches!(held, Err(JournalError::Duplicate { .. })),
+            "{name}: {held:?}"
+        );
+        a.release(id2).unwrap();
+        let (again_id, was_pending) = b
+            .record_attempt(
+                &WriteRequest::clawback_ack("msg-2", "fresh-2", "order-2"),
+                &actor("bo"),
+            )
+            .unwrap();
+        assert_eq!((again_id, was_pending), (id2, true), "{name}");
+        b.leave_pending(
+            id2,
+            "HTTP 500",
+            Some(500),
+            &Correlation::default(),
+            &actor("bo"),
+        )
+        .unwrap();
+        let queue2 = AckQueue::new("fresh-2", true);
+        let reports = rt
+            .block_on(journal::replay_pending(&*a, &queue2, &actor("ana")))
+            .unwrap();
+        assert_eq!(reports.len(), 1, "{name}");
+        assert!(
+            matches!(
+                &reports[0].status,
+                ReplayStatus::Replayed {
+                    outcome: WriteOutcome::Done { .. }
+                }
+            ),
+            "{name}: {:?}",
+            reports[0].status
+        );
+        assert_eq!(*queue2.seen.lock().unwrap(), ["msg-2/fresh-2"], "{name}");
+        assert_eq!(a.write(id2).unwrap().unwrap().attempts, 3, "{name}");
+        assert!(a.pending().unwrap().is_empty(), "{name}");
+    }
+}
+
+/// A team journal of schema v1 (acknowledgements stored as
+/// `messageId/popReceipt` in `target`) migrates to v2: the identity split
+/// from the receipt, and a failed acknowledgement of before can take its
+/// next attempt with a fresh receipt (the guard lets only that kind go
+/// from failed back to pending).
+#[test]
+fn a_v1_team_journal_migrates_its_clawback_acks() {
+    let url = pg::server().fresh_db();
+    let app_url = pg::Server::with_password(&url);
+    let row = |id: i64, state: &str, sealed: &str| {
+        format!(
+            "INSERT INTO writes (id, kind, idempotency_key, target, state, profile, environment, operator, \
+             machine, agent, customer, customer_fp, sealed_key, body, summary, expected_effect, created_at, \
+             attempts) VALUES ({id}, 'clawback_ack', 'msg-{id}', 'msg-{id}/rcpt-{id}', '{state}', 'sandbox', \
+             'sandbox', 'ana', 'desk-0', 'agent-0', 'none', 'fp', {sealed}, '{{}}', 'ack {id}', 'gone', \
+             '2026-01-01T00:00:00Z', 1);"
+        )
+    };
+    pg::run_sql(
+        &app_url,
+        &format!(
+            "{}\nCREATE TABLE storedesk_schema (version INTEGER NOT NULL);\n\
+             INSERT INTO storedesk_schema VALUES (1);\n{}\n{}",
+            storedesk::journal::pg::MIGRATIONS[0],
+            row(1, "failed", "NULL"),
+            row(2, "done", "NULL"),
+        ),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let j = pg_journal(&url, "desk-1", dir.path());
+    assert_eq!(j.schema_version().unwrap(), PG_SCHEMA_VERSION);
+    for id in [1, 2] {
+        let w = j.write(id).unwrap().unwrap();
+        assert_eq!(w.target, Some(format!("msg-{id}")), "identity split");
+    }
+    let (id, was_pending) = j
+        .record_attempt(
+            &WriteRequest::clawback_ack("msg-1", "fresh", "o"),
+            &actor("bo"),
+        )
+        .unwrap();
+    assert_eq!((id, was_pending), (1, false));
+    let w = j.write(1).unwrap().unwrap();
+    assert_eq!((w.state, w.attempts), (WriteState::Pending, 2));
+    // The done one stays done: a duplicate.
+    assert!(matches!(
+        j.record_attempt(
+            &WriteRequest::clawback_ack("msg-2", "fresh", "o"),
+            &actor("bo")
+        ),
+        Err(JournalError::Duplicate { .. })
+    ));
+    // Any other settled write still cannot change state.
+    let err =
+        pg::run_sql(&app_url, "UPDATE writes SET state = 'pending' WHERE id = 2").unwrap_err();
+    assert!(err.contains("a settled write cannot change state"), "{err}");
+}

@@ -4,24 +4,27 @@
 //! and the audit log tell the same story. Plus the SIGKILL case, driving
 //! the real binary, and a canary scan of the database bytes.
 
+#[path = "support/rig.rs"]
+mod rig;
+#[path = "support/sandbox_process.rs"]
+mod sandbox_process;
+
+use rig::{COINS, Rig, fault};
+use sandbox_process::{
+    BIN, SandboxProcess, coins, contains, customer_key, demo_key, items_of, journal_files,
+    start_sandbox_process, storedesk_with, watcher,
+};
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-use storedesk::clock::Clock;
-use storedesk::config::{Environment, Profile, Secret};
+use storedesk::config::Profile;
 use storedesk::journal::{
     self, Actor, AuditFilter, Claim, GrantParams, Journal, ReplayStatus, ResolveOutcome, WriteKind,
     WriteOutcome, WriteRecord, WriteRequest, WriteState,
 };
-use storedesk::sandbox::{FaultSpec, Sandbox, SandboxOptions};
-use storedesk::store::model::{
-    Beneficiary, ProductSkuId, PublisherQueryRequest, Recurrence, RecurrencesQueryRequest,
-};
-use storedesk::store::{ClientConfig, StoreClient};
+use storedesk::store::model::Recurrence;
 
-const COINS: &str = "9NSDCOIN0500"; // cora has 25
 const FREE_SKIN: &str = "9NSDDLC00002"; // free durable cora does not own
 /// (name, sandbox fault action, whether the first send gets applied)
 const FAULTS: &[(&str, Option<&str>, bool)] = &[
@@ -33,104 +36,13 @@ const FAULTS: &[(&str, Option<&str>, bool)] = &[
     ("429", Some("429"), false),
 ];
 
-struct Rig {
-    dir: tempfile::TempDir,
-    sandbox: Sandbox,
-    client: StoreClient,
-    journal: Journal,
-    actor: Actor,
-}
-
 impl Rig {
-    async fn start(faults: Vec<FaultSpec>) -> Rig {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
-        let sandbox = storedesk::sandbox::start(SandboxOptions {
-            data_dir: dir.path().join("sandbox"),
-            port: 0,
-            clock: Clock::system(),
-            faults,
-        })
-        .await
-        .unwrap();
-        let info = &sandbox.info;
-        let mut cfg = info.client_config();
-        // Short, so "hang after applying" becomes a timeout quickly.
-        cfg.timeout = Duration::from_secs(2);
-        let client = StoreClient::new(cfg).unwrap();
-        let journal = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
-        Rig {
-            dir,
-            sandbox,
-            client,
-            journal,
-            actor: Actor {
-                operator: "qa-bot".into(),
-                profile: "sandbox".into(),
-                environment: Environment::Sandbox,
-            },
-        }
-    }
-
-    fn customer(&self, name: &str) -> (String, String) {
-        let c = self
-            .sandbox
-            .info
-            .customers
-            .iter()
-            .find(|c| c.name == name)
-            .unwrap();
-        (c.collections_key.clone(), c.purchase_key.clone())
-    }
-
-    async fn items(&self, key: &str, product: &str) -> Vec<storedesk::store::model::Entitlement> {
-        let req = PublisherQueryRequest {
-            beneficiaries: vec![Beneficiary::b2b(key)],
-            product_sku_ids: Some(vec![ProductSkuId {
-                product_id: product.into(),
-                sku_id: None,
-            }]),
-            ..Default::default()
-        };
-        self.client
-            .publisher_query_page(&req)
-            .await
-            .unwrap()
-            .value
-            .items
-    }
-
-    async fn balance(&self, key: &str) -> i64 {
-        let items = self.items(key, COINS).await;
-        assert_eq!(items.len(), 1);
-        items[0].quantity.unwrap()
-    }
-
-    async fn recurrence(&self, purchase_key: &str) -> Recurrence {
-        let req = RecurrencesQueryRequest {
-            b2b_key: purchase_key.into(),
-            sbx: None,
-            continuation_token: None,
-        };
-        let page = self.client.recurrences_page(&req).await.unwrap().value;
-        page.items.into_iter().next().unwrap()
-    }
-
     /// Journal row and audit log agree, and the settled row holds no key.
     fn assert_journal_agrees(&self, id: i64, faulted: bool) -> WriteRecord {
         let w = self.journal.write(id).unwrap().unwrap();
         assert_eq!(w.state, WriteState::Done);
         assert!(!w.has_key);
-        let events: Vec<String> = self
-            .journal
-            .audit(&AuditFilter {
-                write_id: Some(id),
-                ..Default::default()
-            })
-            .unwrap()
-            .into_iter()
-            .map(|e| e.event)
-            .collect();
+        let events = self.events(id);
         let want: &[&str] = if faulted {
             &["attempt", "no_answer", "replay", "done"]
         } else {
@@ -149,28 +61,6 @@ impl Rig {
             }
         }
     }
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
-}
-
-fn journal_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(|e| {
-            let p = e.unwrap().path();
-            let name = p.file_name()?.to_str()?.to_string();
-            (p.is_file() && name.starts_with("journal.sqlite"))
-                .then(|| (p.clone(), std::fs::read(&p).unwrap()))
-        })
-        .collect()
-}
-
-fn fault(route: &str, action: Option<&str>) -> Vec<FaultSpec> {
-    action
-        .map(|a| vec![format!("{route}:{a}").parse().unwrap()])
-        .unwrap_or_default()
 }
 
 /// Send once: done without a fault, pending (key kept) with one.
@@ -453,124 +343,14 @@ async fn definite_refusal_settles_failed_and_is_not_replayed() {
 // SIGKILL between send and answer, through the real binary
 // ---------------------------------------------------------------------------
 
-const BIN: &str = env!("CARGO_BIN_EXE_storedesk");
-
-struct SandboxProcess {
-    child: Child,
-    info: Value,
-}
-
-impl Drop for SandboxProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_sandbox_process(data: &Path, faults: &[&str]) -> SandboxProcess {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["--data-dir"])
-        .arg(data.join("sandbox-home"))
-        .args(["sandbox", "--json", "--port", "0", "--data"])
-        .arg(data.join("sandbox"));
-    for f in faults {
-        cmd.args(["--fault", f]);
-    }
-    let mut child = cmd
-        .env_remove("STOREDESK_CONFIG")
-        .env_remove("STOREDESK_PROFILE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let info: Value = serde_json::from_str(&line).unwrap();
-    SandboxProcess { child, info }
-}
-
-/// A demo customer's UserCollectionsId.
-fn customer_key(sb: &SandboxProcess, name: &str) -> String {
-    demo_key(sb, name, "collections_key")
-}
-
-/// `field` (`collections_key` / `purchase_key`) of a demo customer.
-fn demo_key(sb: &SandboxProcess, name: &str, field: &str) -> String {
-    let c = sb.info["customers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == name)
-        .unwrap();
-    c[field].as_str().unwrap().to_string()
-}
-
-/// A client of the test's own, to watch the sandbox process over HTTP.
-fn watcher(sb: &SandboxProcess) -> StoreClient {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut endpoints = Profile::builtin_sandbox().endpoints(sb.info["base_url"].as_str());
-    endpoints.tenant = sb.info["tenant"].as_str().unwrap().into();
-    StoreClient::new(ClientConfig::new(
-        endpoints,
-        sb.info["client_id"].as_str().unwrap(),
-        Secret::new(sb.info["client_secret"].as_str().unwrap().to_string()),
-    ))
-    .unwrap()
-}
-
-/// The customer's entitlements to `product`, read over HTTP.
-async fn items_of(
-    watcher: &StoreClient,
-    key: &str,
-    product: &str,
-) -> Vec<storedesk::store::model::Entitlement> {
-    let req = PublisherQueryRequest {
-        beneficiaries: vec![Beneficiary::b2b(key)],
-        product_sku_ids: Some(vec![ProductSkuId {
-            product_id: product.into(),
-            sku_id: None,
-        }]),
-        ..Default::default()
-    };
-    watcher
-        .publisher_query_page(&req)
-        .await
-        .unwrap()
-        .value
-        .items
-}
-
-/// The customer's balance of [`COINS`], read over HTTP.
-async fn coins(watcher: &StoreClient, key: &str) -> i64 {
-    items_of(watcher, key, COINS).await[0].quantity.unwrap()
-}
-
-/// A profile pointing at the sandbox process, secret by env reference.
+/// A profile pointing at the sandbox process (a long timeout: the
+/// killed process must still be waiting when it is killed).
 fn write_config(dir: &Path, info: &Value) -> PathBuf {
-    let text = format!(
-        "[profiles.qa]\nenvironment = \"sandbox\"\nsandbox_url = \"{}\"\ntenant_id = \"{}\"\n\
-         client_id = \"{}\"\nclient_secret_env = \"QA_SANDBOX_SECRET\"\ntimeout_secs = 120\n",
-        info["base_url"].as_str().unwrap(),
-        info["tenant"].as_str().unwrap(),
-        info["client_id"].as_str().unwrap(),
-    );
-    let p = dir.join("config.toml");
-    std::fs::write(&p, text).unwrap();
-    p
+    sandbox_process::write_config(dir, info, 120)
 }
 
 fn storedesk(dir: &Path, config: &Path, secret: &str) -> Command {
-    let mut c = Command::new(BIN);
-    c.arg("--config")
-        .arg(config)
-        .args(["--profile", "qa", "--data-dir"])
-        .arg(dir.join("data"))
-        .env("QA_SANDBOX_SECRET", secret)
-        .env_remove("STOREDESK_NOW")
-        .stdin(Stdio::null());
-    c
+    storedesk_with(config, &dir.join("data"), secret)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1447,5 +1227,303 @@ async fn offer_claim_is_claimed_once_under_every_fault() {
         assert_eq!(w.kind, WriteKind::OfferClaim);
         assert_eq!(w.idempotency_key, offer.tracking_id, "{name}");
         rig.assert_canary(&[&pkey, &rig.sandbox.info.client_secret]);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Issue 14 point 9: SIGKILL mid-write for every write kind
+// ---------------------------------------------------------------------------
+
+/// Run in a child process by `sigkill_mid_write_of_every_kind_then_replay`:
+/// sends the write described by `SIGKILL_CHILD_SPEC` through the journal
+/// (the console's path: `journal::execute` with the Store client) against
+/// a sandbox that applies it and never answers, until it is killed. The
+/// console is the only way to issue these kinds; driving each through a
+/// PTY would test the keys, not the journal, so the child is this test
+/// binary itself, a real process killed for real.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_child_writer() {
+    let Ok(spec) = std::env::var("SIGKILL_CHILD_SPEC") else {
+        return; // only meaningful as the child
+    };
+    let spec: Value = serde_json::from_str(&spec).unwrap();
+    let s = |k: &str| spec[k].as_str().unwrap_or_default().to_string();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut endpoints = Profile::builtin_sandbox().endpoints(Some(&s("base_url")));
+    endpoints.tenant = s("tenant");
+    let mut cfg = storedesk::store::ClientConfig::new(
+        endpoints,
+        s("client_id"),
+        storedesk::config::Secret::new(std::env::var("QA_SANDBOX_SECRET").unwrap()),
+    );
+    cfg.timeout = Duration::from_secs(300);
+    let client = storedesk::store::StoreClient::new(cfg).unwrap();
+    let journal = Journal::open(Path::new(&s("journal"))).unwrap();
+    let actor = Actor {
+        operator: "qa-child".into(),
+        profile: "qa".into(),
+        environment: storedesk::config::Environment::Sandbox,
+    };
+    let req = match s("kind").as_str() {
+        "renew" => WriteRequest::renew_key(&s("key")),
+        "change" => WriteRequest::recurrence_change(
+            &s("key"),
+            &s("rid"),
+            &s("change"),
+            spec["days"].as_u64().map(|d| d as u32),
+            None,
+        ),
+        "ack" => WriteRequest::clawback_ack(&s("mid"), &s("receipt"), "o-1"),
+        "offer" => {
+            let offers: Vec<String> = serde_json::from_value(spec["offers"].clone()).unwrap();
+            WriteRequest::offer_claim(&s("key"), &offers, &s("tracking"), &s("receipt"))
+        }
+        other => panic!("no such kind {other}"),
+    };
+    let outcome = journal::execute(&journal, &client, &req, &actor).await;
+    panic!("the write was answered, the hang fault did not hold: {outcome:?}");
+}
+
+/// GET the running sandbox's fault table.
+async fn faults_left(rig: &Rig) -> usize {
+    let r = reqwest::Client::new()
+        .get(format!("{}/_sandbox/faults", rig.sandbox.info.base_url))
+        .header(
+            storedesk::sandbox::CONTROL_SECRET_HEADER,
+            &rig.sandbox.info.control_secret,
+        )
+        .send()
+        .await
+        .unwrap();
+    let v: Vec<Value> = r.json().await.unwrap();
+    v.len()
+}
+
+/// A (probably) applied write's process is SIGKILLed while it waits for
+/// the answer, for every kind the journal knows besides consume (its own
+/// test above): grant through the headless `grant`, the console-only
+/// kinds through a child process running the journal as the console does.
+/// The write is left pending with its key sealed; `storedesk pending
+/// --replay` (the real binary) resends the idempotent ones with the same
+/// id (applied once), holds the rest for review (never resent), which
+/// `pending --resolve` settles; the sandbox's state shows one
+/// application, and the journal, `audit --json` and the events agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_write_of_every_kind_then_replay() {
+    const KINDS: &[&str] = &[
+        "grant",
+        "renew",
+        "Cancel",
+        "Extend",
+        "Refund",
+        "ToggleAutoRenew",
+        "ack",
+        "offer",
+    ];
+    for &kind in KINDS {
+        let rig = Rig::start(Vec::new()).await;
+        let info = &rig.sandbox.info;
+        let secret = info.client_secret.clone();
+        let data = rig.dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let db = data.join("journal.sqlite");
+        let config = sandbox_process::write_config(
+            rig.dir.path(),
+            &serde_json::json!({
+                "base_url": info.base_url, "tenant": info.tenant, "client_id": info.client_id
+            }),
+            120,
+        );
+        let bin = |args: &[&str]| {
+            tokio::task::block_in_place(|| {
+                storedesk_with(&config, &data, &secret)
+                    .args(args)
+                    .output()
+                    .unwrap()
+            })
+        };
+        let (ckey, cora_p) = rig.customer("cora");
+        let (_, gus_p) = rig.customer("gus");
+        let (_, ada_p) = rig.customer("ada");
+        let before = rig.recurrence(&gus_p).await;
+        let mut spec = serde_json::json!({
+            "base_url": info.base_url, "tenant": info.tenant, "client_id": info.client_id,
+            "journal": db.to_str().unwrap(),
+        });
+        // What the write is, and the route its hang fault goes on.
+        let route = match kind {
+            "grant" => "grant",
+            "renew" => {
+                spec["kind"] = "renew".into();
+                spec["key"] = ckey.clone().into();
+                "renew"
+            }
+            "ack" => {
+                let sas = rig.client.clawback_sas().await.unwrap().value;
+                let got = rig.client.queue_receive(&sas.uri, 1, Some(300)).await;
+                let m = got.unwrap().value.remove(0).message;
+                spec["kind"] = "ack".into();
+                spec["mid"] = m.message_id.into();
+                spec["receipt"] = m.pop_receipt.unwrap().into();
+                "queue"
+            }
+            "offer" => {
+                let offers = rig.client.targeted_offers(&ada_p).await.unwrap().value;
+                spec["kind"] = "offer".into();
+                spec["key"] = ada_p.clone().into();
+                spec["offers"] = serde_json::to_value(&offers[0].offers).unwrap();
+                spec["tracking"] = offers[0].tracking_id.clone().into();
+                spec["receipt"] = "receipt-sigkill".into();
+                "offers"
+            }
+            change => {
+                spec["kind"] = "change".into();
+                spec["key"] = gus_p.clone().into();
+                spec["rid"] = before.id.clone().into();
+                spec["change"] = change.into();
+                if change == "Extend" {
+                    spec["days"] = 5.into();
+                }
+                "recurrenceChange"
+            }
+        };
+        rig.fault(&format!("{route}:hang-after-commit"));
+        let mut child = if kind == "grant" {
+            storedesk_with(&config, &data, &secret)
+                .args(["grant", "--key", &cora_p, "--product", FREE_SKIN])
+                .args(["--sku", "0010", "--availability", "9NSDAV000004", "--yes"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        } else {
+            Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "sigkill_child_writer", "--nocapture"])
+                .env("SIGKILL_CHILD_SPEC", spec.to_string())
+                .env("QA_SANDBOX_SECRET", &secret)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        // The request reached the sandbox (its one-shot fault is spent),
+        // was applied and hangs: then kill.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while faults_left(&rig).await > 0 {
+            assert!(std::time::Instant::now() < deadline, "{kind}: never sent");
+            assert!(child.try_wait().unwrap().is_none(), "{kind}: exited early");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(child.try_wait().unwrap().is_none(), "{kind}: answered?");
+        child.kill().unwrap(); // SIGKILL: nothing settled
+        child.wait().unwrap();
+
+        // Recorded pending, first attempt, key sealed for the replay.
+        let id = {
+            let j = Journal::open(&db).unwrap();
+            let pending = j.pending().unwrap();
+            assert_eq!(pending.len(), 1, "{kind}");
+            assert_eq!(pending[0].attempts, 1, "{kind}");
+            assert!(pending[0].has_key, "{kind}");
+            pending[0].id
+        };
+        let replay = bin(&["pending", "--replay"]);
+        let out = String::from_utf8_lossy(&replay.stdout).into_owned()
+            + &String::from_utf8_lossy(&replay.stderr);
+        // Resent with the same id and settled, or held for review.
+        let resent = matches!(kind, "grant" | "renew" | "Cancel" | "offer");
+        if resent {
+            assert_eq!(replay.status.code(), Some(0), "{kind}: {out}");
+            assert!(out.contains("done"), "{kind}: {out}");
+        } else {
+            assert_eq!(replay.status.code(), Some(4), "{kind}: {out}");
+            let resolve = bin(&[
+                "pending",
+                "--resolve",
+                &id.to_string(),
+                "--applied",
+                "--note",
+                "checked the sandbox",
+            ]);
+            assert_eq!(
+                resolve.status.code(),
+                Some(0),
+                "{kind}: {}",
+                String::from_utf8_lossy(&resolve.stderr)
+            );
+        }
+
+        // The sandbox's state: applied exactly once.
+        match kind {
+            "grant" => assert_eq!(rig.items(&ckey, FREE_SKIN).await.len(), 1, "granted once"),
+            "renew" => {}
+            "ack" => {
+                let sas = rig.client.clawback_sas().await.unwrap().value;
+                let left = rig.client.queue_peek(&sas.uri, 32).await.unwrap().value;
+                assert!(
+                    left.iter().all(|e| spec["mid"] != e.message.message_id),
+                    "the event is gone"
+                );
+            }
+            "offer" => {
+                let claims = offer_claims(&rig, "ada");
+                assert_eq!(claims.len(), 1, "claimed once: {claims:?}");
+                assert_eq!(
+                    claims[spec["tracking"].as_str().unwrap()],
+                    "receipt-sigkill"
+                );
+            }
+            change => {
+                let after = rig.recurrence(&gus_p).await;
+                let (was, is) = (before.expiration_time, after.expiration_time);
+                match change {
+                    "Cancel" => {
+                        assert!(!after.auto_renew);
+                        assert_eq!(is, was, "a cancel keeps the expiry");
+                    }
+                    "Extend" => {
+                        let gained = is.unwrap().0 - was.unwrap().0;
+                        assert_eq!(gained.num_days(), 5, "extended once, not twice");
+                    }
+                    "Refund" => assert_ne!(is, was, "refunded"),
+                    _ => assert!(!after.auto_renew, "toggled once, not back"),
+                }
+            }
+        }
+
+        // Journal, audit log and `audit --json` tell one story.
+        let j = Journal::open(&db).unwrap();
+        let w = j.write(id).unwrap().unwrap();
+        assert_eq!(w.state, WriteState::Done, "{kind}");
+        assert!(!w.has_key, "{kind}");
+        assert!(j.pending().unwrap().is_empty(), "{kind}");
+        let events = rig::events_of(&j, id);
+        let want: &[&str] = match kind {
+            _ if resent => &["attempt", "replay", "done"],
+            // The replay of an ack whose first delete worked finds it gone
+            // (404): evidence, not a refusal; then resolved by hand.
+            "ack" => &["attempt", "replay", "no_answer", "done"],
+            _ => &["attempt", "done"],
+        };
+        assert_eq!(events, want, "{kind}: the killed process wrote no outcome");
+        let audit = bin(&["audit", "--json"]);
+        assert!(audit.status.success(), "{kind}");
+        let rows: Vec<Value> = serde_json::from_slice(&audit.stdout).unwrap();
+        let exported: Vec<&str> = rows
+            .iter()
+            .filter(|r| r["write_id"] == id)
+            .filter_map(|r| r["event"].as_str())
+            .collect();
+        assert_eq!(exported, want, "{kind}: the export agrees");
+        for (p, bytes) in journal_files(&data) {
+            for s in [&ckey, &cora_p, &ada_p, &gus_p, &secret] {
+                assert!(
+                    !contains(&bytes, s.as_bytes()),
+                    "{kind}: {p:?} holds a secret"
+                );
+            }
+        }
     }
 }

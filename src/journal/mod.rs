@@ -11,6 +11,7 @@
 //! - [`exec`]: execute / replay — the API the TUI calls
 //! - [`request`]: what a write is, and the confirmation preview
 //! - [`mask`], [`seal`]: keeping keys and secrets out of the file
+//! - `shape`: what both backends write (new rows, audit entries, replays)
 //! - [`kept`]: Store answers that arrived but could not be recorded
 //! - [`store`]: the [`JournalStore`] trait both backends implement, and
 //!   [`open`] for a [`JournalLocation`]
@@ -27,6 +28,7 @@ pub mod pg;
 pub mod request;
 pub mod seal;
 pub mod sender;
+mod shape;
 pub mod store;
 pub mod writes;
 

@@ -58,10 +58,38 @@ pub fn from_error(e: &StoreError) -> SendResult {
     }
 }
 
-fn decode<T: DeserializeOwned>(kind: WriteKind, body: &Value) -> Result<T, SendResult> {
-    serde_json::from_value(body.clone()).map_err(|e| SendResult::NotSent {
-        message: format!("journaled {kind} body does not decode: {e}"),
+fn decode<T: DeserializeOwned>(req: &WriteRequest) -> Result<T, SendResult> {
+    serde_json::from_value(req.body.clone()).map_err(|e| SendResult::NotSent {
+        message: format!(
+            "journaled {} body does not decode: {}",
+            req.kind,
+            without_values(&e, &req.customer_key)
+        ),
     })
+}
+
+/// A decode error without the values it quotes: the body was restored
+/// with the customer key, and serde quotes what it could not read (`string
+/// "eyJ…"`). Field names (in backticks) stay; the rest is redacted too.
+fn without_values(e: &serde_json::Error, key: &str) -> String {
+    let text = e.to_string();
+    let mut out = String::with_capacity(text.len());
+    let (mut quoted, mut escaped) = (false, false);
+    for c in text.chars() {
+        if quoted {
+            match (escaped, c) {
+                (false, '\\') => escaped = true,
+                (false, '"') => quoted = false,
+                _ => escaped = false,
+            }
+        } else if c == '"' {
+            quoted = true;
+            out.push_str("(value not shown)");
+        } else {
+            out.push(c);
+        }
+    }
+    crate::store::error::redact(&out, (!key.is_empty()).then_some(key))
 }
 
 impl WriteSender for StoreClient {
@@ -80,15 +108,15 @@ async fn send_inner(c: &StoreClient, req: &WriteRequest) -> Result<SendResult, S
     };
     Ok(match req.kind {
         WriteKind::Consume => {
-            let r: ConsumeRequest = decode(req.kind, &req.body)?;
+            let r: ConsumeRequest = decode(req)?;
             classify(c.consume(&r).await)
         }
         WriteKind::Grant => {
-            let r: GrantRequest = decode(req.kind, &req.body)?;
+            let r: GrantRequest = decode(req)?;
             classify(c.grant(&r).await)
         }
         WriteKind::RecurrenceChange => {
-            let r: RecurrenceChangeRequest = decode(req.kind, &req.body)?;
+            let r: RecurrenceChangeRequest = decode(req)?;
             classify(c.change_recurrence(target()?, &r).await)
         }
         WriteKind::RenewKey => {
@@ -116,8 +144,20 @@ async fn send_inner(c: &StoreClient, req: &WriteRequest) -> Result<SendResult, S
             classify(c.queue_delete(&sas.uri, message_id, pop_receipt).await)
         }
         WriteKind::OfferClaim => {
-            let r: ClaimOfferRequest = decode(req.kind, &req.body)?;
+            let r: ClaimOfferRequest = decode(req)?;
             classify(c.claim_offer(&req.customer_key, &r).await)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn a_decode_error_loses_every_quoted_value_even_with_escaped_quotes() {
+        let e = serde_json::from_value::<u32>(serde_json::json!("se\"cr\\et\" tail")).unwrap_err();
+        let text = without_values(&e, "k");
+        assert_eq!(text, "invalid type: string (value not shown), expected u32");
+    }
 }

@@ -90,8 +90,9 @@ pub trait JournalStore: Send + Sync + std::fmt::Debug {
     /// [`JournalStore::record`], except that a clawback acknowledgement
     /// whose earlier attempt failed or went unanswered becomes that entry's
     /// next attempt (with the fresh receipt); the flag says the earlier
-    /// outcome was unknown. A backend without that support records as
-    /// `record` does (a second acknowledgement is then a duplicate).
+    /// outcome was unknown. Both backends do so (SQLite schema v3,
+    /// PostgreSQL schema v2); the default, for a backend without it,
+    /// records as `record` does (a second acknowledgement is a duplicate).
     fn record_attempt(
         &self,
         req: &WriteRequest,

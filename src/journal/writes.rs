@@ -3,8 +3,8 @@
 use super::audit::{AuditEvent, NewAudit};
 use super::db::{Journal, Liveness};
 use super::lease::Watch;
-use super::mask;
 use super::request::{Actor, WriteKind, WriteRequest};
+use super::shape::{NewWrite, product_of, replay_request, takes_next_attempt};
 use super::{JournalError, journal_err};
 use crate::config::Environment;
 use rusqlite::{OptionalExtension, Row, params};
@@ -238,20 +238,6 @@ struct NextAttempt<'a> {
     lease_until: i64,
 }
 
-/// A clawback acknowledgement's `messageId/popReceipt` split into the
-/// identity (the message id) and the receipt; other kinds keep `target`.
-fn split_ack_target(req: &WriteRequest) -> (Option<String>, Option<String>) {
-    match (
-        req.kind,
-        req.target.as_deref().and_then(|t| t.split_once('/')),
-    ) {
-        (WriteKind::ClawbackAck, Some((mid, receipt))) => {
-            (Some(mid.to_string()), Some(receipt.to_string()))
-        }
-        _ => (req.target.clone(), None),
-    }
-}
-
 pub(crate) fn env_text(e: Environment) -> &'static str {
     match e {
         Environment::Sandbox => "sandbox",
@@ -281,13 +267,7 @@ impl Journal {
         req: &WriteRequest,
         actor: &Actor,
     ) -> Result<(i64, bool), JournalError> {
-        let (target, receipt) = split_ack_target(req);
-        let fp = mask::fingerprint(&req.customer_key);
-        let customer = crate::store::keyinfo::case_customer(&req.customer_key);
-        let body = mask::for_storage(&req.body, &req.customer_key).to_string();
-        let sealed = self
-            .sealer()?
-            .seal(&req.customer_key, &seal_aad(req.kind, &req.idempotency_key))?;
+        let new = NewWrite::prepare(req, self.sealer()?)?;
         let now = self.now_text();
         let lease_until = self.leases.until();
         self.immediate(|tx| {
@@ -302,12 +282,12 @@ impl Journal {
             if let Some((id, state, by, until)) = existing {
                 let in_flight = state == "pending"
                     && by.is_some_and(|o| self.holds(id, &o, until));
-                if req.kind == WriteKind::ClawbackAck && state != "done" && !in_flight {
+                if takes_next_attempt(req.kind, &state, in_flight) {
                     let attempt = NextAttempt {
                         id,
                         was_pending: state == "pending",
-                        receipt: receipt.as_deref(),
-                        sealed: &sealed,
+                        receipt: new.receipt.as_deref(),
+                        sealed: &new.sealed,
                         now: &now,
                         lease_until,
                     };
@@ -326,41 +306,24 @@ impl Journal {
                 params![
                     req.kind.as_str(),
                     req.idempotency_key,
-                    target,
+                    new.target,
                     actor.profile,
                     env_text(actor.environment),
                     actor.operator,
-                    fp,
-                    sealed,
-                    body,
+                    new.customer_fp,
+                    new.sealed,
+                    new.body,
                     req.summary,
                     req.expected_effect,
                     now,
                     self.owner.id,
                     lease_until,
-                    customer,
-                    receipt,
+                    new.customer,
+                    new.receipt,
                 ],
             )?;
             let id = tx.last_insert_rowid();
-            NewAudit {
-                at: &now,
-                operator: &actor.operator,
-                profile: &actor.profile,
-                environment: env_text(actor.environment),
-                customer: &customer,
-                customer_fp: &fp,
-                action: req.kind.as_str(),
-                event: AuditEvent::Attempt,
-                write_id: Some(id),
-                idempotency_key: Some(&req.idempotency_key),
-                attempt: Some(1),
-                request_summary: &req.summary,
-                result: None,
-                http_status: None,
-                correlation: None,
-            }
-            .append(tx)?;
+            new.first_attempt(req, id, &now, actor).append(tx)?;
             Ok((id, false))
         })
     }
@@ -393,23 +356,13 @@ impl Journal {
                 a.id
             ],
         )?;
-        NewAudit {
-            at: a.now,
-            operator: &actor.operator,
-            profile: &record.profile,
-            environment: &record.environment,
-            customer: &record.customer,
-            customer_fp: &record.customer_fp,
-            action: record.kind.as_str(),
-            event: AuditEvent::Attempt,
-            write_id: Some(a.id),
-            idempotency_key: Some(&record.idempotency_key),
-            attempt: Some(attempt),
-            request_summary: &record.summary,
-            result: None,
-            http_status: None,
-            correlation: None,
-        }
+        NewAudit::of_write(
+            &record,
+            AuditEvent::Attempt,
+            a.now,
+            &actor.operator,
+            attempt,
+        )
         .append(tx)?;
         Ok((a.id, a.was_pending))
     }
@@ -596,38 +549,9 @@ impl Journal {
                 "UPDATE writes SET attempts = ?1, last_attempt_at = ?2 WHERE id = ?3",
                 params![attempt, now, id],
             )?;
-            NewAudit {
-                at: &now,
-                operator: &actor.operator,
-                profile: &record.profile,
-                environment: &record.environment,
-                customer: &record.customer,
-                customer_fp: &record.customer_fp,
-                action: record.kind.as_str(),
-                event: AuditEvent::Replay,
-                write_id: Some(id),
-                idempotency_key: Some(&record.idempotency_key),
-                attempt: Some(attempt),
-                request_summary: &record.summary,
-                result: None,
-                http_status: None,
-                correlation: None,
-            }
-            .append(tx)?;
-            let request = WriteRequest {
-                kind: record.kind,
-                body: mask::restore(&record.body, &key),
-                customer_key: key,
-                // The wire wants `messageId/popReceipt`; the row keeps the
-                // latest receipt apart from the identity.
-                target: match (&record.target, &receipt) {
-                    (Some(t), Some(r)) => Some(format!("{t}/{r}")),
-                    (t, _) => t.clone(),
-                },
-                idempotency_key: record.idempotency_key.clone(),
-                summary: record.summary.clone(),
-                expected_effect: record.expected_effect.clone(),
-            };
+            NewAudit::of_write(&record, AuditEvent::Replay, &now, &actor.operator, attempt)
+                .append(tx)?;
+            let request = replay_request(&record, key, receipt.as_deref());
             Ok(Some(ClaimedWrite {
                 record,
                 request,
@@ -666,11 +590,7 @@ impl Journal {
                 ],
             )?;
             if changed == 1 && s.state == WriteState::Done {
-                let product = record
-                    .body
-                    .get("productId")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
+                let product = product_of(&record);
                 for t in &s.order_transactions {
                     tx.execute(
                         "INSERT OR IGNORE INTO order_transactions (write_id, order_id, \
@@ -689,29 +609,11 @@ impl Journal {
                     )?;
                 }
             }
-            let event = match s.state {
-                WriteState::Done => AuditEvent::Done,
-                _ => AuditEvent::Failed,
-            };
+            let event = s.audit_event();
             let correlation = s.correlation.to_column();
-            NewAudit {
-                at: &now,
-                operator: &actor.operator,
-                profile: &record.profile,
-                environment: &record.environment,
-                customer: &record.customer,
-                customer_fp: &record.customer_fp,
-                action: record.kind.as_str(),
-                event,
-                write_id: Some(id),
-                idempotency_key: Some(&record.idempotency_key),
-                attempt: Some(record.attempts),
-                request_summary: &record.summary,
-                result: Some(&s.result),
-                http_status: s.http_status,
-                correlation: correlation.as_deref(),
-            }
-            .append(tx)?;
+            NewAudit::of_write(&record, event, &now, &actor.operator, record.attempts)
+                .with_outcome(&s.result, s.http_status, correlation.as_deref())
+                .append(tx)?;
             Ok(changed == 1)
         })
     }
@@ -739,23 +641,14 @@ impl Journal {
                 params![reason, id, self.owner.id],
             )?;
             let correlation = correlation.to_column();
-            NewAudit {
-                at: &now,
-                operator: &actor.operator,
-                profile: &record.profile,
-                environment: &record.environment,
-                customer: &record.customer,
-                customer_fp: &record.customer_fp,
-                action: record.kind.as_str(),
-                event: AuditEvent::NoAnswer,
-                write_id: Some(id),
-                idempotency_key: Some(&record.idempotency_key),
-                attempt: Some(record.attempts),
-                request_summary: &record.summary,
-                result: Some(reason),
-                http_status,
-                correlation: correlation.as_deref(),
-            }
+            NewAudit::of_write(
+                &record,
+                AuditEvent::NoAnswer,
+                &now,
+                &actor.operator,
+                record.attempts,
+            )
+            .with_outcome(reason, http_status, correlation.as_deref())
             .append(tx)?;
             Ok(())
         })
@@ -849,17 +742,7 @@ impl Journal {
         let mut out = Vec::new();
         for row in rows {
             let (id, kind, state, summary) = row?;
-            let why = match (WriteKind::parse(&kind), WriteState::parse(&state)) {
-                (Some(_), Some(_)) => continue,
-                (None, _) => format!("unknown write kind {kind:?}"),
-                (_, None) => format!("unknown state {state:?}"),
-            };
-            out.push(DamagedRow {
-                id,
-                state,
-                summary,
-                why,
-            });
+            out.extend(DamagedRow::judge(id, &kind, state, summary));
         }
         Ok(out)
     }

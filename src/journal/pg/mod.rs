@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use schema::PG_SCHEMA_VERSION;
+pub use schema::{MIGRATIONS, PG_SCHEMA_VERSION};
 
 /// The default environment variable holding the team seal key.
 pub const TEAM_SEAL_KEY_ENV: &str = "STOREDESK_TEAM_SEAL_KEY";

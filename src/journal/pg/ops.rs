@@ -6,12 +6,13 @@ use super::PgJournal;
 use super::pool::pg_err;
 use crate::journal::audit::{AuditEntry, AuditEvent, AuditFilter, NewAudit};
 use crate::journal::request::{Actor, WriteKind, WriteRequest};
+use crate::journal::shape::{NewWrite, product_of, replay_request, takes_next_attempt};
 use crate::journal::store::{Activity, JournalStore};
 use crate::journal::writes::{
     Claim, ClaimedWrite, Correlation, DamagedRow, RecordedOrderTransaction, Settlement,
     WriteRecord, WriteState, env_text, seal_aad,
 };
-use crate::journal::{JournalError, journal_err, mask};
+use crate::journal::{JournalError, journal_err};
 use serde_json::Value;
 use std::path::Path;
 use tokio_postgres::{GenericClient, Row};
@@ -132,7 +133,9 @@ impl PgJournal {
             let tx = c.transaction().await.map_err(pg_err)?;
             let row = tx
                 .query_one(
-                    &format!("SELECT {COLUMNS}, sealed_key, seal_id FROM writes WHERE id = $1 FOR UPDATE"),
+                    &format!(
+                        "SELECT {COLUMNS}, sealed_key, seal_id, receipt FROM writes WHERE id = $1 FOR UPDATE"
+                    ),
                     &[&id],
                 )
                 .await
@@ -163,35 +166,12 @@ impl PgJournal {
             .map_err(pg_err)?;
             self.append_audit(
                 &tx,
-                &NewAudit {
-                    at: &now,
-                    operator: &actor.operator,
-                    profile: &record.profile,
-                    environment: &record.environment,
-                    customer: &record.customer,
-                    customer_fp: &record.customer_fp,
-                    action: record.kind.as_str(),
-                    event: AuditEvent::Replay,
-                    write_id: Some(id),
-                    idempotency_key: Some(&record.idempotency_key),
-                    attempt: Some(attempt),
-                    request_summary: &record.summary,
-                    result: None,
-                    http_status: None,
-                    correlation: None,
-                },
+                &NewAudit::of_write(&record, AuditEvent::Replay, &now, &actor.operator, attempt),
             )
             .await?;
             tx.commit().await.map_err(pg_err)?;
-            let request = WriteRequest {
-                kind: record.kind,
-                body: mask::restore(&record.body, &key),
-                customer_key: key,
-                target: record.target.clone(),
-                idempotency_key: record.idempotency_key.clone(),
-                summary: record.summary.clone(),
-                expected_effect: record.expected_effect.clone(),
-            };
+            let receipt: Option<String> = row.get(26);
+            let request = replay_request(&record, key, receipt.as_deref());
             Ok(Some(ClaimedWrite {
                 record,
                 request,
@@ -203,11 +183,19 @@ impl PgJournal {
 
 impl JournalStore for PgJournal {
     fn record(&self, req: &WriteRequest, actor: &Actor) -> Result<i64, JournalError> {
-        let fp = mask::fingerprint(&req.customer_key);
-        let customer = crate::store::keyinfo::case_customer(&req.customer_key);
-        let body = mask::for_storage(&req.body, &req.customer_key).to_string();
+        Ok(self.record_attempt(req, actor)?.0)
+    }
+
+    /// As the SQLite journal: a clawback acknowledgement whose earlier
+    /// attempt failed or went unanswered (and is not being sent by a live
+    /// agent) becomes that row's next attempt with the fresh receipt.
+    fn record_attempt(
+        &self,
+        req: &WriteRequest,
+        actor: &Actor,
+    ) -> Result<(i64, bool), JournalError> {
         let (sealer, seal_id) = self.sealer()?;
-        let sealed = sealer.seal(&req.customer_key, &seal_aad(req.kind, &req.idempotency_key))?;
+        let new = NewWrite::prepare(req, sealer)?;
         let now = self.now_text();
         let lease = self.lease_secs();
         self.pool().run(async |c| {
@@ -219,70 +207,91 @@ impl JournalStore for PgJournal {
                 .query_opt(
                     "INSERT INTO writes (kind, idempotency_key, target, state, profile, environment, \
                      operator, machine, agent, customer, customer_fp, sealed_key, seal_id, body, summary, \
-                     expected_effect, created_at, attempts, last_attempt_at, claimed_by, claimed_until) \
+                     expected_effect, created_at, attempts, last_attempt_at, claimed_by, claimed_until, \
+                     receipt) \
                      VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                     $16, 1, $16, $8, clock_timestamp() + $17::float8 * interval '1 second') \
+                     $16, 1, $16, $8, clock_timestamp() + $17::float8 * interval '1 second', $18) \
                      ON CONFLICT (kind, idempotency_key) DO NOTHING RETURNING id",
                     &[
                         &req.kind.as_str(),
                         &req.idempotency_key,
-                        &req.target,
+                        &new.target,
                         &actor.profile,
                         &env_text(actor.environment),
                         &actor.operator,
                         &self.machine(),
                         &self.agent(),
-                        &customer,
-                        &fp,
-                        &sealed,
+                        &new.customer,
+                        &new.customer_fp,
+                        &new.sealed,
                         seal_id,
-                        &body,
+                        &new.body,
                         &req.summary,
                         &req.expected_effect,
                         &now,
                         &lease,
+                        &new.receipt,
                     ],
                 )
                 .await
                 .map_err(pg_err)?;
             let Some(row) = inserted else {
-                let state: String = tx
+                // The existing row, locked: two agents retrying one
+                // acknowledgement take turns, the second sees the first's
+                // claim.
+                let row = tx
                     .query_one(
-                        "SELECT state FROM writes WHERE kind = $1 AND idempotency_key = $2",
+                        &format!(
+                            "SELECT {COLUMNS}, \
+                             (state = 'pending' AND claimed_by IS NOT NULL \
+                              AND claimed_until > clock_timestamp()) \
+                             FROM writes WHERE kind = $1 AND idempotency_key = $2 FOR UPDATE"
+                        ),
                         &[&req.kind.as_str(), &req.idempotency_key],
                     )
                     .await
-                    .map_err(pg_err)?
-                    .get(0);
-                return Err(JournalError::Duplicate {
-                    idempotency_key: req.idempotency_key.clone(),
-                    state,
-                });
+                    .map_err(pg_err)?;
+                let record = one(&row)?;
+                let in_flight: bool = row.get(24);
+                let state = record.state.as_str();
+                if !takes_next_attempt(req.kind, state, in_flight) {
+                    return Err(JournalError::Duplicate {
+                        idempotency_key: req.idempotency_key.clone(),
+                        state: state.to_string(),
+                    });
+                }
+                let attempt = record.attempts + 1;
+                tx.execute(
+                    "UPDATE writes SET state = 'pending', receipt = $1, sealed_key = $2, seal_id = $3, \
+                     attempts = $4, last_attempt_at = $5, settled_at = NULL, http_status = NULL, \
+                     result = NULL, claimed_by = $6, \
+                     claimed_until = clock_timestamp() + $7::float8 * interval '1 second' WHERE id = $8",
+                    &[
+                        &new.receipt,
+                        &new.sealed,
+                        seal_id,
+                        &attempt,
+                        &now,
+                        &self.agent(),
+                        &lease,
+                        &record.id,
+                    ],
+                )
+                .await
+                .map_err(pg_err)?;
+                self.append_audit(
+                    &tx,
+                    &NewAudit::of_write(&record, AuditEvent::Attempt, &now, &actor.operator, attempt),
+                )
+                .await?;
+                tx.commit().await.map_err(pg_err)?;
+                return Ok((record.id, record.state == WriteState::Pending));
             };
             let id: i64 = row.get(0);
-            self.append_audit(
-                &tx,
-                &NewAudit {
-                    at: &now,
-                    operator: &actor.operator,
-                    profile: &actor.profile,
-                    environment: env_text(actor.environment),
-                    customer: &customer,
-                    customer_fp: &fp,
-                    action: req.kind.as_str(),
-                    event: AuditEvent::Attempt,
-                    write_id: Some(id),
-                    idempotency_key: Some(&req.idempotency_key),
-                    attempt: Some(1),
-                    request_summary: &req.summary,
-                    result: None,
-                    http_status: None,
-                    correlation: None,
-                },
-            )
-            .await?;
+            self.append_audit(&tx, &new.first_attempt(req, id, &now, actor))
+                .await?;
             tx.commit().await.map_err(pg_err)?;
-            Ok(id)
+            Ok((id, false))
         })
     }
 
@@ -385,11 +394,7 @@ impl JournalStore for PgJournal {
                 .await
                 .map_err(pg_err)?;
             if changed == 1 && s.state == WriteState::Done {
-                let product = record
-                    .body
-                    .get("productId")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
+                let product = product_of(&record);
                 for t in &s.order_transactions {
                     tx.execute(
                         "INSERT INTO order_transactions (write_id, order_id, order_line_item_id, \
@@ -410,29 +415,11 @@ impl JournalStore for PgJournal {
                     .map_err(pg_err)?;
                 }
             }
-            let event = match s.state {
-                WriteState::Done => AuditEvent::Done,
-                _ => AuditEvent::Failed,
-            };
+            let event = s.audit_event();
             self.append_audit(
                 &tx,
-                &NewAudit {
-                    at: &now,
-                    operator: &actor.operator,
-                    profile: &record.profile,
-                    environment: &record.environment,
-                    customer: &record.customer,
-                    customer_fp: &record.customer_fp,
-                    action: record.kind.as_str(),
-                    event,
-                    write_id: Some(id),
-                    idempotency_key: Some(&record.idempotency_key),
-                    attempt: Some(record.attempts),
-                    request_summary: &record.summary,
-                    result: Some(&s.result),
-                    http_status: s.http_status,
-                    correlation: correlation.as_deref(),
-                },
+                &NewAudit::of_write(&record, event, &now, &actor.operator, record.attempts)
+                    .with_outcome(&s.result, s.http_status, correlation.as_deref()),
             )
             .await?;
             tx.commit().await.map_err(pg_err)?;
@@ -469,23 +456,14 @@ impl JournalStore for PgJournal {
             let correlation = correlation.to_column();
             self.append_audit(
                 &tx,
-                &NewAudit {
-                    at: &now,
-                    operator: &actor.operator,
-                    profile: &record.profile,
-                    environment: &record.environment,
-                    customer: &record.customer,
-                    customer_fp: &record.customer_fp,
-                    action: record.kind.as_str(),
-                    event: AuditEvent::NoAnswer,
-                    write_id: Some(id),
-                    idempotency_key: Some(&record.idempotency_key),
-                    attempt: Some(record.attempts),
-                    request_summary: &record.summary,
-                    result: Some(reason),
-                    http_status,
-                    correlation: correlation.as_deref(),
-                },
+                &NewAudit::of_write(
+                    &record,
+                    AuditEvent::NoAnswer,
+                    &now,
+                    &actor.operator,
+                    record.attempts,
+                )
+                .with_outcome(reason, http_status, correlation.as_deref()),
             )
             .await?;
             tx.commit().await.map_err(pg_err)?;
@@ -573,19 +551,8 @@ impl JournalStore for PgJournal {
                 .map_err(pg_err)?;
             let mut out = Vec::new();
             for r in &rows {
-                let (id, kind, state, summary): (i64, String, String, String) =
-                    (r.get(0), r.get(1), r.get(2), r.get(3));
-                let why = match (WriteKind::parse(&kind), WriteState::parse(&state)) {
-                    (Some(_), Some(_)) => continue,
-                    (None, _) => format!("unknown write kind {kind:?}"),
-                    (_, None) => format!("unknown state {state:?}"),
-                };
-                out.push(DamagedRow {
-                    id,
-                    state,
-                    summary,
-                    why,
-                });
+                let kind: String = r.get(1);
+                out.extend(DamagedRow::judge(r.get(0), &kind, r.get(2), r.get(3)));
             }
             Ok(out)
         })

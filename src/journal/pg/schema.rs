@@ -9,7 +9,8 @@ use tokio_postgres::Client;
 /// Key of the advisory lock taken while migrating ("SDSK").
 const MIGRATION_LOCK: i64 = 0x5344_534B;
 
-/// Schema steps; `storedesk_schema.version` is the number applied.
+/// Schema steps; `storedesk_schema.version` is the number applied (public
+/// so the tests can build a database of an older version).
 pub const MIGRATIONS: &[&str] = &[
     // v1
     r#"
@@ -129,6 +130,40 @@ pub const MIGRATIONS: &[&str] = &[
     END $$;
     CREATE TRIGGER audit_notify AFTER INSERT ON audit
         FOR EACH ROW EXECUTE FUNCTION storedesk_audit_notify();
+    "#,
+    // v2 (as SQLite's v3): a clawback acknowledgement is identified by its
+    // event's message id alone; the pop receipt (new each time the event
+    // is received) lives in `receipt`, outside the identity, so a stale or
+    // refused acknowledgement is retried with a fresh receipt as the same
+    // row's next attempt — and only that kind may go from failed back to
+    // pending, since deleting an event twice removes nothing else.
+    r#"
+    ALTER TABLE writes ADD COLUMN receipt TEXT;
+    ALTER TABLE writes DISABLE TRIGGER writes_guard;
+    UPDATE writes
+       SET receipt = substr(target, strpos(target, '/') + 1),
+           target = substr(target, 1, strpos(target, '/') - 1)
+     WHERE kind = 'clawback_ack' AND strpos(target, '/') > 0;
+    ALTER TABLE writes ENABLE TRIGGER writes_guard;
+
+    CREATE OR REPLACE FUNCTION storedesk_writes_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            RAISE EXCEPTION 'journal: writes are never deleted';
+        END IF;
+        IF (NEW.kind, NEW.idempotency_key, NEW.target, NEW.body, NEW.profile, NEW.environment,
+            NEW.customer_fp, NEW.operator, NEW.machine, NEW.agent)
+           IS DISTINCT FROM
+           (OLD.kind, OLD.idempotency_key, OLD.target, OLD.body, OLD.profile, OLD.environment,
+            OLD.customer_fp, OLD.operator, OLD.machine, OLD.agent) THEN
+            RAISE EXCEPTION 'journal: a write''s identity cannot change';
+        END IF;
+        IF OLD.state <> 'pending' AND NEW.state IS DISTINCT FROM OLD.state
+           AND NOT (OLD.kind = 'clawback_ack' AND OLD.state = 'failed' AND NEW.state = 'pending') THEN
+            RAISE EXCEPTION 'journal: a settled write cannot change state';
+        END IF;
+        RETURN NEW;
+    END $$;
     "#,
 ];
 
