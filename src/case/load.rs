@@ -119,14 +119,9 @@ pub fn audit_for(
 
 /// The ids Microsoft support traces a call by, named as on the wire.
 pub fn correlation_pairs(c: &crate::store::error::CorrelationIds) -> Vec<(String, String)> {
-    [
-        ("MS-CorrelationId", &c.correlation_id),
-        ("MS-RequestId", &c.request_id),
-        ("MS-CV", &c.cv),
-    ]
-    .into_iter()
-    .filter_map(|(name, v)| v.as_ref().map(|v| (name.to_string(), v.clone())))
-    .collect()
+    c.pairs()
+        .map(|(name, v)| (name.to_string(), v.to_string()))
+        .collect()
 }
 
 fn part<T>(what: &str, r: Result<T, StoreError>, failed: &mut Vec<FailedCall>) -> Part<T> {

@@ -19,6 +19,7 @@ impl From<&CorrelationIds> for Correlation {
             correlation_id: c.correlation_id.clone(),
             request_id: c.request_id.clone(),
             cv: c.cv.clone(),
+            azure_request_id: c.azure_request_id.clone(),
         }
     }
 }

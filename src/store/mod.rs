@@ -6,6 +6,7 @@ pub mod budget;
 pub mod clawback;
 pub mod client;
 pub mod collections;
+pub mod entra;
 pub mod error;
 pub mod keyinfo;
 pub mod model;
