@@ -2,6 +2,8 @@
 //! HTTP: the call budget and the orders cache kept in the data dir, the
 //! writes the docs restrict, and errors Microsoft support can trace.
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 use storedesk::case::FailedCall;
 use storedesk::clock::Clock;
@@ -66,6 +68,96 @@ impl Env {
     fn journal(&self) -> JournalLocation {
         JournalLocation::Sqlite(self.dir.path().join("journal.sqlite"))
     }
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_storedesk");
+
+/// A data dir whose embedded sandbox was started once (seeded, keys
+/// minted with its signing key); every `storedesk` run starts it again.
+struct Cli {
+    dir: tempfile::TempDir,
+    customers: Vec<storedesk::sandbox::DemoCustomer>,
+}
+
+impl Cli {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let sb = sandbox::start(SandboxOptions {
+            data_dir: dir.path().join("data").join("sandbox"),
+            port: 0,
+            clock: Clock::system(),
+            faults: vec![],
+        })
+        .await
+        .unwrap();
+        let customers = sb.info.customers.clone();
+        sb.shutdown().await;
+        std::fs::write(dir.path().join("empty.toml"), "").unwrap();
+        Self { dir, customers }
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn key(&self, name: &str, purchase: bool) -> String {
+        let c = self.customers.iter().find(|c| c.name == name).unwrap();
+        if purchase {
+            c.purchase_key.clone()
+        } else {
+            c.collections_key.clone()
+        }
+    }
+
+    /// `storedesk ARGS` on the embedded sandbox, writes allowed.
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("--data-dir")
+            .arg(self.data())
+            .arg("--config")
+            .arg(self.dir.path().join("empty.toml"))
+            .arg("--allow-writes")
+            .args(args)
+            .env_remove("STOREDESK_CONFIG")
+            .env_remove("STOREDESK_PROFILE")
+            .env_remove("STOREDESK_NOW")
+            .env_remove("STOREDESK_DATA_DIR")
+            .env("USER", "tester")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// The journal's rows: what was journaled.
+    fn journaled(&self) -> usize {
+        journal_rows(&self.data().join("journal.sqlite"))
+    }
+}
+
+fn journal_rows(path: &Path) -> usize {
+    if !path.exists() {
+        return 0;
+    }
+    let db = rusqlite::Connection::open(path).unwrap();
+    let has: i64 = db
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'writes'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    if has == 0 {
+        return 0;
+    }
+    db.query_row("SELECT count(*) FROM writes", [], |r| r.get::<_, i64>(0))
+        .unwrap() as usize
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
 }
 
 fn ids_of<'a>(f: &'a [FailedCall], what: &str) -> &'a [(String, String)] {
@@ -190,4 +282,90 @@ async fn entra_refusals_name_the_profile_field_to_fix() {
         "{hint}"
     );
     assert!(!format!("{e} {hint}").contains("not-the-secret"));
+}
+
+// ------------------------------------------ point 6: writes the docs restrict
+
+/// Headless `grant` of an UnmanagedConsumable with a quantity other than 1
+/// is refused before anything is journaled or sent (the display catalog
+/// names the kind); quantity 1 grants.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_of_an_unmanaged_consumable_is_quantity_1_headless() {
+    let cli = Cli::new().await;
+    let pk = cli.key("cora", true);
+    let grant = |q: &str| {
+        cli.run(&[
+            "grant",
+            "--key",
+            &pk,
+            "--product",
+            "9NSDFREEGEMS",
+            "--sku",
+            "0010",
+            "--availability",
+            "9NSDAV000009",
+            "--quantity",
+            q,
+            "--yes",
+        ])
+    };
+    let out = tokio::task::block_in_place(|| grant("3"));
+    let (_, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("quantity 3: an UnmanagedConsumable is granted with quantity 1 only"),
+        "{err}"
+    );
+    assert_eq!(cli.journaled(), 0, "nothing journaled");
+    let out = tokio::task::block_in_place(|| grant("1"));
+    let (so, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{so}{err}");
+    assert!(so.contains("done: #1"), "{so}");
+    assert_eq!(cli.journaled(), 1);
+}
+
+/// Headless `change --auto-renew-off` of a subscription whose auto-renew
+/// is off already: exit 0 with the explanation, nothing journaled or sent;
+/// one that is on is turned off (journaled, once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turning_auto_renew_off_when_it_is_off_is_a_no_op_headless() {
+    let cli = Cli::new().await;
+    let pk = cli.key("sam", true);
+    let off = "mdr:0:cc00000000000000000000000000000c:0c000000-0000-4000-8000-00000000000c";
+    let on = "mdr:0:aa00000000000000000000000000000a:0a000000-0000-4000-8000-00000000000a";
+    let change = |id: &str| {
+        cli.run(&[
+            "change",
+            "--key",
+            &pk,
+            "--id",
+            id,
+            "--auto-renew-off",
+            "--yes",
+        ])
+    };
+    let out = tokio::task::block_in_place(|| change(off));
+    let (so, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{so}{err}");
+    assert!(
+        so.contains("already off") && so.contains("nothing was sent or journaled"),
+        "{so}"
+    );
+    assert_eq!(cli.journaled(), 0);
+    let out = tokio::task::block_in_place(|| change(on));
+    let (so, err) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{so}{err}");
+    assert!(so.contains("done: #1"), "{so}");
+    assert_eq!(cli.journaled(), 1);
+    // Now it is off: asking again is the no-op, not a second write.
+    let out = tokio::task::block_in_place(|| change(on));
+    let (so, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(so.contains("already off"), "{so}");
+    assert_eq!(cli.journaled(), 1);
+    // An id the customer does not have is refused, nothing sent.
+    let out = tokio::task::block_in_place(|| change("mdr:0:nope"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("no subscription mdr:0:nope"));
+    assert_eq!(cli.journaled(), 1);
 }

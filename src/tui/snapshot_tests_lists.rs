@@ -649,9 +649,16 @@ fn subscription_writes_refused_when_read_only_and_auto_renew_off_only_when_on() 
         .position(|r| !r.auto_renew)
         .unwrap();
     app.panes.subscriptions.cursor.selected = off;
-    app.run_command(Command::AutoRenewOff);
-    assert!(app.overlay.is_none());
-    assert!(app.last_error.as_deref().unwrap().contains("already off"));
+    app.last_error = None;
+    let fx = app.run_command(Command::AutoRenewOff);
+    assert!(app.overlay.is_none() && fx.is_empty(), "{fx:?}");
+    assert!(app.panes.subscriptions.prompt.is_none());
+    let said = app.toast.as_deref().unwrap_or_default();
+    assert!(
+        said.contains("already off") && said.contains("nothing was sent or journaled"),
+        "{said}"
+    );
+    assert!(app.last_error.is_none(), "{:?}", app.last_error);
     app.panes.subscriptions.cursor.selected = 0;
     app.run_command(Command::CancelSubscription);
     snap("subscriptions_cancel_confirm", &app);
