@@ -83,8 +83,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// List a customer's entitlements
     Entitlements(EntitlementsArgs),
-    /// A customer's orders of the last 90 days (--key: their UserPurchaseId)
-    Orders(ListArgs),
+    /// A customer's orders of the last 90 days (--key: their UserPurchaseId); read at most once a day
+    Orders(OrdersArgs),
     /// A customer's subscriptions (--key: their UserPurchaseId)
     Subscriptions(ListArgs),
     /// The clawback queue, peeked: what each event means and what it matched
@@ -243,6 +243,16 @@ pub struct ChangeArgs {
     /// Do not ask for confirmation
     #[arg(long)]
     pub yes: bool,
+}
+
+/// `orders`: a list, answered from today's read unless `--refresh`.
+#[derive(Args, Debug, Clone)]
+pub struct OrdersArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// Read the orders from the Store again even if they were read less than a day ago
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 /// A list of one customer's: `orders`, `subscriptions`.

@@ -293,7 +293,7 @@ impl StoreError {
                 Some("100 collection calls per 5 minutes per customer: wait for the window to move")
             }
             (_, Some(429)) => Some(
-                "rate limited by the Store (100 collection calls per 5 minutes per customer): wait for Retry-After",
+                "rate limited by the Store (100 collection calls per 5 minutes per customer, a window shared with the publisher's production service): read again after the time given (r in the console)",
             ),
             (_, Some(401)) => Some("not authorised: check the key and the profile's credentials"),
             (_, Some(403)) => {
@@ -545,7 +545,7 @@ mod tests {
         e.code = Some("Unauthorized".into());
         e.inner_code = Some("InconsistentClientId".into());
         assert!(e.hint().unwrap().contains("different Entra app"));
-        assert!(http(429, true).hint().unwrap().contains("Retry-After"));
+        assert!(http(429, true).hint().unwrap().contains("read again after"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod error;
 pub mod keyinfo;
 pub mod model;
 pub mod offers;
+pub mod orders_cache;
 pub mod paging;
 pub mod proxy;
 pub mod purchase;

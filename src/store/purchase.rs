@@ -148,7 +148,12 @@ impl StoreClient {
             ));
         }
         let url = Self::url(&self.endpoints().purchase, PATH_GRANT);
-        self.call_json(Call::post_json(OP, url, req)?.write()).await
+        let r = self.call_json(Call::post_json(OP, url, req)?.write()).await;
+        if r.is_ok() {
+            // A new order: today's orders read no longer tells the truth.
+            self.forget_orders(&req.b2b_key);
+        }
+        r
     }
 }
 

@@ -3,7 +3,10 @@
 //!
 //! The docs ask for at most one orders query a day per customer, so the pane
 //! reads once per purchase key, when it first comes on screen, and again only
-//! on `r` — which asks twice within a day.
+//! on `r` — which asks twice within a day. The read goes through
+//! `case::load::orders_once_a_day`: within a day of an earlier read (this
+//! console's or another storedesk's on the same data dir) that answer is
+//! shown, with its age; the second `r` reads the Store again.
 
 use crate::store::model::{Order, OrderLineItem};
 use crate::tui::action::Effect;
@@ -22,16 +25,25 @@ use std::borrow::Cow;
 
 #[derive(Clone, PartialEq)]
 pub enum OrdersJob {
-    /// Every page of the orders query for `key` (a UserPurchaseId).
-    Load { load_id: u64, key: String },
+    /// Every page of the orders query for `key` (a UserPurchaseId); today's
+    /// earlier read will do unless `refresh`.
+    Load {
+        load_id: u64,
+        key: String,
+        refresh: bool,
+    },
 }
 
 impl std::fmt::Debug for OrdersJob {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            OrdersJob::Load { load_id, key } => write!(
+            OrdersJob::Load {
+                load_id,
+                key,
+                refresh,
+            } => write!(
                 f,
-                "Load {{ load_id: {load_id}, key: {} }}",
+                "Load {{ load_id: {load_id}, key: {}, refresh: {refresh} }}",
                 crate::keys::fingerprint(key)
             ),
         }
@@ -40,9 +52,15 @@ impl std::fmt::Debug for OrdersJob {
 
 #[derive(Debug)]
 pub enum OrdersEvent {
+    /// Read from the Store just now.
     Loaded {
         load_id: u64,
         result: Result<Vec<Order>, Failure>,
+    },
+    /// Read once a day: maybe an earlier read, with its time.
+    Read {
+        load_id: u64,
+        result: Result<crate::store::orders_cache::OrdersRead, Failure>,
     },
 }
 
@@ -126,6 +144,8 @@ pub struct OrdersPane {
     pub generation: u64,
     /// `r` pressed once within a day of the last read: the next `r` reads.
     refresh_armed: bool,
+    /// The data shown is an earlier read kept in the data dir.
+    from_cache: bool,
     now: DateTime<Utc>,
     /// Product titles (`list::Titles`), for the product column.
     pub titles: list::Titles,
@@ -141,6 +161,7 @@ impl Default for OrdersPane {
             cursor: Cursor::default(),
             generation: 0,
             refresh_armed: false,
+            from_cache: false,
             now: DateTime::<Utc>::UNIX_EPOCH,
             titles: Default::default(),
         }
@@ -169,7 +190,7 @@ impl OrdersPane {
             self.generation += 1;
         }
         if self.src.wants_first_load(focused, &self.load) {
-            return self.start_load();
+            return self.start_load(false);
         }
         PaneOutput::none()
     }
@@ -177,7 +198,7 @@ impl OrdersPane {
     /// Another pane needs the orders: read them now if nobody has.
     pub fn ensure_loaded(&mut self) -> PaneOutput {
         if matches!(self.load, Load::Idle) && self.src.key().is_some() {
-            return self.start_load();
+            return self.start_load(false);
         }
         PaneOutput::none()
     }
@@ -194,7 +215,7 @@ impl OrdersPane {
         }
     }
 
-    fn start_load(&mut self) -> PaneOutput {
+    fn start_load(&mut self, refresh: bool) -> PaneOutput {
         let (load_id, key) = match self.src.begin() {
             Ok(x) => x,
             Err(why) => return PaneOutput::error(why),
@@ -203,31 +224,49 @@ impl OrdersPane {
         self.refresh_armed = false;
         PaneOutput::effect(Effect::Pane(
             PaneId::Orders,
-            PaneJob::Orders(OrdersJob::Load { load_id, key }),
+            PaneJob::Orders(OrdersJob::Load {
+                load_id,
+                key,
+                refresh,
+            }),
         ))
     }
 
     pub fn on_event(&mut self, ev: OrdersEvent, ctx: &PaneCtx) -> PaneOutput {
         match ev {
+            OrdersEvent::Read { load_id, result } if self.load.awaits(load_id) => {
+                let (result, at, cached) = match result {
+                    Ok(r) => (Ok(r.orders), r.read_at, r.cached),
+                    Err(f) => (Err(f), ctx.now, false),
+                };
+                self.from_cache = cached;
+                self.settle(result, at)
+            }
             OrdersEvent::Loaded { load_id, result } if self.load.awaits(load_id) => {
-                self.generation += 1;
-                let result = result.map(|mut orders| {
-                    // Newest first; undated orders last.
-                    orders.sort_by(|a, b| {
-                        let t = |o: &Order| o.order_purchased_date.as_ref().map(|t| t.0);
-                        t(b).cmp(&t(a))
-                    });
-                    orders
-                });
-                let keep = self.current_row();
-                let out = self.load.settle(result, ctx.now, "orders");
-                self.all_rows = self.load.data().map(|o| rows_of(o)).unwrap_or_default();
-                self.refilter(keep);
-                out
+                self.from_cache = false;
+                self.settle(result, ctx.now)
             }
             // An answer for a key no longer in the case.
-            OrdersEvent::Loaded { .. } => PaneOutput::none(),
+            OrdersEvent::Loaded { .. } | OrdersEvent::Read { .. } => PaneOutput::none(),
         }
+    }
+
+    /// Show an answer read at `at`.
+    fn settle(&mut self, result: Result<Vec<Order>, Failure>, at: DateTime<Utc>) -> PaneOutput {
+        self.generation += 1;
+        let result = result.map(|mut orders| {
+            // Newest first; undated orders last.
+            orders.sort_by(|a, b| {
+                let t = |o: &Order| o.order_purchased_date.as_ref().map(|t| t.0);
+                t(b).cmp(&t(a))
+            });
+            orders
+        });
+        let keep = self.current_row();
+        let out = self.load.settle(result, at, "orders");
+        self.all_rows = self.load.data().map(|o| rows_of(o)).unwrap_or_default();
+        self.refilter(keep);
+        out
     }
 
     /// The row under the cursor.
@@ -320,7 +359,7 @@ impl OrdersPane {
                 ));
             }
         }
-        self.start_load()
+        self.start_load(true)
     }
 
     /// The order and line item under the cursor.
@@ -393,10 +432,14 @@ impl OrdersPane {
             .filter(|o| o.order_refunded_date.is_some())
             .count();
         let lines = self.shown.count(self.all_rows.len(), "lines");
+        // An earlier read says its age: the docs ask for one a day.
+        let read = match self.load.loaded_at() {
+            Some(at) if self.from_cache => crate::case::load::orders_age(at, self.now),
+            at => format!("read {} UTC", list::when(at)),
+        };
         let facts = format!(
-            "{who} · {} orders · {lines} · {refunded} refunded · last 90 days · read {} UTC",
+            "{who} · {} orders · {lines} · {refunded} refunded · last 90 days · {read}",
             orders.len(),
-            list::when(self.load.loaded_at()),
         );
         list::header(
             f,
