@@ -617,3 +617,30 @@ async fn headless_orders_say_their_age_and_refresh_on_request() {
     let j3: serde_json::Value = serde_json::from_str(&so3).unwrap();
     assert_eq!(j3["cached"], false);
 }
+
+/// The console's Orders job under a 429 without Retry-After: one request,
+/// and the pane's failure line says when to read again with `r`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_says_when_to_read_again_after_a_bare_429() {
+    use storedesk::tui::panes::orders::OrdersEvent;
+    let env = Env::start().await;
+    let state = tempfile::tempdir().unwrap();
+    let c = env.client_in(state.path());
+    env.fault("orders:429,retry-after=none");
+    let ev = storedesk::tui::panes::lists_job::orders(&c, &env.key("cora", true), false, 7).await;
+    let OrdersEvent::Read {
+        load_id: 7,
+        result: Err(f),
+    } = ev
+    else {
+        panic!("{ev:?}");
+    };
+    let line = f.line();
+    assert!(
+        line.contains("429")
+            && line.contains("read again after")
+            && line.contains("r in the console"),
+        "{line}"
+    );
+    assert_eq!(c.stats().of("ordersQuery"), 1, "not retried");
+}

@@ -289,9 +289,9 @@ impl StoreError {
             }
         }
         match (self.kind, self.status) {
-            (ErrorKind::Budget, _) => {
-                Some("100 collection calls per 5 minutes per customer: wait for the window to move")
-            }
+            (ErrorKind::Budget, _) => Some(
+                "100 collection calls per 5 minutes per customer, counted for every storedesk on this data dir: wait for the window to move, then read again (r in the console)",
+            ),
             (_, Some(429)) => Some(
                 "rate limited by the Store (100 collection calls per 5 minutes per customer, a window shared with the publisher's production service): read again after the time given (r in the console)",
             ),
