@@ -31,6 +31,7 @@ fn settlement() -> Settlement {
             correlation_id: Some("c".into()),
             request_id: Some("r".into()),
             cv: None,
+            azure_request_id: None,
         },
         order_transactions: vec![OrderTransaction {
             order_id: "o".into(),

@@ -821,7 +821,7 @@ async fn reads_retry_5xx_and_resets_but_writes_never_retry() {
         (Some(429), Some(Duration::from_secs(1)))
     );
     assert!(!e.is_definite());
-    assert!(e.hint().unwrap().contains("Retry-After"));
+    assert!(e.hint().unwrap().contains("rate limited by the Store"));
     // The journal's replay with the same trackingId: applied exactly once.
     let ok = c.consume(&req).await.unwrap();
     assert_eq!(ok.value.new_quantity, 24);

@@ -38,6 +38,7 @@ fn done(order_txns: Vec<OrderTransaction>) -> Settlement {
             correlation_id: Some("corr-1".into()),
             request_id: Some("req-1".into()),
             cv: None,
+            azure_request_id: None,
         },
         order_transactions: order_txns,
     }

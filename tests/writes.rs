@@ -985,10 +985,21 @@ fn a_listing_stopped_by_the_budget_keeps_its_pages_and_says_incomplete() {
     assert!(lines.next().unwrap_or_default().starts_with("id,productId"));
     assert_eq!(lines.count(), 10_000, "every page it got is kept");
 
+    // A second run at once shares the first's budget, kept in the data
+    // dir (issue 15 point 5): refused locally, nothing listed.
+    let out = storedesk(dir.path(), &config, &secret)
+        .args(["entitlements", "--key", &wally, "--json"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("refused locally"), "{err}");
+
     // JSON: one document with a field that says so, and the items. (The
-    // sandbox's own 100-in-5-minutes limit is off: this run spends its own
-    // fresh local budget, as a new process does five minutes later.)
+    // sandbox's own 100-in-5-minutes limit is off, and the data dir's budget
+    // is cleared: this run has a fresh budget, as one five minutes later.)
     sandbox_post(&sb, "/_sandbox/ratelimit", r#"{"enabled": false}"#);
+    std::fs::remove_dir_all(dir.path().join("data").join("budget")).unwrap();
     let out = storedesk(dir.path(), &config, &secret)
         .args(["entitlements", "--key", &wally, "--json"])
         .output()

@@ -19,6 +19,9 @@ pub struct LiveCase {
     collections_key: Option<String>,
     purchase_key: Option<String>,
     pub orders: Read<Vec<Order>>,
+    /// The orders shown are an earlier read kept in the data dir (the
+    /// docs ask for one orders query a day per customer).
+    pub orders_from_cache: bool,
     pub subscriptions: Read<Vec<Recurrence>>,
     /// The queue belongs to the app, not to a customer: peeked once and
     /// kept across customers (the matches are the customer's).

@@ -7,6 +7,7 @@ use crate::browse::Dataset;
 use crate::journal::{AuditFilter, JournalLocation, JournalStore};
 use crate::store::error::ErrorKind;
 use crate::store::model::Entitlement;
+use crate::store::orders_cache::{self, OrdersRead};
 use crate::store::paging::{PageEvent, PageProgress};
 use crate::store::{QueryOptions, StoreClient, StoreError};
 
@@ -27,6 +28,47 @@ pub async fn orders(
         .orders(key, None, cancel, |p| all.extend(p.items))
         .await?;
     Ok(all)
+}
+
+/// The orders as the docs want them read: at most once a day per
+/// customer. Within a day of the last read (kept in the client's data dir,
+/// see [`crate::store::orders_cache`]) that answer is returned, marked `cached`
+/// with its time; `refresh` reads again anyway. Without a data dir every
+/// call reads.
+pub async fn orders_once_a_day(
+    client: &StoreClient,
+    key: &str,
+    refresh: bool,
+    cancel: &CancellationToken,
+) -> Result<OrdersRead, StoreError> {
+    let now = client.config().clock.now();
+    let file = client.orders_file(key);
+    if !refresh && let Some(read) = file.as_deref().and_then(|f| orders_cache::fresh(f, now)) {
+        return Ok(read);
+    }
+    let read = OrdersRead {
+        orders: orders(client, key, cancel).await?,
+        read_at: now,
+        cached: false,
+    };
+    if let Some(f) = &file {
+        orders_cache::save(f, &read);
+    }
+    Ok(read)
+}
+
+/// "orders read 3 h ago": how old an earlier read is, as the pane and the
+/// headless command say it.
+pub fn orders_age(
+    read_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let age = now.signed_duration_since(read_at);
+    if age < chrono::TimeDelta::minutes(1) {
+        "orders read just now".to_string()
+    } else {
+        format!("orders read {} ago", crate::keys::human_duration(age))
+    }
 }
 
 /// Every page of the recurrences query.
@@ -119,14 +161,9 @@ pub fn audit_for(
 
 /// The ids Microsoft support traces a call by, named as on the wire.
 pub fn correlation_pairs(c: &crate::store::error::CorrelationIds) -> Vec<(String, String)> {
-    [
-        ("MS-CorrelationId", &c.correlation_id),
-        ("MS-RequestId", &c.request_id),
-        ("MS-CV", &c.cv),
-    ]
-    .into_iter()
-    .filter_map(|(name, v)| v.as_ref().map(|v| (name.to_string(), v.clone())))
-    .collect()
+    c.pairs()
+        .map(|(name, v)| (name.to_string(), v.to_string()))
+        .collect()
 }
 
 fn part<T>(what: &str, r: Result<T, StoreError>, failed: &mut Vec<FailedCall>) -> Part<T> {
@@ -213,7 +250,8 @@ pub async fn load(
     let mut failed = Vec::new();
     match case.purchase_key.clone() {
         Some(k) => {
-            case.orders = part("orders", orders(client, &k, cancel).await, &mut failed);
+            let read = orders_once_a_day(client, &k, false, cancel).await;
+            case.orders = part("orders", read.map(|r| r.orders), &mut failed);
             case.subscriptions = part(
                 "subscriptions",
                 recurrences(client, &k, cancel).await,

@@ -32,7 +32,12 @@ pub fn run(ctx: &Context, a: &ClawbacksArgs) -> ExitCode {
             let journal = journal.as_deref().map_err(String::as_str);
             let peeked = crate::case::load::peek(&client, journal).await?;
             let orders = match purchase {
-                Some(k) => crate::case::load::orders(&client, &k, &cancel).await?,
+                // Today's read will do to tie events to orders.
+                Some(k) => {
+                    crate::case::load::orders_once_a_day(&client, &k, false, &cancel)
+                        .await?
+                        .orders
+                }
                 None => Vec::new(),
             };
             Ok((peeked, orders))

@@ -71,6 +71,8 @@ pub fn client_config(
     cfg.sbx.clone_from(&profile.sbx);
     cfg.allow_insecure_http = profile.allow_insecure_http;
     cfg.clock = ctx.clock.clone();
+    // The call budget and the orders read today outlive the process.
+    cfg.state_dir = Some(ctx.paths.data_dir.clone());
     cfg
 }
 

@@ -83,8 +83,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// List a customer's entitlements
     Entitlements(EntitlementsArgs),
-    /// A customer's orders of the last 90 days (--key: their UserPurchaseId)
-    Orders(ListArgs),
+    /// A customer's orders of the last 90 days (--key: their UserPurchaseId); read at most once a day
+    Orders(OrdersArgs),
     /// A customer's subscriptions (--key: their UserPurchaseId)
     Subscriptions(ListArgs),
     /// The clawback queue, peeked: what each event means and what it matched
@@ -97,6 +97,8 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// Grant a free product (journaled, exactly once)
     Grant(GrantArgs),
+    /// Change a subscription: cancel, refund, extend, or turn auto-renew off (journaled)
+    Change(ChangeArgs),
     /// Export the audit log
     Audit(AuditArgs),
     /// Show, replay or settle by hand the pending writes left by an interrupted run
@@ -215,6 +217,42 @@ pub struct GrantArgs {
     /// Do not ask for confirmation
     #[arg(long)]
     pub yes: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(group(clap::ArgGroup::new("change").required(true).args(["cancel", "refund", "extend", "auto_renew_off"])))]
+pub struct ChangeArgs {
+    /// The customer's UserPurchaseId
+    #[command(flatten)]
+    pub key: KeyArg,
+    /// The subscription's id (recurrenceId, `mdr:0:…`), as `subscriptions` lists it
+    #[arg(long, value_name = "ID")]
+    pub id: String,
+    /// Cancel the subscription
+    #[arg(long)]
+    pub cancel: bool,
+    /// Refund the subscription (it ends)
+    #[arg(long)]
+    pub refund: bool,
+    /// Move the subscription's end this many days later
+    #[arg(long, value_name = "DAYS")]
+    pub extend: Option<u32>,
+    /// Turn auto-renew off (a no-op, exit 0, when it is off already)
+    #[arg(long)]
+    pub auto_renew_off: bool,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// `orders`: a list, answered from today's read unless `--refresh`.
+#[derive(Args, Debug, Clone)]
+pub struct OrdersArgs {
+    #[command(flatten)]
+    pub list: ListArgs,
+    /// Read the orders from the Store again even if they were read less than a day ago
+    #[arg(long)]
+    pub refresh: bool,
 }
 
 /// A list of one customer's: `orders`, `subscriptions`.
@@ -481,6 +519,7 @@ pub fn run() -> ExitCode {
         Some(Command::Case(a)) => case::run(&ctx, &a),
         Some(Command::Consume(a)) => writes::consume(&ctx, &a),
         Some(Command::Grant(a)) => writes::grant(&ctx, &a),
+        Some(Command::Change(a)) => writes::change(&ctx, &a),
         Some(Command::Audit(a)) => audit::run(&ctx, &a),
         Some(Command::Pending(a)) => pending::run(&ctx, &a),
         // Answered above, before the config is loaded.

@@ -13,7 +13,7 @@
 //! had in fact gone through, the customer is charged twice. Settling the
 //! old one first also makes the new preview start from a known state.
 
-use super::{ConsumeArgs, Context, GrantArgs};
+use super::{ChangeArgs, ConsumeArgs, Context, GrantArgs};
 use crate::config::Environment;
 use crate::journal::JournalStore;
 use crate::journal::db::describe_owner;
@@ -71,8 +71,8 @@ pub fn consume(ctx: &Context, a: &ConsumeArgs) -> ExitCode {
         &a.key,
         a.yes,
         &product,
-        KeyKind::UserCollectionsId,
-        "consume",
+        (KeyKind::UserCollectionsId, "consume"),
+        Preflight::None,
         |key, sbx| WriteRequest::consume(key, &product, a.quantity, sbx),
     )
 }
@@ -104,10 +104,125 @@ pub fn grant(ctx: &Context, a: &GrantArgs) -> ExitCode {
         &a.key,
         a.yes,
         &product,
-        KeyKind::UserPurchaseId,
-        "grant",
+        (KeyKind::UserPurchaseId, "grant"),
+        Preflight::GrantQuantity {
+            product: &product,
+            quantity: a.quantity,
+        },
         |key, _sbx| WriteRequest::grant(key, &params, None),
     )
+}
+
+pub fn change(ctx: &Context, a: &ChangeArgs) -> ExitCode {
+    let id = a.id.trim().to_string();
+    if id.is_empty() {
+        return fail(EXIT_USAGE, "--id is empty");
+    }
+    let (change, days) = match (a.cancel, a.refund, a.extend, a.auto_renew_off) {
+        (true, false, None, false) => ("Cancel", None),
+        (false, true, None, false) => ("Refund", None),
+        (false, false, Some(d), false) if d >= 1 => ("Extend", Some(d)),
+        (false, false, Some(_), false) => {
+            return fail(EXIT_USAGE, "--extend must be at least 1 day");
+        }
+        (false, false, None, true) => ("ToggleAutoRenew", None),
+        _ => {
+            return fail(
+                EXIT_USAGE,
+                "give exactly one of --cancel, --refund, --extend DAYS, --auto-renew-off",
+            );
+        }
+    };
+    let preflight = if change == "ToggleAutoRenew" {
+        Preflight::AutoRenewOff { recurrence_id: &id }
+    } else {
+        Preflight::None
+    };
+    run_write(
+        ctx,
+        &a.key,
+        a.yes,
+        &id,
+        (KeyKind::UserPurchaseId, "subscription change"),
+        preflight,
+        |key, sbx| WriteRequest::recurrence_change(key, &id, change, days, sbx),
+    )
+}
+
+/// What a write asks the Store before anything is journaled: a write the
+/// docs restrict is refused, a change that would change nothing is said
+/// and not sent.
+enum Preflight<'a> {
+    None,
+    /// An UnmanagedConsumable is granted with quantity 1 only: the
+    /// product's kind from the display catalog, when the quantity is not 1.
+    GrantQuantity {
+        product: &'a str,
+        quantity: u32,
+    },
+    /// Auto-renew already off: nothing to change (exit 0).
+    AutoRenewOff {
+        recurrence_id: &'a str,
+    },
+}
+
+/// What the preflight decided.
+enum Verdict {
+    Send,
+    /// Nothing to do: said on stdout, exit 0, nothing journaled.
+    NoOp(String),
+    Refuse(u8, String),
+}
+
+async fn preflight(p: &Preflight<'_>, client: &StoreClient, key: &str) -> Verdict {
+    match p {
+        Preflight::None => Verdict::Send,
+        Preflight::GrantQuantity { quantity: 1, .. } => Verdict::Send,
+        Preflight::GrantQuantity { product, quantity } => {
+            match client.catalog_products(&[product.to_string()]).await {
+                Ok(found) => {
+                    let kind = found
+                        .iter()
+                        .find(|p| p.product_id.eq_ignore_ascii_case(product))
+                        .and_then(|p| p.kind.as_deref());
+                    match crate::store::purchase::grant_quantity_refusal(kind, *quantity) {
+                        Some(why) => Verdict::Refuse(EXIT_USAGE, format!("not sent: {why}")),
+                        None => Verdict::Send,
+                    }
+                }
+                // The catalog is a check, not the Store: the grant decides.
+                Err(e) => {
+                    say(format_args!(
+                        "storedesk: could not read the product's kind from the catalog ({e}); an UnmanagedConsumable takes quantity 1 only"
+                    ));
+                    Verdict::Send
+                }
+            }
+        }
+        Preflight::AutoRenewOff { recurrence_id } => {
+            let cancel = tokio_util::sync::CancellationToken::new();
+            match crate::case::load::recurrences(client, key, &cancel).await {
+                Ok(subs) => match subs.iter().find(|r| r.id == *recurrence_id) {
+                    Some(r) => match crate::store::purchase::auto_renew_off_noop(r.auto_renew) {
+                        Some(why) => Verdict::NoOp(format!("subscription {recurrence_id}: {why}")),
+                        None => Verdict::Send,
+                    },
+                    None => Verdict::Refuse(
+                        EXIT_USAGE,
+                        format!(
+                            "not sent: this customer has no subscription {recurrence_id} (`storedesk subscriptions` lists them)"
+                        ),
+                    ),
+                },
+                Err(e) => Verdict::Refuse(
+                    EXIT_REFUSED,
+                    format!(
+                        "not sent: the subscriptions could not be read to check auto-renew: {e}"
+                    ),
+                ),
+            }
+        }
+    }
 }
 
 /// Why writes are off for this profile, if they are.
@@ -135,8 +250,8 @@ fn run_write(
     key_arg: &super::keyinput::KeyArg,
     yes: bool,
     product: &str,
-    needed: KeyKind,
-    call: &str,
+    (needed, call): (KeyKind, &str),
+    check: Preflight<'_>,
     build: impl FnOnce(&str, Option<&str>) -> WriteRequest,
 ) -> ExitCode {
     if let Some(refusal) = write_refusal(ctx) {
@@ -187,6 +302,11 @@ fn run_write(
             Ok(c) => c,
             Err(e) => return fail(EXIT_REFUSED, format!("not sent: {e}")),
         };
+        match preflight(&check, &client, &key).await {
+            Verdict::Send => {}
+            Verdict::NoOp(why) => return print_result(&format!("{why}\n"), ExitCode::SUCCESS),
+            Verdict::Refuse(code, why) => return fail(code, why),
+        }
         if let Err(code) = settle_earlier(&*journal, &client, &actor).await {
             return code;
         }

@@ -6,6 +6,7 @@ use super::{CheckResult, State, Status, skip};
 use crate::clock::Clock;
 use crate::config::{Profile, SecretSource};
 use crate::keys::{self, AssessContext};
+use crate::store::entra::{EntraProblem, aadsts};
 use crate::store::error::{ErrorKind, StoreError};
 use crate::store::{TokenStyle, audience};
 use std::time::Instant;
@@ -167,26 +168,27 @@ fn refused(name: &str, e: &StoreError, p: &Profile, client_id: &str, tenant: &st
         TokenStyle::V1 => ("v2", "v1"),
         TokenStyle::V2 => ("v1", "v2"),
     };
-    let code = aadsts.as_deref().unwrap_or("");
-    let has = |c: &str| e.best_code().is_some_and(|x| x.eq_ignore_ascii_case(c));
-    let fix = if code == "AADSTS7000215" || code == "AADSTS7000222" {
+    // The meaning comes from the one table (store::entra); doctor adds
+    // what it knows of this profile to the fix.
+    let problem = EntraProblem::diagnose(e.code.as_deref(), &e.message);
+    let fix = if problem == Some(EntraProblem::Secret) && aadsts.is_some() {
         format!(
             "The client secret is wrong or expired: put the current secret of app {client_id} (Entra → App registrations → Certificates & secrets) in {secret_where}."
         )
-    } else if code == "AADSTS90002" || code == "AADSTS900023" {
+    } else if problem == Some(EntraProblem::Tenant) {
         format!(
             "tenant_id {tenant:?} is not a directory Entra knows: set tenant_id to the Directory (tenant) ID on the app registration's Overview page."
         )
-    } else if code == "AADSTS700016" {
+    } else if problem == Some(EntraProblem::ClientId) {
         format!(
             "client_id {client_id} is not an app in tenant {tenant}: check client_id (Application ID) and tenant_id belong to the same app registration."
         )
-    } else if code == "AADSTS900144" || code == "AADSTS1002012" || has("invalid_scope") {
+    } else if problem == Some(EntraProblem::TokenStyle) {
         format!(
             "Token style mismatch: the login endpoint answers as the {other} endpoint does, and the profile asks in the {field_now} style. Set token_style = \"{other}\" in profile {:?} (v1 sends resource=<audience>, v2 sends scope=<audience>/.default).",
             p.name
         )
-    } else if code == "AADSTS500011" || has("invalid_resource") {
+    } else if problem == Some(EntraProblem::Audience) {
         "Entra does not know this audience in the tenant: the Microsoft Store service principal is missing there — associate the Entra app with your products in Partner Center (Product management → Microsoft Store services).".to_string()
     } else if matches!(e.kind, ErrorKind::Timeout | ErrorKind::Transport) {
         "The login endpoint did not answer: check login_url and the network.".to_string()
@@ -196,27 +198,4 @@ fn refused(name: &str, e: &StoreError, p: &Profile, client_id: &str, tenant: &st
         )
     };
     CheckResult::new(G, name, Status::Fail, measured).fix(fix)
-}
-
-/// The first `AADSTSnnnn` code in a text.
-fn aadsts(text: &str) -> Option<String> {
-    let i = text.find("AADSTS")?;
-    let digits: String = text[i + 6..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    (!digits.is_empty()).then(|| format!("AADSTS{digits}"))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn aadsts_code_is_found() {
-        assert_eq!(
-            super::aadsts("invalid_request AADSTS900144: The request").as_deref(),
-            Some("AADSTS900144")
-        );
-        assert_eq!(super::aadsts("no code"), None);
-        assert_eq!(super::aadsts("AADSTS"), None);
-    }
 }

@@ -19,6 +19,7 @@ impl From<&CorrelationIds> for Correlation {
             correlation_id: c.correlation_id.clone(),
             request_id: c.request_id.clone(),
             cv: c.cv.clone(),
+            azure_request_id: c.azure_request_id.clone(),
         }
     }
 }
@@ -58,6 +59,9 @@ pub fn from_error(e: &StoreError) -> SendResult {
     }
 }
 
+// SendResult is the journal's whole answer (body, four correlation ids):
+// passed once per write, never hot enough for its size to matter.
+#[allow(clippy::result_large_err)]
 fn decode<T: DeserializeOwned>(req: &WriteRequest) -> Result<T, SendResult> {
     serde_json::from_value(req.body.clone()).map_err(|e| SendResult::NotSent {
         message: format!(
@@ -100,6 +104,7 @@ impl WriteSender for StoreClient {
     }
 }
 
+#[allow(clippy::result_large_err)]
 async fn send_inner(c: &StoreClient, req: &WriteRequest) -> Result<SendResult, SendResult> {
     let target = || {
         req.target.as_deref().ok_or_else(|| SendResult::NotSent {

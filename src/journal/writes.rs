@@ -47,11 +47,17 @@ pub struct Correlation {
     pub request_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cv: Option<String>,
+    /// Azure's `x-ms-request-id` (a clawback acknowledgement's queue call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_request_id: Option<String>,
 }
 
 impl Correlation {
     pub fn is_empty(&self) -> bool {
-        self.correlation_id.is_none() && self.request_id.is_none() && self.cv.is_none()
+        self.correlation_id.is_none()
+            && self.request_id.is_none()
+            && self.cv.is_none()
+            && self.azure_request_id.is_none()
     }
 
     pub(crate) fn to_column(&self) -> Option<String> {

@@ -35,6 +35,7 @@ pub fn products(app: &App, uri: &Uri) -> ApiResult {
             json!({
                 "ProductId": p.product_id,
                 "LocalizedProperties": [{ "ProductTitle": p.title, "Language": "en-us" }],
+                "ProductKind": p.kind,
             })
         })
         .collect();

@@ -6,7 +6,7 @@
 //! SPEC    = ROUTE ":" ITEM ("," ITEM)*
 //! ROUTE   = "*" | token | renew | publisherQuery | licensePreview | consume | orders
 //!         | recurrences | recurrenceChange | grant | sastoken | queue | offers
-//! ITEM    = ACTION | "times=" N | "retry-after=" SECS
+//! ITEM    = ACTION | "times=" N | "retry-after=" (SECS | "none")
 //! ACTION  = "latency=" DUR          (DUR: 250ms, 2s, or plain milliseconds)
 //!         | "status=" CODE | CODE   (400..=599; 429 and 503 carry Retry-After)
 //!         | "reset"                 (connection reset before the request is applied)
@@ -22,7 +22,9 @@
 //!
 //! `times` defaults to unlimited for `latency` and to 1 for everything else,
 //! so `consume:drop-after-commit` breaks exactly one consume and the replay
-//! goes through. `retry-after` defaults to 1 second.
+//! goes through. `retry-after` defaults to 1 second; `retry-after=none`
+//! sends a 429 with no Retry-After at all (what the docs' "information
+//! about when the next request can be made" may well be).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -116,6 +118,7 @@ impl std::str::FromStr for FaultSpec {
         let mut action = None;
         let mut times = None;
         let mut retry_after = None;
+        let mut no_retry_after = false;
         for item in rest.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (k, v) = match item.split_once('=') {
                 Some((k, v)) => (k.trim().to_ascii_lowercase(), Some(v.trim())),
@@ -127,6 +130,10 @@ impl std::str::FromStr for FaultSpec {
                         v.parse::<u32>()
                             .map_err(|_| err(format!("times={v} is not a count")))?,
                     );
+                    continue;
+                }
+                ("retry-after", Some(v)) if v.eq_ignore_ascii_case("none") => {
+                    no_retry_after = true;
                     continue;
                 }
                 ("retry-after", Some(v)) => {
@@ -174,7 +181,9 @@ impl std::str::FromStr for FaultSpec {
             retry_after: ra,
         } = &mut action
         {
-            if matches!(status, 429 | 503) {
+            if no_retry_after {
+                *ra = None;
+            } else if matches!(status, 429 | 503) {
                 *ra = Some(retry_after.unwrap_or(1));
             } else if retry_after.is_some() {
                 *ra = retry_after;
@@ -201,8 +210,10 @@ impl fmt::Display for FaultSpec {
                 retry_after,
             } => {
                 write!(f, "status={status}")?;
-                if let Some(s) = retry_after {
-                    write!(f, ",retry-after={s}")?;
+                match retry_after {
+                    Some(s) => write!(f, ",retry-after={s}")?,
+                    None if matches!(status, 429 | 503) => f.write_str(",retry-after=none")?,
+                    None => {}
                 }
             }
             FaultAction::Reset => f.write_str("reset")?,
@@ -361,6 +372,16 @@ mod tests {
         let l = p("*:latency=200ms");
         assert_eq!((l.route.as_str(), l.times), ("*", None));
         assert_eq!(l.action, FaultAction::Latency { ms: 200 });
+        // A 429 with no Retry-After at all, and back through Display.
+        let bare = p("publisherQuery:429,retry-after=none");
+        assert_eq!(
+            bare.action,
+            FaultAction::Status {
+                status: 429,
+                retry_after: None
+            }
+        );
+        assert_eq!(p(&bare.to_string()), bare);
         assert_eq!(
             p("orders:429,retry-after=3").action,
             FaultAction::Status {

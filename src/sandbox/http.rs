@@ -242,6 +242,18 @@ impl Route {
     }
 
     /// The name faults use for this route; control routes take no faults.
+    /// Served by Azure (Entra, Storage queues), not the Store: answered
+    /// with Azure's `x-ms-request-id` instead of the Store's MS-* ids.
+    pub fn is_azure(&self) -> bool {
+        matches!(
+            self,
+            Route::Token { .. }
+                | Route::QueueMessages(_)
+                | Route::QueueMessage(..)
+                | Route::QueueMetadata(_)
+        )
+    }
+
     pub fn fault_name(&self) -> Option<&'static str> {
         Some(match self {
             Route::Token { .. } => "token",
@@ -264,9 +276,10 @@ impl Route {
 
 /// The one axum handler: everything goes through here.
 pub async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
+    let azure = Route::classify(req.method(), req.uri().path()).is_some_and(|(r, _)| r.is_azure());
     let (parts, body) = req.into_parts();
     let mut resp = route_and_run(&app, parts, body).await;
-    add_ids(resp.headers_mut());
+    add_ids(resp.headers_mut(), azure);
     add_date(&app, resp.headers_mut());
     resp
 }
@@ -414,9 +427,16 @@ fn handle(app: &App, route: &Route, parts: &Parts, body: &Bytes) -> Response {
     r.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// The Store's correlation headers, quoted in support tickets.
-fn add_ids(h: &mut HeaderMap) {
+/// The correlation headers quoted in support tickets: the Store's MS-*
+/// ids, or Azure's `x-ms-request-id` on Entra and queue answers.
+fn add_ids(h: &mut HeaderMap, azure: bool) {
     let id = uuid::Uuid::new_v4().to_string();
+    if azure {
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            h.insert("x-ms-request-id", v);
+        }
+        return;
+    }
     if let Ok(v) = HeaderValue::from_str(&id) {
         h.insert("ms-correlationid", v.clone());
         h.insert("ms-requestid", v);

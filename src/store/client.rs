@@ -34,8 +34,12 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Largest response body accepted.
     pub body_cap: usize,
-    /// "Now" for the call budget window and HTTP-date `Retry-After`.
+    /// "Now" for HTTP-date `Retry-After`.
     pub clock: Clock,
+    /// Where what must outlive the process is kept (the data dir): the
+    /// call budget (`budget/`), shared by every storedesk using it, and
+    /// what `case` caches there (the orders read today). None: in memory.
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 impl ClientConfig {
@@ -51,6 +55,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             body_cap: DEFAULT_BODY_CAP,
             clock: Clock::system(),
+            state_dir: None,
         }
     }
 }
@@ -217,7 +222,10 @@ impl StoreClient {
             .retry(reqwest::retry::never())
             .build()
             .map_err(|e| StoreError::config("client", format!("cannot build HTTP client: {e}")))?;
-        let budget = CallBudget::new();
+        let budget = match &cfg.state_dir {
+            Some(dir) => CallBudget::persistent(dir.join("budget")),
+            None => CallBudget::new(),
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 cfg,
@@ -422,12 +430,26 @@ impl StoreClient {
                         self.inner.tokens.invalidate(audience::STORE, t).await;
                     }
                     if !retries_left {
+                        // A short Retry-After on a write: the journal's
+                        // replay waits it out; nothing to hold.
+                        if status == 429
+                            && err.retry_after.is_none_or(|w| w > policy.max_retry_after)
+                        {
+                            let wait = err.retry_after;
+                            return Err(self.rate_limited(call.budget.as_deref(), err, wait));
+                        }
                         return Err(err);
                     }
                     if status == 429 {
-                        let wait = err.retry_after.unwrap_or(policy.default_retry_after);
+                        // Without Retry-After the Store gives no time, and
+                        // its window (5 minutes) is shared with the
+                        // publisher's production service: no timer is
+                        // safe to retry on. Said, and kept for the window.
+                        let Some(wait) = err.retry_after else {
+                            return Err(self.rate_limited(call.budget.as_deref(), err, None));
+                        };
                         if wait > policy.max_retry_after {
-                            return Err(err);
+                            return Err(self.rate_limited(call.budget.as_deref(), err, Some(wait)));
                         }
                         self.notify(wait, &WaitReason::RateLimited, call.op);
                         tokio::time::sleep(wait).await;
@@ -487,6 +509,50 @@ impl StoreClient {
             body.extend_from_slice(&chunk);
         }
         Ok((status, headers, body))
+    }
+
+    /// A 429 not waited out: the customer's budget holds off for the
+    /// Store's wait (a whole window when it named none) — in every process
+    /// sharing the data dir — and the error says until when.
+    fn rate_limited(
+        &self,
+        customer: Option<&str>,
+        mut err: StoreError,
+        retry_after: Option<Duration>,
+    ) -> StoreError {
+        let window = self.inner.budget.window();
+        let wait = retry_after.unwrap_or(window);
+        // What the local count says, before the hold: the Store counts the
+        // publisher's other services too, so it may differ.
+        let left = customer.map(|c| self.inner.budget.remaining(c));
+        if let Some(c) = customer {
+            self.inner.budget.hold_off(c, wait);
+        }
+        let at = chrono::Utc::now()
+            + chrono::TimeDelta::from_std(wait).unwrap_or(chrono::TimeDelta::zero());
+        let when = format!("{} UTC (in {})", at.format("%H:%M:%S"), human_wait(wait));
+        let said = if retry_after.is_some() {
+            format!("the Store asked to wait {}", human_wait(wait))
+        } else {
+            format!(
+                "the Store gave no Retry-After; its {}-minute window is shared with the publisher's production service, so storedesk does not retry on a timer",
+                window.as_secs() / 60
+            )
+        };
+        let budget = match left {
+            Some(n) => format!(
+                "; storedesk's own count had {n} of {} calls left in the window — held at 0 until then",
+                self.inner.budget.limit()
+            ),
+            None => String::new(),
+        };
+        if !err.message.is_empty() {
+            err.message.push_str(" — ");
+        }
+        err.message
+            .push_str(&format!("{said}{budget}; read again after {when}"));
+        err.retry_after = Some(wait);
+        err
     }
 
     fn http_error(
@@ -604,6 +670,16 @@ fn transport_error(e: reqwest::Error) -> AttemptError {
         kind,
         message,
         unsent,
+    }
+}
+
+/// "5 min", "90 s": a wait in words.
+fn human_wait(d: Duration) -> String {
+    let s = d.as_secs().max(1);
+    if s >= 120 && s.is_multiple_of(60) {
+        format!("{} min", s / 60)
+    } else {
+        format!("{s} s")
     }
 }
 

@@ -13,6 +13,9 @@ pub struct CorrelationIds {
     pub request_id: Option<String>,
     /// `MS-CV`
     pub cv: Option<String>,
+    /// `x-ms-request-id`: what Azure (Entra, Storage queues) answers with,
+    /// and what Microsoft support traces an Azure call by.
+    pub azure_request_id: Option<String>,
 }
 
 impl CorrelationIds {
@@ -27,26 +30,34 @@ impl CorrelationIds {
             correlation_id: get("ms-correlationid"),
             request_id: get("ms-requestid"),
             cv: get("ms-cv"),
+            azure_request_id: get("x-ms-request-id"),
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.correlation_id.is_none() && self.request_id.is_none() && self.cv.is_none()
+        self.pairs().next().is_none()
+    }
+
+    /// Each id present, named as on the wire: the one list the error
+    /// text, the case's failed calls and the journal show.
+    pub fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("MS-CorrelationId", &self.correlation_id),
+            ("MS-RequestId", &self.request_id),
+            ("MS-CV", &self.cv),
+            ("x-ms-request-id", &self.azure_request_id),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| v.as_deref().map(|v| (name, v)))
     }
 }
 
 impl fmt::Display for CorrelationIds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut sep = "";
-        for (name, v) in [
-            ("MS-CorrelationId", &self.correlation_id),
-            ("MS-RequestId", &self.request_id),
-            ("MS-CV", &self.cv),
-        ] {
-            if let Some(v) = v {
-                write!(f, "{sep}{name}={v}")?;
-                sep = " ";
-            }
+        for (name, v) in self.pairs() {
+            write!(f, "{sep}{name}={v}")?;
+            sep = " ";
         }
         Ok(())
     }
@@ -237,6 +248,11 @@ impl StoreError {
 
     /// One line telling a support agent what this most likely means.
     pub fn hint(&self) -> Option<&'static str> {
+        // Entra's refusals name the profile field to fix (one table, shared
+        // with doctor).
+        if let Some(p) = super::entra::EntraProblem::diagnose(self.code.as_deref(), &self.message) {
+            return Some(p.hint());
+        }
         const HINTS: &[(&str, &str)] = &[
             (
                 "InconsistentClientId",
@@ -253,18 +269,6 @@ impl StoreError {
             (
                 "InvalidParameter",
                 "the request was malformed: check product ids (at most 100), the key kind and the fields sent",
-            ),
-            (
-                "invalid_client",
-                "Entra rejected the client id or secret of the profile",
-            ),
-            (
-                "unauthorized_client",
-                "the Entra app is not allowed to get this token",
-            ),
-            (
-                "invalid_resource",
-                "Entra does not know this audience in the profile's tenant",
             ),
             (
                 "AuthenticationFailed",
@@ -285,11 +289,11 @@ impl StoreError {
             }
         }
         match (self.kind, self.status) {
-            (ErrorKind::Budget, _) => {
-                Some("100 collection calls per 5 minutes per customer: wait for the window to move")
-            }
+            (ErrorKind::Budget, _) => Some(
+                "100 collection calls per 5 minutes per customer, counted for every storedesk on this data dir: wait for the window to move, then read again (r in the console)",
+            ),
             (_, Some(429)) => Some(
-                "rate limited by the Store (100 collection calls per 5 minutes per customer): wait for Retry-After",
+                "rate limited by the Store (100 collection calls per 5 minutes per customer, a window shared with the publisher's production service): read again after the time given (r in the console)",
             ),
             (_, Some(401)) => Some("not authorised: check the key and the profile's credentials"),
             (_, Some(403)) => {
@@ -541,7 +545,7 @@ mod tests {
         e.code = Some("Unauthorized".into());
         e.inner_code = Some("InconsistentClientId".into());
         assert!(e.hint().unwrap().contains("different Entra app"));
-        assert!(http(429, true).hint().unwrap().contains("Retry-After"));
+        assert!(http(429, true).hint().unwrap().contains("read again after"));
     }
 
     #[test]

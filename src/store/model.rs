@@ -1032,6 +1032,9 @@ pub struct DisplayProduct {
     pub product_id: String,
     #[serde(rename = "LocalizedProperties", deserialize_with = "null_vec")]
     pub localized_properties: Vec<DisplayLocalized>,
+    /// `Durable`, `Consumable`, `UnmanagedConsumable`, `Application`, …
+    #[serde(rename = "ProductKind", skip_serializing_if = "Option::is_none")]
+    pub product_kind: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -148,12 +148,51 @@ impl StoreClient {
             ));
         }
         let url = Self::url(&self.endpoints().purchase, PATH_GRANT);
-        self.call_json(Call::post_json(OP, url, req)?.write()).await
+        let r = self.call_json(Call::post_json(OP, url, req)?.write()).await;
+        if r.is_ok() {
+            // A new order: today's orders read no longer tells the truth.
+            self.forget_orders(&req.b2b_key);
+        }
+        r
     }
+}
+
+/// Why a grant of `quantity` of a product of `kind` is refused before it
+/// is sent: the docs restrict an unmanaged consumable to quantity 1 (its
+/// balance lives in the publisher's own service; a grant gives one).
+pub fn grant_quantity_refusal(kind: Option<&str>, quantity: u32) -> Option<String> {
+    let unmanaged = kind.is_some_and(|k| k.trim().eq_ignore_ascii_case("UnmanagedConsumable"));
+    (unmanaged && quantity != 1).then(|| {
+        format!(
+            "quantity {quantity}: an UnmanagedConsumable is granted with quantity 1 only (the docs restrict it); grant once, and add the rest in your own service"
+        )
+    })
+}
+
+/// Why turning auto-renew off would not be a write: it is off already,
+/// and ToggleAutoRenew can only turn it off.
+pub fn auto_renew_off_noop(auto_renew: bool) -> Option<&'static str> {
+    (!auto_renew).then_some(
+        "auto-renew is already off: nothing to change (ToggleAutoRenew only turns it off); nothing was sent or journaled",
+    )
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_an_unmanaged_consumable_is_held_to_quantity_1() {
+        let r = super::grant_quantity_refusal;
+        assert!(r(Some("UnmanagedConsumable"), 2).is_some());
+        assert!(
+            r(Some("unmanagedconsumable"), 5)
+                .unwrap()
+                .contains("quantity 1")
+        );
+        assert!(r(Some("UnmanagedConsumable"), 1).is_none());
+        assert!(r(Some("Durable"), 3).is_none());
+        assert!(r(None, 3).is_none());
+    }
+
     #[test]
     fn recurrence_ids_stay_readable_in_paths() {
         assert_eq!(super::segment("mdr:0:abc:1-2"), "mdr:0:abc:1-2");

@@ -1,6 +1,10 @@
 //! The one retry policy. Reads are retried with jittered exponential backoff
-//! on connect errors, timeouts and 5xx; a 429 waits out `Retry-After`. Writes
-//! are never retried here: the journal replays them with the same key.
+//! on connect errors, timeouts and 5xx; a 429 waits out a short
+//! `Retry-After`. A 429 without one is never retried on a timer (the
+//! Store's window is 5 minutes and shared with the publisher's production
+//! service): the client holds the customer's budget off for the window and
+//! says when to read again. Writes are never retried here: the journal
+//! replays them with the same key.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +20,6 @@ pub struct RetryPolicy {
     /// A 429 asking to wait longer than this is returned to the caller
     /// instead of waited out (the UI can show it and let the agent decide).
     pub max_retry_after: Duration,
-    /// Wait used for a 429 that carries no usable `Retry-After`.
-    pub default_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -27,7 +29,6 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(120),
-            default_retry_after: Duration::from_secs(5),
         }
     }
 }

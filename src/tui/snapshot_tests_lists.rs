@@ -288,8 +288,18 @@ fn orders_load_once_per_key_list_detail_and_empty_states() {
     let mut app = case_app();
     let fx = press(&mut app, KeyCode::Char('3'));
     let load_id = match fx.as_slice() {
-        [Effect::Pane(PaneId::Orders, PaneJob::Orders(OrdersJob::Load { load_id, key }))] => {
+        [
+            Effect::Pane(
+                PaneId::Orders,
+                PaneJob::Orders(OrdersJob::Load {
+                    load_id,
+                    key,
+                    refresh,
+                }),
+            ),
+        ] => {
             assert_eq!(key, &purchase_key());
+            assert!(!refresh, "the first read may be today's earlier one");
             *load_id
         }
         other => panic!("coming on screen with a purchase key reads the orders: {other:?}"),
@@ -325,9 +335,16 @@ fn orders_load_once_per_key_list_detail_and_empty_states() {
     );
     let fx = press(&mut app, KeyCode::Char('r'));
     let again = match fx.as_slice() {
-        [Effect::Pane(PaneId::Orders, PaneJob::Orders(OrdersJob::Load { load_id, .. }))] => {
-            *load_id
-        }
+        [
+            Effect::Pane(
+                PaneId::Orders,
+                PaneJob::Orders(OrdersJob::Load {
+                    load_id,
+                    refresh: true,
+                    ..
+                }),
+            ),
+        ] => *load_id,
         other => panic!("{other:?}"),
     };
     // A stale answer (the first load) is ignored.
@@ -666,9 +683,16 @@ fn subscription_writes_refused_when_read_only_and_auto_renew_off_only_when_on() 
         .position(|r| !r.auto_renew)
         .unwrap();
     app.panes.subscriptions.cursor.selected = off;
-    app.run_command(Command::AutoRenewOff);
-    assert!(app.overlay.is_none());
-    assert!(app.last_error.as_deref().unwrap().contains("already off"));
+    app.last_error = None;
+    let fx = app.run_command(Command::AutoRenewOff);
+    assert!(app.overlay.is_none() && fx.is_empty(), "{fx:?}");
+    assert!(app.panes.subscriptions.prompt.is_none());
+    let said = app.toast.as_deref().unwrap_or_default();
+    assert!(
+        said.contains("already off") && said.contains("nothing was sent or journaled"),
+        "{said}"
+    );
+    assert!(app.last_error.is_none(), "{:?}", app.last_error);
     app.panes.subscriptions.cursor.selected = 0;
     app.run_command(Command::CancelSubscription);
     snap("subscriptions_cancel_confirm", &app);
@@ -1088,4 +1112,51 @@ fn export_paths_are_shown_whole_at_80_columns() {
         assert!(joined.contains(path), "{w}×{h}: {text}");
     }
     snap("export_path_whole", &app);
+}
+
+/// Issue 15 point 5: an earlier read kept in the data dir is shown with
+/// its age, and `r` counts the day from that read (twice to read again).
+#[test]
+fn orders_read_earlier_today_say_their_age() {
+    let mut app = case_app();
+    let fx = press(&mut app, KeyCode::Char('3'));
+    let load_id = match fx.as_slice() {
+        [Effect::Pane(_, PaneJob::Orders(OrdersJob::Load { load_id, .. }))] => *load_id,
+        other => panic!("{other:?}"),
+    };
+    job(
+        &mut app,
+        PaneId::Orders,
+        PaneEvent::Orders(OrdersEvent::Read {
+            load_id,
+            result: Ok(crate::store::orders_cache::OrdersRead {
+                orders: orders_fixture(),
+                read_at: now() - Duration::hours(3),
+                cached: true,
+            }),
+        }),
+    );
+    let text = render_text(&app, 200, 50);
+    assert!(text.contains("orders read 3 h ago"), "{text}");
+    let fx = press(&mut app, KeyCode::Char('r'));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(
+        app.toast
+            .as_deref()
+            .unwrap_or_default()
+            .contains("read 3 h ago"),
+        "{:?}",
+        app.toast
+    );
+    let fx = press(&mut app, KeyCode::Char('r'));
+    assert!(
+        matches!(
+            fx.as_slice(),
+            [Effect::Pane(
+                _,
+                PaneJob::Orders(OrdersJob::Load { refresh: true, .. })
+            )]
+        ),
+        "{fx:?}"
+    );
 }

@@ -177,3 +177,63 @@ fn the_entitlement_detail_names_the_product() {
         "{text}"
     );
 }
+
+/// Issue 15 point 6: the grant form says an UnmanagedConsumable is granted
+/// with quantity 1 only, and refuses another quantity before any dialog.
+#[test]
+fn grant_of_an_unmanaged_consumable_is_quantity_1() {
+    use crate::sandbox::GrantableProduct;
+    use crate::tui::keymap::Command;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut app = test_app(Environment::Sandbox);
+    app.update(Action::Job(JobEvent::Connected(Connection {
+        base_description: "http://127.0.0.1:1/collections".into(),
+        client_id: "1a2b3c4d-0000-4000-8000-000000000001".into(),
+        sandbox_id: None,
+        sandbox_public_key_pem: None,
+        demo_customers: Vec::new(),
+        grantable: vec![GrantableProduct {
+            product_id: "9NSDFREEGEMS".into(),
+            sku_id: "0010".into(),
+            availability_id: "9NSDAV000009".into(),
+            title: "Daily Gems".into(),
+            kind: "UnmanagedConsumable".into(),
+        }],
+    })));
+    let iat = now().timestamp() - 86_400;
+    for kind in ["collections", "purchase"] {
+        app.update(Action::Paste(crate::tui::snapshot_tests::key_issued(
+            kind, iat,
+        )));
+    }
+    app.run_command(Command::Grant);
+    let text = render_text(&app, 200, 50);
+    assert!(
+        text.contains("An UnmanagedConsumable is granted with quantity 1 only."),
+        "{text}"
+    );
+    let press = |app: &mut App, c: KeyCode| {
+        app.update(Action::Key(KeyEvent::new(c, KeyModifiers::NONE)));
+    };
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Tab);
+    }
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Char('3'));
+    press(&mut app, KeyCode::Enter);
+    let text = render_text(&app, 200, 50);
+    assert!(
+        text.contains("quantity 3: an UnmanagedConsumable is granted with quantity 1 only"),
+        "{text}"
+    );
+    assert!(!text.contains("POST /v6.0/purchases/grant"), "{text}");
+    // Quantity 1 goes on to the confirmation.
+    press(&mut app, KeyCode::Backspace);
+    press(&mut app, KeyCode::Char('1'));
+    press(&mut app, KeyCode::Enter);
+    let text = render_text(&app, 200, 50);
+    assert!(
+        text.contains("\"productId\": \"9NSDFREEGEMS\"") && text.contains("\"quantity\": 1"),
+        "{text}"
+    );
+}

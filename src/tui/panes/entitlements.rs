@@ -696,8 +696,14 @@ impl EntitlementsPane {
                 }
                 let quantity = form.value(5).parse::<u32>();
                 let missing = (0..5).find(|&i| form.value(i).is_empty());
+                let kind = catalog_match(grantable, form.value(0)).map(|g| g.kind.as_str());
+                let restricted = quantity
+                    .as_ref()
+                    .ok()
+                    .and_then(|q| crate::store::purchase::grant_quantity_refusal(kind, *q));
                 match (missing, quantity) {
                     (Some(i), _) => Err(format!("{} is required", form.fields[i].label)),
+                    (None, Ok(_)) if restricted.is_some() => Err(restricted.unwrap_or_default()),
                     (None, Ok(q)) if q >= 1 => {
                         let p = GrantParams {
                             product_id: form.value(0).to_string(),
@@ -1348,6 +1354,9 @@ impl EntitlementsPane {
             ],
         );
         form.intro = intro;
+        // The docs' restriction, said before it is typed against.
+        form.intro
+            .push("An UnmanagedConsumable is granted with quantity 1 only.".to_string());
         self.modal = Modal::Form(Box::new((
             form,
             FormPurpose::Grant {

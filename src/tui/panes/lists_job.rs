@@ -14,10 +14,12 @@ use crate::tui::panes::{PaneEvent, PaneJob};
 use crate::tui::writes::SharedJournal;
 use tokio_util::sync::CancellationToken;
 
-/// Every page of the orders query (last 90 days).
-pub async fn orders(client: &StoreClient, key: &str, load_id: u64) -> OrdersEvent {
-    let r = crate::case::load::orders(client, key, &CancellationToken::new()).await;
-    OrdersEvent::Loaded {
+/// The orders of the last 90 days, read at most once a day (today's
+/// earlier read unless `refresh`).
+pub async fn orders(client: &StoreClient, key: &str, refresh: bool, load_id: u64) -> OrdersEvent {
+    let r =
+        crate::case::load::orders_once_a_day(client, key, refresh, &CancellationToken::new()).await;
+    OrdersEvent::Read {
         load_id,
         result: r.map_err(|e| Failure::from_store(&e)),
     }
@@ -135,8 +137,12 @@ pub async fn run(
     const OFFLINE: &str = "not connected to a Store yet";
     let offline = || Failure::plain(OFFLINE);
     Some(match job {
-        PaneJob::Orders(OrdersJob::Load { load_id, key }) => PaneEvent::Orders(match client {
-            Some(c) => orders(c, &key, load_id).await,
+        PaneJob::Orders(OrdersJob::Load {
+            load_id,
+            key,
+            refresh,
+        }) => PaneEvent::Orders(match client {
+            Some(c) => orders(c, &key, refresh, load_id).await,
             None => OrdersEvent::Loaded {
                 load_id,
                 result: Err(offline()),

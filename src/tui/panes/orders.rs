@@ -3,7 +3,10 @@
 //!
 //! The docs ask for at most one orders query a day per customer, so the pane
 //! reads once per purchase key, when it first comes on screen, and again only
-//! on `r` — which asks twice within a day.
+//! on `r` — which asks twice within a day. The read goes through
+//! `case::load::orders_once_a_day`: within a day of an earlier read (this
+//! console's or another storedesk's on the same data dir) that answer is
+//! shown, with its age; the second `r` reads the Store again.
 
 use crate::case::live::LiveCase;
 use crate::case::read::{Failure, Load};
@@ -24,16 +27,25 @@ use std::borrow::Cow;
 
 #[derive(Clone, PartialEq)]
 pub enum OrdersJob {
-    /// Every page of the orders query for `key` (a UserPurchaseId).
-    Load { load_id: u64, key: String },
+    /// Every page of the orders query for `key` (a UserPurchaseId); today's
+    /// earlier read will do unless `refresh`.
+    Load {
+        load_id: u64,
+        key: String,
+        refresh: bool,
+    },
 }
 
 impl std::fmt::Debug for OrdersJob {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            OrdersJob::Load { load_id, key } => write!(
+            OrdersJob::Load {
+                load_id,
+                key,
+                refresh,
+            } => write!(
                 f,
-                "Load {{ load_id: {load_id}, key: {} }}",
+                "Load {{ load_id: {load_id}, key: {}, refresh: {refresh} }}",
                 crate::keys::fingerprint(key)
             ),
         }
@@ -42,9 +54,15 @@ impl std::fmt::Debug for OrdersJob {
 
 #[derive(Debug)]
 pub enum OrdersEvent {
+    /// Read from the Store just now.
     Loaded {
         load_id: u64,
         result: Result<Vec<Order>, Failure>,
+    },
+    /// Read once a day: maybe an earlier read, with its time.
+    Read {
+        load_id: u64,
+        result: Result<crate::store::orders_cache::OrdersRead, Failure>,
     },
 }
 
@@ -150,7 +168,7 @@ impl OrdersPane {
         self.now = ctx.now;
         self.catch_up(case);
         if case.orders.wants_first_load(focused) {
-            return self.start_load(case);
+            return self.start_load(case, false);
         }
         PaneOutput::none()
     }
@@ -174,12 +192,12 @@ impl OrdersPane {
     /// Another pane needs the orders: read them now if nobody has.
     pub fn ensure_loaded(&mut self, case: &mut LiveCase) -> PaneOutput {
         if matches!(case.orders.load, Load::Idle) && case.orders.key().is_some() {
-            return self.start_load(case);
+            return self.start_load(case, false);
         }
         PaneOutput::none()
     }
 
-    fn start_load(&mut self, case: &mut LiveCase) -> PaneOutput {
+    fn start_load(&mut self, case: &mut LiveCase, refresh: bool) -> PaneOutput {
         let (load_id, key) = match case.orders.begin() {
             Ok(x) => x,
             Err(why) => return PaneOutput::error(why),
@@ -187,12 +205,25 @@ impl OrdersPane {
         self.refresh_armed = false;
         PaneOutput::effect(Effect::Pane(
             PaneId::Orders,
-            PaneJob::Orders(OrdersJob::Load { load_id, key }),
+            PaneJob::Orders(OrdersJob::Load {
+                load_id,
+                key,
+                refresh,
+            }),
         ))
     }
 
     pub fn on_event(&mut self, ev: OrdersEvent, case: &mut LiveCase, ctx: &PaneCtx) -> PaneOutput {
-        let OrdersEvent::Loaded { load_id, result } = ev;
+        let (load_id, result, at, cached) = match ev {
+            OrdersEvent::Read { load_id, result } => match result {
+                Ok(r) => (load_id, Ok(r.orders), r.read_at, r.cached),
+                Err(f) => (load_id, Err(f), ctx.now, false),
+            },
+            OrdersEvent::Loaded { load_id, result } => (load_id, result, ctx.now, false),
+        };
+        if case.orders.load.awaits(load_id) {
+            case.orders_from_cache = cached;
+        }
         let result = result.map(|mut orders| {
             // Newest first; undated orders last.
             orders.sort_by(|a, b| {
@@ -202,7 +233,7 @@ impl OrdersPane {
             orders
         });
         // `None`: an answer for a key no longer in the case.
-        let settled = case.orders.settle(load_id, result, ctx.now, "orders");
+        let settled = case.orders.settle(load_id, result, at, "orders");
         self.catch_up(case);
         match settled {
             Some(Err(msg)) => PaneOutput::error(msg),
@@ -300,7 +331,7 @@ impl OrdersPane {
                 ));
             }
         }
-        self.start_load(case)
+        self.start_load(case, true)
     }
 
     /// The order and line item under the cursor.
@@ -377,10 +408,14 @@ impl OrdersPane {
             .filter(|o| o.order_refunded_date.is_some())
             .count();
         let lines = self.shown.count(self.all_rows.len(), "lines");
+        // An earlier read says its age: the docs ask for one a day.
+        let read = match case.orders.load.loaded_at() {
+            Some(at) if case.orders_from_cache => crate::case::load::orders_age(at, self.now),
+            at => format!("read {} UTC", list::when(at)),
+        };
         let facts = format!(
-            "{who} · {} orders · {lines} · {refunded} refunded · last 90 days · read {} UTC",
+            "{who} · {} orders · {lines} · {refunded} refunded · last 90 days · {read}",
             orders.len(),
-            list::when(case.orders.load.loaded_at()),
         );
         list::header(
             f,

@@ -440,10 +440,11 @@ impl SubscriptionsPane {
         ) else {
             return PaneOutput::error("that subscription is no longer in the list");
         };
-        if change == "ToggleAutoRenew" && !r.auto_renew {
-            return PaneOutput::error(
-                "auto-renew is already off (ToggleAutoRenew can only turn it off)",
-            );
+        if change == "ToggleAutoRenew"
+            && let Some(why) = crate::store::purchase::auto_renew_off_noop(r.auto_renew)
+        {
+            // Not a failure and not a write: said, and nothing journaled.
+            return PaneOutput::toast(why);
         }
         let state = r
             .recurrence_state
