@@ -446,3 +446,50 @@ fn console_pastes_leave_no_secret_and_no_key_anywhere() {
     }
     assert!(files.len() >= 5, "{names:?}");
 }
+
+/// Issue 20 point 12, the committed snapshots: every screen and case file
+/// a reviewer accepted is searched for what must never be shown — a whole
+/// JWT (a User Store ID or a service token: header, payload and signature),
+/// a SAS signature, a client-secret assignment. A snapshot that ever shows
+/// one fails here, before it is committed and published.
+#[test]
+fn no_committed_snapshot_shows_a_key_or_a_secret() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut snaps = Vec::new();
+    for dir in ["src/tui/snapshots", "tests/snapshots"] {
+        snaps.extend(
+            files_under(&root.join(dir))
+                .into_iter()
+                .filter(|p| p.extension().is_some_and(|e| e == "snap")),
+        );
+    }
+    assert!(snaps.len() > 100, "only {} snapshots found", snaps.len());
+    let is_b64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    for path in &snaps {
+        let text = std::fs::read_to_string(path).unwrap();
+        // A JWT: `eyJ` + base64url, a dot, `eyJ` + base64url, a dot, more.
+        for (at, _) in text.match_indices("eyJ") {
+            let rest = &text[at..];
+            let parts: Vec<&str> = rest
+                .split(|c: char| !is_b64url(c) && c != '.')
+                .next()
+                .unwrap_or("")
+                .split('.')
+                .collect();
+            assert!(
+                !(parts.len() >= 3
+                    && parts[1].starts_with("eyJ")
+                    && parts.iter().all(|p| p.len() >= 4)),
+                "{}: a whole JWT at byte {at}",
+                path.display()
+            );
+        }
+        for needle in ["sig=", "client_secret =", "client_secret="] {
+            assert!(
+                !text.contains(needle),
+                "{}: contains {needle:?}",
+                path.display()
+            );
+        }
+    }
+}
