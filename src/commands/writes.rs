@@ -70,7 +70,7 @@ pub fn consume(ctx: &Context, a: &ConsumeArgs) -> ExitCode {
         ctx,
         &a.key,
         a.yes,
-        &product,
+        ("product id", &product),
         (KeyKind::UserCollectionsId, "consume"),
         Preflight::None,
         |key, sbx| WriteRequest::consume(key, &product, a.quantity, sbx),
@@ -103,7 +103,7 @@ pub fn grant(ctx: &Context, a: &GrantArgs) -> ExitCode {
         ctx,
         &a.key,
         a.yes,
-        &product,
+        ("product id", &product),
         (KeyKind::UserPurchaseId, "grant"),
         Preflight::GrantQuantity {
             product: &product,
@@ -142,7 +142,7 @@ pub fn change(ctx: &Context, a: &ChangeArgs) -> ExitCode {
         ctx,
         &a.key,
         a.yes,
-        &id,
+        ("subscription id", &id),
         (KeyKind::UserPurchaseId, "subscription change"),
         preflight,
         |key, sbx| WriteRequest::recurrence_change(key, &id, change, days, sbx),
@@ -249,7 +249,7 @@ fn run_write(
     ctx: &Context,
     key_arg: &super::keyinput::KeyArg,
     yes: bool,
-    product: &str,
+    typed: (&str, &str),
     (needed, call): (KeyKind, &str),
     check: Preflight<'_>,
     build: impl FnOnce(&str, Option<&str>) -> WriteRequest,
@@ -322,7 +322,7 @@ fn run_write(
                 a.describe()
             ));
         }
-        if !yes && !confirm(&req, &actor, product) {
+        if !yes && !confirm(&req, &actor, typed) {
             return fail(EXIT_USAGE, "cancelled; nothing was sent");
         }
         match exec::execute(&*journal, &client, &req, &actor).await {
@@ -460,13 +460,14 @@ async fn settle_earlier(
 }
 
 /// Show the preview on stderr and ask. In RETAIL the operator must type
-/// the product id; in SANDBOX `y` suffices. Anything else cancels.
-fn confirm(req: &WriteRequest, actor: &Actor, product: &str) -> bool {
+/// what the write is about (`typed`: its name and value — the product id,
+/// or a subscription's id); in SANDBOX `y` suffices. Anything else cancels.
+fn confirm(req: &WriteRequest, actor: &Actor, (noun, value): (&str, &str)) -> bool {
     let preview = req.preview(actor);
     let mut err = std::io::stderr().lock();
     let prompt = match actor.environment {
         Environment::Retail => {
-            format!("This is RETAIL. Type the product id ({product}) to send it: ")
+            format!("This is RETAIL. Type the {noun} ({value}) to send it: ")
         }
         Environment::Sandbox => "Send it? [y/N] ".to_string(),
     };
@@ -482,7 +483,7 @@ fn confirm(req: &WriteRequest, actor: &Actor, product: &str) -> bool {
     }
     let answer = answer.trim();
     match actor.environment {
-        Environment::Retail => answer == product,
+        Environment::Retail => answer == value,
         Environment::Sandbox => {
             answer.eq_ignore_ascii_case("y") || answer.eq_ignore_ascii_case("yes")
         }
