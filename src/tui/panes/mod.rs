@@ -402,15 +402,7 @@ impl Panes {
     }
 
     pub fn get_mut(&mut self, id: PaneId) -> &mut dyn Pane {
-        match id {
-            PaneId::Key => &mut self.key,
-            PaneId::Entitlements => &mut self.entitlements,
-            PaneId::Orders => &mut self.orders,
-            PaneId::Subscriptions => &mut self.subscriptions,
-            PaneId::Clawbacks => &mut self.clawbacks,
-            PaneId::Timeline => &mut self.timeline,
-            PaneId::Audit => &mut self.audit,
-        }
+        self.split(id).0
     }
 
     pub fn accepts_text(&self, id: PaneId) -> bool {
