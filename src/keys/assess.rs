@@ -623,8 +623,19 @@ fn string_list(v: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// `2026-11-29 18:30:00 UTC`. Written field by field: `inspect -` formats
+/// several per key, and a strftime pattern is parsed again on every call.
 fn utc(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 fn claim_value(name: &str, v: &Value) -> String {

@@ -509,3 +509,11 @@ fn inspect_cleans_decodes_and_assesses() {
         Err(InspectError::Decode(_))
     ));
 }
+
+#[test]
+fn utc_reads_like_the_strftime_form() {
+    for secs in [0, 1_790_000_000, 4_102_444_799] {
+        let t = chrono::DateTime::from_timestamp(secs, 0).unwrap();
+        assert_eq!(super::utc(t), t.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+    }
+}
