@@ -1007,7 +1007,7 @@ mod tests {
     fn q_quits_but_not_while_typing_a_key() {
         let mut a = app();
         a.update(key(KeyCode::Char('i')));
-        assert!(a.panes.key.editing);
+        assert!(a.panes.key.editing());
         let fx = a.update(key(KeyCode::Char('q')));
         assert!(fx.is_empty() && !a.should_quit);
         assert_eq!(a.panes.key.input.value(), "q");
@@ -1052,7 +1052,7 @@ mod tests {
         a.update(Action::Job(JobEvent::Clipboard(Err("no display".into()))));
         let e = a.last_error.clone().unwrap();
         assert!(e.contains("clipboard not reachable"), "{e}");
-        assert!(a.panes.key.editing, "typing must stay possible");
+        assert!(a.panes.key.editing(), "typing must stay possible");
     }
 
     #[test]

@@ -92,12 +92,25 @@ impl std::fmt::Debug for KeyPaneEvent {
     }
 }
 
+/// What has the Key pane's keyboard before its commands: the key being
+/// typed, or the targeted-offers flow (`o`) — one at a time, so which one
+/// takes a key never depends on the order of checks.
+// No Debug: the offers flow holds an MSA token.
+#[derive(Default)]
+pub enum KeyModal {
+    #[default]
+    None,
+    /// The input line takes the keys.
+    Typing,
+    /// The targeted-offers flow, while it is not idle.
+    Offers(super::offers::OfferFlow),
+}
+
 #[derive(Default)]
 pub struct KeyPane {
-    /// The targeted-offers flow (`o`), when open.
-    pub offers: super::offers::OfferFlow,
+    /// What has the keyboard before the pane's commands.
+    pub modal: KeyModal,
     pub input: Input,
-    pub editing: bool,
     pub collections: Option<LoadedKey>,
     pub purchase: Option<LoadedKey>,
     pub other: Option<LoadedKey>,
@@ -115,7 +128,28 @@ pub struct KeyPane {
 
 impl KeyPane {
     pub fn start_editing(&mut self) {
-        self.editing = true;
+        self.set_typing(true);
+    }
+
+    /// The input line has the keyboard.
+    pub fn editing(&self) -> bool {
+        matches!(self.modal, KeyModal::Typing)
+    }
+
+    /// Start or stop typing; an open offers flow keeps the keyboard.
+    fn set_typing(&mut self, on: bool) {
+        match (&self.modal, on) {
+            (KeyModal::Offers(_), _) => {}
+            (_, true) => self.modal = KeyModal::Typing,
+            (_, false) => self.modal = KeyModal::None,
+        }
+    }
+
+    /// After the offers flow handled something: closed means no modal.
+    fn offers_done(&mut self) {
+        if matches!(&self.modal, KeyModal::Offers(f) if !f.is_active()) {
+            self.modal = KeyModal::None;
+        }
     }
 
     pub fn slot(&self, s: Slot) -> Option<&LoadedKey> {
@@ -202,7 +236,7 @@ impl KeyPane {
                 }
                 self.input = Input::default();
                 self.input_error = None;
-                self.editing = false;
+                self.set_typing(false);
                 self.cursor = 0;
                 let mut out = PaneOutput::toast(format!("loaded {kind} key {fp}"));
                 if !self.notes.is_empty() {
@@ -216,15 +250,15 @@ impl KeyPane {
             Err(e) => {
                 let msg = e.to_string();
                 self.input_error = Some(msg.clone());
-                self.editing = true;
+                self.set_typing(true);
                 PaneOutput::error(format!("not loaded: {msg}"))
             }
         }
     }
 
     pub fn paste(&mut self, text: String, ctx: &PaneCtx) -> PaneOutput {
-        if self.offers.is_active() {
-            self.offers.paste(&text);
+        if let KeyModal::Offers(flow) = &mut self.modal {
+            flow.paste(&text);
             return PaneOutput::none();
         }
         // Keep what was pasted visible (trimmed to one line) if it is rejected.
@@ -238,17 +272,19 @@ impl KeyPane {
     }
 
     pub fn on_key(&mut self, k: TermKey, ctx: &PaneCtx) -> Option<PaneOutput> {
-        if self.offers.is_active() {
-            return Some(self.offers.on_key(k, ctx));
+        if let KeyModal::Offers(flow) = &mut self.modal {
+            let out = flow.on_key(k, ctx);
+            self.offers_done();
+            return Some(out);
         }
-        if self.editing {
+        if self.editing() {
             return match keymap::lookup(&k, Scope::Forms) {
                 Some(Command::Submit) => {
                     let text = self.input.value().to_string();
                     Some(self.load(&text, ctx))
                 }
                 Some(Command::Cancel) => {
-                    self.editing = false;
+                    self.modal = KeyModal::None;
                     self.input_error = None;
                     Some(PaneOutput::none())
                 }
@@ -270,7 +306,7 @@ impl KeyPane {
             };
         }
         if self.is_empty() && keymap::lookup(&k, Scope::Lists) == Some(Command::Open) {
-            self.editing = true;
+            self.set_typing(true);
             return Some(PaneOutput::none());
         }
         match keymap::lookup(&k, Scope::Key) {
@@ -305,7 +341,7 @@ impl KeyPane {
             .unwrap_or(0);
         match cmd {
             Command::EditKey => {
-                self.editing = true;
+                self.set_typing(true);
                 Routed::handled(PaneOutput::none())
             }
             Command::ClearKey => {
@@ -318,7 +354,9 @@ impl KeyPane {
                 Routed::handled(PaneOutput::toast("case cleared"))
             }
             Command::Offers => {
-                self.offers.start();
+                let mut flow = super::offers::OfferFlow::default();
+                flow.start();
+                self.modal = KeyModal::Offers(flow);
                 Routed::handled(PaneOutput::none())
             }
             Command::RawView => {
@@ -342,7 +380,7 @@ impl KeyPane {
                 Routed::handled(PaneOutput::none())
             }
             Command::Open if self.is_empty() => {
-                self.editing = true;
+                self.set_typing(true);
                 Routed::handled(PaneOutput::none())
             }
             Command::Copy => Routed::handled(self.copy()),
@@ -433,7 +471,15 @@ impl KeyPane {
 
     pub fn on_event(&mut self, ev: KeyPaneEvent, ctx: &PaneCtx) -> PaneOutput {
         match ev {
-            KeyPaneEvent::Offers(result) => self.offers.on_loaded(result),
+            KeyPaneEvent::Offers(result) => match &mut self.modal {
+                KeyModal::Offers(flow) => {
+                    let out = flow.on_loaded(result);
+                    self.offers_done();
+                    out
+                }
+                // The flow was closed while the offers were read.
+                _ => PaneOutput::none(),
+            },
             KeyPaneEvent::OfferClaimed(Ok(line)) => PaneOutput::toast(line),
             KeyPaneEvent::OfferClaimed(Err(e)) => PaneOutput::error(e),
             KeyPaneEvent::Renewed { slot, result } => {

@@ -15,7 +15,9 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 
 pub fn view(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane, app: &DrawCtx) {
     draw(f, area, theme, pane, app);
-    pane.offers.view(f, area, theme);
+    if let super::key::KeyModal::Offers(flow) = &pane.modal {
+        flow.view(f, area, theme);
+    }
 }
 
 fn draw(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane, app: &DrawCtx) {
@@ -80,7 +82,7 @@ fn draw(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane, app: &DrawCtx)
 
 fn draw_input(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane) {
     use crate::tui::keymap::{Command as C, hints};
-    let hint = if pane.editing {
+    let hint = if pane.editing() {
         format!(
             " User Store ID · {} ",
             hints(&[(&[C::Submit], "loads"), (&[C::Cancel], "stops typing")])
@@ -97,7 +99,7 @@ fn draw_input(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane) {
             ])
         )
     };
-    let style = if pane.editing {
+    let style = if pane.editing() {
         theme.border_focus()
     } else {
         theme.dim()
@@ -106,7 +108,7 @@ fn draw_input(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane) {
     let inner_w = area.width.saturating_sub(3) as usize;
     let content = match (&pane.input_error, pane.input.value().is_empty()) {
         (Some(e), _) => Line::from(Span::styled(format!("✗ {e}"), theme.bad())),
-        (None, true) if !pane.editing => Line::from(Span::styled(
+        (None, true) if !pane.editing() => Line::from(Span::styled(
             "Paste a User Store ID (Ctrl-V) and press Enter",
             theme.dim(),
         )),
@@ -120,7 +122,7 @@ fn draw_input(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane) {
                 .take(inner_w)
                 .collect();
             let mut spans = vec![Span::styled("> ", theme.key_hint()), Span::raw(shown)];
-            if pane.editing {
+            if pane.editing() {
                 spans.push(Span::styled("▏", theme.key_hint()));
             }
             Line::from(spans)
