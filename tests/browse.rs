@@ -487,3 +487,26 @@ async fn cancelling_stops_between_pages() {
     ));
     assert_eq!(c.stats().of("publisherQuery"), 3);
 }
+
+/// A listing the Store stops with a bare 429 leaves the customer's budget
+/// spent: the last thing the pane hears says so (the status bar's
+/// `calls N/100`), instead of the count of the last page, or none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_stopped_by_a_bare_429_reports_the_calls_left() {
+    let env = start().await;
+    let c = client(&env.sb);
+    env.sb
+        .add_fault("publisherQuery:429,retry-after=none".parse().unwrap());
+    let (_, case, events) = run_fetch(&c, &whale_key(&env.sb), &whale_products(), |_| {}).await;
+    assert!(
+        matches!(case.listing.fetch, FetchState::Failed(..)),
+        "{:?}",
+        case.listing.fetch
+    );
+    let last_budget = events.iter().rev().find_map(EntEvent::calls_left);
+    assert_eq!(
+        last_budget,
+        Some(0),
+        "the hold is what the status bar shows"
+    );
+}

@@ -93,6 +93,12 @@ pub enum EntEvent {
         secs_left: u64,
         why: String,
     },
+    /// The customer's calls left after a listing that failed (a page
+    /// says it on the way; a failure would otherwise leave the status bar
+    /// showing the last page's count, or none, while the budget is spent).
+    Budget {
+        calls_left: u32,
+    },
     Finished {
         fetch_id: u64,
         result: Result<PageProgress, FetchError>,
@@ -112,6 +118,7 @@ impl EntEvent {
                 result: Ok(progress),
                 ..
             } => progress.calls_left,
+            EntEvent::Budget { calls_left } => Some(*calls_left),
             _ => None,
         }
     }
@@ -484,6 +491,7 @@ impl EntitlementsPane {
                 };
                 PaneOutput::none()
             }
+            EntEvent::Budget { .. } => PaneOutput::none(),
             EntEvent::Waiting {
                 fetch_id,
                 secs_left,

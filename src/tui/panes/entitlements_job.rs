@@ -110,7 +110,12 @@ pub async fn fetch(
     let result = match result {
         Ok(sum) => Ok(sum.progress),
         Err(e) if e.kind == ErrorKind::Cancelled => Err(FetchError::Cancelled),
-        Err(e) => Err(FetchError::Failed(e.to_string())),
+        Err(e) => {
+            send(EntEvent::Budget {
+                calls_left: client.calls_left_for_key(&req.key),
+            });
+            Err(FetchError::Failed(e.to_string()))
+        }
     };
     send(EntEvent::Finished { fetch_id, result });
 }
