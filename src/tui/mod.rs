@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod app;
+pub mod collision;
 pub mod crash;
 pub mod doctor;
 pub mod in_flight;
@@ -308,5 +309,7 @@ mod snapshot_tests_flight;
 mod snapshot_tests_lists;
 #[cfg(test)]
 mod snapshot_tests_once;
+#[cfg(test)]
+mod snapshot_tests_team;
 #[cfg(test)]
 mod snapshot_tests_truth;

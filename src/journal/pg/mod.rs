@@ -131,6 +131,8 @@ pub struct PgJournal {
     side_path: PathBuf,
     location: String,
     heartbeat: tokio::task::JoinHandle<()>,
+    /// The audit feeds (`watch_audit`), stopped with the journal.
+    feeds: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for PgJournal {
@@ -147,6 +149,9 @@ impl Drop for PgJournal {
         // Our claims are released by settle / leave_pending; any left (a
         // send cut short) lapse with the lease once the heartbeat stops.
         self.heartbeat.abort();
+        for f in self.feeds.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            f.abort();
+        }
     }
 }
 
@@ -183,6 +188,7 @@ impl PgJournal {
             side_path: s.side_path.clone(),
             location: s.describe(),
             heartbeat,
+            feeds: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -212,6 +218,39 @@ impl PgJournal {
 
     pub(super) fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// Start the audit feed (`JournalStore::watch_audit`): a connection of
+    /// its own LISTENs on the audit trigger's channel; a lost connection
+    /// is made again (every 2 s while the server is away), and once back
+    /// `on_change` is called in case rows were added meanwhile.
+    pub fn start_audit_feed(&self, on_change: Box<dyn Fn() + Send + Sync>) {
+        let connector = self.pool.connector();
+        let task = self.pool.handle().spawn(async move {
+            let mut was_lost = false;
+            loop {
+                match connector.listen(schema::AUDIT_CHANNEL).await {
+                    Ok((client, mut rx)) => {
+                        if std::mem::take(&mut was_lost) {
+                            on_change();
+                        }
+                        while rx.recv().await.is_some() {
+                            // A burst of rows is one reread.
+                            while rx.try_recv().is_ok() {}
+                            on_change();
+                        }
+                        drop(client);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "team journal: audit feed"),
+                }
+                was_lost = true;
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        });
+        self.feeds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(task);
     }
 
     /// Whether the role this journal connects as may change or delete

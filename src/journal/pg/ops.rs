@@ -694,6 +694,11 @@ impl JournalStore for PgJournal {
         PgJournal::now_text(self)
     }
 
+    fn watch_audit(&self, on_change: Box<dyn Fn() + Send + Sync>) -> bool {
+        self.start_audit_feed(on_change);
+        true
+    }
+
     fn others_on_customer(
         &self,
         customer: &str,
