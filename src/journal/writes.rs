@@ -639,8 +639,8 @@ impl Journal {
     /// Record a definite answer: the write becomes done or failed, the
     /// sealed key is erased, order transactions are kept, and the outcome
     /// is audited — all in one commit. Returns false if the write had
-    /// already been settled (by another process): the audit entry is still
-    /// appended, the row is left alone.
+    /// already been settled (by another process): the answer is still
+    /// audited, as `late_answer`, and the row is left alone.
     pub fn settle(&self, id: i64, s: &Settlement, actor: &Actor) -> Result<bool, JournalError> {
         if s.state == WriteState::Pending {
             return Err(journal_err("a settlement must be done or failed"));
@@ -690,6 +690,7 @@ impl Journal {
                 }
             }
             let event = match s.state {
+                _ if changed == 0 => AuditEvent::LateAnswer,
                 WriteState::Done => AuditEvent::Done,
                 _ => AuditEvent::Failed,
             };

@@ -411,6 +411,7 @@ impl JournalStore for PgJournal {
                 }
             }
             let event = match s.state {
+                _ if changed == 0 => AuditEvent::LateAnswer,
                 WriteState::Done => AuditEvent::Done,
                 _ => AuditEvent::Failed,
             };
