@@ -127,7 +127,12 @@ fn journal_migrate_copies_the_local_history_once_and_pending_writes_once_settled
     }
     let pending_req = WriteRequest::consume(KEY, "9NSDDLC00001", Some(1), None);
     let out = rt
-        .block_on(journal::execute(&local, &store(false), &pending_req, &actor()))
+        .block_on(journal::execute(
+            &local,
+            &store(false),
+            &pending_req,
+            &actor(),
+        ))
         .unwrap();
     assert!(matches!(out, WriteOutcome::Pending { .. }), "{out:?}");
     let local_audit = local.audit(&AuditFilter::default()).unwrap();
@@ -167,12 +172,18 @@ fn journal_migrate_copies_the_local_history_once_and_pending_writes_once_settled
         .map(|w| w.idempotency_key.clone())
         .collect();
     for w in &writes {
-        assert!(keys.contains(&w.idempotency_key), "the same idempotency keys");
+        assert!(
+            keys.contains(&w.idempotency_key),
+            "the same idempotency keys"
+        );
     }
     let audit = shared.audit(&AuditFilter::default()).unwrap();
     assert_eq!(audit.len(), expect_audit);
     // Copied rows name this machine and point at the shared writes.
-    assert!(audit.iter().all(|a| a.machine.as_deref() == Some("desk-m")), "{audit:?}");
+    assert!(
+        audit.iter().all(|a| a.machine.as_deref() == Some("desk-m")),
+        "{audit:?}"
+    );
     let ids: Vec<i64> = writes.iter().map(|w| w.id).collect();
     assert!(
         audit
@@ -180,7 +191,10 @@ fn journal_migrate_copies_the_local_history_once_and_pending_writes_once_settled
             .filter_map(|a| a.write_id)
             .all(|id| ids.contains(&id))
     );
-    assert!(shared.pending().unwrap().is_empty(), "pending writes stay local");
+    assert!(
+        shared.pending().unwrap().is_empty(),
+        "pending writes stay local"
+    );
 
     // Twice: nothing copied twice (JSON this time).
     let (code, out, err) = run(&data, &cfg, &["journal", "migrate", "--to", &to, "--json"]);
@@ -192,7 +206,10 @@ fn journal_migrate_copies_the_local_history_once_and_pending_writes_once_settled
     assert_eq!(r["writes_already_there"], 2, "{r}");
     assert_eq!(r["audit_already_there"], expect_audit, "{r}");
     assert_eq!(r["pending_left"], 1, "{r}");
-    assert_eq!(shared.audit(&AuditFilter::default()).unwrap().len(), expect_audit);
+    assert_eq!(
+        shared.audit(&AuditFilter::default()).unwrap().len(),
+        expect_audit
+    );
 
     // Settled here, the pending write and its whole history follow.
     let reports = rt
@@ -207,7 +224,10 @@ fn journal_migrate_copies_the_local_history_once_and_pending_writes_once_settled
     assert_eq!(r["writes_copied"], 1, "{r}");
     assert_eq!(r["pending_left"], 0, "{r}");
     assert_eq!(shared.writes().unwrap().len(), 3);
-    assert_eq!(shared.audit(&AuditFilter::default()).unwrap().len(), all_local);
+    assert_eq!(
+        shared.audit(&AuditFilter::default()).unwrap().len(),
+        all_local
+    );
 
     // No journal here: a clear refusal.
     let empty = dir.path().join("nothing");
@@ -301,7 +321,10 @@ fn doctor_checks_the_team_journals_connection_schema_and_rights() {
     let (code, r, text) = doctor(&data, &admin_cfg);
     assert_eq!(status(&r, "audit rights"), "fail", "{r:#}");
     let measured = check(&r, "audit rights")["measured"].as_str().unwrap();
-    assert!(measured.contains("UPDATE") && measured.contains("DELETE"), "{measured}");
+    assert!(
+        measured.contains("UPDATE") && measured.contains("DELETE"),
+        "{measured}"
+    );
     assert!(
         check(&r, "audit rights")["fix"]
             .as_str()

@@ -144,7 +144,13 @@ impl Rig {
             }]),
             ..Default::default()
         };
-        let items = self.client().publisher_query_page(&req).await.unwrap().value.items;
+        let items = self
+            .client()
+            .publisher_query_page(&req)
+            .await
+            .unwrap()
+            .value
+            .items;
         items.first().and_then(|i| i.quantity).unwrap_or(0)
     }
 }
@@ -228,7 +234,11 @@ fn a_second_agents_write_makes_the_console_warn_and_the_audit_pane_follow() {
         assert_eq!(before.result, Ok(vec![]), "nobody else yet");
 
         // Agent A, its own journal (another process's), writes for cora.
-        let a = PgJournal::open(&settings(&rig.url, "desk-a", rig.dir.path()), Clock::system()).unwrap();
+        let a = PgJournal::open(
+            &settings(&rig.url, "desk-a", rig.dir.path()),
+            Clock::system(),
+        )
+        .unwrap();
         let client = rig.client();
         let out = journal::execute(&a, &client, &consume(&key), &actor("alice"))
             .await
@@ -252,7 +262,8 @@ fn a_second_agents_write_makes_the_console_warn_and_the_audit_pane_follow() {
         .await
         .unwrap();
         assert!(
-            rows.iter().any(|r| r.operator == "alice" && r.machine.as_deref() == Some("desk-a")),
+            rows.iter()
+                .any(|r| r.operator == "alice" && r.machine.as_deref() == Some("desk-a")),
             "{rows:?}"
         );
 
@@ -286,7 +297,11 @@ fn a_second_agents_write_makes_the_console_warn_and_the_audit_pane_follow() {
         let list = answer.result.clone().unwrap();
         assert_eq!(list.len(), 1, "{list:?}");
         assert_eq!(
-            (list[0].operator.as_str(), list[0].machine.as_str(), list[0].state.as_str()),
+            (
+                list[0].operator.as_str(),
+                list[0].machine.as_str(),
+                list[0].state.as_str()
+            ),
             ("alice", "desk-a", "done")
         );
         app.update(Action::Job(JobEvent::Others(answer)));
@@ -301,13 +316,25 @@ fn a_second_agents_write_makes_the_console_warn_and_the_audit_pane_follow() {
             "the status bar: {text}"
         );
         // B's own writes are not "another agent".
-        let b_alone = PgJournal::open(&settings(&rig.url, "desk-b", rig.dir.path()), Clock::system()).unwrap();
+        let b_alone = PgJournal::open(
+            &settings(&rig.url, "desk-b", rig.dir.path()),
+            Clock::system(),
+        )
+        .unwrap();
         use storedesk::journal::JournalStore;
-        let mine = b_alone.others_on_customer(&customer, journal::COLLISION_MINUTES).unwrap();
+        let mine = b_alone
+            .others_on_customer(&customer, journal::COLLISION_MINUTES)
+            .unwrap();
         assert_eq!(mine.len(), 1, "A's write, seen by another agent: {mine:?}");
-        assert!(a.others_on_customer(&customer, journal::COLLISION_MINUTES).unwrap().is_empty());
+        assert!(
+            a.others_on_customer(&customer, journal::COLLISION_MINUTES)
+                .unwrap()
+                .is_empty()
+        );
         // No secret reached the screen.
-        assert!(!text.contains(&key) && !text.contains(pg::APP_PASSWORD) && !text.contains(TEAM_KEY));
+        assert!(
+            !text.contains(&key) && !text.contains(pg::APP_PASSWORD) && !text.contains(TEAM_KEY)
+        );
     });
 }
 
@@ -327,7 +354,10 @@ fn database_down_then_up_under_a_running_console() {
         assert!(coins >= 2, "cora has coins to consume: {coins}");
 
         // Up: one write through the console's path.
-        c.run(Effect::Pane(PaneId::Entitlements, PaneJob::Entitlements(EntJob::Write(consume(&key)))));
+        c.run(Effect::Pane(
+            PaneId::Entitlements,
+            PaneJob::Entitlements(EntJob::Write(consume(&key))),
+        ));
         let r = next(&mut rx, 30, "the first write", written).await;
         assert!(r.as_ref().is_ok_and(|l| l.contains("done")), "{r:?}");
         assert_eq!(rig.coins().await, coins - 1);
@@ -351,16 +381,20 @@ fn database_down_then_up_under_a_running_console() {
             }),
         ));
         let orders = next(&mut rx, 30, "the orders read", |ev| match ev {
-            JobEvent::Pane(PaneId::Orders, PaneEvent::Orders(OrdersEvent::Loaded { result, .. })) => {
-                Some(result.map(|o| o.len()).map_err(|f| format!("{f:?}")))
-            }
+            JobEvent::Pane(
+                PaneId::Orders,
+                PaneEvent::Orders(OrdersEvent::Loaded { result, .. }),
+            ) => Some(result.map(|o| o.len()).map_err(|f| format!("{f:?}"))),
             _ => None,
         })
         .await;
         assert!(orders.as_ref().is_ok_and(|n| *n > 0), "{orders:?}");
 
         // A write is refused before it is sent, saying why.
-        c.run(Effect::Pane(PaneId::Entitlements, PaneJob::Entitlements(EntJob::Write(consume(&key)))));
+        c.run(Effect::Pane(
+            PaneId::Entitlements,
+            PaneJob::Entitlements(EntJob::Write(consume(&key))),
+        ));
         let r = next(&mut rx, 30, "the refused write", written).await;
         let msg = r.expect_err("refused while the journal cannot record it");
         assert!(msg.starts_with("not sent: team journal:"), "{msg}");
@@ -375,9 +409,22 @@ fn database_down_then_up_under_a_running_console() {
         assert!(o.result.is_err(), "{o:?}");
 
         // Up again: the same console writes, with no restart.
-        pg::run_sql(&admin, &format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true")).unwrap();
-        c.run(Effect::Pane(PaneId::Entitlements, PaneJob::Entitlements(EntJob::Write(consume(&key)))));
-        let r = next(&mut rx, 30, "the write after the database came back", written).await;
+        pg::run_sql(
+            &admin,
+            &format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"),
+        )
+        .unwrap();
+        c.run(Effect::Pane(
+            PaneId::Entitlements,
+            PaneJob::Entitlements(EntJob::Write(consume(&key))),
+        ));
+        let r = next(
+            &mut rx,
+            30,
+            "the write after the database came back",
+            written,
+        )
+        .await;
         assert!(r.as_ref().is_ok_and(|l| l.contains("done")), "{r:?}");
         assert_eq!(rig.coins().await, coins - 2);
     });
@@ -393,16 +440,33 @@ fn a_console_started_while_the_database_is_down_opens_it_later() {
         let (key, _) = rig.cora();
         let db = rig.url.rsplit('/').next().unwrap().to_string();
         let admin = pg::server().admin.clone();
-        pg::run_sql(&admin, &format!("ALTER DATABASE {db} ALLOW_CONNECTIONS false")).unwrap();
+        pg::run_sql(
+            &admin,
+            &format!("ALTER DATABASE {db} ALLOW_CONNECTIONS false"),
+        )
+        .unwrap();
         let coins = rig.coins().await;
         let (c, mut rx) = rig.console("desk-d", "dora");
-        c.run(Effect::Pane(PaneId::Entitlements, PaneJob::Entitlements(EntJob::Write(consume(&key)))));
+        c.run(Effect::Pane(
+            PaneId::Entitlements,
+            PaneJob::Entitlements(EntJob::Write(consume(&key))),
+        ));
         let r = next(&mut rx, 30, "the refused write", written).await;
         let msg = r.expect_err("no journal, no write");
-        assert!(msg.starts_with("not sent: the journal cannot be opened"), "{msg}");
+        assert!(
+            msg.starts_with("not sent: the journal cannot be opened"),
+            "{msg}"
+        );
         assert_eq!(rig.coins().await, coins);
-        pg::run_sql(&admin, &format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true")).unwrap();
-        c.run(Effect::Pane(PaneId::Entitlements, PaneJob::Entitlements(EntJob::Write(consume(&key)))));
+        pg::run_sql(
+            &admin,
+            &format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"),
+        )
+        .unwrap();
+        c.run(Effect::Pane(
+            PaneId::Entitlements,
+            PaneJob::Entitlements(EntJob::Write(consume(&key))),
+        ));
         let r = next(&mut rx, 30, "the write once up", written).await;
         assert!(r.as_ref().is_ok_and(|l| l.contains("done")), "{r:?}");
         assert_eq!(rig.coins().await, coins - 1);

@@ -157,7 +157,11 @@ fn run_agents(fault: Option<&str>, kill: usize) {
         "--yes",
     ];
     let mut children: Vec<Child> = (0..AGENTS)
-        .map(|n| agent(dir.path(), &cfg, &secret, n, &consume).spawn().unwrap())
+        .map(|n| {
+            agent(dir.path(), &cfg, &secret, n, &consume)
+                .spawn()
+                .unwrap()
+        })
         .collect();
 
     // Once most have recorded (and so are sending, held by the latency),
@@ -168,7 +172,10 @@ fn run_agents(fault: Option<&str>, kill: usize) {
         if recorded >= AGENTS * 2 / 3 {
             break;
         }
-        assert!(Instant::now() < deadline, "only {recorded} writes recorded in 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "only {recorded} writes recorded in 60 s"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let mut killed = 0;
@@ -188,7 +195,11 @@ fn run_agents(fault: Option<&str>, kill: usize) {
         .iter()
         .filter(|o| String::from_utf8_lossy(&o.stdout).starts_with("done: #"))
         .count();
-    assert_eq!(killed > 0, kill > 0, "no agent was still writing to be killed");
+    assert_eq!(
+        killed > 0,
+        kill > 0,
+        "no agent was still writing to be killed"
+    );
     assert!(survivors_done >= AGENTS - kill, "{survivors_done} done");
     for o in &outputs {
         let text = format!(
@@ -196,7 +207,9 @@ fn run_agents(fault: Option<&str>, kill: usize) {
             String::from_utf8_lossy(&o.stdout),
             String::from_utf8_lossy(&o.stderr)
         );
-        assert!(!text.contains(pg::APP_PASSWORD) && !text.contains(TEAM_KEY) && !text.contains(&key));
+        assert!(
+            !text.contains(pg::APP_PASSWORD) && !text.contains(TEAM_KEY) && !text.contains(&key)
+        );
         // A survivor either did its write or says why not: never a panic.
         assert!(!text.contains("panicked"), "{text}");
     }
@@ -207,7 +220,11 @@ fn run_agents(fault: Option<&str>, kill: usize) {
     let mut rounds = 0;
     while !watcher.pending().unwrap().is_empty() {
         rounds += 1;
-        assert!(rounds <= 5, "still pending after {rounds} replay rounds: {:?}", watcher.pending());
+        assert!(
+            rounds <= 5,
+            "still pending after {rounds} replay rounds: {:?}",
+            watcher.pending()
+        );
         let replayers: Vec<Child> = (0..3)
             .map(|n| {
                 agent(dir.path(), &cfg, &secret, 100 + n, &["pending", "--replay"])
@@ -222,7 +239,10 @@ fn run_agents(fault: Option<&str>, kill: usize) {
 
     // The journal: every recorded write settled done, each key once.
     let writes = watcher.writes().unwrap();
-    let done: Vec<_> = writes.iter().filter(|w| w.state == WriteState::Done).collect();
+    let done: Vec<_> = writes
+        .iter()
+        .filter(|w| w.state == WriteState::Done)
+        .collect();
     assert_eq!(done.len(), writes.len(), "{writes:?}");
     let mut keys: Vec<&str> = writes.iter().map(|w| w.idempotency_key.as_str()).collect();
     keys.sort_unstable();
@@ -248,17 +268,64 @@ fn run_agents(fault: Option<&str>, kill: usize) {
         *done_rows.entry(a.write_id.unwrap_or(-1)).or_default() += 1;
     }
     for w in &writes {
-        assert_eq!(done_rows.get(&w.id), Some(&1), "write #{} in {audit:?}", w.id);
+        assert_eq!(
+            done_rows.get(&w.id),
+            Some(&1),
+            "write #{} in {audit:?}",
+            w.id
+        );
     }
     assert_eq!(done_rows.len(), writes.len());
     let replayed = audit.iter().filter(|a| a.event == "replay").count();
     let by_replayers = audit
         .iter()
-        .filter(|a| a.machine.as_deref().is_some_and(|m| m.starts_with("desk-10")))
+        .filter(|a| {
+            a.machine
+                .as_deref()
+                .is_some_and(|m| m.starts_with("desk-10"))
+        })
         .count();
     if writes.len() > survivors_done {
         assert!(replayed > 0 && by_replayers > 0, "{audit:?}");
     }
+    // Where the time goes: each write's first attempt → its done row (the
+    // agents' clocks: one machine), and the span from the first attempt
+    // to the last done (process start-up excluded).
+    let t = |a: &storedesk::journal::AuditEntry| {
+        chrono::DateTime::parse_from_rfc3339(&a.at)
+            .map(|t| t.to_utc())
+            .ok()
+    };
+    let mut per_write: Vec<f64> = Vec::new();
+    let (mut first, mut last) = (None, None);
+    for w in &writes {
+        let rows: Vec<_> = audit.iter().filter(|a| a.write_id == Some(w.id)).collect();
+        let start = rows
+            .iter()
+            .filter(|a| a.event == "attempt")
+            .find_map(|a| t(a));
+        let end = rows.iter().filter(|a| a.event == "done").find_map(|a| t(a));
+        if let (Some(s0), Some(e0)) = (start, end) {
+            per_write.push((e0 - s0).num_milliseconds() as f64 / 1000.0);
+            first = Some(first.map_or(s0, |f: chrono::DateTime<chrono::Utc>| f.min(s0)));
+            last = Some(last.map_or(e0, |l: chrono::DateTime<chrono::Utc>| l.max(e0)));
+        }
+    }
+    per_write.sort_by(f64::total_cmp);
+    let span = match (first, last) {
+        (Some(f), Some(l)) => (l - f).num_milliseconds() as f64 / 1000.0,
+        _ => f64::NAN,
+    };
+    println!(
+        "20 agents: attempt→done per write median {:.2} s, max {:.2} s; first attempt → last done {:.2} s = {:.1} writes/s",
+        per_write
+            .get(per_write.len() / 2)
+            .copied()
+            .unwrap_or(f64::NAN),
+        per_write.last().copied().unwrap_or(f64::NAN),
+        span,
+        writes.len() as f64 / span
+    );
     let total = started.elapsed();
     println!(
         "20 agents (Store fault: {}): {} writes done ({} by the agents themselves, {} killed mid-write and \

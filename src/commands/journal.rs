@@ -18,7 +18,10 @@ fn migrate(ctx: &Context, to: Option<&str>, json: bool) -> ExitCode {
     if !sqlite.exists() {
         return fail(
             EXIT_REFUSED,
-            format!("no local journal at {}: nothing to migrate", sqlite.display()),
+            format!(
+                "no local journal at {}: nothing to migrate",
+                sqlite.display()
+            ),
         );
     }
     // The profile's team journal gives the password and seal key by
@@ -55,7 +58,8 @@ fn migrate(ctx: &Context, to: Option<&str>, json: bool) -> ExitCode {
         );
     }
     // Copying history needs no seal key (pending writes stay local).
-    s.machine.get_or_insert_with(crate::journal::pg::machine_name);
+    s.machine
+        .get_or_insert_with(crate::journal::pg::machine_name);
     let dst = match PgJournal::open(&s, ctx.clock.clone()) {
         Ok(j) => j,
         Err(e) => return fail(EXIT_REFUSED, e),

@@ -285,7 +285,12 @@ pub async fn run(input: Input, tx: Option<UnboundedSender<CheckResult>>) -> Repo
     let probe = tokio::task::spawn_blocking(move || team::check(prof.as_ref(), &db));
     let r = match tokio::time::timeout(t.check, probe).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Ok(vec![CheckResult::new("team", "connection", Status::Fail, format!("the check stopped: {e}"))]),
+        Ok(Err(e)) => Ok(vec![CheckResult::new(
+            "team",
+            "connection",
+            Status::Fail,
+            format!("the check stopped: {e}"),
+        )]),
         Err(e) => Err(e),
     };
     group(&mut out, "team", r, t.check, started);

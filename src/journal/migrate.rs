@@ -90,8 +90,11 @@ struct LocalTx {
 
 /// The local rows, read from the SQLite file (opened first with
 /// [`super::Journal::open`] so its schema is current).
-fn read_local(path: &Path) -> Result<(Vec<LocalWrite>, Vec<LocalAudit>, Vec<LocalTx>), JournalError> {
-    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+fn read_local(
+    path: &Path,
+) -> Result<(Vec<LocalWrite>, Vec<LocalAudit>, Vec<LocalTx>), JournalError> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let mut st = conn.prepare(
         "SELECT id, kind, idempotency_key, target, state, profile, environment, operator, customer, \
          customer_fp, body, summary, expected_effect, created_at, attempts, last_attempt_at, last_error, \

@@ -94,7 +94,11 @@ pub fn dialog_lines(others: &Others, now: DateTime<Utc>) -> Vec<String> {
             let mut lines = vec![format!(
                 "⚠ Another agent is on this customer (last {COLLISION_MINUTES} min or pending):"
             )];
-            lines.extend(list.iter().take(3).map(|a| format!("  {}", describe(a, now))));
+            lines.extend(
+                list.iter()
+                    .take(3)
+                    .map(|a| format!("  {}", describe(a, now))),
+            );
             if list.len() > 3 {
                 lines.push(format!("  … and {} more", list.len() - 3));
             }
@@ -131,9 +135,18 @@ pub fn status(app: &App) -> Option<String> {
 }
 
 /// The status bar's line for an answer.
+/// The kept answer ages while it stays on screen: a settled write drops
+/// out once it is older than the window (a pending one stays).
 pub fn status_line(others: &Others, now: DateTime<Utc>) -> Option<String> {
+    let recent = |a: &&Activity| {
+        a.state == "pending"
+            || DateTime::parse_from_rfc3339(&a.at).map_or(true, |t| {
+                now - t.to_utc() <= chrono::TimeDelta::minutes(i64::from(COLLISION_MINUTES))
+            })
+    };
     match &others.result {
         Ok(list) => {
+            let list: Vec<&Activity> = list.iter().filter(recent).collect();
             let first = list.first()?;
             let more = match list.len() {
                 1 => String::new(),
@@ -193,6 +206,15 @@ mod tests {
         assert!(lines[1].contains("(pending, not a time)"), "{lines:?}");
         assert!(lines[4].contains("2 more"), "{lines:?}");
         assert!(status_line(&many, now).unwrap().ends_with("(+4 more)"));
+        // Twenty minutes on, a settled write no longer shows in the status
+        // bar; a pending one does.
+        let later = now + chrono::TimeDelta::minutes(20);
+        assert!(status_line(&o, later).is_none());
+        let pending = Others {
+            customer: "key:abc".into(),
+            result: Ok(vec![act("pending", "2026-11-23T09:57:30.000000Z")]),
+        };
+        assert!(status_line(&pending, later).is_some());
         let down = Others {
             customer: "key:abc".into(),
             result: Err("team journal: cannot connect".into()),

@@ -262,7 +262,10 @@ fn renew_confirmation_dialog_sandbox_and_retail() {
         let iat = now().timestamp() - 86_400 * 15;
         app.update(Action::Paste(key_issued("collections", iat)));
         let fx = app.run_command(Command::Renew);
-        assert!(crate::tui::collision::sends_nothing(&fx), "nothing may be sent before confirmation");
+        assert!(
+            crate::tui::collision::sends_nothing(&fx),
+            "nothing may be sent before confirmation"
+        );
         snap(&format!("confirm_renew_{env}"), &app);
         // Esc cancels and sends nothing.
         app.update(Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)));

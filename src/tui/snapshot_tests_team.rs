@@ -135,7 +135,10 @@ fn no_other_agent_shows_nothing_and_a_failed_check_says_so() {
     })));
     let text = render_text(&app, 200, 50);
     assert!(text.contains("Cannot check for other agents"), "{text}");
-    assert!(text.contains("refused if the journal cannot record it"), "{text}");
+    assert!(
+        text.contains("refused if the journal cannot record it"),
+        "{text}"
+    );
 }
 
 /// The team journal's feed: the Audit pane, once shown, reads the log
@@ -149,7 +152,10 @@ fn an_audit_change_rereads_a_shown_audit_pane() {
     assert!(
         matches!(
             fx.as_slice(),
-            [Effect::Pane(PaneId::Audit, crate::tui::panes::PaneJob::Audit(_))]
+            [Effect::Pane(
+                PaneId::Audit,
+                crate::tui::panes::PaneJob::Audit(_)
+            )]
         ),
         "{fx:?}"
     );

@@ -253,9 +253,17 @@ fn start_cluster() -> Server {
     // its stdin closes (this test process exited, however it exited). With
     // SIGTERM: a background job of a non-interactive shell ignores SIGINT,
     // and a server told with it kept running (and the cluster stayed).
+    // Tests run without durability (fast); a benchmark asks for it with
+    // STOREDESK_TEST_PG_DURABLE=1, so its figures pay for fsync as a real
+    // server does.
+    let durability = if std::env::var_os("STOREDESK_TEST_PG_DURABLE").is_some() {
+        ""
+    } else {
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    };
     let script = format!(
         "'{postgres}' -D '{data}' -p {port} -k '{dir}' -c listen_addresses=127.0.0.1 \
-         -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
+         {durability} -c max_connections=200 \
          >'{dir}/log' 2>&1 & pid=$!; echo started; read _; kill -TERM $pid; wait $pid; rm -rf '{dir}'",
         postgres = bin.join("postgres").display(),
         data = data.display(),

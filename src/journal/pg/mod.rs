@@ -170,7 +170,12 @@ impl Drop for PgJournal {
         // Our claims are released by settle / leave_pending; any left (a
         // send cut short) lapse with the lease once the heartbeat stops.
         self.heartbeat.abort();
-        for f in self.feeds.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for f in self
+            .feeds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
             f.abort();
         }
     }
@@ -332,7 +337,10 @@ pub fn probe(s: &PgSettings) -> Result<Probe, JournalError> {
     let pool = Pool::new(config)?;
     let (server_version, role, schema, audit_rights) = pool.run(async |c| {
         let r = c
-            .query_one("SELECT current_setting('server_version'), current_user::text", &[])
+            .query_one(
+                "SELECT current_setting('server_version'), current_user::text",
+                &[],
+            )
             .await
             .map_err(pool::pg_err)?;
         let schema = schema::version(c).await?;

@@ -198,21 +198,19 @@ impl ConfirmDialog {
                 badge,
                 Span::styled(format!(" {} ", self.title), theme.title()),
             ]));
-        let mut lines = vec![
-            Line::from(vec![
-                Span::styled("Customer  ", theme.dim()),
-                Span::raw(self.customer.clone()),
-            ]),
-        ];
+        let mut lines = vec![Line::from(vec![
+            Span::styled("Customer  ", theme.dim()),
+            Span::raw(self.customer.clone()),
+        ])];
         lines.extend(
             self.others
                 .iter()
                 .map(|l| Line::from(Span::styled(l.clone(), theme.bad()))),
         );
         lines.extend([Line::from(vec![
-                Span::styled("Request   ", theme.dim()),
-                Span::raw(self.endpoint.clone()),
-            ])]);
+            Span::styled("Request   ", theme.dim()),
+            Span::raw(self.endpoint.clone()),
+        ])]);
         for l in &body[..shown] {
             lines.push(Line::from(Span::styled(l.clone(), theme.json_string())));
         }

@@ -26,7 +26,8 @@ fn message(app: &App, theme: &Theme) -> Option<Span<'static>> {
             .as_ref()
             .map(|t| Span::raw(format!("✓ {t}")))
             .or_else(|| {
-                crate::tui::collision::status(app).map(|w| Span::styled(format!("⚠ {w}"), theme.bad()))
+                crate::tui::collision::status(app)
+                    .map(|w| Span::styled(format!("⚠ {w}"), theme.bad()))
             })
     }
 }
