@@ -88,11 +88,12 @@ struct LocalTx {
     recorded_at: String,
 }
 
+/// A local journal's rows: writes, audit, order transactions.
+type LocalRows = (Vec<LocalWrite>, Vec<LocalAudit>, Vec<LocalTx>);
+
 /// The local rows, read from the SQLite file (opened first with
 /// [`super::Journal::open`] so its schema is current).
-fn read_local(
-    path: &Path,
-) -> Result<(Vec<LocalWrite>, Vec<LocalAudit>, Vec<LocalTx>), JournalError> {
+fn read_local(path: &Path) -> Result<LocalRows, JournalError> {
     let conn =
         rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let mut st = conn.prepare(
