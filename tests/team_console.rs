@@ -408,12 +408,23 @@ fn database_down_then_up_under_a_running_console() {
         let o = next(&mut rx, 30, "the check while down", others).await;
         assert!(o.result.is_err(), "{o:?}");
 
-        // Up again: the same console writes, with no restart.
+        // Up again: the same console writes, with no restart. (Whatever the
+        // feed said before is drained first.)
+        while rx.try_recv().is_ok() {}
         pg::run_sql(
             &admin,
             &format!("ALTER DATABASE {db} ALLOW_CONNECTIONS true"),
         )
         .unwrap();
+        // The audit feed comes back by itself and says the log may have
+        // changed meanwhile (before this console writes anything).
+        next(
+            &mut rx,
+            15,
+            "the audit feed's notice after reconnecting",
+            |ev| matches!(ev, JobEvent::AuditChanged).then_some(()),
+        )
+        .await;
         c.run(Effect::Pane(
             PaneId::Entitlements,
             PaneJob::Entitlements(EntJob::Write(consume(&key))),

@@ -254,9 +254,12 @@ impl PgJournal {
         let connector = self.pool.connector();
         let task = self.pool.handle().spawn(async move {
             let mut was_lost = false;
+            // One warning per outage, not one every retry.
+            let mut warned = false;
             loop {
                 match connector.listen(schema::AUDIT_CHANNEL).await {
                     Ok((client, mut rx)) => {
+                        warned = false;
                         if std::mem::take(&mut was_lost) {
                             on_change();
                         }
@@ -267,7 +270,11 @@ impl PgJournal {
                         }
                         drop(client);
                     }
-                    Err(e) => tracing::warn!(error = %e, "team journal: audit feed"),
+                    Err(e) if !warned => {
+                        warned = true;
+                        tracing::warn!(error = %e, "team journal: audit feed lost; retrying every 2 s");
+                    }
+                    Err(e) => tracing::debug!(error = %e, "team journal: audit feed"),
                 }
                 was_lost = true;
                 tokio::time::sleep(Duration::from_secs(2)).await;
