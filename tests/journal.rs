@@ -141,7 +141,8 @@ fn record_settle_and_replay_rules() {
     assert_eq!(matched[0].product_id, "9NBLGGH4R315");
     assert_eq!(matched[0].quantity_consumed, 3);
 
-    // A late contradicting answer does not reopen or flip a settled write.
+    // A late contradicting answer does not reopen or flip a settled write;
+    // it is audited as what it is.
     let late = Settlement {
         state: WriteState::Failed,
         ..done(vec![])
@@ -158,7 +159,10 @@ fn record_settle_and_replay_rules() {
         .into_iter()
         .map(|e| e.event)
         .collect();
-    assert_eq!(events, ["attempt", "no_answer", "replay", "done", "failed"]);
+    assert_eq!(
+        events,
+        ["attempt", "no_answer", "replay", "done", "late_answer"]
+    );
 }
 
 #[test]

@@ -109,7 +109,10 @@ async fn sam_subscriptions_show_every_state_and_an_extension_applies_once() {
     assert!(app.run_command(Command::ExtendSubscription).is_empty());
     assert!(app.panes.subscriptions.prompt.is_some());
     key(&mut app, '7');
-    assert!(enter(&mut app).is_empty(), "the dialog comes first");
+    assert!(
+        storedesk::tui::collision::sends_nothing(&enter(&mut app)),
+        "the dialog comes first"
+    );
     assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
     let fx = enter(&mut app);
     assert!(matches!(
@@ -152,7 +155,9 @@ async fn sam_subscriptions_show_every_state_and_an_extension_applies_once() {
         .position(|r| r.id == non_retail)
         .unwrap();
     app.panes.subscriptions.cursor.selected = pos;
-    assert!(app.run_command(Command::CancelSubscription).is_empty());
+    assert!(storedesk::tui::collision::sends_nothing(
+        &app.run_command(Command::CancelSubscription)
+    ));
     let fx = enter(&mut app);
     rig.drive(&mut app, fx).await;
     let err = app.last_error.clone().unwrap_or_default();
@@ -346,7 +351,10 @@ async fn targeted_offer_is_listed_and_claimed_through_the_journal() {
         key(&mut app, c);
     }
     let fx = enter(&mut app);
-    assert!(fx.is_empty(), "nothing is sent before confirmation: {fx:?}");
+    assert!(
+        storedesk::tui::collision::sends_nothing(&fx),
+        "nothing is sent before confirmation: {fx:?}"
+    );
     assert!(matches!(app.overlay, Some(Overlay::Confirm(_))));
     let screen = render_text(&app, 200, 50);
     assert!(screen.contains("Claim targeted offer"), "{screen}");

@@ -248,7 +248,8 @@ fn journal_behaviours_on_both_backends() {
             ("no_answer", "ana"),
             ("replay", "bo"),
             ("done", "bo"),
-            ("done", "ana"),
+            // ana's answer, after bo had settled it: audited, not a second done.
+            ("late_answer", "ana"),
         ];
         assert_eq!(
             events,

@@ -13,6 +13,7 @@ pub mod console;
 pub mod doctor;
 pub mod entitlements;
 pub mod inspect;
+pub mod journal;
 pub mod keyinput;
 pub mod orders;
 pub mod output;
@@ -106,6 +107,31 @@ pub enum Command {
     /// Check the profile end to end (config, endpoints, tokens, clock, key,
     /// products, clawbacks, local files) and say the fix for each problem
     Doctor(DoctorArgs),
+    /// The journal itself: `journal migrate --to postgres://…` copies this
+    /// data dir's history into a team journal
+    Journal(JournalArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct JournalArgs {
+    #[command(subcommand)]
+    pub action: JournalAction,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum JournalAction {
+    /// Copy the local SQLite history (settled writes, audit log) into a team
+    /// journal; running it twice copies nothing twice; pending writes stay
+    /// here until settled
+    Migrate {
+        /// The team journal (default: the profile's journal_url); its
+        /// password comes from the profile's journal_password_env/_command
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
+        /// Print the counts as one JSON object
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -395,29 +421,17 @@ impl Context {
     }
 
     /// Where the profile's journal lives: its team journal
-    /// (`journal_url`), else the data dir's SQLite file.
-    /// `STOREDESK_MACHINE` names this machine in a team journal (default:
-    /// the host name); `STOREDESK_JOURNAL_LEASE_SECS` shortens the claim
-    /// lease (tests of a dead agent's takeover).
+    /// (`journal_url`, see `PgSettings::from_team`), else the data dir's
+    /// SQLite file.
     pub fn journal_location(&self) -> crate::journal::JournalLocation {
         use crate::journal::{JournalLocation, pg::PgSettings};
-        let Some(team) = &self.config.profile.journal else {
-            return JournalLocation::Sqlite(self.paths.journal_db());
-        };
-        let mut s = PgSettings::new(team.url.clone(), self.paths.journal_db());
-        s.password = team.password.clone();
-        s.seal_key = team.seal_key.clone();
-        s.machine = std::env::var("STOREDESK_MACHINE")
-            .ok()
-            .filter(|m| !m.is_empty());
-        if let Some(secs) = std::env::var("STOREDESK_JOURNAL_LEASE_SECS")
-            .ok()
-            .and_then(|v| v.parse::<f64>().ok())
-            .filter(|v| *v > 0.0 && *v < 86_400.0)
-        {
-            s.lease = std::time::Duration::from_secs_f64(secs);
+        match &self.config.profile.journal {
+            Some(team) => JournalLocation::Postgres(Box::new(PgSettings::from_team(
+                team,
+                self.paths.journal_db(),
+            ))),
+            None => JournalLocation::Sqlite(self.paths.journal_db()),
         }
-        JournalLocation::Postgres(Box::new(s))
     }
 }
 
@@ -522,6 +536,7 @@ pub fn run() -> ExitCode {
         Some(Command::Change(a)) => writes::change(&ctx, &a),
         Some(Command::Audit(a)) => audit::run(&ctx, &a),
         Some(Command::Pending(a)) => pending::run(&ctx, &a),
+        Some(Command::Journal(a)) => journal::run(&ctx, &a),
         // Answered above, before the config is loaded.
         Some(Command::Doctor(a)) => doctor::run(ctx.globals, &a),
     }

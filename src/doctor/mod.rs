@@ -14,6 +14,7 @@ mod config;
 mod endpoints;
 mod key;
 mod local;
+mod team;
 mod tokens;
 
 use crate::clock::Clock;
@@ -276,6 +277,23 @@ pub async fn run(input: Input, tx: Option<UnboundedSender<CheckResult>>) -> Repo
     )
     .await;
     group(&mut out, "local", r, t.check, started);
+
+    // The team journal, when the profile names one (a blocking probe).
+    let started = Instant::now();
+    let prof = st.profile.clone();
+    let db = journal_db.clone();
+    let probe = tokio::task::spawn_blocking(move || team::check(prof.as_ref(), &db));
+    let r = match tokio::time::timeout(t.check, probe).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Ok(vec![CheckResult::new(
+            "team",
+            "connection",
+            Status::Fail,
+            format!("the check stopped: {e}"),
+        )]),
+        Err(e) => Err(e),
+    };
+    group(&mut out, "team", r, t.check, started);
 
     Report::new(profile_name, env, out.all)
 }

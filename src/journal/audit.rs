@@ -20,6 +20,12 @@ pub enum AuditEvent {
     Failed,
     /// No definite answer: the write stays pending.
     NoAnswer,
+    /// An answer that came back after the write had been settled by
+    /// another sender (its claim lapsed while this agent was paused, and
+    /// another agent took it over and settled it first). Both sends carried
+    /// the same idempotency key: the Store applied the write once, and the
+    /// journal keeps the first settlement.
+    LateAnswer,
 }
 
 impl AuditEvent {
@@ -30,6 +36,7 @@ impl AuditEvent {
             AuditEvent::Done => "done",
             AuditEvent::Failed => "failed",
             AuditEvent::NoAnswer => "no_answer",
+            AuditEvent::LateAnswer => "late_answer",
         }
     }
 }

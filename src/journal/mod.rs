@@ -24,6 +24,7 @@ pub mod exec;
 pub mod kept;
 mod lease;
 pub mod mask;
+pub mod migrate;
 pub mod pg;
 pub mod request;
 pub mod seal;

@@ -133,9 +133,13 @@ impl<'a> NewAudit<'a> {
 }
 
 impl Settlement {
-    /// The audit event that records it.
-    pub(super) fn audit_event(&self) -> AuditEvent {
+    /// The audit event that records it. `changed`: whether the settling
+    /// update changed the row — when it did not, another agent had settled
+    /// the write first (this one was paused past its lease), and the
+    /// answer is audited as a late one, not as a second outcome.
+    pub(super) fn audit_event(&self, changed: bool) -> AuditEvent {
         match self.state {
+            _ if !changed => AuditEvent::LateAnswer,
             WriteState::Done => AuditEvent::Done,
             _ => AuditEvent::Failed,
         }

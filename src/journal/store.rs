@@ -149,6 +149,16 @@ pub trait JournalStore: Send + Sync + std::fmt::Debug {
         Ok(Vec::new())
     }
 
+    /// Call `on_change` whenever a row is added to the audit log (by any
+    /// agent), for as long as the journal lives, without polling; after a
+    /// lost connection it reconnects and calls it once (rows may have been
+    /// missed). False when the backend has no such feed: a SQLite file has
+    /// one agent, whose console reads the log after its own writes.
+    fn watch_audit(&self, on_change: Box<dyn Fn() + Send + Sync>) -> bool {
+        let _ = on_change;
+        false
+    }
+
     /// Settle by hand (see [`super::resolve`], which claims it first).
     fn resolve_manually(
         &self,

@@ -569,8 +569,8 @@ impl Journal {
     /// Record a definite answer: the write becomes done or failed, the
     /// sealed key is erased, order transactions are kept, and the outcome
     /// is audited — all in one commit. Returns false if the write had
-    /// already been settled (by another process): the audit entry is still
-    /// appended, the row is left alone.
+    /// already been settled (by another process): the answer is still
+    /// audited, as `late_answer`, and the row is left alone.
     pub fn settle(&self, id: i64, s: &Settlement, actor: &Actor) -> Result<bool, JournalError> {
         if s.state == WriteState::Pending {
             return Err(journal_err("a settlement must be done or failed"));
@@ -615,7 +615,7 @@ impl Journal {
                     )?;
                 }
             }
-            let event = s.audit_event();
+            let event = s.audit_event(changed != 0);
             let correlation = s.correlation.to_column();
             NewAudit::of_write(&record, event, &now, &actor.operator, record.attempts)
                 .with_outcome(&s.result, s.http_status, correlation.as_deref())

@@ -35,6 +35,12 @@ pub enum JobEvent {
     Pane(PaneId, crate::tui::panes::PaneEvent),
     /// `:doctor`: one finished check, or None when all have run.
     Doctor(Option<crate::doctor::CheckResult>),
+    /// Other agents' writes for a customer (`tui::collision`), asked for
+    /// when a write's confirmation opened.
+    Others(crate::tui::collision::Others),
+    /// The team journal's audit log changed (LISTEN/NOTIFY): another
+    /// agent (or this one) wrote.
+    AuditChanged,
     /// A background job panicked (`tui::crash`): the message (a panic
     /// message is code's text, not data), the backtrace is in the log.
     Crashed {
@@ -70,6 +76,11 @@ pub enum Effect {
     Doctor {
         key: Option<String>,
     },
+    /// Ask the journal whether other agents are on this case customer
+    /// (`tui::collision`).
+    CheckOthers {
+        customer: String,
+    },
 }
 
 // Pasted and copied text is often a key: Debug (a log line, a panic
@@ -104,6 +115,13 @@ impl std::fmt::Debug for JobEvent {
             JobEvent::Resolved(r) => write!(f, "Resolved({r:?})"),
             JobEvent::Pane(id, ev) => write!(f, "Pane({id:?}, {ev:?})"),
             JobEvent::Doctor(r) => write!(f, "Doctor({:?})", r.as_ref().map(|r| &r.name)),
+            JobEvent::Others(o) => write!(
+                f,
+                "Others({}, {:?})",
+                o.customer,
+                o.result.as_ref().map(Vec::len)
+            ),
+            JobEvent::AuditChanged => f.write_str("AuditChanged"),
             JobEvent::Crashed { tag, message } => write!(f, "Crashed({tag:?}, {message:?})"),
         }
     }
@@ -142,6 +160,7 @@ impl std::fmt::Debug for Effect {
             ),
             Effect::Pane(id, job) => write!(f, "Pane({id:?}, {job:?})"),
             Effect::Doctor { key } => write!(f, "Doctor {{ key: {} }}", key.is_some()),
+            Effect::CheckOthers { customer } => write!(f, "CheckOthers({customer})"),
         }
     }
 }

@@ -76,6 +76,9 @@ pub struct App {
     pub in_flight: Vec<crate::tui::in_flight::InFlight>,
     /// When the tick last asked for the pending list again.
     pending_read_at: Option<DateTime<Utc>>,
+    /// Other agents on the customer of the last write confirmation
+    /// (`tui::collision`).
+    pub others: Option<crate::tui::collision::Others>,
 }
 
 impl App {
@@ -99,6 +102,7 @@ impl App {
             dirty: true,
             in_flight: Vec::new(),
             pending_read_at: None,
+            others: None,
         }
     }
 
@@ -337,6 +341,33 @@ impl App {
                 ));
                 vec![]
             }
+            JobEvent::Others(o) => {
+                let now = self.now;
+                match &mut self.overlay {
+                    Some(Overlay::Confirm(d)) => {
+                        crate::tui::collision::fill(d, Some(&o), now);
+                    }
+                    Some(Overlay::PendingGate(g)) => {
+                        crate::tui::collision::fill(&mut g.next, Some(&o), now);
+                    }
+                    _ => {}
+                }
+                self.others = Some(o);
+                vec![]
+            }
+            JobEvent::AuditChanged => {
+                // Another agent's write (LISTEN/NOTIFY): read the log again
+                // if the Audit pane has shown it; otherwise it reads it when
+                // it comes on screen.
+                if self.panes.audit.loaded || self.focus == PaneId::Audit {
+                    vec![Effect::Pane(
+                        PaneId::Audit,
+                        crate::tui::panes::PaneJob::Audit(crate::tui::panes::audit::AuditJob::Load),
+                    )]
+                } else {
+                    vec![]
+                }
+            }
             JobEvent::Pane(id, ev) => {
                 if let crate::tui::panes::PaneEvent::Entitlements(e) = &ev
                     && let Some(n) = e.calls_left()
@@ -377,10 +408,15 @@ impl App {
         if let Some(f) = out.focus {
             self.focus = f;
         }
-        if let Some(d) = out.confirm {
+        let mut effects = out.effects;
+        if let Some(mut d) = out.confirm {
+            // Who else is on this customer: shown from the last answer at
+            // once, then from a fresh one (`tui::collision`).
+            effects.extend(crate::tui::collision::check_for(d.effect()));
+            crate::tui::collision::fill(&mut d, self.others.as_ref(), self.now);
             self.overlay = Some(self.gate(d));
         }
-        out.effects
+        effects
     }
 
     /// A write's confirmation, unless a write of the same customer and

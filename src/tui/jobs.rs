@@ -55,19 +55,33 @@ impl Env {
     /// The process's one journal: opened (off the async workers) on first
     /// use with the app's clock, so `--now` stamps the console's audit rows
     /// too. A failure is not kept: the next use tries again.
-    async fn journal(&self, cell: &OnceCell<Arc<dyn JournalStore>>) -> SharedJournal {
-        cell.get_or_try_init(|| async {
-            let at = self.journal_at.clone();
-            let clock = self.clock.clone();
-            tokio::task::spawn_blocking(move || {
-                crate::journal::open(&at, clock).map_err(|e| e.to_string())
+    /// A team journal also starts its audit feed then: the Audit pane
+    /// follows other agents' writes (`JobEvent::AuditChanged`).
+    async fn journal(&self, cell: &JournalCell) -> SharedJournal {
+        cell.journal
+            .get_or_try_init(|| async {
+                let at = self.journal_at.clone();
+                let clock = self.clock.clone();
+                let tx = cell.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let j = crate::journal::open(&at, clock).map_err(|e| e.to_string())?;
+                    j.watch_audit(Box::new(move || {
+                        let _ = tx.send(Action::Job(JobEvent::AuditChanged));
+                    }));
+                    Ok(j)
+                })
+                .await
+                .unwrap_or_else(|e| Err(format!("the journal could not be opened: {e}")))
             })
             .await
-            .unwrap_or_else(|e| Err(format!("the journal could not be opened: {e}")))
-        })
-        .await
-        .cloned()
+            .cloned()
     }
+}
+
+/// The process's one journal once opened, and where its audit feed reports.
+struct JournalCell {
+    journal: OnceCell<Arc<dyn JournalStore>>,
+    tx: mpsc::UnboundedSender<Action>,
 }
 
 /// How the console reaches its Store: a future the caller built (it may
@@ -80,7 +94,7 @@ pub struct Services {
     ctx: Arc<Env>,
     tx: mpsc::UnboundedSender<Action>,
     conn: Arc<OnceCell<Connected>>,
-    journal: Arc<OnceCell<Arc<dyn JournalStore>>>,
+    journal: Arc<JournalCell>,
     clipboard: Arc<Mutex<Option<arboard::Clipboard>>>,
     /// Running entitlement listings, by fetch id (a new one cancels the rest).
     listings: Arc<Mutex<HashMap<u64, CancellationToken>>>,
@@ -90,9 +104,12 @@ impl Services {
     pub fn new(env: Env, tx: mpsc::UnboundedSender<Action>) -> Self {
         Self {
             ctx: Arc::new(env),
-            tx,
+            tx: tx.clone(),
             conn: Arc::new(OnceCell::new()),
-            journal: Arc::new(OnceCell::new()),
+            journal: Arc::new(JournalCell {
+                journal: OnceCell::new(),
+                tx: tx.clone(),
+            }),
             clipboard: Arc::new(Mutex::new(None)),
             listings: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -148,6 +165,13 @@ impl Services {
             }
             Effect::ResolvePending { id, applied, note } => self.resolve_pending(id, applied, note),
             Effect::Doctor { key } => self.doctor(key),
+            Effect::CheckOthers { customer } => {
+                let (tx, ctx, cell) = (self.tx.clone(), self.ctx.clone(), self.journal.clone());
+                crash::spawn(&self.tx, JobTag::global("others"), async move {
+                    let j = ctx.journal(&cell).await;
+                    Self::send(&tx, crate::tui::collision::check(j, customer).await);
+                });
+            }
         }
         false
     }

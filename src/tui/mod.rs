@@ -6,6 +6,7 @@
 
 pub mod action;
 pub mod app;
+pub mod collision;
 pub mod crash;
 pub mod doctor;
 pub mod in_flight;
@@ -310,5 +311,7 @@ mod snapshot_tests_lists;
 mod snapshot_tests_once;
 #[cfg(test)]
 mod snapshot_tests_paste;
+#[cfg(test)]
+mod snapshot_tests_team;
 #[cfg(test)]
 mod snapshot_tests_truth;

@@ -193,7 +193,7 @@ fn confirm_consume(app: &mut App) {
         crossterm::event::KeyModifiers::NONE,
     )));
     assert!(
-        fx.is_empty(),
+        crate::tui::collision::sends_nothing(&fx),
         "nothing is sent before a confirmation: {fx:?}"
     );
 }

@@ -84,7 +84,16 @@ impl Server {
 }
 
 /// Run SQL (several statements) on `url`; the server's message on error.
+/// On a thread of its own, so it may be called from async tests too (a
+/// runtime cannot be started inside another).
 pub fn run_sql(url: &str, sql: &str) -> Result<(), String> {
+    let (url, sql) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || run_sql_here(&url, &sql))
+        .join()
+        .unwrap_or_else(|_| Err("the SQL thread panicked".into()))
+}
+
+fn run_sql_here(url: &str, sql: &str) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -241,11 +250,21 @@ fn start_cluster() -> Server {
     );
     let port = free_port();
     // The server under a shell that stops it and removes the cluster when
-    // its stdin closes (this test process exited, however it exited).
+    // its stdin closes (this test process exited, however it exited). With
+    // SIGTERM: a background job of a non-interactive shell ignores SIGINT,
+    // and a server told with it kept running (and the cluster stayed).
+    // Tests run without durability (fast); a benchmark asks for it with
+    // STOREDESK_TEST_PG_DURABLE=1, so its figures pay for fsync as a real
+    // server does.
+    let durability = if std::env::var_os("STOREDESK_TEST_PG_DURABLE").is_some() {
+        ""
+    } else {
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    };
     let script = format!(
         "'{postgres}' -D '{data}' -p {port} -k '{dir}' -c listen_addresses=127.0.0.1 \
-         -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
-         >'{dir}/log' 2>&1 & pid=$!; echo started; read _; kill -INT $pid; wait $pid; rm -rf '{dir}'",
+         {durability} -c max_connections=200 \
+         >'{dir}/log' 2>&1 & pid=$!; echo started; read _; kill -TERM $pid; wait $pid; rm -rf '{dir}'",
         postgres = bin.join("postgres").display(),
         data = data.display(),
         dir = dir.display(),

@@ -79,6 +79,27 @@ impl PgSettings {
         }
     }
 
+    /// The settings a profile's `journal_url` (and its secrets by
+    /// reference) names. `STOREDESK_MACHINE` names this machine (default:
+    /// the host name); `STOREDESK_JOURNAL_LEASE_SECS` shortens the claim
+    /// lease (tests of a dead agent's takeover).
+    pub fn from_team(team: &crate::config::TeamJournal, side_path: PathBuf) -> Self {
+        let mut s = Self::new(team.url.clone(), side_path);
+        s.password = team.password.clone();
+        s.seal_key = team.seal_key.clone();
+        s.machine = std::env::var("STOREDESK_MACHINE")
+            .ok()
+            .filter(|m| !m.is_empty());
+        if let Some(secs) = std::env::var("STOREDESK_JOURNAL_LEASE_SECS")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| *v > 0.0 && *v < 86_400.0)
+        {
+            s.lease = Duration::from_secs_f64(secs);
+        }
+        s
+    }
+
     /// `postgres://user@host:port/db`, never the password.
     pub fn describe(&self) -> String {
         match self.url.parse::<tokio_postgres::Config>() {
@@ -131,6 +152,8 @@ pub struct PgJournal {
     side_path: PathBuf,
     location: String,
     heartbeat: tokio::task::JoinHandle<()>,
+    /// The audit feeds (`watch_audit`), stopped with the journal.
+    feeds: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for PgJournal {
@@ -147,6 +170,14 @@ impl Drop for PgJournal {
         // Our claims are released by settle / leave_pending; any left (a
         // send cut short) lapse with the lease once the heartbeat stops.
         self.heartbeat.abort();
+        for f in self
+            .feeds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            f.abort();
+        }
     }
 }
 
@@ -183,6 +214,7 @@ impl PgJournal {
             side_path: s.side_path.clone(),
             location: s.describe(),
             heartbeat,
+            feeds: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -214,21 +246,125 @@ impl PgJournal {
         &self.pool
     }
 
+    /// Start the audit feed (`JournalStore::watch_audit`): a connection of
+    /// its own LISTENs on the audit trigger's channel; a lost connection
+    /// is made again (every 2 s while the server is away), and once back
+    /// `on_change` is called in case rows were added meanwhile.
+    pub fn start_audit_feed(&self, on_change: Box<dyn Fn() + Send + Sync>) {
+        let connector = self.pool.connector();
+        let task = self.pool.handle().spawn(async move {
+            let mut was_lost = false;
+            // One warning per outage, not one every retry.
+            let mut warned = false;
+            loop {
+                match connector.listen(schema::AUDIT_CHANNEL).await {
+                    Ok((client, mut rx)) => {
+                        warned = false;
+                        if std::mem::take(&mut was_lost) {
+                            on_change();
+                        }
+                        while rx.recv().await.is_some() {
+                            // A burst of rows is one reread.
+                            while rx.try_recv().is_ok() {}
+                            on_change();
+                        }
+                        drop(client);
+                    }
+                    Err(e) if !warned => {
+                        warned = true;
+                        tracing::warn!(error = %e, "team journal: audit feed lost; retrying every 2 s");
+                    }
+                    Err(e) => tracing::debug!(error = %e, "team journal: audit feed"),
+                }
+                was_lost = true;
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        });
+        self.feeds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(task);
+    }
+
     /// Whether the role this journal connects as may change or delete
     /// audit rows (it must not): `(update, delete, truncate)`.
     pub fn audit_rights(&self) -> Result<(bool, bool, bool), JournalError> {
-        self.pool.run(async |c| {
-            let r = c
-                .query_one(
-                    "SELECT has_table_privilege('audit', 'UPDATE'), \
-                     has_table_privilege('audit', 'DELETE'), has_table_privilege('audit', 'TRUNCATE')",
-                    &[],
-                )
-                .await
-                .map_err(pool::pg_err)?;
-            Ok((r.get(0), r.get(1), r.get(2)))
-        })
+        self.pool.run(async |c| audit_rights(c).await)
     }
+}
+
+async fn audit_rights(c: &tokio_postgres::Client) -> Result<(bool, bool, bool), JournalError> {
+    let r = c
+        .query_one(
+            "SELECT has_table_privilege('audit', 'UPDATE'), \
+             has_table_privilege('audit', 'DELETE'), has_table_privilege('audit', 'TRUNCATE')",
+            &[],
+        )
+        .await
+        .map_err(pool::pg_err)?;
+    Ok((r.get(0), r.get(1), r.get(2)))
+}
+
+/// What `storedesk doctor` learns of a team journal, read-only (it never
+/// creates or migrates the schema).
+#[derive(Clone, Debug)]
+pub struct Probe {
+    /// The server's `server_version`.
+    pub server_version: String,
+    /// The role connected as.
+    pub role: String,
+    /// The schema version applied (`None`: not created yet).
+    pub schema: Option<u32>,
+    /// `(update, delete, truncate)` on audit for that role, once the schema
+    /// exists.
+    pub audit_rights: Option<(bool, bool, bool)>,
+    /// The team seal key's id, or why there is none.
+    pub seal: Result<String, String>,
+    /// How long connecting and asking took.
+    pub ms: u128,
+}
+
+/// The team seal key's id, or why it cannot be used (never the key).
+pub fn probe_seal(src: &SecretSource) -> Result<String, String> {
+    team_sealer(src).map(|(_, id)| id)
+}
+
+/// Connect with `s` and read what doctor reports (blocking: call it off
+/// the async workers).
+pub fn probe(s: &PgSettings) -> Result<Probe, JournalError> {
+    let started = std::time::Instant::now();
+    let mut config: tokio_postgres::Config = s.url.parse().map_err(|_| {
+        JournalError::Invalid(
+            "journal_url is not a PostgreSQL URL (postgres://user@host:port/database)".into(),
+        )
+    })?;
+    if let Some(pw) = fetch(&s.password, "the journal password")? {
+        config.password(pw);
+    }
+    let pool = Pool::new(config)?;
+    let (server_version, role, schema, audit_rights) = pool.run(async |c| {
+        let r = c
+            .query_one(
+                "SELECT current_setting('server_version'), current_user::text",
+                &[],
+            )
+            .await
+            .map_err(pool::pg_err)?;
+        let schema = schema::version(c).await?;
+        let rights = match schema {
+            Some(_) => Some(audit_rights(c).await?),
+            None => None,
+        };
+        Ok((r.get::<_, String>(0), r.get::<_, String>(1), schema, rights))
+    })?;
+    Ok(Probe {
+        server_version,
+        role,
+        schema,
+        audit_rights,
+        seal: team_sealer(&s.seal_key).map(|(_, id)| id),
+        ms: started.elapsed().as_millis(),
+    })
 }
 
 /// Renew the leases of every write this agent is sending, every third of

@@ -415,7 +415,7 @@ impl JournalStore for PgJournal {
                     .map_err(pg_err)?;
                 }
             }
-            let event = s.audit_event();
+            let event = s.audit_event(changed != 0);
             self.append_audit(
                 &tx,
                 &NewAudit::of_write(&record, event, &now, &actor.operator, record.attempts)
@@ -659,6 +659,11 @@ impl JournalStore for PgJournal {
 
     fn now_text(&self) -> String {
         PgJournal::now_text(self)
+    }
+
+    fn watch_audit(&self, on_change: Box<dyn Fn() + Send + Sync>) -> bool {
+        self.start_audit_feed(on_change);
+        true
     }
 
     fn others_on_customer(

@@ -192,6 +192,72 @@ impl Connector {
     }
 }
 
+impl Connector {
+    /// A connection that LISTENs on `channel`: the receiver gets one `()`
+    /// per notification and closes when the connection is lost. The
+    /// client must be kept for as long as the listening should last.
+    pub async fn listen(
+        &self,
+        channel: &str,
+    ) -> Result<(Client, tokio::sync::mpsc::UnboundedReceiver<()>), JournalError> {
+        let unreachable = |e: tokio_postgres::Error| {
+            JournalError::Postgres(format!(
+                "cannot connect to the team journal: {}",
+                pg_msg(&e)
+            ))
+        };
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let client = match &self.tls {
+            Some(tls) => {
+                let (client, conn) = self
+                    .config
+                    .connect(tls.clone())
+                    .await
+                    .map_err(unreachable)?;
+                tokio::spawn(forward(conn, tx));
+                client
+            }
+            None => {
+                let (client, conn) = self.config.connect(NoTls).await.map_err(unreachable)?;
+                tokio::spawn(forward(conn, tx));
+                client
+            }
+        };
+        // The channel name is ours (a constant), not input: quoting it
+        // keeps it one identifier all the same.
+        client
+            .batch_execute(&format!("LISTEN \"{}\"", channel.replace('"', "")))
+            .await
+            .map_err(pg_err)?;
+        Ok((client, rx))
+    }
+}
+
+/// Drive a listening connection, passing its notifications on.
+async fn forward<S, T>(
+    mut conn: tokio_postgres::Connection<S, T>,
+    tx: tokio::sync::mpsc::UnboundedSender<()>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio_postgres::tls::TlsStream + Unpin,
+{
+    loop {
+        match std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+            Some(Ok(tokio_postgres::AsyncMessage::Notification(_))) => {
+                if tx.send(()).is_err() {
+                    return;
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                tracing::warn!(error = %pg_msg(&e), "team journal: audit feed closed");
+                return;
+            }
+            None => return,
+        }
+    }
+}
+
 async fn drive<F: Future<Output = Result<(), tokio_postgres::Error>>>(conn: F) {
     if let Err(e) = conn.await {
         tracing::warn!(error = %pg_msg(&e), "team journal: connection closed");

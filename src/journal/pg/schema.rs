@@ -9,6 +9,9 @@ use tokio_postgres::Client;
 /// Key of the advisory lock taken while migrating ("SDSK").
 const MIGRATION_LOCK: i64 = 0x5344_534B;
 
+/// The channel the audit trigger notifies (the new row's id).
+pub const AUDIT_CHANNEL: &str = "storedesk_audit";
+
 /// Schema steps; `storedesk_schema.version` is the number applied (public
 /// so the tests can build a database of an older version).
 pub const MIGRATIONS: &[&str] = &[
@@ -164,6 +167,12 @@ pub const MIGRATIONS: &[&str] = &[
         END IF;
         RETURN NEW;
     END $$;
+    "#,
+    // v3: where a row copied from a local SQLite journal came from
+    // (`journal::migrate`), unique, so copying twice copies nothing twice.
+    r#"
+    ALTER TABLE audit ADD COLUMN origin TEXT;
+    CREATE UNIQUE INDEX audit_origin ON audit(origin) WHERE origin IS NOT NULL;
     "#,
 ];
 

@@ -30,6 +30,9 @@ pub struct ConfirmDialog {
     /// Confirming changes only the local journal: the footer says
     /// "records" rather than "sends".
     pub local_only: bool,
+    /// Other agents on this customer (`tui::collision::dialog_lines`),
+    /// shown under the customer; filled in when the check answers.
+    pub others: Vec<String>,
     on_confirm: Effect,
 }
 
@@ -77,6 +80,7 @@ impl ConfirmDialog {
             typed: Input::default(),
             mismatch: false,
             local_only: false,
+            others: Vec::new(),
             on_confirm,
         }
     }
@@ -153,11 +157,33 @@ impl ConfirmDialog {
         let inner = w.saturating_sub(2).max(1) as usize;
         let wrapped = |s: &str| word_wrapped_rows(s, inner);
         let head_rows = wrapped(&format!("Customer  {}", self.customer))
+            + self.others.iter().map(|l| wrapped(l)).sum::<u16>()
             + wrapped(&format!("Request   {}", self.endpoint));
-        let body_rows: u16 = self.body.lines().map(|l| wrapped(&format!("  {l}"))).sum();
         let effect_rows = wrapped(&format!("Effect    {}", self.expected_effect));
         let prompt_rows = if self.must_type.is_some() { 2 } else { 1 };
-        let h = (2 + head_rows + body_rows + effect_rows + 1 + prompt_rows).min(area.height);
+        // The prompt and the warnings must stay on screen: when the box
+        // would not fit, the request body gives up its last lines (and says
+        // how many), never the prompt.
+        let fixed = 2 + head_rows + effect_rows + 1 + prompt_rows;
+        let body: Vec<String> = self.body.lines().map(|l| format!("  {l}")).collect();
+        let all_rows: u16 = body.iter().map(|l| wrapped(l)).sum();
+        let room = area.height.saturating_sub(fixed);
+        let (shown, body_rows) = if all_rows <= room {
+            (body.len(), all_rows)
+        } else {
+            let mut used = 1; // the "… more lines" row
+            let mut n = 0;
+            for l in &body {
+                let r = wrapped(l);
+                if used + r > room {
+                    break;
+                }
+                used += r;
+                n += 1;
+            }
+            (n, used)
+        };
+        let h = (fixed + body_rows).min(area.height);
         let r = centered(area, w, h);
         f.render_widget(Clear, r);
         let badge = Span::styled(
@@ -172,20 +198,26 @@ impl ConfirmDialog {
                 badge,
                 Span::styled(format!(" {} ", self.title), theme.title()),
             ]));
-        let mut lines = vec![
-            Line::from(vec![
-                Span::styled("Customer  ", theme.dim()),
-                Span::raw(self.customer.clone()),
-            ]),
-            Line::from(vec![
-                Span::styled("Request   ", theme.dim()),
-                Span::raw(self.endpoint.clone()),
-            ]),
-        ];
-        for l in self.body.lines() {
+        let mut lines = vec![Line::from(vec![
+            Span::styled("Customer  ", theme.dim()),
+            Span::raw(self.customer.clone()),
+        ])];
+        lines.extend(
+            self.others
+                .iter()
+                .map(|l| Line::from(Span::styled(l.clone(), theme.bad()))),
+        );
+        lines.extend([Line::from(vec![
+            Span::styled("Request   ", theme.dim()),
+            Span::raw(self.endpoint.clone()),
+        ])]);
+        for l in &body[..shown] {
+            lines.push(Line::from(Span::styled(l.clone(), theme.json_string())));
+        }
+        if shown < body.len() {
             lines.push(Line::from(Span::styled(
-                format!("  {l}"),
-                theme.json_string(),
+                format!("  … {} more line(s) of the request", body.len() - shown),
+                theme.dim(),
             )));
         }
         lines.push(Line::from(vec![

@@ -15,11 +15,29 @@ fn message(app: &App, theme: &Theme) -> Option<Span<'static>> {
     // A write in flight is the one thing an agent must not miss.
     if let Some(l) = app.in_flight_line() {
         Some(Span::styled(l, theme.warn()))
+    } else if let Some(w) = crate::tui::collision::status(app).filter(|_| confirming(app)) {
+        // Before the agent confirms, another agent on this customer is
+        // the one thing to read.
+        Some(Span::styled(format!("⚠ {w}"), theme.bad()))
     } else if let Some(e) = &app.last_error {
         Some(Span::styled(format!("✗ {e}"), theme.error_text()))
     } else {
-        app.toast.as_ref().map(|t| Span::raw(format!("✓ {t}")))
+        app.toast
+            .as_ref()
+            .map(|t| Span::raw(format!("✓ {t}")))
+            .or_else(|| {
+                crate::tui::collision::status(app)
+                    .map(|w| Span::styled(format!("⚠ {w}"), theme.bad()))
+            })
     }
+}
+
+/// A write's confirmation (or the pending gate before one) is open.
+fn confirming(app: &App) -> bool {
+    matches!(
+        app.overlay,
+        Some(crate::tui::app::Overlay::Confirm(_) | crate::tui::app::Overlay::PendingGate(_))
+    )
 }
 
 /// Rows the status area needs at `width`: one, or more when the message
