@@ -15,7 +15,6 @@ use crate::keys::{
 };
 use chrono::{DateTime, Local, Utc};
 use serde::Serialize;
-use serde_json::value::RawValue;
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Read, Write};
 
@@ -588,27 +587,10 @@ struct KeyJson<'a> {
     warnings: &'a [String],
     input_notes: &'a [String],
     claims: Vec<ClaimJson<'a>>,
-    header: Option<Embedded<'a>>,
-    payload: Option<Embedded<'a>>,
-}
-
-/// A decoded part as it came, unless it spans lines: NDJSON needs one
-/// line per key, so pretty-printed JSON is re-serialized compact.
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Embedded<'a> {
-    Raw(&'a RawValue),
-    Tree(serde_json::Value),
-}
-
-impl<'a> Embedded<'a> {
-    fn of(s: &'a str) -> Option<Self> {
-        if s.contains(['\n', '\r']) {
-            serde_json::from_str(s).ok().map(Embedded::Tree)
-        } else {
-            serde_json::from_str(s).ok().map(Embedded::Raw)
-        }
-    }
+    header: &'a serde_json::Value,
+    /// The claims by name, as a JSON reader sees them (a repeated name:
+    /// the last one).
+    payload: std::collections::BTreeMap<&'a str, &'a serde_json::Value>,
 }
 
 #[derive(Serialize)]
@@ -708,10 +690,14 @@ fn key_json<'a>(c: &'a Cleaned, a: &'a Assessment, line: Option<usize>) -> KeyJs
                 value: &r.value,
             })
             .collect(),
-        // JSON already; one that is not (a decoded key cannot have one)
-        // becomes null rather than a panic.
-        header: Embedded::of(&a.header_json),
-        payload: Embedded::of(&a.payload_json),
+        // Serialized from what was decoded: no JSON text made and read
+        // again per key.
+        header: &a.header,
+        payload: a
+            .payload_fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v))
+            .collect(),
     }
 }
 

@@ -199,11 +199,25 @@ pub struct Assessment {
     pub service_token: Option<ServiceTokenInfo>,
     pub warnings: Vec<String>,
     pub fingerprint: String,
-    pub header_json: String,
-    pub payload_json: String,
+    /// The decoded header, as parsed.
+    pub header: Value,
+    /// Every claim in payload order, duplicates included.
+    pub payload_fields: Vec<(String, Value)>,
 }
 
 impl Assessment {
+    /// Pretty JSON of the header, for the raw view.
+    pub fn header_json(&self) -> String {
+        serde_json::to_string_pretty(&self.header).unwrap_or_default()
+    }
+
+    /// Pretty JSON of the payload in its own order, duplicates included,
+    /// so the raw view shows what was really sent. Made when asked (the
+    /// console's raw view), not for every key `inspect -` streams.
+    pub fn payload_json(&self) -> String {
+        pretty_fields(&self.payload_fields)
+    }
+
     /// Usable now: time-wise valid and not known to be forged.
     pub fn is_usable(&self) -> bool {
         self.verdict.is_usable() && self.signature.is_acceptable()
@@ -364,8 +378,8 @@ pub fn assess(d: &Decoded, ctx: &AssessContext) -> Assessment {
         service_token,
         warnings,
         fingerprint: fingerprint(&d.token),
-        header_json: serde_json::to_string_pretty(&d.header).unwrap_or_default(),
-        payload_json: pretty_fields(&d.claims_in_order),
+        header: d.header.clone(),
+        payload_fields: d.claims_in_order.clone(),
     }
 }
 
@@ -623,19 +637,36 @@ fn string_list(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// `2026-11-29 18:30:00 UTC`. Written field by field: `inspect -` formats
-/// several per key, and a strftime pattern is parsed again on every call.
+/// `2026-11-29 18:30:00 UTC`. Written digit by digit: `inspect -`
+/// formats several per key, and a strftime pattern (or the `format!`
+/// machinery) costs more than the rest of a claim's handling.
 fn utc(t: DateTime<Utc>) -> String {
     use chrono::{Datelike, Timelike};
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let Ok(year) = u32::try_from(t.year()) else {
+        return t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    };
+    if year > 9999 {
+        return t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    }
+    fn digits(s: &mut String, n: u32, width: u32) {
+        for p in (0..width).rev() {
+            s.push(char::from(b'0' + (n / 10u32.pow(p) % 10) as u8));
+        }
+    }
+    let mut s = String::with_capacity(23);
+    digits(&mut s, year, 4);
+    for (sep, n) in [
+        ('-', t.month()),
+        ('-', t.day()),
+        (' ', t.hour()),
+        (':', t.minute()),
+        (':', t.second()),
+    ] {
+        s.push(sep);
+        digits(&mut s, n, 2);
+    }
+    s.push_str(" UTC");
+    s
 }
 
 fn claim_value(name: &str, v: &Value) -> String {

@@ -465,7 +465,7 @@ fn duplicate_claims_make_the_key_inconsistent() {
     );
     let exps: Vec<_> = a.claims.iter().filter(|c| c.uri == "exp").collect();
     assert_eq!(exps.len(), 2, "both occurrences are shown");
-    assert_eq!(a.payload_json.matches("\"exp\"").count(), 2);
+    assert_eq!(a.payload_json().matches("\"exp\"").count(), 2);
 }
 
 #[test]
@@ -475,12 +475,12 @@ fn raw_json_keeps_payload_order() {
         0,
     );
     assert_eq!(
-        a.payload_json,
+        a.payload_json(),
         "{\n  \"z\": 1,\n  \"a\": {\n    \"b\": [\n      1,\n      2\n    ]\n  },\n  \"exp\": 5\n}"
     );
-    let v: Value = serde_json::from_str(&a.payload_json).unwrap();
+    let v: Value = serde_json::from_str(&a.payload_json()).unwrap();
     assert_eq!(v["a"]["b"][1], 2);
-    assert!(a.header_json.contains("\"alg\": \"RS256\""));
+    assert!(a.header_json().contains("\"alg\": \"RS256\""));
 }
 
 #[test]
@@ -512,7 +512,15 @@ fn inspect_cleans_decodes_and_assesses() {
 
 #[test]
 fn utc_reads_like_the_strftime_form() {
-    for secs in [0, 1_790_000_000, 4_102_444_799] {
+    for secs in [
+        -62_167_219_200, // year 0
+        -1,
+        0,
+        1_790_000_000,
+        4_102_444_799,
+        253_402_300_799, // 9999-12-31 23:59:59
+        253_402_300_800, // year 10000: the strftime form
+    ] {
         let t = chrono::DateTime::from_timestamp(secs, 0).unwrap();
         assert_eq!(super::utc(t), t.format("%Y-%m-%d %H:%M:%S UTC").to_string());
     }

@@ -400,7 +400,7 @@ impl KeyPane {
         let a = &k.assessment;
         let (text, label) = if self.raw {
             (
-                format!("{}\n{}", a.header_json, a.payload_json),
+                format!("{}\n{}", a.header_json(), a.payload_json()),
                 "the raw JSON".to_string(),
             )
         } else if self.cursor == 0 {

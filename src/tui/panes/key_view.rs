@@ -400,9 +400,9 @@ fn draw_claims(f: &mut Frame, area: Rect, theme: &Theme, pane: &KeyPane, a: &Ass
 
 fn draw_raw(f: &mut Frame, area: Rect, theme: &Theme, a: &Assessment) {
     let mut lines = vec![Line::from(Span::styled("header", theme.title()))];
-    lines.extend(a.header_json.lines().map(|l| json_line(l, theme)));
+    lines.extend(a.header_json().lines().map(|l| json_line(l, theme)));
     lines.push(Line::from(Span::styled("payload", theme.title())));
-    lines.extend(a.payload_json.lines().map(|l| json_line(l, theme)));
+    lines.extend(a.payload_json().lines().map(|l| json_line(l, theme)));
     f.render_widget(
         Paragraph::new(lines).block(Block::bordered().title(" Raw JSON · J back · y copy ")),
         area,
