@@ -295,6 +295,19 @@ fn doctor_checks_the_team_journals_connection_schema_and_rights() {
     assert_eq!(status(&r, "audit rights"), "skip", "{r:#}");
     assert_eq!(status(&r, "team seal key"), "pass", "{r:#}");
     assert!(!text.contains(pg::APP_PASSWORD) && !text.contains(TEAM_KEY));
+    // The local group does not open (and so create) a SQLite journal the
+    // profile does not write to.
+    let local = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["group"] == "local" && c["name"] == "journal")
+        .unwrap_or_else(|| panic!("no local/journal check in {r:#}"));
+    assert_eq!(local["status"], "skip", "{r:#}");
+    assert!(
+        !data.join("journal.sqlite").exists(),
+        "doctor made a local journal for a team-journal profile"
+    );
 
     // Once an agent has used it: the current schema, and the application
     // role cannot UPDATE, DELETE or TRUNCATE the audit log.

@@ -26,6 +26,73 @@ pub(super) async fn check(
     }
     out.push(free_space(data_dir));
 
+    // A team journal holds this profile's writes: the local file is not
+    // where they are, and opening it here would create one.
+    if profile.is_some_and(|p| p.journal.is_some()) {
+        out.push(skip(
+            G,
+            "journal",
+            "this profile's writes and audit are in the team journal (see the team group)",
+        ));
+        out.push(skip(
+            G,
+            "pending writes",
+            "in the team journal: storedesk pending lists them",
+        ));
+    } else {
+        local_journal(&mut out, profile, journal_db);
+    }
+
+    let display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+    out.push(CheckResult::new(
+        G,
+        "clipboard",
+        Status::Pass,
+        if display || cfg!(any(target_os = "macos", target_os = "windows")) {
+            "system clipboard (OSC 52 as fallback)"
+        } else {
+            "no display: copies go through OSC 52 (the terminal must allow it)"
+        },
+    ));
+
+    let colours = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        "NO_COLOR set: no colours".to_string()
+    } else {
+        match std::env::var("COLORTERM") {
+            Ok(c) if c.contains("truecolor") || c.contains("24bit") => "true colour".into(),
+            _ => format!(
+                "TERM {}",
+                std::env::var("TERM").unwrap_or_else(|_| "unset".into())
+            ),
+        }
+    };
+    match term.size {
+        None => out.push(CheckResult::new(
+            G,
+            "terminal",
+            Status::Skip,
+            format!("not a terminal · {colours}"),
+        )),
+        Some((w, h)) if w < 80 || h < 24 => out.push(
+            CheckResult::new(G, "terminal", Status::Warn, format!("{w}×{h} · {colours}"))
+                .fix("The console needs at least 80×24: enlarge the window."),
+        ),
+        Some((w, h)) => out.push(CheckResult::new(
+            G,
+            "terminal",
+            Status::Pass,
+            format!("{w}×{h} · {colours}"),
+        )),
+    }
+    out
+}
+
+/// Free space under the data dir, from `df` (no extra crate for one number).
+/// The local SQLite journal: it opens (with its seal key), and what is
+/// pending in it.
+fn local_journal(out: &mut Vec<CheckResult>, profile: Option<&Profile>, journal_db: &Path) {
     match Journal::open(journal_db) {
         Ok(j) => {
             out.push(CheckResult::new(
@@ -76,54 +143,8 @@ pub(super) async fn check(
             out.push(skip(G, "pending writes", "the journal did not open"));
         }
     }
-
-    let display = ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
-    out.push(CheckResult::new(
-        G,
-        "clipboard",
-        Status::Pass,
-        if display || cfg!(any(target_os = "macos", target_os = "windows")) {
-            "system clipboard (OSC 52 as fallback)"
-        } else {
-            "no display: copies go through OSC 52 (the terminal must allow it)"
-        },
-    ));
-
-    let colours = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-        "NO_COLOR set: no colours".to_string()
-    } else {
-        match std::env::var("COLORTERM") {
-            Ok(c) if c.contains("truecolor") || c.contains("24bit") => "true colour".into(),
-            _ => format!(
-                "TERM {}",
-                std::env::var("TERM").unwrap_or_else(|_| "unset".into())
-            ),
-        }
-    };
-    match term.size {
-        None => out.push(CheckResult::new(
-            G,
-            "terminal",
-            Status::Skip,
-            format!("not a terminal · {colours}"),
-        )),
-        Some((w, h)) if w < 80 || h < 24 => out.push(
-            CheckResult::new(G, "terminal", Status::Warn, format!("{w}×{h} · {colours}"))
-                .fix("The console needs at least 80×24: enlarge the window."),
-        ),
-        Some((w, h)) => out.push(CheckResult::new(
-            G,
-            "terminal",
-            Status::Pass,
-            format!("{w}×{h} · {colours}"),
-        )),
-    }
-    out
 }
 
-/// Free space under the data dir, from `df` (no extra crate for one number).
 fn free_space(dir: &Path) -> CheckResult {
     let out = std::process::Command::new("df")
         .arg("-Pk")
