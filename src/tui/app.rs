@@ -79,6 +79,8 @@ pub struct App {
     /// Other agents on the customer of the last write confirmation
     /// (`tui::collision`).
     pub others: Option<crate::tui::collision::Others>,
+    /// The customer `others` was last asked for by the case itself.
+    others_asked: Option<String>,
 }
 
 impl App {
@@ -103,6 +105,7 @@ impl App {
             in_flight: Vec::new(),
             pending_read_at: None,
             others: None,
+            others_asked: None,
         }
     }
 
@@ -183,6 +186,12 @@ impl App {
             self.budget_customer = customer;
             self.budget_left = None;
         }
+        // Another agent on this customer: asked as the case's customer
+        // changes (and again when the team's audit feed says someone
+        // wrote), so the status bar warns before any write is prepared.
+        if !self.should_quit {
+            effects.extend(self.ask_about_others());
+        }
         // Scroll positions follow the selection here, from the layout the
         // view will draw, so drawing stays a pure function of the App.
         let size = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
@@ -190,6 +199,27 @@ impl App {
             self.panes.fit(self.focus, body);
         }
         effects
+    }
+
+    /// The customer the case last asked "who else is on them" for.
+    pub fn others_asked_for(&self) -> Option<&str> {
+        self.others_asked.as_deref()
+    }
+
+    /// `Effect::CheckOthers` for the case's customer, once per customer
+    /// (the answer lands in `others`).
+    fn ask_about_others(&mut self) -> Option<Effect> {
+        let k = &self.panes.key;
+        let customer = [k.collections_token(), k.purchase_token()]
+            .into_iter()
+            .flatten()
+            .next()
+            .map(crate::store::keyinfo::case_customer);
+        if customer == self.others_asked {
+            return None;
+        }
+        self.others_asked.clone_from(&customer);
+        customer.map(|customer| Effect::CheckOthers { customer })
     }
 
     /// Let panes catch up with focus and the case (e.g. the Entitlements
@@ -356,6 +386,8 @@ impl App {
                 vec![]
             }
             JobEvent::AuditChanged => {
+                // Someone wrote: the case's customer is asked about again.
+                self.others_asked = None;
                 // Another agent's write (LISTEN/NOTIFY): read the log again
                 // if the Audit pane has shown it; otherwise it reads it when
                 // it comes on screen.

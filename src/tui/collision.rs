@@ -1,8 +1,9 @@
 //! "Another agent is on this customer" in the console (issue 19 point 4).
 //!
-//! When a write's confirmation is about to show, the app asks the journal
-//! (off the async workers) for other agents' writes of the same customer
-//! in the last [`COLLISION_MINUTES`] or still pending
+//! When the case's customer changes, when the team's audit feed says
+//! someone wrote, and when a write's confirmation is about to show, the
+//! app asks the journal (off the async workers) for other agents' writes
+//! of the same customer in the last [`COLLISION_MINUTES`] or still pending
 //! (`JournalStore::others_on_customer`; the SQLite journal has no other
 //! agents and answers nothing). The answer is kept in app state: the open
 //! confirmation and the status bar say who, what and when before the agent

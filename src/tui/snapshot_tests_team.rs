@@ -149,17 +149,53 @@ fn no_other_agent_shows_nothing_and_a_failed_check_says_so() {
 #[test]
 fn an_audit_change_rereads_a_shown_audit_pane() {
     let mut app = entitlements_app(|_| {});
-    assert!(app.update(Action::Job(JobEvent::AuditChanged)).is_empty());
+    // Someone wrote: the case's customer is asked about again, and nothing
+    // else happens while the Audit pane was never shown.
+    let customer = case_customer(&app);
+    let fx = app.update(Action::Job(JobEvent::AuditChanged));
+    assert!(
+        matches!(fx.as_slice(), [Effect::CheckOthers { customer: c }] if *c == customer),
+        "{fx:?}"
+    );
     app.panes.audit.loaded = true;
     let fx = app.update(Action::Job(JobEvent::AuditChanged));
     assert!(
         matches!(
             fx.as_slice(),
-            [Effect::Pane(
-                PaneId::Audit,
-                crate::tui::panes::PaneJob::Audit(_)
-            )]
+            [
+                Effect::Pane(PaneId::Audit, crate::tui::panes::PaneJob::Audit(_)),
+                Effect::CheckOthers { .. }
+            ]
         ),
         "{fx:?}"
+    );
+}
+
+/// A customer another agent is on is said in the status bar as soon as the
+/// case holds them — before any write is prepared — and asked once.
+#[test]
+fn opening_a_customer_asks_who_else_is_on_them() {
+    let mut app = entitlements_app(|_| {});
+    let customer = case_customer(&app);
+    // The case's customer was asked about when the keys came in…
+    assert_eq!(
+        app.others_asked_for(),
+        Some(customer.as_str()),
+        "no check when the keys were loaded"
+    );
+    // …and not again on the next update.
+    let fx = app.update(Action::Resize(100, 30));
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::CheckOthers { .. })),
+        "{fx:?}"
+    );
+    app.update(Action::Job(JobEvent::Others(Others {
+        customer,
+        result: Ok(alice()),
+    })));
+    let text = render_text(&app, 100, 30);
+    assert!(
+        text.contains("another agent is on this customer: alice on desk-a"),
+        "{text}"
     );
 }
