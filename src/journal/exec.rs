@@ -558,6 +558,27 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A journal call inside `execute` leaves the worker to the runtime's
+    /// other tasks: with one worker, the call below waits for another task
+    /// of the same runtime to run — which it can only if the worker was
+    /// handed on (a plain blocking call would wait out the deadlock guard).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_journal_call_leaves_the_worker_to_other_tasks() {
+        let on_the_worker = tokio::spawn(async {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let other = tokio::spawn(async move {
+                let _ = tx.send(());
+            });
+            let ran = off_worker(|| rx.recv_timeout(std::time::Duration::from_secs(20)).is_ok());
+            let _ = other.await;
+            ran
+        });
+        assert!(
+            on_the_worker.await.unwrap(),
+            "the other task never ran while the journal call blocked"
+        );
+    }
+
     #[test]
     fn consume_summary_keeps_wire_order_transactions() {
         let resp = json!({
