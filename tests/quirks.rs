@@ -4,11 +4,13 @@
 //! answered with every documented quirk of the real services — which the
 //! real client then reads over loopback HTTP without a flagged row.
 
+#[path = "support/sandbox.rs"]
+mod support_sandbox;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
-use storedesk::clock::Clock;
-use storedesk::sandbox::{self, Sandbox, SandboxOptions};
+use storedesk::sandbox::Sandbox;
 use storedesk::store::model::{
     Beneficiary, ChangeType, ConsumeRequest, GrantRequest, RecurrenceChangeRequest, RecurrenceState,
 };
@@ -35,16 +37,8 @@ fn fixture(name: &str) -> Value {
 
 impl Env {
     async fn start() -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
-        let sb = sandbox::start(SandboxOptions {
-            data_dir: dir.path().join("sandbox"),
-            port: 0,
-            clock: Clock::system(),
-            faults: vec![],
-        })
-        .await
-        .unwrap();
+        let sb = support_sandbox::start_in(dir.path(), vec![]).await;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .build()

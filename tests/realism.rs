@@ -2,13 +2,15 @@
 //! HTTP: the call budget and the orders cache kept in the data dir, the
 //! writes the docs restrict, and errors Microsoft support can trace.
 
+#[path = "support/sandbox.rs"]
+mod support_sandbox;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 use storedesk::case::FailedCall;
-use storedesk::clock::Clock;
 use storedesk::journal::JournalLocation;
-use storedesk::sandbox::{self, Quirks, Sandbox, SandboxOptions};
+use storedesk::sandbox::{Quirks, Sandbox};
 use storedesk::store::{ClientConfig, RetryPolicy, StoreClient, TokenStyle};
 use tokio_util::sync::CancellationToken;
 
@@ -20,14 +22,7 @@ struct Env {
 impl Env {
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let sb = sandbox::start(SandboxOptions {
-            data_dir: dir.path().join("sandbox"),
-            port: 0,
-            clock: Clock::system(),
-            faults: vec![],
-        })
-        .await
-        .unwrap();
+        let sb = support_sandbox::start_in(dir.path(), vec![]).await;
         Self { sb, dir }
     }
 
@@ -82,14 +77,7 @@ struct Cli {
 impl Cli {
     async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let sb = sandbox::start(SandboxOptions {
-            data_dir: dir.path().join("data").join("sandbox"),
-            port: 0,
-            clock: Clock::system(),
-            faults: vec![],
-        })
-        .await
-        .unwrap();
+        let sb = support_sandbox::start_in(&dir.path().join("data"), vec![]).await;
         let customers = sb.info.customers.clone();
         sb.shutdown().await;
         std::fs::write(dir.path().join("empty.toml"), "").unwrap();
