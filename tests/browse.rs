@@ -3,6 +3,9 @@
 //! job path paging the 10,000-item sandbox customer over real loopback
 //! HTTP, with and without a 429 in the middle.
 
+#[path = "support/sandbox.rs"]
+mod support_sandbox;
+
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use std::collections::HashSet;
@@ -10,9 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use storedesk::browse::{Column, Dataset, Filter, Format, SortSpec, View, export, sort};
 use storedesk::case::live::LiveCase;
-use storedesk::clock::Clock;
 use storedesk::config::Environment;
-use storedesk::sandbox::{self, Sandbox, SandboxOptions};
+use storedesk::sandbox::Sandbox;
 use storedesk::store::model::{
     AcquisitionType, Entitlement, EntitlementStatus, ProductKind, QueryResponse, StoreTime,
     TimeSpan, TrialData,
@@ -238,14 +240,7 @@ struct Env {
 
 async fn start() -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let sb = sandbox::start(SandboxOptions {
-        data_dir: dir.path().join("sandbox"),
-        port: 0,
-        clock: Clock::system(),
-        faults: vec![],
-    })
-    .await
-    .unwrap();
+    let sb = support_sandbox::start_in(dir.path(), vec![]).await;
     Env {
         sb: Arc::new(sb),
         _dir: dir,

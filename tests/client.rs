@@ -1,11 +1,13 @@
 //! The Store client against the embedded sandbox, over real loopback HTTP:
 //! every endpoint and its errors, tokens, paging, retries, budget, caps.
 
+#[path = "support/sandbox.rs"]
+mod support_sandbox;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use storedesk::clock::Clock;
 use storedesk::config::{Profile, Secret};
-use storedesk::sandbox::{self, DemoCustomer, Sandbox, SandboxOptions};
+use storedesk::sandbox::{DemoCustomer, Sandbox};
 use storedesk::store::model::{
     Beneficiary, ChangeType, ClaimOfferRequest, ConsumeRequest, EntitlementStatus, GrantRequest,
     LineItemState, ProductSkuId, PublisherQueryRequest, RecurrenceChangeRequest, RecurrenceState,
@@ -24,14 +26,7 @@ struct Env {
 impl Env {
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let sb = sandbox::start(SandboxOptions {
-            data_dir: dir.path().join("sandbox"),
-            port: 0,
-            clock: Clock::system(),
-            faults: vec![],
-        })
-        .await
-        .unwrap();
+        let sb = support_sandbox::start_in(dir.path(), vec![]).await;
         Self { sb, _dir: dir }
     }
 
@@ -1333,14 +1328,7 @@ async fn entitlements_command_pages_filters_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     // Mint keys with the data dir's signing key, then let the binary start
     // its own embedded sandbox on the same dir.
-    let sb = sandbox::start(SandboxOptions {
-        data_dir: dir.path().join("sandbox"),
-        port: 0,
-        clock: Clock::system(),
-        faults: vec![],
-    })
-    .await
-    .unwrap();
+    let sb = support_sandbox::start_in(dir.path(), vec![]).await;
     let key_of = |name: &str| {
         sb.info
             .customers

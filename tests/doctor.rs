@@ -3,12 +3,14 @@
 //! passes every check, and each provoked misconfiguration produces its
 //! named failure or warning with the fix. No run ever prints a secret.
 
+#[path = "support/sandbox.rs"]
+mod support_sandbox;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use storedesk::clock::Clock;
-use storedesk::sandbox::{self, Quirks, Sandbox, SandboxOptions};
+use storedesk::sandbox::{Quirks, Sandbox};
 
 const BIN: &str = env!("CARGO_BIN_EXE_storedesk");
 const SECRET_VAR: &str = "DOCTOR_QA_SECRET";
@@ -59,14 +61,7 @@ impl Rig {
     async fn start() -> Rig {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
-        let sb = sandbox::start(SandboxOptions {
-            data_dir: dir.path().join("sandbox"),
-            port: 0,
-            clock: Clock::system(),
-            faults: vec![],
-        })
-        .await
-        .unwrap();
+        let sb = support_sandbox::start_in(dir.path(), vec![]).await;
         Rig { dir, sb }
     }
 

@@ -4,6 +4,9 @@
 //! nothing"; one bad item is a flagged row, not a failed page; an empty
 //! answer names its documented causes.
 
+#[path = "support/sandbox.rs"]
+mod support_sandbox;
+
 use std::time::Duration;
 use storedesk::clock::Clock;
 use storedesk::sandbox::{self, Sandbox, SandboxOptions};
@@ -15,14 +18,7 @@ use tokio_util::sync::CancellationToken;
 async fn sandbox() -> (Sandbox, tempfile::TempDir) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let sb = sandbox::start(SandboxOptions {
-        data_dir: dir.path().join("sandbox"),
-        port: 0,
-        clock: Clock::system(),
-        faults: vec![],
-    })
-    .await
-    .unwrap();
+    let sb = support_sandbox::start_in(dir.path(), vec![]).await;
     (sb, dir)
 }
 
