@@ -62,6 +62,22 @@ fn one(r: &Row) -> Result<WriteRecord, JournalError> {
     record_from_row(r).map_err(JournalError::Invalid)
 }
 
+/// Write `id`, its row locked until `tx` ends (a settlement or a
+/// pending-again must not race another agent's).
+async fn lock_write(
+    tx: &tokio_postgres::Transaction<'_>,
+    id: i64,
+) -> Result<WriteRecord, JournalError> {
+    let row = tx
+        .query_one(
+            &format!("SELECT {COLUMNS} FROM writes WHERE id = $1 FOR UPDATE"),
+            &[&id],
+        )
+        .await
+        .map_err(pg_err)?;
+    one(&row)
+}
+
 impl PgJournal {
     /// Appended inside the caller's transaction, like SQLite's.
     async fn append_audit(
@@ -368,14 +384,7 @@ impl JournalStore for PgJournal {
         let now = self.now_text();
         self.pool().run(async |c| {
             let tx = c.transaction().await.map_err(pg_err)?;
-            let row = tx
-                .query_one(
-                    &format!("SELECT {COLUMNS} FROM writes WHERE id = $1 FOR UPDATE"),
-                    &[&id],
-                )
-                .await
-                .map_err(pg_err)?;
-            let record = one(&row)?;
+            let record = lock_write(&tx, id).await?;
             let correlation = s.correlation.to_column();
             let changed = tx
                 .execute(
@@ -438,14 +447,7 @@ impl JournalStore for PgJournal {
         let now = self.now_text();
         self.pool().run(async |c| {
             let tx = c.transaction().await.map_err(pg_err)?;
-            let row = tx
-                .query_one(
-                    &format!("SELECT {COLUMNS} FROM writes WHERE id = $1 FOR UPDATE"),
-                    &[&id],
-                )
-                .await
-                .map_err(pg_err)?;
-            let record = one(&row)?;
+            let record = lock_write(&tx, id).await?;
             tx.execute(
                 "UPDATE writes SET last_error = $1, claimed_by = NULL, claimed_until = NULL \
                  WHERE id = $2 AND state = 'pending' AND claimed_by = $3",
